@@ -1,0 +1,377 @@
+//! The command-line interface: every command's arguments, in one clap tree.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const ENVIRONMENT: &str = "\
+Environment:
+  KRONIC_DATABASE_URL              postgresql://user:password@host:port/dbname?sslmode=... (overrides the parts)
+  KRONIC_DATABASE_HOST             host name, IP address or socket folder [default: localhost]
+  KRONIC_DATABASE_PORT             [default: 5432]
+  KRONIC_DATABASE_NAME             [default: kronic]
+  KRONIC_DATABASE_USER             [default: kronic]
+  KRONIC_DATABASE_PASSWORD         never printed, never passed in argv
+  KRONIC_DATABASE_SSLMODE          disable, prefer, require, verify-ca, verify-full [default: prefer]
+  KRONIC_DATABASE_SSLROOTCERT      CA certificates (PEM) for verify-ca/verify-full [default: ~/.postgresql/root.crt]
+  KRONIC_DATABASE_CONNECT_TIMEOUT  seconds for TCP, TLS and authentication together [default: 10]
+  KRONIC_DATABASE_POOL_SIZE        [default: 20]
+  KRONIC_DATABASE_MAX_OVERFLOW     connections allowed beyond the pool size [default: 0]
+  KRONIC_DATABASE_POOL_TIMEOUT     seconds to wait for a free pooled connection [default: 30]
+  KRONIC_LOG                       log filter, e.g. debug or kronic=trace (overrides -v/-q)
+
+Exit codes:
+  0 ok, 64 usage, 65 bad input data, 66 input missing, 69 database unreachable,
+  70 internal error, 73 cannot create output, 74 I/O error, 75 temporary failure (retry),
+  77 authentication or permission, 78 configuration";
+
+/// Run a PostgreSQL-backed application's database: migrations, seeding, backups,
+/// restores and health checks.
+///
+/// kronic reads its connection settings from the KRONIC_DATABASE_* environment (or
+/// --database-url), checks them before connecting, and exits with a documented code
+/// that scripts can act on.
+#[derive(Debug, Parser)]
+#[command(name = "kronic", version, after_long_help = ENVIRONMENT, max_term_width = 100)]
+pub struct Cli {
+    /// Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts.
+    ///
+    /// Prefer the environment for URLs with a password: command lines are visible to
+    /// other users in `ps`.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// More logging: -v debug, -vv also every SQL statement kronic sends.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only warnings and errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply, revert and inspect schema migrations.
+    #[command(after_help = "Examples:\n  kronic migrate up --wait 30\n  kronic migrate history --json")]
+    Migrate(MigrateArgs),
+
+    /// Create the application's roles and the admin user (safe to run again).
+    ///
+    /// Roles: admin (every permission) and user. The admin user comes from
+    /// KRONIC_ADMIN_EMAIL and KRONIC_ADMIN_PASSWORD (or the flags, or
+    /// --admin-password-stdin), is active and verified, and has the admin role. The
+    /// password is stored as an argon2id hash. Everything happens in one transaction.
+    #[command(after_help = "Examples:\n  KRONIC_ADMIN_EMAIL=admin@example.com kronic seed --admin-password-stdin < admin.pw")]
+    Seed(SeedArgs),
+
+    /// Back up the database into a compressed, atomic, pruned file; list, verify and prune backups.
+    ///
+    /// Runs pg_dump (plain SQL, --clean --if-exists --no-owner --no-privileges), gzips it
+    /// as it streams, and renames the finished file into place only when pg_dump
+    /// succeeded and the dump is complete. Files are named
+    /// kronic_backup_YYYYmmdd_HHMMSS.sql.gz (UTC). After a successful backup, backups
+    /// older than --keep-days are deleted (never the newest one).
+    #[command(
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:\n  kronic backup --dir /var/backups/kronic --metrics-file /var/lib/node_exporter/kronic.prom\n  kronic backup list\n  kronic backup verify --latest"
+    )]
+    Backup(BackupArgs),
+
+    /// Restore a backup into the database, completely or not at all.
+    ///
+    /// Accepts a gzip or a plain SQL dump (told apart by content). The restore runs in a
+    /// single transaction: any error, a truncated or corrupt file, Ctrl-C or SIGTERM
+    /// leaves the database as it was.
+    #[command(after_help = "Examples:\n  kronic restore --latest --yes\n  kronic restore backup.sql.gz --target-db kronic_drill --create --yes")]
+    Restore(RestoreArgs),
+
+    /// Check the database and print the health JSON (or serve it at /healthz).
+    ///
+    /// Exit codes: 0 healthy, 69 unreachable, 75 timeout or not accepting connections
+    /// yet, 77 authentication failed.
+    #[command(after_help = "Examples:\n  kronic health\n  kronic health --wait 60\n  kronic health --serve 127.0.0.1:8080")]
+    Health(HealthArgs),
+
+    /// Write shell completions and man pages (for packagers and the repository).
+    #[command(hide = true)]
+    GenerateDocs {
+        /// Folder that receives completions/ and man/.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+/// How long to wait for the database to accept connections.
+#[derive(Debug, Args)]
+pub struct WaitArg {
+    /// Keep retrying the connection for up to SECS seconds while the server is down or
+    /// starting (refused, reset, starting up); authentication errors fail at once.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    pub wait: Option<std::time::Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Load migrations from this folder instead of the ones built into kronic.
+    #[arg(long, global = true, value_name = "DIR", env = "KRONIC_MIGRATIONS_DIR")]
+    pub migrations: Option<PathBuf>,
+
+    /// Seconds to wait for another kronic migrating the same database (then exit 75).
+    #[arg(long, global = true, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
+    pub lock_timeout: std::time::Duration,
+
+    #[command(flatten)]
+    pub wait: WaitArg,
+
+    #[command(subcommand)]
+    pub command: MigrateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Apply pending migrations (all, or up to --target), each in its own transaction.
+    #[command(after_help = "Examples:\n  kronic migrate up\n  kronic migrate up --target 3 --dry-run")]
+    Up {
+        /// Stop after this version.
+        #[arg(long, value_name = "VERSION")]
+        target: Option<u32>,
+        /// Print the SQL that would run, in order, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+
+    /// Revert the newest N applied migrations (default 1), or down to --target.
+    ///
+    /// Each down script and the removal of its history row run in one transaction.
+    /// Destructive: asks on a terminal, and needs --yes otherwise.
+    #[command(after_help = "Examples:\n  kronic migrate down --yes\n  kronic migrate down --target 0 --yes   # revert everything")]
+    Down {
+        /// How many migrations to revert.
+        #[arg(value_name = "N", conflicts_with = "target")]
+        steps: Option<u32>,
+        /// Revert every migration above this version (0 reverts all).
+        #[arg(long, value_name = "VERSION")]
+        target: Option<u32>,
+        /// Print the SQL that would run, in order, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+
+    /// Show the applied version.
+    #[command(after_help = "Examples:\n  kronic migrate current\n  kronic migrate current --json")]
+    Current {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// List every migration: applied, pending, divergent or missing.
+    #[command(after_help = "Examples:\n  kronic migrate history\n  kronic migrate history --json | jq '.[] | select(.state == \"pending\")'")]
+    History {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+
+    /// Create the next numbered migration and its down script.
+    #[command(after_help = "Examples:\n  kronic migrate new \"add users.display_name\"")]
+    New {
+        /// What the migration does; becomes the file name.
+        description: String,
+        /// Folder to write into.
+        #[arg(long, default_value = "migrations")]
+        dir: PathBuf,
+    },
+
+    /// Record VERSION (and everything below it) as applied without running anything.
+    ///
+    /// Adopts a database created by the old Alembic toolchain: its tables exist, but
+    /// kronic has no history for them.
+    #[command(after_help = "Examples:\n  kronic migrate stamp 1")]
+    Stamp {
+        /// The version the database is already at.
+        version: u32,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The admin user's email address.
+    #[arg(long, env = "KRONIC_ADMIN_EMAIL", value_name = "EMAIL")]
+    pub admin_email: Option<String>,
+
+    /// The admin user's password (at least 12 characters). Prefer the environment or
+    /// --admin-password-stdin: command lines are visible in `ps`.
+    #[arg(long, env = "KRONIC_ADMIN_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    pub admin_password: Option<String>,
+
+    /// Read the admin password from the first line of standard input.
+    #[arg(long, conflicts_with = "admin_password")]
+    pub admin_password_stdin: bool,
+
+    /// Replace an existing admin user's password with the given one.
+    #[arg(long)]
+    pub reset_admin_password: bool,
+
+    /// Rewrite roles whose permissions differ from kronic's definitions.
+    #[arg(long)]
+    pub update_roles: bool,
+
+    #[command(flatten)]
+    pub wait: WaitArg,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupDir {
+    /// Backup folder.
+    #[arg(long, env = "KRONIC_BACKUP_DIR", default_value = "/var/backups/kronic", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct KeepDays {
+    /// Delete backups older than this many days after a successful backup (0 keeps all).
+    #[arg(long, env = "KRONIC_BACKUP_KEEP_DAYS", default_value = "30", value_name = "DAYS")]
+    pub keep_days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub dir: BackupDir,
+
+    #[command(flatten)]
+    pub keep: KeepDays,
+
+    /// On success, write Prometheus textfile metrics here (for node_exporter).
+    #[arg(long, env = "KRONIC_BACKUP_METRICS_FILE", value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// gzip level, 1 (fastest) to 9 (smallest).
+    #[arg(long, default_value = "6", value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub compression_level: u32,
+
+    #[command(flatten)]
+    pub wait: WaitArg,
+
+    #[command(subcommand)]
+    pub action: Option<BackupAction>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// List backups, newest first.
+    #[command(after_help = "Examples:\n  kronic backup list --dir /var/backups/kronic\n  kronic backup list --json")]
+    List {
+        #[command(flatten)]
+        dir: BackupDir,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check that a backup decompresses completely and ends like a complete pg_dump.
+    #[command(after_help = "Examples:\n  kronic backup verify --latest\n  kronic backup verify /var/backups/kronic/kronic_backup_20261125_020000.sql.gz")]
+    Verify {
+        #[command(flatten)]
+        dir: BackupDir,
+        /// The backup file.
+        #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+        file: Option<PathBuf>,
+        /// Verify the newest backup in the folder.
+        #[arg(long)]
+        latest: bool,
+    },
+    /// Delete backups older than --keep-days (never the newest).
+    #[command(after_help = "Examples:\n  kronic backup prune --dry-run --keep-days 14")]
+    Prune {
+        #[command(flatten)]
+        dir: BackupDir,
+        #[command(flatten)]
+        keep: KeepDays,
+        /// Only say what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore: gzip or plain SQL.
+    #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+    pub file: Option<PathBuf>,
+
+    /// Restore the newest backup in the backup folder.
+    #[arg(long)]
+    pub latest: bool,
+
+    #[command(flatten)]
+    pub dir: BackupDir,
+
+    /// Restore into this database on the same server instead.
+    #[arg(long, value_name = "NAME")]
+    pub target_db: Option<String>,
+
+    /// Create the --target-db database first if it does not exist.
+    #[arg(long, requires = "target_db")]
+    pub create: bool,
+
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub wait: WaitArg,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Seconds the whole check may take.
+    #[arg(long, default_value = "5", value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: std::time::Duration,
+
+    /// Keep checking for up to SECS seconds until the database is healthy.
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds, conflicts_with = "serve")]
+    pub wait: Option<std::time::Duration>,
+
+    /// Serve GET /healthz on this address (e.g. 127.0.0.1:8080) until SIGTERM or Ctrl-C.
+    #[arg(long, value_name = "ADDR")]
+    pub serve: Option<std::net::SocketAddr>,
+}
+
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(std::time::Duration::from_secs_f64(v)),
+        _ => Err(format!("{s:?} is not a number of seconds from 0 to 86400")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_visible_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: &str) {
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+                let name = format!("{path} {}", sub.get_name());
+                let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(help.contains("Examples:"), "{name} has no example");
+                walk(sub, &name);
+            }
+        }
+        walk(&Cli::command(), "kronic");
+    }
+}

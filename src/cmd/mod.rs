@@ -1,0 +1,62 @@
+//! Command dispatch and the helpers commands share (confirmation prompts).
+
+pub mod backup;
+pub mod docs;
+pub mod health;
+pub mod migrate;
+pub mod restore;
+pub mod seed;
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::config::Config;
+use crate::exit::{Code, fail};
+
+pub async fn run(cli: Cli) -> Result<Code> {
+    // Commands that need no database configuration.
+    match &cli.command {
+        Command::GenerateDocs { dir } => return docs::run(dir),
+        Command::Migrate(m) if matches!(m.command, crate::cli::MigrateCommand::New { .. }) => {
+            return migrate::new(m);
+        }
+        Command::Backup(b) if b.action.is_some() => {
+            return backup::run_offline(b);
+        }
+        _ => {}
+    }
+    let config = Config::from_env(cli.database_url.as_deref())?;
+    match cli.command {
+        Command::Migrate(args) => migrate::run(&config, args).await,
+        Command::Seed(args) => seed::run(&config, args).await,
+        Command::Backup(args) => backup::run(&config, args).await,
+        Command::Restore(args) => restore::run(&config, args).await,
+        Command::Health(args) => health::run(&config, args).await,
+        Command::GenerateDocs { .. } => unreachable!("handled above"),
+    }
+}
+
+/// Asks before a destructive step. Off a terminal it needs `--yes` (exit 64 otherwise),
+/// so cron and CI never hang on a prompt.
+pub fn confirm(question: &str, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(fail(
+            Code::Usage,
+            format!("{question}: refusing without --yes when standard input is not a terminal"),
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(fail(Code::Usage, "cancelled: nothing was changed"))
+    }
+}

@@ -1,0 +1,484 @@
+//! Configuration: the `KRONIC_DATABASE_*` environment and the global flags, validated
+//! into a [`Config`] before anything connects.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::exit::{Code, fail};
+
+/// A value that must never be printed: Debug and Display show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// libpq's sslmode values (tokio-postgres knows only the first three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(s: &str) -> Option<SslMode> {
+        Some(match s {
+            "disable" => SslMode::Disable,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+/// Where the connection settings came from, so error hints name the right knob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    UrlEnv,
+    Parts,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// A host name, an IP address, or a Unix socket folder (starts with `/`).
+    pub host: String,
+    pub port: u16,
+    pub dbname: String,
+    pub user: String,
+    pub password: Option<Secret>,
+    pub sslmode: SslMode,
+    pub sslrootcert: Option<PathBuf>,
+    /// Bounds TCP connect, TLS and authentication together.
+    pub connect_timeout: Duration,
+    pub source: Source,
+}
+
+impl DbConfig {
+    /// `host:port/dbname`: the only way kronic ever names the database in output.
+    pub fn display(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}/{}", self.host, self.port, self.dbname)
+        } else {
+            format!("{}:{}/{}", self.host, self.port, self.dbname)
+        }
+    }
+
+    /// The same server, another database (restore drills).
+    pub fn with_dbname(&self, dbname: &str) -> DbConfig {
+        DbConfig {
+            dbname: dbname.to_string(),
+            ..self.clone()
+        }
+    }
+
+    /// Which settings to check when the host or port is wrong.
+    pub fn hint_host(&self) -> &'static str {
+        match self.source {
+            Source::Flag => "--database-url",
+            Source::UrlEnv => "KRONIC_DATABASE_URL",
+            Source::Parts => "KRONIC_DATABASE_HOST/PORT",
+        }
+    }
+
+    /// Which setting to check when the password is wrong.
+    pub fn hint_password(&self) -> &'static str {
+        match self.source {
+            Source::Flag => "the password in --database-url",
+            Source::UrlEnv => "the password in KRONIC_DATABASE_URL",
+            Source::Parts => "KRONIC_DATABASE_PASSWORD",
+        }
+    }
+}
+
+/// Pool settings. deadpool has no overflow: kronic opens at most `size + max_overflow`
+/// connections, and reports connections beyond `size` as overflow, as SQLAlchemy did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolConfig {
+    pub size: usize,
+    pub max_overflow: usize,
+    /// How long a caller waits for a free connection.
+    pub timeout: Duration,
+}
+
+impl PoolConfig {
+    pub fn max_size(&self) -> usize {
+        self.size + self.max_overflow
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db: DbConfig,
+    pub pool: PoolConfig,
+}
+
+pub const DEFAULT_HOST: &str = "localhost";
+pub const DEFAULT_PORT: u16 = 5432;
+pub const DEFAULT_NAME: &str = "kronic";
+pub const DEFAULT_USER: &str = "kronic";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env(url_flag: Option<&str>) -> Result<Config> {
+        Config::load(url_flag, |k| std::env::var(k).ok())
+    }
+
+    /// Builds and validates the configuration from a flag and an environment lookup.
+    /// Empty variables count as unset.
+    pub fn load(url_flag: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+        let env = |k: &str| env(k).filter(|v| !v.is_empty());
+
+        let sslmode_env = match env("KRONIC_DATABASE_SSLMODE") {
+            Some(v) => Some(SslMode::parse(&v).ok_or_else(|| bad_sslmode("KRONIC_DATABASE_SSLMODE", &v))?),
+            None => None,
+        };
+        let connect_timeout = match env("KRONIC_DATABASE_CONNECT_TIMEOUT") {
+            Some(v) => seconds("KRONIC_DATABASE_CONNECT_TIMEOUT", &v, false)?,
+            None => Duration::from_secs(10),
+        };
+        let mut db = DbConfig {
+            host: env("KRONIC_DATABASE_HOST").unwrap_or_else(|| DEFAULT_HOST.into()),
+            port: match env("KRONIC_DATABASE_PORT") {
+                Some(v) => port("KRONIC_DATABASE_PORT", &v)?,
+                None => DEFAULT_PORT,
+            },
+            dbname: env("KRONIC_DATABASE_NAME").unwrap_or_else(|| DEFAULT_NAME.into()),
+            user: env("KRONIC_DATABASE_USER").unwrap_or_else(|| DEFAULT_USER.into()),
+            password: env("KRONIC_DATABASE_PASSWORD").map(Secret::new),
+            sslmode: sslmode_env.unwrap_or(SslMode::Prefer),
+            sslrootcert: env("KRONIC_DATABASE_SSLROOTCERT").map(PathBuf::from),
+            connect_timeout,
+            source: Source::Parts,
+        };
+
+        let url = match url_flag.filter(|u| !u.is_empty()) {
+            Some(u) => Some(("--database-url", u.to_string(), Source::Flag)),
+            None => env("KRONIC_DATABASE_URL").map(|u| ("KRONIC_DATABASE_URL", u, Source::UrlEnv)),
+        };
+        if let Some((name, url, source)) = url {
+            // The URL overrides the parts entirely; what it leaves out takes the defaults.
+            db = DbConfig {
+                host: DEFAULT_HOST.into(),
+                port: DEFAULT_PORT,
+                dbname: DEFAULT_NAME.into(),
+                user: DEFAULT_USER.into(),
+                password: None,
+                source,
+                ..db
+            };
+            apply_url(&mut db, name, &url)?;
+        }
+
+        if matches!(db.sslmode, SslMode::VerifyCa | SslMode::VerifyFull) && db.sslrootcert.is_none() {
+            // libpq's default root certificate location.
+            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            db.sslrootcert = Some(home.join(".postgresql/root.crt"));
+        }
+
+        let pool = PoolConfig {
+            size: match env("KRONIC_DATABASE_POOL_SIZE") {
+                Some(v) => count("KRONIC_DATABASE_POOL_SIZE", &v, 1)?,
+                None => 20,
+            },
+            max_overflow: match env("KRONIC_DATABASE_MAX_OVERFLOW") {
+                Some(v) => count("KRONIC_DATABASE_MAX_OVERFLOW", &v, 0)?,
+                None => 0,
+            },
+            timeout: match env("KRONIC_DATABASE_POOL_TIMEOUT") {
+                Some(v) => seconds("KRONIC_DATABASE_POOL_TIMEOUT", &v, true)?,
+                None => Duration::from_secs(30),
+            },
+        };
+        Ok(Config { db, pool })
+    }
+}
+
+fn config_err(msg: String) -> anyhow::Error {
+    fail(Code::Config, msg)
+}
+
+fn bad_sslmode(name: &str, value: &str) -> anyhow::Error {
+    config_err(format!(
+        "{name}: unknown sslmode {value:?} (use disable, prefer, require, verify-ca or verify-full)"
+    ))
+}
+
+fn port(name: &str, value: &str) -> Result<u16> {
+    match value.trim().parse::<u16>() {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(config_err(format!(
+            "{name}={value:?} is not a port number (1-65535)"
+        ))),
+    }
+}
+
+fn count(name: &str, value: &str, min: usize) -> Result<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n >= min && n <= 10_000 => Ok(n),
+        _ => Err(config_err(format!(
+            "{name}={value:?} must be a whole number from {min} to 10000"
+        ))),
+    }
+}
+
+/// Seconds, fractions allowed. `allow_zero` for timeouts where 0 means "do not wait".
+fn seconds(name: &str, value: &str, allow_zero: bool) -> Result<Duration> {
+    match value.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && (s > 0.0 || (allow_zero && s == 0.0)) && s <= 86_400.0 => {
+            Ok(Duration::from_secs_f64(s))
+        }
+        _ => Err(config_err(format!(
+            "{name}={value:?} must be a number of seconds {} 86400",
+            if allow_zero { "from 0 to" } else { "above 0, at most" }
+        ))),
+    }
+}
+
+fn decode(name: &str, what: &str, s: &str) -> Result<String> {
+    percent_decode(s).ok_or_else(|| config_err(format!("{name}: the {what} is not valid percent-encoded UTF-8")))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Parses `postgres[ql]://user:password@host:port/dbname?sslmode=...` into `db`.
+/// Never echoes the URL: it may hold the password.
+fn apply_url(db: &mut DbConfig, name: &str, raw: &str) -> Result<()> {
+    let url = url::Url::parse(raw).map_err(|e| config_err(format!("{name} is not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "postgres" | "postgresql") {
+        return Err(config_err(format!(
+            "{name}: scheme must be postgresql:// or postgres://, not {}://",
+            url.scheme()
+        )));
+    }
+    match url.host() {
+        Some(url::Host::Ipv6(a)) => db.host = a.to_string(),
+        Some(h) => db.host = decode(name, "host", &h.to_string())?,
+        None => {}
+    }
+    // url accepts ports above 65535 as a parse error already; port 0 is ours to refuse.
+    if let Some(p) = url.port() {
+        if p == 0 {
+            return Err(config_err(format!("{name}: port 0 is not a port number (1-65535)")));
+        }
+        db.port = p;
+    }
+    if !url.username().is_empty() {
+        db.user = decode(name, "user name", url.username())?;
+    }
+    if let Some(p) = url.password() {
+        db.password = Some(Secret::new(decode(name, "password", p)?));
+    }
+    let path = url.path().trim_start_matches('/');
+    if !path.is_empty() {
+        if path.contains('/') {
+            return Err(config_err(format!("{name}: the database name must not contain '/'")));
+        }
+        db.dbname = decode(name, "database name", path)?;
+    }
+    for (k, v) in url.query_pairs() {
+        match &*k {
+            "sslmode" => db.sslmode = SslMode::parse(&v).ok_or_else(|| bad_sslmode(name, &v))?,
+            "sslrootcert" => db.sslrootcert = Some(PathBuf::from(&*v)),
+            "connect_timeout" => db.connect_timeout = seconds(&format!("{name} connect_timeout"), &v, false)?,
+            "host" => db.host = v.into_owned(),
+            "port" => db.port = port(&format!("{name} port"), &v)?,
+            "user" => db.user = v.into_owned(),
+            "dbname" => db.dbname = v.into_owned(),
+            "application_name" => {}
+            other => {
+                return Err(config_err(format!(
+                    "{name}: unknown parameter {other:?} (kronic knows sslmode, sslrootcert, connect_timeout, host, port, user, dbname, application_name)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(flag: Option<&str>, vars: &[(&str, &str)]) -> Result<Config> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::load(flag, |k| map.get(k).cloned())
+    }
+
+    fn err(flag: Option<&str>, vars: &[(&str, &str)]) -> (Code, String) {
+        let e = load(flag, vars).expect_err("should be refused");
+        (crate::exit::classify(&e), format!("{e:#}"))
+    }
+
+    #[test]
+    fn defaults() {
+        let c = load(None, &[]).unwrap();
+        assert_eq!(c.db.host, "localhost");
+        assert_eq!(c.db.port, 5432);
+        assert_eq!(c.db.dbname, "kronic");
+        assert_eq!(c.db.user, "kronic");
+        assert!(c.db.password.is_none());
+        assert_eq!(c.db.sslmode, SslMode::Prefer);
+        assert_eq!(c.db.connect_timeout, Duration::from_secs(10));
+        assert_eq!(c.pool, PoolConfig { size: 20, max_overflow: 0, timeout: Duration::from_secs(30) });
+        assert_eq!(c.db.display(), "localhost:5432/kronic");
+    }
+
+    #[test]
+    fn every_variable() {
+        let c = load(
+            None,
+            &[
+                ("KRONIC_DATABASE_HOST", "db.example"),
+                ("KRONIC_DATABASE_PORT", "6543"),
+                ("KRONIC_DATABASE_NAME", "prod"),
+                ("KRONIC_DATABASE_USER", "app"),
+                ("KRONIC_DATABASE_PASSWORD", "p w'\"$@:/"),
+                ("KRONIC_DATABASE_POOL_SIZE", "5"),
+                ("KRONIC_DATABASE_MAX_OVERFLOW", "3"),
+                ("KRONIC_DATABASE_POOL_TIMEOUT", "2.5"),
+                ("KRONIC_DATABASE_CONNECT_TIMEOUT", "4"),
+                ("KRONIC_DATABASE_SSLMODE", "require"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.db.display(), "db.example:6543/prod");
+        assert_eq!(c.db.user, "app");
+        assert_eq!(c.db.password.as_ref().unwrap().expose(), "p w'\"$@:/");
+        assert_eq!(c.db.sslmode, SslMode::Require);
+        assert_eq!(c.db.connect_timeout, Duration::from_secs(4));
+        assert_eq!(c.pool, PoolConfig { size: 5, max_overflow: 3, timeout: Duration::from_millis(2500) });
+        assert_eq!(c.pool.max_size(), 8);
+    }
+
+    #[test]
+    fn url_beats_parts_and_flag_beats_url() {
+        let vars = [
+            ("KRONIC_DATABASE_HOST", "parts-host"),
+            ("KRONIC_DATABASE_NAME", "parts-db"),
+            ("KRONIC_DATABASE_PASSWORD", "parts-pw"),
+            ("KRONIC_DATABASE_URL", "postgresql://envuser:env%40pw@env-host:7000/envdb?sslmode=disable"),
+        ];
+        let c = load(None, &vars).unwrap();
+        assert_eq!(c.db.display(), "env-host:7000/envdb");
+        assert_eq!(c.db.user, "envuser");
+        assert_eq!(c.db.password.unwrap().expose(), "env@pw");
+        assert_eq!(c.db.sslmode, SslMode::Disable);
+        assert_eq!(c.db.source, Source::UrlEnv);
+
+        let c = load(Some("postgres://flag-host/flagdb"), &vars).unwrap();
+        assert_eq!(c.db.display(), "flag-host:5432/flagdb");
+        assert!(c.db.password.is_none(), "the URL replaces the parts, password too");
+        assert_eq!(c.db.source, Source::Flag);
+    }
+
+    #[test]
+    fn url_with_every_special_character_in_the_password() {
+        let c = load(
+            None,
+            &[("KRONIC_DATABASE_URL", "postgresql://u:%20%27%22%24%40%3A%2F%25x@[::1]:5433/d")],
+        )
+        .unwrap();
+        assert_eq!(c.db.password.as_ref().unwrap().expose(), " '\"$@:/%x");
+        assert_eq!(c.db.host, "::1");
+        assert_eq!(c.db.display(), "[::1]:5433/d");
+    }
+
+    #[test]
+    fn verify_modes_default_to_libpq_root_cert() {
+        let c = load(None, &[("KRONIC_DATABASE_SSLMODE", "verify-full")]).unwrap();
+        assert!(c.db.sslrootcert.unwrap().ends_with(".postgresql/root.crt"));
+        let c = load(None, &[("KRONIC_DATABASE_URL", "postgres://h/d?sslmode=verify-ca&sslrootcert=/x/ca.pem")]).unwrap();
+        assert_eq!(c.db.sslmode, SslMode::VerifyCa);
+        assert_eq!(c.db.sslrootcert.unwrap(), PathBuf::from("/x/ca.pem"));
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("KRONIC_DATABASE_PORT", "abc")], "KRONIC_DATABASE_PORT=\"abc\""),
+            (&[("KRONIC_DATABASE_PORT", "70000")], "KRONIC_DATABASE_PORT"),
+            (&[("KRONIC_DATABASE_PORT", "0")], "KRONIC_DATABASE_PORT"),
+            (&[("KRONIC_DATABASE_POOL_SIZE", "0")], "KRONIC_DATABASE_POOL_SIZE=\"0\""),
+            (&[("KRONIC_DATABASE_POOL_SIZE", "-3")], "KRONIC_DATABASE_POOL_SIZE"),
+            (&[("KRONIC_DATABASE_MAX_OVERFLOW", "x")], "KRONIC_DATABASE_MAX_OVERFLOW"),
+            (&[("KRONIC_DATABASE_POOL_TIMEOUT", "-1")], "KRONIC_DATABASE_POOL_TIMEOUT"),
+            (&[("KRONIC_DATABASE_CONNECT_TIMEOUT", "0")], "KRONIC_DATABASE_CONNECT_TIMEOUT"),
+            (&[("KRONIC_DATABASE_CONNECT_TIMEOUT", "soon")], "KRONIC_DATABASE_CONNECT_TIMEOUT"),
+            (&[("KRONIC_DATABASE_SSLMODE", "allow-ish")], "KRONIC_DATABASE_SSLMODE"),
+            (&[("KRONIC_DATABASE_URL", "not a url")], "KRONIC_DATABASE_URL is not a valid URL"),
+            (&[("KRONIC_DATABASE_URL", "mysql://h/d")], "KRONIC_DATABASE_URL: scheme"),
+            (&[("KRONIC_DATABASE_URL", "postgres://h:99999/d")], "KRONIC_DATABASE_URL"),
+            (&[("KRONIC_DATABASE_URL", "postgres://h/d?sslmode=bogus")], "KRONIC_DATABASE_URL: unknown sslmode"),
+            (&[("KRONIC_DATABASE_URL", "postgres://h/d?foo=1")], "unknown parameter \"foo\""),
+        ];
+        for (vars, needle) in cases {
+            let (code, msg) = err(None, vars);
+            assert_eq!(code, Code::Config, "{vars:?}");
+            assert!(msg.contains(needle), "{msg:?} should contain {needle:?}");
+            assert!(!msg.contains('\n'), "one line: {msg:?}");
+        }
+    }
+
+    #[test]
+    fn url_errors_never_echo_the_password() {
+        let (_, msg) = err(None, &[("KRONIC_DATABASE_URL", "postgres://u:hunter2secret@h:99999/d")]);
+        assert!(!msg.contains("hunter2secret"), "{msg}");
+        let (_, msg) = err(Some("postgres://u:hunter2secret@h/d?x=1"), &[]);
+        assert!(!msg.contains("hunter2secret"), "{msg}");
+        assert!(msg.contains("--database-url"));
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        let c = load(None, &[("KRONIC_DATABASE_PASSWORD", "hunter2secret")]).unwrap();
+        assert!(!format!("{c:?}").contains("hunter2secret"));
+    }
+}

@@ -1,0 +1,213 @@
+//! Connections: one bounded connect with actionable errors, waiting for a server that is
+//! still starting, and logging of the SQL kronic sends.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use tokio_postgres::Client;
+
+use crate::config::{DbConfig, SslMode};
+use crate::exit::{Code, fail, sqlstate_code};
+use crate::tls;
+
+/// tokio-postgres settings for `db`. The verify modes are TLS-required at this level;
+/// the connector from [`tls::connector`] does the verifying.
+pub fn pg_config(db: &DbConfig) -> tokio_postgres::Config {
+    let mut c = tokio_postgres::Config::new();
+    c.host(&db.host)
+        .port(db.port)
+        .dbname(&db.dbname)
+        .user(&db.user)
+        .application_name("kronic")
+        .connect_timeout(db.connect_timeout)
+        .ssl_mode(match db.sslmode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            _ => tokio_postgres::config::SslMode::Require,
+        });
+    if let Some(pw) = &db.password {
+        c.password(pw.expose());
+    }
+    c
+}
+
+/// A connection failure, and whether waiting could cure it.
+pub struct ConnectError {
+    pub error: anyhow::Error,
+    pub transient: bool,
+}
+
+/// Connects once, bounded by the connect timeout (TCP, TLS and authentication).
+pub async fn connect(db: &DbConfig) -> Result<Client> {
+    try_connect(db).await.map_err(|e| e.error)
+}
+
+async fn try_connect(db: &DbConfig) -> Result<Client, ConnectError> {
+    let tls = tls::connector(db).map_err(|error| ConnectError { error, transient: false })?;
+    tracing::debug!("connecting to {} (sslmode {})", db.display(), db.sslmode.as_str());
+    let (client, connection) = match tokio::time::timeout(db.connect_timeout, pg_config(db).connect(tls)).await {
+        Err(_) => return Err(timed_out(db)),
+        Ok(Err(e)) => return Err(describe(db, &e)),
+        Ok(Ok(pair)) => pair,
+    };
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!("connection closed: {e}");
+        }
+    });
+    Ok(client)
+}
+
+/// Connects, retrying transient failures (refused, reset, server starting, timeout) until
+/// `wait` has passed. Without `wait`, tries once.
+pub async fn connect_wait(db: &DbConfig, wait: Option<Duration>) -> Result<Client> {
+    let Some(wait) = wait else { return connect(db).await };
+    let deadline = Instant::now() + wait;
+    loop {
+        match try_connect(db).await {
+            Ok(c) => return Ok(c),
+            Err(ConnectError { error, transient: true }) if Instant::now() < deadline => {
+                tracing::info!("database not ready yet ({error}); retrying");
+                let left = deadline.saturating_duration_since(Instant::now());
+                tokio::time::sleep(left.min(Duration::from_millis(500))).await;
+            }
+            Err(ConnectError { error, transient: true }) => {
+                return Err(fail(
+                    Code::Unavailable,
+                    format!("gave up after waiting {}s for the database: {error}", wait.as_secs()),
+                ));
+            }
+            Err(e) => return Err(e.error),
+        }
+    }
+}
+
+fn timed_out(db: &DbConfig) -> ConnectError {
+    ConnectError {
+        error: fail(
+            Code::TempFail,
+            format!(
+                "timed out after {}s connecting to {}: the server did not complete the connection; is it PostgreSQL, and is it overloaded? (KRONIC_DATABASE_CONNECT_TIMEOUT)",
+                db.connect_timeout.as_secs_f64(),
+                db.display()
+            ),
+        ),
+        transient: true,
+    }
+}
+
+/// Turns a connection error into one line that says what to check, and an exit code.
+pub fn describe(db: &DbConfig, e: &tokio_postgres::Error) -> ConnectError {
+    let (code, message, transient) = if let Some(dbe) = e.as_db_error() {
+        let state = dbe.code().code();
+        match state {
+            "28P01" => (
+                Code::NoPerm,
+                format!("password authentication failed for user {}: check {}", db.user, db.hint_password()),
+                false,
+            ),
+            "28000" => (Code::NoPerm, format!("{} (user {}): check pg_hba.conf", dbe.message(), db.user), false),
+            "3D000" => (
+                Code::Unavailable,
+                format!(
+                    "database {} does not exist on {}: create it, or check {}",
+                    db.dbname,
+                    db.display(),
+                    match db.source {
+                        crate::config::Source::Parts => "KRONIC_DATABASE_NAME",
+                        _ => db.hint_host(),
+                    }
+                ),
+                false,
+            ),
+            "57P03" => (Code::TempFail, format!("{} is not accepting connections yet: {}", db.display(), dbe.message()), true),
+            "53300" => (
+                Code::TempFail,
+                format!("{}: too many connections ({}); lower KRONIC_DATABASE_POOL_SIZE or raise max_connections", db.display(), dbe.message()),
+                true,
+            ),
+            _ => (sqlstate_code(state), format!("cannot connect to {}: {}", db.display(), dbe.message()), false),
+        }
+    } else if let Some(io) = io_source(e) {
+        use std::io::ErrorKind::*;
+        match io.kind() {
+            ConnectionRefused => (
+                Code::Unavailable,
+                format!(
+                    "connection refused at {}:{}: is PostgreSQL running? check {}",
+                    db.host,
+                    db.port,
+                    db.hint_host()
+                ),
+                true,
+            ),
+            TimedOut => return timed_out(db),
+            NotFound if db.host.starts_with('/') => (
+                Code::Unavailable,
+                format!("no PostgreSQL socket in {} for port {}: is PostgreSQL running?", db.host, db.port),
+                true,
+            ),
+            ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe => (
+                Code::Unavailable,
+                format!("{} closed the connection: {}", db.display(), e),
+                true,
+            ),
+            InvalidData if io.get_ref().is_some_and(|r| r.is::<rustls::Error>()) => (
+                Code::Unavailable,
+                format!("TLS with {} failed (sslmode {}): {io}", db.display(), db.sslmode.as_str()),
+                false,
+            ),
+            _ => (
+                Code::Unavailable,
+                format!("cannot connect to {}: {io}; check {}", db.display(), db.hint_host()),
+                // Unknown hosts resolve once their container starts.
+                true,
+            ),
+        }
+    } else {
+        (Code::Unavailable, format!("cannot connect to {}: {e}", db.display()), false)
+    };
+    ConnectError { error: fail(code, message), transient }
+}
+
+fn io_source(e: &tokio_postgres::Error) -> Option<&std::io::Error> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        cur = err.source();
+    }
+    None
+}
+
+/// Logs a statement at `-vv` (trace). Only ever called with SQL text, never parameters.
+pub fn log_sql(sql: &str) {
+    tracing::trace!(target: "kronic::sql", "{}", sql.trim());
+}
+
+/// Runs statements without parameters, logging them.
+pub async fn batch(client: &impl tokio_postgres::GenericClient, sql: &str) -> Result<(), tokio_postgres::Error> {
+    log_sql(sql);
+    client.batch_execute(sql).await
+}
+
+/// Runs one query, logging its text (not its parameters).
+pub async fn query(
+    client: &impl tokio_postgres::GenericClient,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+    log_sql(sql);
+    client.query(sql, params).await
+}
+
+/// Runs one statement, logging its text (not its parameters).
+pub async fn execute(
+    client: &impl tokio_postgres::GenericClient,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<u64, tokio_postgres::Error> {
+    log_sql(sql);
+    client.execute(sql, params).await
+}

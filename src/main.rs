@@ -1,0 +1,83 @@
+//! kronic: run a PostgreSQL-backed application's database from one binary.
+
+mod archive;
+mod cli;
+mod cmd;
+mod config;
+mod db;
+mod exit;
+mod fsutil;
+mod pgtools;
+mod progress;
+mod tls;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        // Usage errors exit 64 (sysexits), not clap's 2; --help and --version exit 0.
+        Err(e) => {
+            let _ = e.print();
+            let code = if e.use_stderr() { exit::Code::Usage } else { exit::Code::Ok };
+            return ExitCode::from(code.as_u8());
+        }
+    };
+    init_logging(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kronic: error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::Code::Software.as_u8());
+        }
+    };
+    let result = runtime.block_on(cmd::run(cli));
+    // Don't wait for stray connection tasks or blocking readers.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => ExitCode::from(code.as_u8()),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = exit::classify(&e);
+            // One line, whole context chain; never a secret (errors are built without them).
+            tracing::debug!("exit {}", code.as_u8());
+            eprintln!("kronic: error: {e:#}");
+            ExitCode::from(code.as_u8())
+        }
+    }
+}
+
+/// `kronic migrate history | head` is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// Logs go to stderr: timestamped plain lines (colour only on a terminal).
+/// `KRONIC_LOG` takes an `EnvFilter` and wins over -v/-q.
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "warn,kronic=debug",
+        // Every SQL statement kronic sends; tokio_postgres stays quiet because it logs
+        // statement parameters, which may hold password hashes.
+        _ => "warn,kronic=trace,refinery_core=debug",
+    };
+    let filter = std::env::var("KRONIC_LOG")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_target(false)
+        .init();
+}

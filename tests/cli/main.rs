@@ -1,0 +1,32 @@
+//! Integration tests: the real `kronic` binary against a real PostgreSQL.
+//!
+//! One test binary (links once) with a module per command. The harness starts one
+//! throwaway cluster for the run, gives every test its own database, and stops the
+//! cluster at the end.
+
+mod support;
+
+mod foundation;
+
+/// Registers test functions under `module::name`.
+#[macro_export]
+macro_rules! register {
+    ($($f:ident),* $(,)?) => {
+        pub fn tests() -> Vec<libtest_mimic::Trial> {
+            let module = module_path!().trim_start_matches("cli::");
+            vec![$(libtest_mimic::Trial::test(format!("{module}::{}", stringify!($f)), || {
+                $f();
+                Ok(())
+            })),*]
+        }
+    };
+}
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let mut tests = Vec::new();
+    tests.extend(foundation::tests());
+    let conclusion = libtest_mimic::run(&args, tests);
+    support::shutdown();
+    conclusion.exit();
+}

@@ -1,0 +1,237 @@
+//! Test support: one shared PostgreSQL for the run (or `KRONIC_TEST_DATABASE_URL`), a
+//! fresh database per test, and the real `kronic` binary pointed at it.
+
+pub mod cluster;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub use cluster::Cluster;
+
+/// The application role every test connects as. Its password holds every character
+/// that breaks naive quoting, so every test proves it connects.
+pub const APP_USER: &str = "kronic_app";
+pub const APP_PASSWORD: &str = "p@ss w:rd/'\"$x`\\ !";
+
+pub struct Server {
+    pub host: String,
+    pub port: u16,
+    /// Superuser URL (libpq/postgres-crate form) for setting up and inspecting.
+    pub admin_url: String,
+    /// Our own cluster, when not using KRONIC_TEST_DATABASE_URL.
+    pub local: Option<Cluster>,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static TLS_CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn server() -> &'static Server {
+    SERVER.get_or_init(|| {
+        let server = match std::env::var("KRONIC_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty()) {
+            Some(url) => {
+                let cfg: postgres::Config = url.parse().expect("KRONIC_TEST_DATABASE_URL must be a superuser URL");
+                let host = match &cfg.get_hosts()[0] {
+                    postgres::config::Host::Tcp(h) => h.clone(),
+                    #[allow(unreachable_patterns)]
+                    _ => panic!("KRONIC_TEST_DATABASE_URL must use TCP"),
+                };
+                Server { host, port: cfg.get_ports().first().copied().unwrap_or(5432), admin_url: url, local: None }
+            }
+            None => {
+                let c = Cluster::start();
+                Server { host: "127.0.0.1".into(), port: c.port, admin_url: c.superuser_url(), local: Some(c) }
+            }
+        };
+        let mut admin = postgres::Client::connect(&server.admin_url, postgres::NoTls).expect("connect as superuser");
+        admin
+            .batch_execute(&format!(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_USER}') THEN \
+                 CREATE ROLE {APP_USER} LOGIN CREATEDB; END IF; END $$; \
+                 ALTER ROLE {APP_USER} PASSWORD {}",
+                quote_literal(APP_PASSWORD)
+            ))
+            .unwrap();
+        server
+    })
+}
+
+/// A cluster with TLS on: ours, or a private one when the tests use an outside server.
+pub fn tls_cluster() -> &'static Cluster {
+    match &server().local {
+        Some(c) => c,
+        None => TLS_CLUSTER.get_or_init(Cluster::start),
+    }
+}
+
+/// Stops what the run started (statics are never dropped).
+pub fn shutdown() {
+    if let Some(s) = SERVER.get() {
+        if let Some(c) = &s.local {
+            c.destroy();
+        }
+    }
+    if let Some(c) = TLS_CLUSTER.get() {
+        c.destroy();
+    }
+}
+
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A fresh database for one test, owned by the application role; dropped when the
+/// test passes, kept for a look when it fails.
+pub struct TestDb {
+    pub name: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        let s = server();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("kt_{}_{n}", std::process::id());
+        let mut admin = postgres::Client::connect(&s.admin_url, postgres::NoTls).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {name} OWNER {APP_USER}")).unwrap();
+        TestDb { name, dir: tempfile::Builder::new().prefix("kronic-test").tempdir().unwrap() }
+    }
+
+    /// `kronic` with a clean KRONIC_* environment pointing at this database.
+    pub fn kronic(&self) -> assert_cmd::Command {
+        let s = server();
+        let mut cmd = kronic_bare();
+        cmd.env("KRONIC_DATABASE_HOST", &s.host)
+            .env("KRONIC_DATABASE_PORT", s.port.to_string())
+            .env("KRONIC_DATABASE_NAME", &self.name)
+            .env("KRONIC_DATABASE_USER", APP_USER)
+            .env("KRONIC_DATABASE_PASSWORD", APP_PASSWORD)
+            .env("KRONIC_BACKUP_DIR", self.backup_dir());
+        cmd
+    }
+
+    pub fn backup_dir(&self) -> PathBuf {
+        self.dir.path().join("backups")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A superuser connection to this database, for looking at what kronic did.
+    pub fn client(&self) -> postgres::Client {
+        connect_db(&self.name)
+    }
+
+    /// The application role's URL for this database (password percent-encoded).
+    pub fn url(&self) -> String {
+        let s = server();
+        format!("postgresql://{APP_USER}:{}@{}:{}/{}", percent_encode(APP_PASSWORD), s.host, s.port, self.name)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("keeping database {} and {} for inspection", self.name, self.dir.path().display());
+            let _ = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap()).keep();
+            return;
+        }
+        if let Ok(mut admin) = postgres::Client::connect(&server().admin_url, postgres::NoTls) {
+            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+pub fn connect_db(name: &str) -> postgres::Client {
+    let mut cfg: postgres::Config = server().admin_url.parse().unwrap();
+    cfg.dbname(name);
+    cfg.connect(postgres::NoTls).unwrap()
+}
+
+/// `kronic` with every KRONIC_* variable of the test environment removed.
+pub fn kronic_bare() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_kronic"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("KRONIC_") || k.starts_with("PG") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd.timeout(std::time::Duration::from_secs(120));
+    cmd
+}
+
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// stdout and stderr of a finished command, as text.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn run(cmd: &mut assert_cmd::Command) -> Output {
+    let out = cmd.output().unwrap();
+    Output {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs and asserts the exit code, showing the output when it differs.
+#[track_caller]
+pub fn expect(cmd: &mut assert_cmd::Command, code: i32) -> Output {
+    let out = run(cmd);
+    assert_eq!(out.code, code, "exit {} (wanted {code})\nstdout:\n{}\nstderr:\n{}", out.code, out.stdout, out.stderr);
+    out
+}
+
+/// Asserts that no output shows the application password.
+#[track_caller]
+pub fn assert_no_secret(out: &Output) {
+    for secret in [APP_PASSWORD, &percent_encode(APP_PASSWORD)] {
+        assert!(!out.all().contains(secret), "password leaked:\n{}", out.all());
+    }
+}
+
+/// A checksum of every row of every user table: equal before and after means unchanged.
+pub fn content_checksum(client: &mut postgres::Client) -> String {
+    let tables: Vec<String> = client
+        .query(
+            "SELECT quote_ident(table_name::text) FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut parts = Vec::new();
+    for t in tables {
+        let row = client
+            .query_one(&format!("SELECT count(*)::text || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM {t} x"), &[])
+            .unwrap();
+        parts.push(format!("{t}={}", row.get::<_, String>(0)));
+    }
+    parts.join(";")
+}
+
+pub fn write_file(path: &Path, contents: &str) {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p).unwrap();
+    }
+    std::fs::write(path, contents).unwrap();
+}
