@@ -56,7 +56,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply, revert and inspect schema migrations.
-    #[command(after_help = "Examples:\n  kronic migrate up --wait 30\n  kronic migrate history --json")]
+    #[command(
+        after_help = "Examples:\n  kronic migrate up --wait 30\n  kronic migrate history --json"
+    )]
     Migrate(MigrateArgs),
 
     /// Create the application's roles and the admin user (safe to run again).
@@ -65,7 +67,9 @@ pub enum Command {
     /// KRONIC_ADMIN_EMAIL and KRONIC_ADMIN_PASSWORD (or the flags, or
     /// --admin-password-stdin), is active and verified, and has the admin role. The
     /// password is stored as an argon2id hash. Everything happens in one transaction.
-    #[command(after_help = "Examples:\n  KRONIC_ADMIN_EMAIL=admin@example.com kronic seed --admin-password-stdin < admin.pw")]
+    #[command(
+        after_help = "Examples:\n  KRONIC_ADMIN_EMAIL=admin@example.com kronic seed --admin-password-stdin < admin.pw"
+    )]
     Seed(SeedArgs),
 
     /// Back up the database into a compressed, atomic, pruned file; list, verify and prune backups.
@@ -86,14 +90,18 @@ pub enum Command {
     /// Accepts a gzip or a plain SQL dump (told apart by content). The restore runs in a
     /// single transaction: any error, a truncated or corrupt file, Ctrl-C or SIGTERM
     /// leaves the database as it was.
-    #[command(after_help = "Examples:\n  kronic restore --latest --yes\n  kronic restore backup.sql.gz --target-db kronic_drill --create --yes")]
+    #[command(
+        after_help = "Examples:\n  kronic restore --latest --yes\n  kronic restore backup.sql.gz --target-db kronic_drill --create --yes"
+    )]
     Restore(RestoreArgs),
 
     /// Check the database and print the health JSON (or serve it at /healthz).
     ///
     /// Exit codes: 0 healthy, 69 unreachable, 75 timeout or not accepting connections
     /// yet, 77 authentication failed.
-    #[command(after_help = "Examples:\n  kronic health\n  kronic health --wait 60\n  kronic health --serve 127.0.0.1:8080")]
+    #[command(
+        after_help = "Examples:\n  kronic health\n  kronic health --wait 60\n  kronic health --serve 127.0.0.1:8080"
+    )]
     Health(HealthArgs),
 
     /// Write shell completions and man pages (for packagers and the repository).
@@ -110,7 +118,7 @@ pub enum Command {
 pub struct WaitArg {
     /// Keep retrying the connection for up to SECS seconds while the server is down or
     /// starting (refused, reset, starting up); authentication errors fail at once.
-    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    #[arg(long, global = true, value_name = "SECS", value_parser = parse_seconds)]
     pub wait: Option<std::time::Duration>,
 }
 
@@ -134,7 +142,9 @@ pub struct MigrateArgs {
 #[derive(Debug, Subcommand)]
 pub enum MigrateCommand {
     /// Apply pending migrations (all, or up to --target), each in its own transaction.
-    #[command(after_help = "Examples:\n  kronic migrate up\n  kronic migrate up --target 3 --dry-run")]
+    #[command(
+        after_help = "Examples:\n  kronic migrate up\n  kronic migrate up --target 3 --dry-run"
+    )]
     Up {
         /// Stop after this version.
         #[arg(long, value_name = "VERSION")]
@@ -148,7 +158,9 @@ pub enum MigrateCommand {
     ///
     /// Each down script and the removal of its history row run in one transaction.
     /// Destructive: asks on a terminal, and needs --yes otherwise.
-    #[command(after_help = "Examples:\n  kronic migrate down --yes\n  kronic migrate down --target 0 --yes   # revert everything")]
+    #[command(
+        after_help = "Examples:\n  kronic migrate down --yes\n  kronic migrate down --target 0 --yes   # revert everything"
+    )]
     Down {
         /// How many migrations to revert.
         #[arg(value_name = "N", conflicts_with = "target")]
@@ -173,7 +185,9 @@ pub enum MigrateCommand {
     },
 
     /// List every migration: applied, pending, divergent or missing.
-    #[command(after_help = "Examples:\n  kronic migrate history\n  kronic migrate history --json | jq '.[] | select(.state == \"pending\")'")]
+    #[command(
+        after_help = "Examples:\n  kronic migrate history\n  kronic migrate history --json | jq '.[] | select(.state == \"pending\")'"
+    )]
     History {
         /// Print JSON for scripts.
         #[arg(long)]
@@ -209,7 +223,12 @@ pub struct SeedArgs {
 
     /// The admin user's password (at least 12 characters). Prefer the environment or
     /// --admin-password-stdin: command lines are visible in `ps`.
-    #[arg(long, env = "KRONIC_ADMIN_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    #[arg(
+        long,
+        env = "KRONIC_ADMIN_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
     pub admin_password: Option<String>,
 
     /// Read the admin password from the first line of standard input.
@@ -231,14 +250,24 @@ pub struct SeedArgs {
 #[derive(Debug, Args)]
 pub struct BackupDir {
     /// Backup folder.
-    #[arg(long, env = "KRONIC_BACKUP_DIR", default_value = "/var/backups/kronic", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "KRONIC_BACKUP_DIR",
+        default_value = "/var/backups/kronic",
+        value_name = "DIR"
+    )]
     pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
 pub struct KeepDays {
     /// Delete backups older than this many days after a successful backup (0 keeps all).
-    #[arg(long, env = "KRONIC_BACKUP_KEEP_DAYS", default_value = "30", value_name = "DAYS")]
+    #[arg(
+        long,
+        env = "KRONIC_BACKUP_KEEP_DAYS",
+        default_value = "30",
+        value_name = "DAYS"
+    )]
     pub keep_days: u32,
 }
 
@@ -268,7 +297,9 @@ pub struct BackupArgs {
 #[derive(Debug, Subcommand)]
 pub enum BackupAction {
     /// List backups, newest first.
-    #[command(after_help = "Examples:\n  kronic backup list --dir /var/backups/kronic\n  kronic backup list --json")]
+    #[command(
+        after_help = "Examples:\n  kronic backup list --dir /var/backups/kronic\n  kronic backup list --json"
+    )]
     List {
         #[command(flatten)]
         dir: BackupDir,
@@ -277,7 +308,9 @@ pub enum BackupAction {
         json: bool,
     },
     /// Check that a backup decompresses completely and ends like a complete pg_dump.
-    #[command(after_help = "Examples:\n  kronic backup verify --latest\n  kronic backup verify /var/backups/kronic/kronic_backup_20261125_020000.sql.gz")]
+    #[command(
+        after_help = "Examples:\n  kronic backup verify --latest\n  kronic backup verify /var/backups/kronic/kronic_backup_20261125_020000.sql.gz"
+    )]
     Verify {
         #[command(flatten)]
         dir: BackupDir,
@@ -347,7 +380,9 @@ pub struct HealthArgs {
 
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(std::time::Duration::from_secs_f64(v)),
+        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => {
+            Ok(std::time::Duration::from_secs_f64(v))
+        }
         _ => Err(format!("{s:?} is not a number of seconds from 0 to 86400")),
     }
 }
@@ -365,9 +400,15 @@ mod tests {
     #[test]
     fn every_visible_command_has_an_example() {
         fn walk(cmd: &clap::Command, path: &str) {
-            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set() && s.get_name() != "help") {
+            for sub in cmd
+                .get_subcommands()
+                .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+            {
                 let name = format!("{path} {}", sub.get_name());
-                let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+                let help = sub
+                    .get_after_help()
+                    .map(|h| h.to_string())
+                    .unwrap_or_default();
                 assert!(help.contains("Examples:"), "{name} has no example");
                 walk(sub, &name);
             }

@@ -160,7 +160,9 @@ impl Config {
         let env = |k: &str| env(k).filter(|v| !v.is_empty());
 
         let sslmode_env = match env("KRONIC_DATABASE_SSLMODE") {
-            Some(v) => Some(SslMode::parse(&v).ok_or_else(|| bad_sslmode("KRONIC_DATABASE_SSLMODE", &v))?),
+            Some(v) => {
+                Some(SslMode::parse(&v).ok_or_else(|| bad_sslmode("KRONIC_DATABASE_SSLMODE", &v))?)
+            }
             None => None,
         };
         let connect_timeout = match env("KRONIC_DATABASE_CONNECT_TIMEOUT") {
@@ -200,9 +202,12 @@ impl Config {
             apply_url(&mut db, name, &url)?;
         }
 
-        if matches!(db.sslmode, SslMode::VerifyCa | SslMode::VerifyFull) && db.sslrootcert.is_none() {
+        if matches!(db.sslmode, SslMode::VerifyCa | SslMode::VerifyFull) && db.sslrootcert.is_none()
+        {
             // libpq's default root certificate location.
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default();
             db.sslrootcert = Some(home.join(".postgresql/root.crt"));
         }
 
@@ -260,13 +265,21 @@ fn seconds(name: &str, value: &str, allow_zero: bool) -> Result<Duration> {
         }
         _ => Err(config_err(format!(
             "{name}={value:?} must be a number of seconds {} 86400",
-            if allow_zero { "from 0 to" } else { "above 0, at most" }
+            if allow_zero {
+                "from 0 to"
+            } else {
+                "above 0, at most"
+            }
         ))),
     }
 }
 
 fn decode(name: &str, what: &str, s: &str) -> Result<String> {
-    percent_decode(s).ok_or_else(|| config_err(format!("{name}: the {what} is not valid percent-encoded UTF-8")))
+    percent_decode(s).ok_or_else(|| {
+        config_err(format!(
+            "{name}: the {what} is not valid percent-encoded UTF-8"
+        ))
+    })
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -289,7 +302,8 @@ fn percent_decode(s: &str) -> Option<String> {
 /// Parses `postgres[ql]://user:password@host:port/dbname?sslmode=...` into `db`.
 /// Never echoes the URL: it may hold the password.
 fn apply_url(db: &mut DbConfig, name: &str, raw: &str) -> Result<()> {
-    let url = url::Url::parse(raw).map_err(|e| config_err(format!("{name} is not a valid URL: {e}")))?;
+    let url =
+        url::Url::parse(raw).map_err(|e| config_err(format!("{name} is not a valid URL: {e}")))?;
     if !matches!(url.scheme(), "postgres" | "postgresql") {
         return Err(config_err(format!(
             "{name}: scheme must be postgresql:// or postgres://, not {}://",
@@ -304,7 +318,9 @@ fn apply_url(db: &mut DbConfig, name: &str, raw: &str) -> Result<()> {
     // url accepts ports above 65535 as a parse error already; port 0 is ours to refuse.
     if let Some(p) = url.port() {
         if p == 0 {
-            return Err(config_err(format!("{name}: port 0 is not a port number (1-65535)")));
+            return Err(config_err(format!(
+                "{name}: port 0 is not a port number (1-65535)"
+            )));
         }
         db.port = p;
     }
@@ -317,7 +333,9 @@ fn apply_url(db: &mut DbConfig, name: &str, raw: &str) -> Result<()> {
     let path = url.path().trim_start_matches('/');
     if !path.is_empty() {
         if path.contains('/') {
-            return Err(config_err(format!("{name}: the database name must not contain '/'")));
+            return Err(config_err(format!(
+                "{name}: the database name must not contain '/'"
+            )));
         }
         db.dbname = decode(name, "database name", path)?;
     }
@@ -325,7 +343,9 @@ fn apply_url(db: &mut DbConfig, name: &str, raw: &str) -> Result<()> {
         match &*k {
             "sslmode" => db.sslmode = SslMode::parse(&v).ok_or_else(|| bad_sslmode(name, &v))?,
             "sslrootcert" => db.sslrootcert = Some(PathBuf::from(&*v)),
-            "connect_timeout" => db.connect_timeout = seconds(&format!("{name} connect_timeout"), &v, false)?,
+            "connect_timeout" => {
+                db.connect_timeout = seconds(&format!("{name} connect_timeout"), &v, false)?
+            }
             "host" => db.host = v.into_owned(),
             "port" => db.port = port(&format!("{name} port"), &v)?,
             "user" => db.user = v.into_owned(),
@@ -347,8 +367,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(flag: Option<&str>, vars: &[(&str, &str)]) -> Result<Config> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::load(flag, |k| map.get(k).cloned())
     }
 
@@ -367,7 +389,14 @@ mod tests {
         assert!(c.db.password.is_none());
         assert_eq!(c.db.sslmode, SslMode::Prefer);
         assert_eq!(c.db.connect_timeout, Duration::from_secs(10));
-        assert_eq!(c.pool, PoolConfig { size: 20, max_overflow: 0, timeout: Duration::from_secs(30) });
+        assert_eq!(
+            c.pool,
+            PoolConfig {
+                size: 20,
+                max_overflow: 0,
+                timeout: Duration::from_secs(30)
+            }
+        );
         assert_eq!(c.db.display(), "localhost:5432/kronic");
     }
 
@@ -394,7 +423,14 @@ mod tests {
         assert_eq!(c.db.password.as_ref().unwrap().expose(), "p w'\"$@:/");
         assert_eq!(c.db.sslmode, SslMode::Require);
         assert_eq!(c.db.connect_timeout, Duration::from_secs(4));
-        assert_eq!(c.pool, PoolConfig { size: 5, max_overflow: 3, timeout: Duration::from_millis(2500) });
+        assert_eq!(
+            c.pool,
+            PoolConfig {
+                size: 5,
+                max_overflow: 3,
+                timeout: Duration::from_millis(2500)
+            }
+        );
         assert_eq!(c.pool.max_size(), 8);
     }
 
@@ -404,7 +440,10 @@ mod tests {
             ("KRONIC_DATABASE_HOST", "parts-host"),
             ("KRONIC_DATABASE_NAME", "parts-db"),
             ("KRONIC_DATABASE_PASSWORD", "parts-pw"),
-            ("KRONIC_DATABASE_URL", "postgresql://envuser:env%40pw@env-host:7000/envdb?sslmode=disable"),
+            (
+                "KRONIC_DATABASE_URL",
+                "postgresql://envuser:env%40pw@env-host:7000/envdb?sslmode=disable",
+            ),
         ];
         let c = load(None, &vars).unwrap();
         assert_eq!(c.db.display(), "env-host:7000/envdb");
@@ -415,7 +454,10 @@ mod tests {
 
         let c = load(Some("postgres://flag-host/flagdb"), &vars).unwrap();
         assert_eq!(c.db.display(), "flag-host:5432/flagdb");
-        assert!(c.db.password.is_none(), "the URL replaces the parts, password too");
+        assert!(
+            c.db.password.is_none(),
+            "the URL replaces the parts, password too"
+        );
         assert_eq!(c.db.source, Source::Flag);
     }
 
@@ -423,7 +465,10 @@ mod tests {
     fn url_with_every_special_character_in_the_password() {
         let c = load(
             None,
-            &[("KRONIC_DATABASE_URL", "postgresql://u:%20%27%22%24%40%3A%2F%25x@[::1]:5433/d")],
+            &[(
+                "KRONIC_DATABASE_URL",
+                "postgresql://u:%20%27%22%24%40%3A%2F%25x@[::1]:5433/d",
+            )],
         )
         .unwrap();
         assert_eq!(c.db.password.as_ref().unwrap().expose(), " '\"$@:/%x");
@@ -435,7 +480,14 @@ mod tests {
     fn verify_modes_default_to_libpq_root_cert() {
         let c = load(None, &[("KRONIC_DATABASE_SSLMODE", "verify-full")]).unwrap();
         assert!(c.db.sslrootcert.unwrap().ends_with(".postgresql/root.crt"));
-        let c = load(None, &[("KRONIC_DATABASE_URL", "postgres://h/d?sslmode=verify-ca&sslrootcert=/x/ca.pem")]).unwrap();
+        let c = load(
+            None,
+            &[(
+                "KRONIC_DATABASE_URL",
+                "postgres://h/d?sslmode=verify-ca&sslrootcert=/x/ca.pem",
+            )],
+        )
+        .unwrap();
         assert_eq!(c.db.sslmode, SslMode::VerifyCa);
         assert_eq!(c.db.sslrootcert.unwrap(), PathBuf::from("/x/ca.pem"));
     }
@@ -443,21 +495,60 @@ mod tests {
     #[test]
     fn invalid_values_name_the_variable() {
         let cases: &[(&[(&str, &str)], &str)] = &[
-            (&[("KRONIC_DATABASE_PORT", "abc")], "KRONIC_DATABASE_PORT=\"abc\""),
+            (
+                &[("KRONIC_DATABASE_PORT", "abc")],
+                "KRONIC_DATABASE_PORT=\"abc\"",
+            ),
             (&[("KRONIC_DATABASE_PORT", "70000")], "KRONIC_DATABASE_PORT"),
             (&[("KRONIC_DATABASE_PORT", "0")], "KRONIC_DATABASE_PORT"),
-            (&[("KRONIC_DATABASE_POOL_SIZE", "0")], "KRONIC_DATABASE_POOL_SIZE=\"0\""),
-            (&[("KRONIC_DATABASE_POOL_SIZE", "-3")], "KRONIC_DATABASE_POOL_SIZE"),
-            (&[("KRONIC_DATABASE_MAX_OVERFLOW", "x")], "KRONIC_DATABASE_MAX_OVERFLOW"),
-            (&[("KRONIC_DATABASE_POOL_TIMEOUT", "-1")], "KRONIC_DATABASE_POOL_TIMEOUT"),
-            (&[("KRONIC_DATABASE_CONNECT_TIMEOUT", "0")], "KRONIC_DATABASE_CONNECT_TIMEOUT"),
-            (&[("KRONIC_DATABASE_CONNECT_TIMEOUT", "soon")], "KRONIC_DATABASE_CONNECT_TIMEOUT"),
-            (&[("KRONIC_DATABASE_SSLMODE", "allow-ish")], "KRONIC_DATABASE_SSLMODE"),
-            (&[("KRONIC_DATABASE_URL", "not a url")], "KRONIC_DATABASE_URL is not a valid URL"),
-            (&[("KRONIC_DATABASE_URL", "mysql://h/d")], "KRONIC_DATABASE_URL: scheme"),
-            (&[("KRONIC_DATABASE_URL", "postgres://h:99999/d")], "KRONIC_DATABASE_URL"),
-            (&[("KRONIC_DATABASE_URL", "postgres://h/d?sslmode=bogus")], "KRONIC_DATABASE_URL: unknown sslmode"),
-            (&[("KRONIC_DATABASE_URL", "postgres://h/d?foo=1")], "unknown parameter \"foo\""),
+            (
+                &[("KRONIC_DATABASE_POOL_SIZE", "0")],
+                "KRONIC_DATABASE_POOL_SIZE=\"0\"",
+            ),
+            (
+                &[("KRONIC_DATABASE_POOL_SIZE", "-3")],
+                "KRONIC_DATABASE_POOL_SIZE",
+            ),
+            (
+                &[("KRONIC_DATABASE_MAX_OVERFLOW", "x")],
+                "KRONIC_DATABASE_MAX_OVERFLOW",
+            ),
+            (
+                &[("KRONIC_DATABASE_POOL_TIMEOUT", "-1")],
+                "KRONIC_DATABASE_POOL_TIMEOUT",
+            ),
+            (
+                &[("KRONIC_DATABASE_CONNECT_TIMEOUT", "0")],
+                "KRONIC_DATABASE_CONNECT_TIMEOUT",
+            ),
+            (
+                &[("KRONIC_DATABASE_CONNECT_TIMEOUT", "soon")],
+                "KRONIC_DATABASE_CONNECT_TIMEOUT",
+            ),
+            (
+                &[("KRONIC_DATABASE_SSLMODE", "allow-ish")],
+                "KRONIC_DATABASE_SSLMODE",
+            ),
+            (
+                &[("KRONIC_DATABASE_URL", "not a url")],
+                "KRONIC_DATABASE_URL is not a valid URL",
+            ),
+            (
+                &[("KRONIC_DATABASE_URL", "mysql://h/d")],
+                "KRONIC_DATABASE_URL: scheme",
+            ),
+            (
+                &[("KRONIC_DATABASE_URL", "postgres://h:99999/d")],
+                "KRONIC_DATABASE_URL",
+            ),
+            (
+                &[("KRONIC_DATABASE_URL", "postgres://h/d?sslmode=bogus")],
+                "KRONIC_DATABASE_URL: unknown sslmode",
+            ),
+            (
+                &[("KRONIC_DATABASE_URL", "postgres://h/d?foo=1")],
+                "unknown parameter \"foo\"",
+            ),
         ];
         for (vars, needle) in cases {
             let (code, msg) = err(None, vars);
@@ -469,7 +560,13 @@ mod tests {
 
     #[test]
     fn url_errors_never_echo_the_password() {
-        let (_, msg) = err(None, &[("KRONIC_DATABASE_URL", "postgres://u:hunter2secret@h:99999/d")]);
+        let (_, msg) = err(
+            None,
+            &[(
+                "KRONIC_DATABASE_URL",
+                "postgres://u:hunter2secret@h:99999/d",
+            )],
+        );
         assert!(!msg.contains("hunter2secret"), "{msg}");
         let (_, msg) = err(Some("postgres://u:hunter2secret@h/d?x=1"), &[]);
         assert!(!msg.contains("hunter2secret"), "{msg}");

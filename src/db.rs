@@ -43,13 +43,21 @@ pub async fn connect(db: &DbConfig) -> Result<Client> {
 }
 
 async fn try_connect(db: &DbConfig) -> Result<Client, ConnectError> {
-    let tls = tls::connector(db).map_err(|error| ConnectError { error, transient: false })?;
-    tracing::debug!("connecting to {} (sslmode {})", db.display(), db.sslmode.as_str());
-    let (client, connection) = match tokio::time::timeout(db.connect_timeout, pg_config(db).connect(tls)).await {
-        Err(_) => return Err(timed_out(db)),
-        Ok(Err(e)) => return Err(describe(db, &e)),
-        Ok(Ok(pair)) => pair,
-    };
+    let tls = tls::connector(db).map_err(|error| ConnectError {
+        error,
+        transient: false,
+    })?;
+    tracing::debug!(
+        "connecting to {} (sslmode {})",
+        db.display(),
+        db.sslmode.as_str()
+    );
+    let (client, connection) =
+        match tokio::time::timeout(db.connect_timeout, pg_config(db).connect(tls)).await {
+            Err(_) => return Err(timed_out(db)),
+            Ok(Err(e)) => return Err(describe(db, &e)),
+            Ok(Ok(pair)) => pair,
+        };
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("connection closed: {e}");
@@ -61,20 +69,31 @@ async fn try_connect(db: &DbConfig) -> Result<Client, ConnectError> {
 /// Connects, retrying transient failures (refused, reset, server starting, timeout) until
 /// `wait` has passed. Without `wait`, tries once.
 pub async fn connect_wait(db: &DbConfig, wait: Option<Duration>) -> Result<Client> {
-    let Some(wait) = wait else { return connect(db).await };
+    let Some(wait) = wait else {
+        return connect(db).await;
+    };
     let deadline = Instant::now() + wait;
     loop {
         match try_connect(db).await {
             Ok(c) => return Ok(c),
-            Err(ConnectError { error, transient: true }) if Instant::now() < deadline => {
+            Err(ConnectError {
+                error,
+                transient: true,
+            }) if Instant::now() < deadline => {
                 tracing::info!("database not ready yet ({error}); retrying");
                 let left = deadline.saturating_duration_since(Instant::now());
                 tokio::time::sleep(left.min(Duration::from_millis(500))).await;
             }
-            Err(ConnectError { error, transient: true }) => {
+            Err(ConnectError {
+                error,
+                transient: true,
+            }) => {
                 return Err(fail(
                     Code::Unavailable,
-                    format!("gave up after waiting {}s for the database: {error}", wait.as_secs()),
+                    format!(
+                        "gave up after waiting {}s for the database: {error}",
+                        wait.as_secs()
+                    ),
                 ));
             }
             Err(e) => return Err(e.error),
@@ -103,10 +122,18 @@ pub fn describe(db: &DbConfig, e: &tokio_postgres::Error) -> ConnectError {
         match state {
             "28P01" => (
                 Code::NoPerm,
-                format!("password authentication failed for user {}: check {}", db.user, db.hint_password()),
+                format!(
+                    "password authentication failed for user {}: check {}",
+                    db.user,
+                    db.hint_password()
+                ),
                 false,
             ),
-            "28000" => (Code::NoPerm, format!("{} (user {}): check pg_hba.conf", dbe.message(), db.user), false),
+            "28000" => (
+                Code::NoPerm,
+                format!("{} (user {}): check pg_hba.conf", dbe.message(), db.user),
+                false,
+            ),
             "3D000" => (
                 Code::Unavailable,
                 format!(
@@ -120,13 +147,29 @@ pub fn describe(db: &DbConfig, e: &tokio_postgres::Error) -> ConnectError {
                 ),
                 false,
             ),
-            "57P03" => (Code::TempFail, format!("{} is not accepting connections yet: {}", db.display(), dbe.message()), true),
-            "53300" => (
+            "57P03" => (
                 Code::TempFail,
-                format!("{}: too many connections ({}); lower KRONIC_DATABASE_POOL_SIZE or raise max_connections", db.display(), dbe.message()),
+                format!(
+                    "{} is not accepting connections yet: {}",
+                    db.display(),
+                    dbe.message()
+                ),
                 true,
             ),
-            _ => (sqlstate_code(state), format!("cannot connect to {}: {}", db.display(), dbe.message()), false),
+            "53300" => (
+                Code::TempFail,
+                format!(
+                    "{}: too many connections ({}); lower KRONIC_DATABASE_POOL_SIZE or raise max_connections",
+                    db.display(),
+                    dbe.message()
+                ),
+                true,
+            ),
+            _ => (
+                sqlstate_code(state),
+                format!("cannot connect to {}: {}", db.display(), dbe.message()),
+                false,
+            ),
         }
     } else if let Some(io) = io_source(e) {
         use std::io::ErrorKind::*;
@@ -144,7 +187,10 @@ pub fn describe(db: &DbConfig, e: &tokio_postgres::Error) -> ConnectError {
             TimedOut => return timed_out(db),
             NotFound if db.host.starts_with('/') => (
                 Code::Unavailable,
-                format!("no PostgreSQL socket in {} for port {}: is PostgreSQL running?", db.host, db.port),
+                format!(
+                    "no PostgreSQL socket in {} for port {}: is PostgreSQL running?",
+                    db.host, db.port
+                ),
                 true,
             ),
             ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe => (
@@ -154,20 +200,35 @@ pub fn describe(db: &DbConfig, e: &tokio_postgres::Error) -> ConnectError {
             ),
             InvalidData if io.get_ref().is_some_and(|r| r.is::<rustls::Error>()) => (
                 Code::Unavailable,
-                format!("TLS with {} failed (sslmode {}): {io}", db.display(), db.sslmode.as_str()),
+                format!(
+                    "TLS with {} failed (sslmode {}): {io}",
+                    db.display(),
+                    db.sslmode.as_str()
+                ),
                 false,
             ),
             _ => (
                 Code::Unavailable,
-                format!("cannot connect to {}: {io}; check {}", db.display(), db.hint_host()),
+                format!(
+                    "cannot connect to {}: {io}; check {}",
+                    db.display(),
+                    db.hint_host()
+                ),
                 // Unknown hosts resolve once their container starts.
                 true,
             ),
         }
     } else {
-        (Code::Unavailable, format!("cannot connect to {}: {e}", db.display()), false)
+        (
+            Code::Unavailable,
+            format!("cannot connect to {}: {e}", db.display()),
+            false,
+        )
     };
-    ConnectError { error: fail(code, message), transient }
+    ConnectError {
+        error: fail(code, message),
+        transient,
+    }
 }
 
 fn io_source(e: &tokio_postgres::Error) -> Option<&std::io::Error> {
@@ -187,7 +248,10 @@ pub fn log_sql(sql: &str) {
 }
 
 /// Runs statements without parameters, logging them.
-pub async fn batch(client: &impl tokio_postgres::GenericClient, sql: &str) -> Result<(), tokio_postgres::Error> {
+pub async fn batch(
+    client: &impl tokio_postgres::GenericClient,
+    sql: &str,
+) -> Result<(), tokio_postgres::Error> {
     log_sql(sql);
     client.batch_execute(sql).await
 }

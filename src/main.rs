@@ -22,12 +22,19 @@ fn main() -> ExitCode {
         // Usage errors exit 64 (sysexits), not clap's 2; --help and --version exit 0.
         Err(e) => {
             let _ = e.print();
-            let code = if e.use_stderr() { exit::Code::Usage } else { exit::Code::Ok };
+            let code = if e.use_stderr() {
+                exit::Code::Usage
+            } else {
+                exit::Code::Ok
+            };
             return ExitCode::from(code.as_u8());
         }
     };
     init_logging(cli.verbose, cli.quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("kronic: error: cannot start the async runtime: {e}");
@@ -63,7 +70,8 @@ fn init_logging(verbose: u8, quiet: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "warn",
-        (false, 0) => "info",
+        // refinery's own progress lines repeat what kronic prints.
+        (false, 0) => "info,refinery_core=warn",
         (false, 1) => "warn,kronic=debug",
         // Every SQL statement kronic sends; tokio_postgres stays quiet because it logs
         // statement parameters, which may hold password hashes.

@@ -9,7 +9,9 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::{DbConfig, SslMode};
@@ -48,16 +50,21 @@ pub fn effective_mode(db: &DbConfig) -> SslMode {
 }
 
 fn webpki(db: &DbConfig, provider: Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>> {
-    let path = db
-        .sslrootcert
-        .as_ref()
-        .ok_or_else(|| fail(Code::Config, "sslmode verify-ca/verify-full needs sslrootcert"))?;
+    let path = db.sslrootcert.as_ref().ok_or_else(|| {
+        fail(
+            Code::Config,
+            "sslmode verify-ca/verify-full needs sslrootcert",
+        )
+    })?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
         .and_then(|it| it.collect::<Result<_, _>>())
         .map_err(|e| {
             fail(
                 Code::Config,
-                format!("sslrootcert {}: cannot read PEM certificates: {e}", path.display()),
+                format!(
+                    "sslrootcert {}: cannot read PEM certificates: {e}",
+                    path.display()
+                ),
             )
         })?;
     let mut roots = RootCertStore::empty();
@@ -65,7 +72,10 @@ fn webpki(db: &DbConfig, provider: Arc<CryptoProvider>) -> Result<Arc<WebPkiServ
     if added == 0 {
         return Err(fail(
             Code::Config,
-            format!("sslrootcert {}: no usable certificate in the file", path.display()),
+            format!(
+                "sslrootcert {}: no usable certificate in the file",
+                path.display()
+            ),
         ));
     }
     WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
@@ -128,7 +138,10 @@ impl ServerCertVerifier for CaOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),

@@ -1,11 +1,296 @@
-//! `kronic health`.
+//! `kronic health`: the documented /healthz JSON with real pool numbers, once on stdout
+//! or served over HTTP.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use deadpool::managed::{Manager, Metrics, RecycleResult};
+use deadpool_postgres::{ClientWrapper, ManagerConfig, RecyclingMethod, Runtime};
+use serde_json::{Value, json};
 
 use crate::cli::HealthArgs;
-use crate::config::Config;
-use crate::exit::{Code, fail};
+use crate::config::{Config, DbConfig};
+use crate::db;
+use crate::exit::{Code, classify, fail};
 
-pub async fn run(_config: &Config, _args: HealthArgs) -> Result<Code> {
-    Err(fail(Code::Software, "kronic health is not built yet"))
+/// deadpool's manager, counting connections discarded as broken when recycled
+/// (the health JSON's `invalid`).
+struct CountingManager {
+    inner: deadpool_postgres::Manager,
+    invalid: Arc<AtomicU64>,
+}
+
+impl Manager for CountingManager {
+    type Type = ClientWrapper;
+    type Error = tokio_postgres::Error;
+
+    async fn create(&self) -> Result<ClientWrapper, tokio_postgres::Error> {
+        self.inner.create().await
+    }
+
+    async fn recycle(
+        &self,
+        client: &mut ClientWrapper,
+        metrics: &Metrics,
+    ) -> RecycleResult<tokio_postgres::Error> {
+        let result = self.inner.recycle(client, metrics).await;
+        if result.is_err() {
+            self.invalid.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    fn detach(&self, client: &mut ClientWrapper) {
+        self.inner.detach(client)
+    }
+}
+
+type Pool = deadpool::managed::Pool<CountingManager>;
+
+/// The pool and what the checks need beside it.
+struct Checker {
+    pool: Pool,
+    invalid: Arc<AtomicU64>,
+    config: Config,
+    timeout: Duration,
+    known_versions: Vec<u32>,
+}
+
+impl Checker {
+    fn new(config: &Config, timeout: Duration) -> Result<Checker> {
+        let invalid = Arc::new(AtomicU64::new(0));
+        let manager = CountingManager {
+            inner: deadpool_postgres::Manager::from_config(
+                db::pg_config(&config.db),
+                crate::tls::connector(&config.db)?,
+                // A test query on every checkout: a dead connection is discarded, not handed out.
+                ManagerConfig {
+                    recycling_method: RecyclingMethod::Verified,
+                },
+            ),
+            invalid: invalid.clone(),
+        };
+        let connect = config.db.connect_timeout.min(timeout);
+        let pool = Pool::builder(manager)
+            .max_size(config.pool.max_size())
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(config.pool.timeout))
+            .create_timeout(Some(connect))
+            .recycle_timeout(Some(connect))
+            .build()
+            .map_err(|e| {
+                fail(
+                    Code::Software,
+                    format!("cannot build the connection pool: {e}"),
+                )
+            })?;
+        let known_versions = super::migrate::load(None)?
+            .iter()
+            .map(|m| m.version)
+            .collect();
+        Ok(Checker {
+            pool,
+            invalid,
+            config: config.clone(),
+            timeout,
+            known_versions,
+        })
+    }
+
+    /// One check, bounded by the timeout: the JSON and the exit code it stands for.
+    async fn check(&self) -> (Value, Code) {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(self.timeout, self.probe()).await {
+            Ok(r) => r,
+            Err(_) => Err(fail(
+                Code::TempFail,
+                format!(
+                    "health check of {} timed out after {}s",
+                    self.config.db.display(),
+                    self.timeout.as_secs_f64()
+                ),
+            )),
+        };
+        let mut database = json!({
+            "status": "healthy",
+            "database_url": self.config.db.display(),
+            "pool": self.pool_json(),
+        });
+        let code = match result {
+            Ok(extra) => {
+                if let (Value::Object(d), Value::Object(e)) = (&mut database, extra) {
+                    d.extend(e);
+                }
+                Code::Ok
+            }
+            Err(e) => {
+                database["status"] = json!("unhealthy");
+                database["error"] = json!(format!("{e:#}"));
+                classify(&e)
+            }
+        };
+        database["check_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
+        let status = if code == Code::Ok { "ok" } else { "error" };
+        (
+            json!({ "status": status, "components": { "database": database } }),
+            code,
+        )
+    }
+
+    async fn probe(&self) -> Result<Value> {
+        let client = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| pool_error(&self.config.db, e))?;
+        let t = Instant::now();
+        db::query(&**client, "SELECT 1", &[]).await?;
+        let latency = t.elapsed();
+        let row = db::query(
+            &**client,
+            "SELECT current_setting('server_version'), \
+             (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), \
+             current_setting('max_connections')::int8, \
+             to_regclass('refinery_schema_history') IS NOT NULL",
+            &[],
+        )
+        .await?
+        .remove(0);
+        let has_history: bool = row.get(3);
+        let applied: Vec<u32> = if has_history {
+            db::query(
+                &**client,
+                "SELECT version FROM refinery_schema_history ORDER BY version",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get::<_, i32>(0) as u32)
+            .collect()
+        } else {
+            Vec::new()
+        };
+        let pending = self
+            .known_versions
+            .iter()
+            .filter(|v| !applied.contains(v))
+            .count();
+        Ok(json!({
+            "latency_ms": latency.as_secs_f64() * 1000.0,
+            "server_version": row.get::<_, String>(0),
+            "connections": { "in_use": row.get::<_, i64>(1), "max": row.get::<_, i64>(2) },
+            "schema": { "version": applied.last(), "pending": pending },
+        }))
+    }
+
+    /// SQLAlchemy's pool numbers from deadpool's: checked_in + checked_out = size + overflow.
+    fn pool_json(&self) -> Value {
+        let s = self.pool.status();
+        let size = self.config.pool.size as i64;
+        let open = s.size as i64;
+        let idle = s.available as i64;
+        json!({
+            "size": size,
+            "checked_in": idle,
+            "checked_out": open - idle,
+            "overflow": open - size,
+            "invalid": self.invalid.load(Ordering::Relaxed),
+            "max_overflow": self.config.pool.max_overflow,
+            "waiting": s.waiting,
+        })
+    }
+}
+
+fn pool_error(
+    db: &DbConfig,
+    e: deadpool::managed::PoolError<tokio_postgres::Error>,
+) -> anyhow::Error {
+    use deadpool::managed::PoolError;
+    match e {
+        PoolError::Backend(pg) => db::describe(db, &pg).error,
+        PoolError::Timeout(kind) => fail(
+            Code::TempFail,
+            format!(
+                "{}: timed out ({kind:?}) getting a connection; pool exhausted or server unresponsive (KRONIC_DATABASE_POOL_SIZE, KRONIC_DATABASE_POOL_TIMEOUT)",
+                db.display()
+            ),
+        ),
+        other => fail(Code::Software, format!("connection pool: {other}")),
+    }
+}
+
+pub async fn run(config: &Config, args: HealthArgs) -> Result<Code> {
+    let checker = Checker::new(config, args.timeout)?;
+    if let Some(addr) = args.serve {
+        return serve(Arc::new(checker), addr).await;
+    }
+    let deadline = args.wait.map(|w| Instant::now() + w);
+    loop {
+        let (body, code) = checker.check().await;
+        let retry = code != Code::Ok && deadline.is_some_and(|d| Instant::now() < d);
+        if !retry {
+            println!("{}", serde_json::to_string_pretty(&body)?);
+            return Ok(code);
+        }
+        tracing::info!(
+            "not healthy yet: {}",
+            body["components"]["database"]["error"]
+                .as_str()
+                .unwrap_or("")
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn serve(checker: Arc<Checker>, addr: std::net::SocketAddr) -> Result<Code> {
+    use axum::http::StatusCode;
+    use axum::routing::get;
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| fail(Code::CantCreate, format!("cannot listen on {addr}: {e}")))?;
+    let app = axum::Router::new().route(
+        "/healthz",
+        get(move || {
+            let checker = checker.clone();
+            async move {
+                let (body, code) = checker.check().await;
+                let status = if code == Code::Ok {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
+                (
+                    status,
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body.to_string(),
+                )
+            }
+        }),
+    );
+    tracing::info!("serving /healthz on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| fail(Code::IoErr, format!("health server failed: {e}")))?;
+    tracing::info!("health server stopped");
+    Ok(Code::Ok)
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term => {},
+    }
 }

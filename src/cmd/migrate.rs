@@ -67,7 +67,9 @@ fn assemble(files: Vec<(String, String, String)>) -> Result<Vec<MigrationFile>> 
         let Some((version, name, is_down)) = parse_name(&file) else {
             return Err(fail(
                 Code::DataErr,
-                format!("{origin}: not a migration name; use V<version>__<name>.sql and V<version>__<name>.down.sql"),
+                format!(
+                    "{origin}: not a migration name; use V<version>__<name>.sql and V<version>__<name>.down.sql"
+                ),
             ));
         };
         if is_down {
@@ -75,10 +77,22 @@ fn assemble(files: Vec<(String, String, String)>) -> Result<Vec<MigrationFile>> 
         } else if let Some(prev) = ups.get(&version) {
             return Err(fail(
                 Code::DataErr,
-                format!("version {version} is used twice: {} and {origin}", prev.origin),
+                format!(
+                    "version {version} is used twice: {} and {origin}",
+                    prev.origin
+                ),
             ));
         } else {
-            ups.insert(version, MigrationFile { version, name, origin, up: sql, down: None });
+            ups.insert(
+                version,
+                MigrationFile {
+                    version,
+                    name,
+                    origin,
+                    up: sql,
+                    down: None,
+                },
+            );
         }
     }
     for (version, name, origin, sql) in downs {
@@ -104,7 +118,10 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<MigrationFile>> {
             .collect(),
         Some(dir) => {
             let entries = std::fs::read_dir(dir).map_err(|e| {
-                fail(crate::exit::io_code(&e), format!("cannot read migrations folder {}: {e}", dir.display()))
+                fail(
+                    crate::exit::io_code(&e),
+                    format!("cannot read migrations folder {}: {e}", dir.display()),
+                )
             })?;
             let mut files = Vec::new();
             for entry in entries {
@@ -199,7 +216,11 @@ impl State {
         for a in self.applied() {
             let state = match self.file(a.version) {
                 None => Status::Missing,
-                Some(f) if f.name != a.name || f.refinery()?.checksum().to_string() != a.checksum => Status::Divergent,
+                Some(f)
+                    if f.name != a.name || f.refinery()?.checksum().to_string() != a.checksum =>
+                {
+                    Status::Divergent
+                }
                 Some(_) => Status::Applied,
             };
             rows.push(HistoryRow {
@@ -211,7 +232,12 @@ impl State {
         }
         for f in &self.set {
             if !self.applied().iter().any(|a| a.version == f.version) {
-                rows.push(HistoryRow { version: f.version, name: f.name.clone(), state: Status::Pending, applied_on: None });
+                rows.push(HistoryRow {
+                    version: f.version,
+                    name: f.name.clone(),
+                    state: Status::Pending,
+                    applied_on: None,
+                });
             }
         }
         rows.sort_by_key(|r| r.version);
@@ -227,7 +253,10 @@ impl State {
     fn check_consistent(&self) -> Result<()> {
         let rows = self.rows()?;
         let list = |s: Status| -> Vec<String> {
-            rows.iter().filter(|r| r.state == s).map(|r| format!("V{}__{}", r.version, r.name)).collect()
+            rows.iter()
+                .filter(|r| r.state == s)
+                .map(|r| format!("V{}__{}", r.version, r.name))
+                .collect()
         };
         let divergent = list(Status::Divergent);
         if !divergent.is_empty() {
@@ -250,12 +279,19 @@ impl State {
             ));
         }
         if let Some(cur) = self.current() {
-            let late: Vec<String> =
-                rows.iter().filter(|r| r.state == Status::Pending && r.version < cur.version).map(|r| format!("V{}__{}", r.version, r.name)).collect();
+            let late: Vec<String> = rows
+                .iter()
+                .filter(|r| r.state == Status::Pending && r.version < cur.version)
+                .map(|r| format!("V{}__{}", r.version, r.name))
+                .collect();
             if !late.is_empty() {
                 return Err(fail(
                     Code::DataErr,
-                    format!("migration {} is older than the applied version {} but was never applied; renumber it", late.join(", "), cur.version),
+                    format!(
+                        "migration {} is older than the applied version {} but was never applied; renumber it",
+                        late.join(", "),
+                        cur.version
+                    ),
                 ));
             }
         }
@@ -288,10 +324,24 @@ pub async fn run(config: &Config, args: MigrateArgs) -> Result<Code> {
             let state = State::read(&client, set).await?;
             up(&mut client, &state, target, dry_run).await?;
         }
-        MigrateCommand::Down { steps, target, dry_run, yes } => {
+        MigrateCommand::Down {
+            steps,
+            target,
+            dry_run,
+            yes,
+        } => {
             lock(&client, args.lock_timeout).await?;
             let state = State::read(&client, set).await?;
-            down(&mut client, &state, steps, target, dry_run, yes, &config.db.display()).await?;
+            down(
+                &mut client,
+                &state,
+                steps,
+                target,
+                dry_run,
+                yes,
+                &config.db.display(),
+            )
+            .await?;
         }
         MigrateCommand::Stamp { version } => {
             lock(&client, args.lock_timeout).await?;
@@ -326,10 +376,16 @@ async fn lock(client: &Client, timeout: Duration) -> Result<()> {
             ));
         }
         if !said {
-            tracing::info!("another kronic is migrating this database; waiting up to {}s", timeout.as_secs_f64());
+            tracing::info!(
+                "another kronic is migrating this database; waiting up to {}s",
+                timeout.as_secs_f64()
+            );
             said = true;
         }
-        tokio::time::sleep(Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now()))).await;
+        tokio::time::sleep(
+            Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now())),
+        )
+        .await;
     }
 }
 
@@ -352,7 +408,10 @@ fn current(state: &State, json: bool) -> Result<()> {
         return stdout_line(&v.to_string());
     }
     match cur {
-        Some(c) => stdout_line(&format!("{} {} (applied {}; {pending} pending)", c.version, c.name, c.applied_on)),
+        Some(c) => stdout_line(&format!(
+            "{} {} (applied {}; {pending} pending)",
+            c.version, c.name, c.applied_on
+        )),
         None => stdout_line(&format!("no migrations applied ({pending} pending)")),
     }
 }
@@ -363,10 +422,24 @@ fn history(state: &State, json: bool) -> Result<()> {
         return stdout_line(&serde_json::to_string(&rows)?);
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{:>7}  {:<9}  {:<25}  NAME", "VERSION", "STATE", "APPLIED")?;
+    writeln!(
+        out,
+        "{:>7}  {:<9}  {:<25}  NAME",
+        "VERSION", "STATE", "APPLIED"
+    )?;
     for r in rows {
-        let state = serde_json::to_value(r.state)?.as_str().unwrap_or_default().to_string();
-        writeln!(out, "{:>7}  {:<9}  {:<25}  {}", r.version, state, r.applied_on.as_deref().unwrap_or("-"), r.name)?;
+        let state = serde_json::to_value(r.state)?
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        writeln!(
+            out,
+            "{:>7}  {:<9}  {:<25}  {}",
+            r.version,
+            state,
+            r.applied_on.as_deref().unwrap_or("-"),
+            r.name
+        )?;
     }
     Ok(())
 }
@@ -406,25 +479,44 @@ async fn up(client: &mut Client, state: &State, target: Option<u32>, dry_run: bo
         && t != 0
         && state.file(t).is_none()
     {
-        return Err(fail(Code::Usage, format!("--target {t}: no migration has that version")));
+        return Err(fail(
+            Code::Usage,
+            format!("--target {t}: no migration has that version"),
+        ));
     }
     state.check_consistent()?;
     refuse_unadopted(client, state).await?;
     let pending = state.pending(target);
     if pending.is_empty() {
-        let at = state.current().map_or("no version".to_string(), |c| format!("version {} ({})", c.version, c.name));
+        let at = state.current().map_or("no version".to_string(), |c| {
+            format!("version {} ({})", c.version, c.name)
+        });
         tracing::info!("nothing to apply: the database is at {at}");
         return stdout_line(&format!("nothing to apply: the database is at {at}"));
     }
     if dry_run {
         let mut out = std::io::stdout().lock();
         for m in &pending {
-            writeln!(out, "-- {} ({})\n{}\n", m.label(), m.origin, m.up.trim_end())?;
+            writeln!(
+                out,
+                "-- {} ({})\n{}\n",
+                m.label(),
+                m.origin,
+                m.up.trim_end()
+            )?;
         }
-        writeln!(out, "-- dry run: {} migration(s) would be applied; nothing was changed", pending.len())?;
+        writeln!(
+            out,
+            "-- dry run: {} migration(s) would be applied; nothing was changed",
+            pending.len()
+        )?;
         return Ok(());
     }
-    let migrations: Vec<Migration> = state.set.iter().map(|m| m.refinery()).collect::<Result<_>>()?;
+    let migrations: Vec<Migration> = state
+        .set
+        .iter()
+        .map(|m| m.refinery())
+        .collect::<Result<_>>()?;
     let mut runner = Runner::new(&migrations);
     if let Some(t) = target {
         runner = runner.set_target(Target::Version(t as i32));
@@ -452,7 +544,12 @@ async fn up(client: &mut Client, state: &State, target: Option<u32>, dry_run: bo
 }
 
 /// Names the failed migration's file and where in it PostgreSQL stopped.
-fn migration_error(e: &(dyn std::error::Error + 'static), failed: Option<&MigrationFile>, done: usize, state: &State) -> anyhow::Error {
+fn migration_error(
+    e: &(dyn std::error::Error + 'static),
+    failed: Option<&MigrationFile>,
+    done: usize,
+    state: &State,
+) -> anyhow::Error {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     let mut dberr = None;
     while let Some(err) = cur {
@@ -460,7 +557,10 @@ fn migration_error(e: &(dyn std::error::Error + 'static), failed: Option<&Migrat
             dberr = pg.as_db_error().cloned();
             if dberr.is_none() {
                 // The connection failed, not the SQL.
-                return fail(Code::Unavailable, format!("lost the database while migrating: {pg}"));
+                return fail(
+                    Code::Unavailable,
+                    format!("lost the database while migrating: {pg}"),
+                );
             }
             break;
         }
@@ -472,7 +572,7 @@ fn migration_error(e: &(dyn std::error::Error + 'static), failed: Option<&Migrat
     let version_now = match (done, state.current()) {
         (0, Some(c)) => format!("version {}", c.version),
         (0, None) => "no version".to_string(),
-        _ => "the migration before it".to_string(),
+        (n, _) => format!("version {}", state.pending(None)[n - 1].version),
     };
     let detail = match dberr {
         Some(d) => {
@@ -490,7 +590,10 @@ fn migration_error(e: &(dyn std::error::Error + 'static), failed: Option<&Migrat
     };
     fail(
         Code::DataErr,
-        format!("migration {} failed{detail}; it was rolled back and the database stays at {version_now}", m.origin),
+        format!(
+            "migration {} failed{detail}; it was rolled back and the database stays at {version_now}",
+            m.origin
+        ),
     )
 }
 
@@ -513,7 +616,10 @@ async fn down(
             if n > applied.len() {
                 return Err(fail(
                     Code::Usage,
-                    format!("cannot revert {n} migration(s): only {} applied", applied.len()),
+                    format!(
+                        "cannot revert {n} migration(s): only {} applied",
+                        applied.len()
+                    ),
                 ));
             }
             applied.iter().rev().take(n).collect()
@@ -525,11 +631,16 @@ async fn down(
     // Every down script must exist before anything changes.
     let mut plan = Vec::new();
     for a in &revert {
-        let file = state.file(a.version).expect("consistent state has every applied file");
+        let file = state
+            .file(a.version)
+            .expect("consistent state has every applied file");
         let Some(sql) = &file.down else {
             return Err(fail(
                 Code::DataErr,
-                format!("migration {} has no down script (V{}__{}.down.sql); nothing was reverted", file.origin, file.version, file.name),
+                format!(
+                    "migration {} has no down script (V{}__{}.down.sql); nothing was reverted",
+                    file.origin, file.version, file.name
+                ),
             ));
         };
         plan.push((file, sql));
@@ -537,21 +648,48 @@ async fn down(
     if dry_run {
         let mut out = std::io::stdout().lock();
         for (f, sql) in &plan {
-            writeln!(out, "-- revert {} ({})\n{}\n", f.label(), f.origin, sql.trim_end())?;
+            writeln!(
+                out,
+                "-- revert {} ({})\n{}\n",
+                f.label(),
+                f.origin,
+                sql.trim_end()
+            )?;
         }
-        writeln!(out, "-- dry run: {} migration(s) would be reverted; nothing was changed", plan.len())?;
+        writeln!(
+            out,
+            "-- dry run: {} migration(s) would be reverted; nothing was changed",
+            plan.len()
+        )?;
         return Ok(());
     }
     let names: Vec<String> = plan.iter().map(|(f, _)| f.label()).collect();
-    super::confirm(&format!("Revert {} on {display}? This may delete data", names.join(", ")), yes)?;
+    super::confirm(
+        &format!(
+            "Revert {} on {display}? This may delete data",
+            names.join(", ")
+        ),
+        yes,
+    )?;
     for (file, sql) in plan {
         let tx = client.transaction().await?;
         db::batch(&tx, sql).await.map_err(|e| {
-            let failed = MigrationFile { up: sql.clone(), origin: format!("{} (down script)", file.origin), ..file.clone() };
+            let failed = MigrationFile {
+                up: sql.clone(),
+                origin: format!("{} (down script)", file.origin),
+                ..file.clone()
+            };
             migration_error(&e, Some(&failed), 0, state)
         })?;
-        db::execute(&tx, "DELETE FROM refinery_schema_history WHERE version = $1", &[&(file.version as i32)]).await?;
-        tx.commit().await.with_context(|| format!("cannot commit the revert of {}", file.label()))?;
+        db::execute(
+            &tx,
+            "DELETE FROM refinery_schema_history WHERE version = $1",
+            &[&(file.version as i32)],
+        )
+        .await?;
+        tx.commit()
+            .await
+            .with_context(|| format!("cannot commit the revert of {}", file.label()))?;
         stdout_line(&format!("reverted {} {}", file.version, file.name))?;
     }
     Ok(())
@@ -559,31 +697,57 @@ async fn down(
 
 async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<()> {
     if state.file(version).is_none() {
-        return Err(fail(Code::Usage, format!("cannot stamp {version}: no migration has that version")));
+        return Err(fail(
+            Code::Usage,
+            format!("cannot stamp {version}: no migration has that version"),
+        ));
     }
     state.check_consistent()?;
     if state.current().is_some_and(|c| c.version >= version) {
-        return stdout_line(&format!("already at version {}; nothing stamped", state.current().map_or(0, |c| c.version)));
+        return stdout_line(&format!(
+            "already at version {}; nothing stamped",
+            state.current().map_or(0, |c| c.version)
+        ));
     }
-    let migrations: Vec<Migration> = state.set.iter().map(|m| m.refinery()).collect::<Result<_>>()?;
+    let migrations: Vec<Migration> = state
+        .set
+        .iter()
+        .map(|m| m.refinery())
+        .collect::<Result<_>>()?;
     Runner::new(&migrations)
         .set_target(Target::FakeVersion(version as i32))
         .set_grouped(true)
         .run_async(client)
         .await
-        .map_err(|e| fail(Code::DataErr, format!("cannot stamp version {version}: {e}")))?;
-    stdout_line(&format!("stamped version {version}: recorded as applied, nothing was run"))
+        .map_err(|e| {
+            fail(
+                Code::DataErr,
+                format!("cannot stamp version {version}: {e}"),
+            )
+        })?;
+    stdout_line(&format!(
+        "stamped version {version}: recorded as applied, nothing was run"
+    ))
 }
 
 /// `kronic migrate new`: the next numbered up file and its down file.
 pub fn new(args: &MigrateArgs) -> Result<Code> {
-    let MigrateCommand::New { description, dir } = &args.command else { unreachable!() };
+    let MigrateCommand::New { description, dir } = &args.command else {
+        unreachable!()
+    };
     let slug = slugify(description);
     if slug.is_empty() {
-        return Err(fail(Code::Usage, format!("description {description:?} has no letters or digits to name the file")));
+        return Err(fail(
+            Code::Usage,
+            format!("description {description:?} has no letters or digits to name the file"),
+        ));
     }
-    std::fs::create_dir_all(dir)
-        .map_err(|e| fail(Code::CantCreate, format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        fail(
+            Code::CantCreate,
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })?;
     let existing = load(Some(dir))?;
     let version = existing.iter().map(|m| m.version).max().unwrap_or(0) + 1;
     let up: PathBuf = dir.join(format!("V{version}__{slug}.sql"));
@@ -603,8 +767,14 @@ fn create_new(path: &Path, contents: &str) -> Result<()> {
         .write(true)
         .create_new(true)
         .open(path)
-        .map_err(|e| fail(Code::CantCreate, format!("cannot create {}: {e}", path.display())))?;
-    f.write_all(contents.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+        .map_err(|e| {
+            fail(
+                Code::CantCreate,
+                format!("cannot create {}: {e}", path.display()),
+            )
+        })?;
+    f.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
@@ -626,7 +796,10 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(parse_name("V1__initial_schema.sql"), Some((1, "initial_schema".into(), false)));
+        assert_eq!(
+            parse_name("V1__initial_schema.sql"),
+            Some((1, "initial_schema".into(), false))
+        );
         assert_eq!(parse_name("V12__x.down.sql"), Some((12, "x".into(), true)));
         assert_eq!(parse_name("V1_initial.sql"), None);
         assert_eq!(parse_name("U1__x.sql"), None);

@@ -20,7 +20,10 @@ crate::register!(
 
 fn version_and_help() {
     let out = expect(kronic_bare().arg("--version"), 0);
-    assert_eq!(out.stdout.trim(), format!("kronic {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        out.stdout.trim(),
+        format!("kronic {}", env!("CARGO_PKG_VERSION"))
+    );
     let out = expect(kronic_bare().arg("--help"), 0);
     for cmd in ["migrate", "seed", "backup", "restore", "health"] {
         assert!(out.stdout.contains(cmd), "--help lacks {cmd}");
@@ -41,7 +44,11 @@ fn help_never_shows_secret_values() {
             .args(["seed", "--help"]),
         0,
     );
-    assert!(out.stdout.contains("KRONIC_ADMIN_PASSWORD"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("KRONIC_ADMIN_PASSWORD"),
+        "{}",
+        out.stdout
+    );
     assert!(!out.all().contains("hunter2"), "{}", out.all());
 }
 
@@ -54,7 +61,10 @@ fn invalid_configuration_exits_78_before_connecting() {
         ("KRONIC_DATABASE_CONNECT_TIMEOUT", "-1"),
         ("KRONIC_DATABASE_MAX_OVERFLOW", "lots"),
         ("KRONIC_DATABASE_SSLMODE", "sometimes"),
-        ("KRONIC_DATABASE_URL", "postgresql://u:secretpw@host:notaport/db"),
+        (
+            "KRONIC_DATABASE_URL",
+            "postgresql://u:secretpw@host:notaport/db",
+        ),
     ];
     for (var, value) in cases {
         let out = run(kronic_bare()
@@ -64,7 +74,12 @@ fn invalid_configuration_exits_78_before_connecting() {
             .args(["migrate", "current"]));
         assert_eq!(out.code, 78, "{var}={value}: {}", out.all());
         assert!(out.stderr.contains(var), "{var} not named: {}", out.stderr);
-        assert_eq!(out.stderr.trim().lines().count(), 1, "one line: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim().lines().count(),
+            1,
+            "one line: {}",
+            out.stderr
+        );
         assert!(!out.all().contains("secretpw"));
     }
 }
@@ -72,7 +87,11 @@ fn invalid_configuration_exits_78_before_connecting() {
 fn parts_connect_with_a_password_full_of_special_characters() {
     let db = TestDb::new();
     let out = expect(db.kronic().args(["migrate", "current"]), 0);
-    assert!(out.stdout.contains("no migrations applied"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("no migrations applied"),
+        "{}",
+        out.stdout
+    );
     assert_no_secret(&out);
 }
 
@@ -91,7 +110,10 @@ fn url_beats_parts_and_flag_beats_url() {
     // The env URL points nowhere; the flag wins.
     let out = expect(
         db.kronic()
-            .env("KRONIC_DATABASE_URL", "postgresql://x:y@127.0.0.1:1/nowhere")
+            .env(
+                "KRONIC_DATABASE_URL",
+                "postgresql://x:y@127.0.0.1:1/nowhere",
+            )
             .args(["--database-url", &db.url(), "migrate", "current"]),
         0,
     );
@@ -101,18 +123,27 @@ fn url_beats_parts_and_flag_beats_url() {
 fn wrong_password_exits_77_without_echoing_it() {
     let db = TestDb::new();
     let out = expect(
-        db.kronic().env("KRONIC_DATABASE_PASSWORD", "not-the-password-42").args(["migrate", "current"]),
+        db.kronic()
+            .env("KRONIC_DATABASE_PASSWORD", "not-the-password-42")
+            .args(["migrate", "current"]),
         77,
     );
     assert!(
-        out.stderr.contains(&format!("password authentication failed for user {APP_USER}: check KRONIC_DATABASE_PASSWORD")),
+        out.stderr.contains(&format!(
+            "password authentication failed for user {APP_USER}: check KRONIC_DATABASE_PASSWORD"
+        )),
         "{}",
         out.stderr
     );
     assert!(!out.all().contains("not-the-password-42"));
     // The same through the URL names the URL.
     let url = db.url().replace(&percent_encode(APP_PASSWORD), "wrong");
-    let out = expect(db.kronic().env("KRONIC_DATABASE_URL", url).args(["migrate", "current"]), 77);
+    let out = expect(
+        db.kronic()
+            .env("KRONIC_DATABASE_URL", url)
+            .args(["migrate", "current"]),
+        77,
+    );
     assert!(out.stderr.contains("KRONIC_DATABASE_URL"), "{}", out.stderr);
 }
 
@@ -127,7 +158,11 @@ fn nothing_listening_exits_69_quickly() {
             .args(["migrate", "current"]),
         69,
     );
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
     assert!(
         out.stderr.contains(&format!("connection refused at 127.0.0.1:{port}: is PostgreSQL running? check KRONIC_DATABASE_HOST/PORT")),
         "{}",
@@ -155,15 +190,36 @@ fn silent_listener_is_bounded_by_the_connect_timeout() {
         75,
     );
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(1400) && took < Duration::from_secs(10), "took {took:?}");
-    assert!(out.stderr.contains("timed out after 1.5s"), "{}", out.stderr);
+    assert!(
+        took >= Duration::from_millis(1400) && took < Duration::from_secs(10),
+        "took {took:?}"
+    );
+    assert!(
+        out.stderr.contains("timed out after 1.5s"),
+        "{}",
+        out.stderr
+    );
 }
 
 fn missing_database_is_named() {
     let db = TestDb::new();
-    let out = expect(db.kronic().env("KRONIC_DATABASE_NAME", "no_such_db_here").args(["migrate", "current"]), 69);
-    assert!(out.stderr.contains("database no_such_db_here does not exist"), "{}", out.stderr);
-    assert!(out.stderr.contains("KRONIC_DATABASE_NAME"), "{}", out.stderr);
+    let out = expect(
+        db.kronic()
+            .env("KRONIC_DATABASE_NAME", "no_such_db_here")
+            .args(["migrate", "current"]),
+        69,
+    );
+    assert!(
+        out.stderr
+            .contains("database no_such_db_here does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("KRONIC_DATABASE_NAME"),
+        "{}",
+        out.stderr
+    );
 }
 
 fn sslmode_matrix_behaves_like_libpq() {
@@ -204,7 +260,11 @@ fn sslmode_matrix_behaves_like_libpq() {
 
     // disable: no TLS at all.
     assert_eq!(plain("127.0.0.1", "disable", None).code, 0);
-    assert_eq!(tls("127.0.0.1", "disable", None).code, 77, "a TLS-only role must be refused without TLS");
+    assert_eq!(
+        tls("127.0.0.1", "disable", None).code,
+        77,
+        "a TLS-only role must be refused without TLS"
+    );
     // prefer and require encrypt without verifying (no CA given, self-signed chain).
     assert_eq!(tls("127.0.0.1", "prefer", None).code, 0);
     let out = tls("127.0.0.1", "require", None);
@@ -217,7 +277,12 @@ fn sslmode_matrix_behaves_like_libpq() {
     // verify-full: the certificate names localhost only.
     assert_eq!(tls("localhost", "verify-full", Some(&ca)).code, 0);
     let out = tls("127.0.0.1", "verify-full", Some(&ca));
-    assert_eq!(out.code, 69, "wrong host name must be rejected: {}", out.all());
+    assert_eq!(
+        out.code,
+        69,
+        "wrong host name must be rejected: {}",
+        out.all()
+    );
     // verify modes without a root certificate (none in $HOME) are a configuration error.
     let out = tls("localhost", "verify-full", None);
     assert_eq!(out.code, 78, "{}", out.all());

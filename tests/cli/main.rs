@@ -7,6 +7,7 @@
 mod support;
 
 mod foundation;
+mod migrate;
 
 /// Registers test functions under `module::name`.
 #[macro_export]
@@ -26,6 +27,7 @@ fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let mut tests = Vec::new();
     tests.extend(foundation::tests());
+    tests.extend(migrate::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();
     conclusion.exit();

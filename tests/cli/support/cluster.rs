@@ -35,16 +35,25 @@ pub fn bindir() -> PathBuf {
     if let Some((_, bin)) = found.pop() {
         return bin;
     }
-    let out = Command::new("pg_config").arg("--bindir").output().expect("no PostgreSQL server binaries found (set KRONIC_PG_BINDIR)");
+    let out = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .expect("no PostgreSQL server binaries found (set KRONIC_PG_BINDIR)");
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn is_root() -> bool {
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 pub fn random_token(n: usize) -> String {
@@ -72,19 +81,29 @@ pub fn make_certs() -> Certs {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(rcgen::DnType::CommonName, "kronic test CA");
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "kronic test CA");
     let ca_cert = ca.self_signed(&ca_key).unwrap();
     let issuer = rcgen::Issuer::new(ca, ca_key);
     let server_key = KeyPair::generate().unwrap();
     let mut server = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    server.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
+    server
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
     let server_cert = server.signed_by(&server_key, &issuer).unwrap();
-    Certs { ca_pem: ca_cert.pem(), server_pem: server_cert.pem(), server_key: server_key.serialize_pem() }
+    Certs {
+        ca_pem: ca_cert.pem(),
+        server_pem: server_cert.pem(),
+        server_key: server_key.serialize_pem(),
+    }
 }
 
 impl Cluster {
     pub fn start() -> Cluster {
-        let dir = tempfile::Builder::new().prefix("kronic-test-pg").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("kronic-test-pg")
+            .tempdir()
+            .unwrap();
         let as_postgres = is_root();
         let cluster = Cluster {
             port: free_port(),
@@ -104,11 +123,17 @@ impl Cluster {
         cluster.run_pg(
             "initdb",
             &[
-                "-D", &cluster.data().display().to_string(),
-                "-U", "postgres",
+                "-D",
+                &cluster.data().display().to_string(),
+                "-U",
+                "postgres",
                 "--auth=scram-sha-256",
                 &format!("--pwfile={}", root.join("pw").display()),
-                "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
             ],
         );
         std::fs::write(cluster.data().join("server.crt"), &certs.server_pem).unwrap();
@@ -121,14 +146,19 @@ impl Cluster {
             cluster.port,
             root.display()
         );
-        let mut f = std::fs::OpenOptions::new().append(true).open(cluster.data().join("postgresql.conf")).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(cluster.data().join("postgresql.conf"))
+            .unwrap();
         std::io::Write::write_all(&mut f, conf.as_bytes()).unwrap();
         // Roles that prove which side of TLS a connection was on.
         let hba = cluster.data().join("pg_hba.conf");
         let rest = std::fs::read_to_string(&hba).unwrap();
         std::fs::write(
             &hba,
-            format!("hostnossl all kronic_tls all reject\nhostssl all kronic_plain all reject\n{rest}"),
+            format!(
+                "hostnossl all kronic_tls all reject\nhostssl all kronic_plain all reject\n{rest}"
+            ),
         )
         .unwrap();
         if as_postgres {
@@ -147,7 +177,12 @@ impl Cluster {
     }
 
     fn chown(&self, path: &Path) {
-        let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(path).status().unwrap().success();
+        let ok = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(path)
+            .status()
+            .unwrap()
+            .success();
         assert!(ok, "chown {} failed", path.display());
     }
 
@@ -160,7 +195,12 @@ impl Cluster {
         } else {
             Command::new(&bin)
         };
-        let out = cmd.args(args).current_dir(self.dir.path()).stdin(Stdio::null()).output().unwrap();
+        let out = cmd
+            .args(args)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{tool} failed: {}{}",
@@ -172,14 +212,19 @@ impl Cluster {
     pub fn start_server(&self) {
         let data = self.data().display().to_string();
         let log = self.dir.path().join("server.log").display().to_string();
-        self.run_pg("pg_ctl", &["-D", &data, "-l", &log, "-w", "-t", "60", "start"]);
-        self.running.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.run_pg(
+            "pg_ctl",
+            &["-D", &data, "-l", &log, "-w", "-t", "60", "start"],
+        );
+        self.running
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn stop_server(&self) {
         let data = self.data().display().to_string();
         self.run_pg("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
-        self.running.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.running
+            .store(false, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Stops the server and deletes its files (for clusters held in statics, which are
@@ -192,7 +237,10 @@ impl Cluster {
     }
 
     pub fn superuser_url(&self) -> String {
-        format!("postgresql://postgres:{}@127.0.0.1:{}/postgres?sslmode=disable", self.superuser_password, self.port)
+        format!(
+            "postgresql://postgres:{}@127.0.0.1:{}/postgres?sslmode=disable",
+            self.superuser_password, self.port
+        )
     }
 }
 
@@ -208,7 +256,11 @@ impl Drop for Cluster {
             } else {
                 Command::new(&bin)
             };
-            let _ = cmd.args(["-D", &data, "-m", "immediate", "-w", "stop"]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            let _ = cmd
+                .args(["-D", &data, "-m", "immediate", "-w", "stop"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }

@@ -94,14 +94,29 @@ impl TestDb {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("kt_{}_{n}", std::process::id());
         let mut admin = postgres::Client::connect(&s.admin_url, postgres::NoTls).unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {name} OWNER {APP_USER}")).unwrap();
-        TestDb { name, dir: tempfile::Builder::new().prefix("kronic-test").tempdir().unwrap() }
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name} OWNER {APP_USER}"))
+            .unwrap();
+        TestDb {
+            name,
+            dir: tempfile::Builder::new()
+                .prefix("kronic-test")
+                .tempdir()
+                .unwrap(),
+        }
     }
 
     /// `kronic` with a clean KRONIC_* environment pointing at this database.
     pub fn kronic(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::from_std(self.kronic_std());
+        cmd.timeout(std::time::Duration::from_secs(120));
+        cmd
+    }
+
+    /// The same, as a std Command (to spawn several at once or kill one).
+    pub fn kronic_std(&self) -> std::process::Command {
         let s = server();
-        let mut cmd = kronic_bare();
+        let mut cmd = kronic_bare_std();
         cmd.env("KRONIC_DATABASE_HOST", &s.host)
             .env("KRONIC_DATABASE_PORT", s.port.to_string())
             .env("KRONIC_DATABASE_NAME", &self.name)
@@ -127,19 +142,32 @@ impl TestDb {
     /// The application role's URL for this database (password percent-encoded).
     pub fn url(&self) -> String {
         let s = server();
-        format!("postgresql://{APP_USER}:{}@{}:{}/{}", percent_encode(APP_PASSWORD), s.host, s.port, self.name)
+        format!(
+            "postgresql://{APP_USER}:{}@{}:{}/{}",
+            percent_encode(APP_PASSWORD),
+            s.host,
+            s.port,
+            self.name
+        )
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("keeping database {} and {} for inspection", self.name, self.dir.path().display());
+            eprintln!(
+                "keeping database {} and {} for inspection",
+                self.name,
+                self.dir.path().display()
+            );
             let _ = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap()).keep();
             return;
         }
         if let Ok(mut admin) = postgres::Client::connect(&server().admin_url, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
@@ -152,20 +180,31 @@ pub fn connect_db(name: &str) -> postgres::Client {
 
 /// `kronic` with every KRONIC_* variable of the test environment removed.
 pub fn kronic_bare() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_kronic"));
+    let mut cmd = assert_cmd::Command::from_std(kronic_bare_std());
+    cmd.timeout(std::time::Duration::from_secs(120));
+    cmd
+}
+
+pub fn kronic_bare_std() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kronic"));
     for (k, _) in std::env::vars() {
         if k.starts_with("KRONIC_") || k.starts_with("PG") {
             cmd.env_remove(k);
         }
     }
     cmd.env("NO_COLOR", "1");
-    cmd.timeout(std::time::Duration::from_secs(120));
     cmd
 }
 
 pub fn percent_encode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -195,7 +234,11 @@ pub fn run(cmd: &mut assert_cmd::Command) -> Output {
 #[track_caller]
 pub fn expect(cmd: &mut assert_cmd::Command, code: i32) -> Output {
     let out = run(cmd);
-    assert_eq!(out.code, code, "exit {} (wanted {code})\nstdout:\n{}\nstderr:\n{}", out.code, out.stdout, out.stderr);
+    assert_eq!(
+        out.code, code,
+        "exit {} (wanted {code})\nstdout:\n{}\nstderr:\n{}",
+        out.code, out.stdout, out.stderr
+    );
     out
 }
 
@@ -203,7 +246,11 @@ pub fn expect(cmd: &mut assert_cmd::Command, code: i32) -> Output {
 #[track_caller]
 pub fn assert_no_secret(out: &Output) {
     for secret in [APP_PASSWORD, &percent_encode(APP_PASSWORD)] {
-        assert!(!out.all().contains(secret), "password leaked:\n{}", out.all());
+        assert!(
+            !out.all().contains(secret),
+            "password leaked:\n{}",
+            out.all()
+        );
     }
 }
 
