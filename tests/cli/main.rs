@@ -7,6 +7,7 @@
 mod support;
 
 mod foundation;
+mod health;
 mod migrate;
 
 /// Registers test functions under `module::name`.
@@ -28,6 +29,7 @@ fn main() {
     let mut tests = Vec::new();
     tests.extend(foundation::tests());
     tests.extend(migrate::tests());
+    tests.extend(health::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();
     conclusion.exit();
