@@ -27,25 +27,40 @@ fn check_shape(v: &Value) -> &Value {
     assert!(d["status"].is_string());
     assert!(d["database_url"].is_string());
     for k in ["size", "checked_in", "checked_out", "overflow", "invalid"] {
-        assert!(d["pool"][k].is_i64() || d["pool"][k].is_u64(), "pool.{k} missing: {v}");
+        assert!(
+            d["pool"][k].is_i64() || d["pool"][k].is_u64(),
+            "pool.{k} missing: {v}"
+        );
     }
     let p = &d["pool"];
     let n = |k: &str| p[k].as_i64().unwrap();
-    assert_eq!(n("checked_in") + n("checked_out"), n("size") + n("overflow"), "{p}");
+    assert_eq!(
+        n("checked_in") + n("checked_out"),
+        n("size") + n("overflow"),
+        "{p}"
+    );
     d
 }
 
 fn json_shape_and_pool_invariant_against_a_live_server() {
     let db = TestDb::new();
     expect(db.kronic().args(["migrate", "up"]), 0);
-    let out = expect(db.kronic().env("KRONIC_DATABASE_POOL_SIZE", "5").arg("health"), 0);
+    let out = expect(
+        db.kronic()
+            .env("KRONIC_DATABASE_POOL_SIZE", "5")
+            .arg("health"),
+        0,
+    );
     assert_no_secret(&out);
     let v = parse(&out);
     assert_eq!(v["status"], "ok");
     let d = check_shape(&v);
     assert_eq!(d["status"], "healthy");
     let s = server();
-    assert_eq!(d["database_url"], format!("{}:{}/{}", s.host, s.port, db.name));
+    assert_eq!(
+        d["database_url"],
+        format!("{}:{}/{}", s.host, s.port, db.name)
+    );
     assert!(!out.stdout.contains(APP_USER), "no user name in the JSON");
     assert_eq!(d["pool"]["size"], 5);
     // One connection was opened for the check and is back in the pool.
@@ -54,7 +69,12 @@ fn json_shape_and_pool_invariant_against_a_live_server() {
     assert_eq!(d["pool"]["overflow"], -4);
     assert_eq!(d["schema"]["version"], 1);
     assert_eq!(d["schema"]["pending"], 0);
-    assert!(d["server_version"].as_str().unwrap().starts_with(char::is_numeric));
+    assert!(
+        d["server_version"]
+            .as_str()
+            .unwrap()
+            .starts_with(char::is_numeric)
+    );
     assert!(d["connections"]["max"].as_i64().unwrap() > 0);
 }
 
@@ -74,15 +94,28 @@ fn server_down_gives_error_json_and_69_quickly() {
     assert_eq!(v["status"], "error");
     let d = check_shape(&v);
     assert_eq!(d["status"], "unhealthy");
-    assert!(d["error"].as_str().unwrap().contains("connection refused"), "{v}");
+    assert!(
+        d["error"].as_str().unwrap().contains("connection refused"),
+        "{v}"
+    );
     assert!(!out.all().contains("hunter2-health"));
 }
 
 fn wrong_password_gives_77() {
     let db = TestDb::new();
-    let out = expect(db.kronic().env("KRONIC_DATABASE_PASSWORD", "wrong-pw-123").arg("health"), 77);
+    let out = expect(
+        db.kronic()
+            .env("KRONIC_DATABASE_PASSWORD", "wrong-pw-123")
+            .arg("health"),
+        77,
+    );
     let v = parse(&out);
-    assert!(v["components"]["database"]["error"].as_str().unwrap().contains("password authentication failed"));
+    assert!(
+        v["components"]["database"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("password authentication failed")
+    );
     assert!(!out.all().contains("wrong-pw-123"));
 }
 
@@ -103,7 +136,11 @@ fn silent_listener_is_bounded_by_timeout() {
             .args(["health", "--timeout", "1"]),
         75,
     );
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     let v = parse(&out);
     assert_eq!(v["components"]["database"]["status"], "unhealthy");
 }
@@ -120,7 +157,11 @@ fn wait_until_healthy() {
     std::thread::sleep(Duration::from_secs(2));
     c.start_server();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "ok");
 }
@@ -129,11 +170,22 @@ fn wait_until_healthy() {
 fn get(port: u16, path: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
-    let status = resp.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = resp.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = resp
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -175,20 +227,42 @@ fn serve_follows_the_database_down_and_up_under_load() {
     let (code, body) = get(port, "/healthz");
     assert_eq!(code, 200, "recovers: {body}");
     let v: Value = serde_json::from_str(&body).unwrap();
-    assert!(v["components"]["database"]["pool"]["invalid"].as_i64().unwrap() >= 1, "the dead connection was discarded: {v}");
+    assert!(
+        v["components"]["database"]["pool"]["invalid"]
+            .as_i64()
+            .unwrap()
+            >= 1,
+        "the dead connection was discarded: {v}"
+    );
 
     // 50 at once through a pool of 5.
-    let handles: Vec<_> = (0..50).map(|_| std::thread::spawn(move || get(port, "/healthz"))).collect();
+    let handles: Vec<_> = (0..50)
+        .map(|_| std::thread::spawn(move || get(port, "/healthz")))
+        .collect();
     for h in handles {
         let (code, body) = h.join().unwrap();
         assert_eq!(code, 200, "{body}");
         let v: Value = serde_json::from_str(&body).unwrap();
         let p = &check_shape(&v)["pool"];
-        assert!(p["checked_in"].as_i64().unwrap() + p["checked_out"].as_i64().unwrap() <= 5, "{p}");
+        assert!(
+            p["checked_in"].as_i64().unwrap() + p["checked_out"].as_i64().unwrap() <= 5,
+            "{p}"
+        );
     }
 
     let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "SIGTERM exits 0: {:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "SIGTERM exits 0: {:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -9,6 +9,7 @@ mod support;
 mod foundation;
 mod health;
 mod migrate;
+mod seed;
 
 /// Registers test functions under `module::name`.
 #[macro_export]
@@ -30,6 +31,7 @@ fn main() {
     tests.extend(foundation::tests());
     tests.extend(migrate::tests());
     tests.extend(health::tests());
+    tests.extend(seed::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();
     conclusion.exit();
