@@ -26,6 +26,8 @@ pub enum Code {
     NoPerm = 77,
     /// Invalid configuration: a bad variable, flag or URL.
     Config = 78,
+    /// Stopped by SIGINT or SIGTERM after cleaning up (128 + SIGINT, as shells report).
+    Interrupted = 130,
 }
 
 impl Code {

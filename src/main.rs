@@ -7,6 +7,7 @@ mod config;
 mod db;
 mod exit;
 mod fsutil;
+mod gzip;
 mod pgtools;
 mod progress;
 mod tls;

@@ -1,15 +1,394 @@
-//! `kronic backup`.
+//! `kronic backup`: pg_dump streamed through parallel gzip into an atomic file, then
+//! pruning; `list`, `verify` and `prune` for the folder.
 
-use anyhow::Result;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
 
-use crate::cli::BackupArgs;
+use anyhow::{Context, Result};
+use chrono::Utc;
+use indicatif::HumanBytes;
+use tokio::io::{AsyncReadExt, BufReader};
+
+use crate::archive;
+use crate::cli::{BackupAction, BackupArgs};
 use crate::config::Config;
-use crate::exit::{Code, fail};
+use crate::db;
+use crate::exit::{Code, fail, io_code};
+use crate::fsutil::{self, TempFile};
+use crate::gzip::ParGzWriter;
+use crate::pgtools::{self, Passfile};
+use crate::progress::Progress;
 
-pub async fn run(_config: &Config, _args: BackupArgs) -> Result<Code> {
-    Err(fail(Code::Software, "kronic backup is not built yet"))
+/// Holds the folder's lock: one backup at a time per folder. flock is released by the
+/// kernel when the process dies, so a killed run cannot leave it stuck.
+struct FolderLock {
+    _file: File,
 }
 
-pub fn run_offline(_args: &BackupArgs) -> Result<Code> {
-    Err(fail(Code::Software, "kronic backup is not built yet"))
+fn lock_folder(dir: &Path) -> Result<FolderLock> {
+    let path = dir.join(".kronic_backup.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| {
+            fail(
+                fsutil::cant_create(&e),
+                format!("cannot create lock file {}: {e}", path.display()),
+            )
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(FolderLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(fail(
+            Code::TempFail,
+            format!(
+                "another backup is in progress in {}; try again when it has finished",
+                dir.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(fail(
+            Code::IoErr,
+            format!("cannot lock {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Temporary files of runs that were killed (SIGKILL, power loss). Only called while
+/// holding the folder lock, so none of them belongs to a live run.
+fn remove_stale_temp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let is_ours = name
+            .strip_prefix('.')
+            .and_then(|n| n.split_once(".tmp-"))
+            .is_some_and(|(base, _)| archive::parse_backup_name(base).is_some());
+        if is_ours
+            && e.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::remove_file(e.path()).is_ok()
+        {
+            tracing::warn!("removed {name}, left by an interrupted backup");
+        }
+    }
+}
+
+struct Dumped {
+    sql_bytes: u64,
+    gz_bytes: u64,
+    elapsed: Duration,
+}
+
+pub async fn run(config: &Config, args: BackupArgs) -> Result<Code> {
+    let dir = &args.dir.dir;
+    // A file-size limit (ulimit -f) must fail the write, not kill kronic mid-file.
+    let _xfsz = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25));
+    fsutil::create_private_dir(dir)?;
+    let _lock = lock_folder(dir)?;
+    remove_stale_temp_files(dir);
+
+    // Connect first: configuration, authentication and version problems are reported
+    // before any file exists.
+    let client = db::connect_wait(&config.db, args.wait.wait).await?;
+    let major = pgtools::server_major(&client).await?;
+    drop(client);
+    let pg_dump = pgtools::find("pg_dump", major).await?;
+
+    let name = archive::backup_name(Utc::now());
+    let dest = dir.join(&name);
+    if dest.exists() {
+        return Err(fail(
+            Code::CantCreate,
+            format!("{} already exists; not overwritten", dest.display()),
+        ));
+    }
+    let (tmp, file) = TempFile::create(dir.join(format!(".{name}.tmp-{}", std::process::id())))?;
+    tracing::info!(
+        "backing up {} to {} with {}",
+        config.db.display(),
+        dest.display(),
+        pg_dump.path.display()
+    );
+
+    let pass = Passfile::new(&config.db)?;
+    let mut cmd = pgtools::command(&pg_dump, &config.db, &pass);
+    cmd.args([
+        "--format=plain",
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--no-privileges",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+
+    let dumped = tokio::select! {
+        r = dump(cmd, file, args.compression_level) => r,
+        _ = super::health::shutdown_signal() => Err(fail(
+            Code::Interrupted,
+            "interrupted: the partial backup was removed and no backup was pruned",
+        )),
+    }?;
+    drop(pass);
+    tmp.persist_new(&dest)?;
+
+    println!("Backup completed: {name}");
+    let secs = dumped.elapsed.as_secs_f64().max(1e-3);
+    tracing::info!(
+        "{name}: {} compressed from {} of SQL in {:.1}s ({}/s)",
+        HumanBytes(dumped.gz_bytes),
+        HumanBytes(dumped.sql_bytes),
+        secs,
+        HumanBytes((dumped.sql_bytes as f64 / secs) as u64)
+    );
+    if let Some(path) = &args.metrics_file {
+        write_metrics(path, config, &dumped)?;
+    }
+    let pruned = archive::prune(dir, args.keep.keep_days, false)
+        .context("the backup succeeded, but pruning old backups failed")?;
+    if !pruned.is_empty() {
+        tracing::info!(
+            "pruned {} backup(s) older than {} days",
+            pruned.len(),
+            args.keep.keep_days
+        );
+    }
+    Ok(Code::Ok)
+}
+
+/// Streams pg_dump's output into `file` through gzip; checks pg_dump's exit status and
+/// that the dump is complete; fsyncs.
+async fn dump(mut cmd: tokio::process::Command, file: File, level: u32) -> Result<Dumped> {
+    let mut child = cmd.spawn().context("cannot start pg_dump")?;
+    let stdout = child.stdout.take().context("pg_dump has no stdout")?;
+    let mut stderr = child.stderr.take().context("pg_dump has no stderr")?;
+    let stderr_task = tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s).await;
+        s
+    });
+
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
+    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, bool)> {
+        let mut gz = ParGzWriter::new(BufWriter::with_capacity(1 << 20, file), level, threads);
+        let mut tail: Vec<u8> = Vec::new();
+        while let Some(chunk) = rx.blocking_recv() {
+            gz.write_all(&chunk)?;
+            tail.extend_from_slice(&chunk[chunk.len().saturating_sub(256)..]);
+            tail.drain(..tail.len().saturating_sub(256));
+        }
+        let (out, n) = gz.finish()?;
+        let file = out.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok((n, archive::ends_complete(&tail)))
+    });
+
+    let mut progress = Progress::new("dumped", None);
+    let mut reader = BufReader::with_capacity(256 * 1024, stdout);
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut read_error = None;
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                progress.add(n as u64);
+                if tx.send(buf[..n].to_vec()).await.is_err() {
+                    // The writer failed; its error says why. Stop pg_dump.
+                    let _ = child.start_kill();
+                    break;
+                }
+            }
+            Err(e) => {
+                read_error = Some(e);
+                let _ = child.start_kill();
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let written = writer.await.context("the compression task failed")?;
+    let status = child.wait().await.context("cannot wait for pg_dump")?;
+    let errors = stderr_task.await.unwrap_or_default();
+    for line in errors.lines().filter(|l| !l.trim().is_empty()) {
+        tracing::debug!("pg_dump: {line}");
+    }
+
+    // The root cause first: a failed write makes pg_dump die of a broken pipe.
+    let (gz_bytes, complete) = match written {
+        Ok(w) => w,
+        Err(e) => {
+            return Err(fail(
+                match io_code(&e) {
+                    Code::NoPerm => Code::CantCreate,
+                    _ => Code::IoErr,
+                },
+                format!(
+                    "cannot write the backup: {e}; the partial file was removed and no backup was pruned"
+                ),
+            ));
+        }
+    };
+    if let Some(e) = read_error {
+        return Err(fail(
+            Code::IoErr,
+            format!("cannot read pg_dump's output: {e}"),
+        ));
+    }
+    if !status.success() {
+        let last = errors
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message")
+            .trim();
+        let how = match status.code() {
+            Some(c) => format!("exit {c}"),
+            None => "killed by a signal".to_string(),
+        };
+        return Err(fail(
+            pgtools::failure_code(&errors),
+            format!("pg_dump failed ({how}): {last}; no backup was written and none was pruned"),
+        ));
+    }
+    if !complete {
+        return Err(fail(
+            Code::Software,
+            "pg_dump exited 0 but its output lacks the \"dump complete\" line; no backup was written",
+        ));
+    }
+    Ok(Dumped {
+        sql_bytes: progress.done(),
+        gz_bytes,
+        elapsed: progress.elapsed(),
+    })
+}
+
+/// Prometheus textfile metrics for node_exporter, replaced atomically.
+fn write_metrics(path: &Path, config: &Config, d: &Dumped) -> Result<()> {
+    let label = config
+        .db
+        .display()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    let now = Utc::now().timestamp_millis() as f64 / 1000.0;
+    let mut text = String::new();
+    for (name, help, value) in [
+        (
+            "kronic_backup_last_success_timestamp_seconds",
+            "Unix time of the last successful kronic backup.",
+            now,
+        ),
+        (
+            "kronic_backup_last_duration_seconds",
+            "How long the last successful backup took.",
+            d.elapsed.as_secs_f64(),
+        ),
+        (
+            "kronic_backup_last_size_bytes",
+            "Size of the last successful backup file.",
+            d.gz_bytes as f64,
+        ),
+        (
+            "kronic_backup_last_sql_bytes",
+            "Uncompressed size of the last successful dump.",
+            d.sql_bytes as f64,
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{database=\"{label}\"}} {value}\n"
+        ));
+    }
+    fsutil::write_atomic(path, text.as_bytes())
+}
+
+/// `list`, `verify` and `prune`: no database needed.
+pub fn run_offline(args: &BackupArgs) -> Result<Code> {
+    match args.action.as_ref().expect("called with an action") {
+        BackupAction::List { dir, json } => list(&dir.dir, *json),
+        BackupAction::Verify { dir, file, latest } => {
+            let path = match (file, latest) {
+                (Some(f), _) => f.clone(),
+                (None, _) => archive::latest(&dir.dir)?.path,
+            };
+            let sql = archive::verify(&path)?;
+            println!(
+                "ok: {} ({} of SQL, complete)",
+                path.display(),
+                HumanBytes(sql)
+            );
+            Ok(Code::Ok)
+        }
+        BackupAction::Prune { dir, keep, dry_run } => {
+            let _lock = if *dry_run {
+                None
+            } else {
+                Some(lock_folder(&dir.dir)?)
+            };
+            let gone = archive::prune(&dir.dir, keep.keep_days, *dry_run)?;
+            let verb = if *dry_run { "would prune" } else { "pruned" };
+            let mut out = std::io::stdout().lock();
+            for b in &gone {
+                writeln!(out, "{verb} {}", b.name)?;
+            }
+            if gone.is_empty() {
+                writeln!(out, "nothing to prune")?;
+            }
+            Ok(Code::Ok)
+        }
+    }
+}
+
+fn list(dir: &Path, json: bool) -> Result<Code> {
+    let backups = archive::list(dir)?;
+    let now = Utc::now();
+    let mut out = std::io::stdout().lock();
+    if json {
+        let rows: Vec<serde_json::Value> = backups
+            .iter()
+            .map(|b| {
+                serde_json::json!({
+                    "file": b.name,
+                    "path": b.path,
+                    "time": b.time.to_rfc3339(),
+                    "size_bytes": b.size,
+                    "age_seconds": (now - b.time).num_seconds(),
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        return Ok(Code::Ok);
+    }
+    writeln!(
+        out,
+        "{:<20}  {:>10}  {:>8}  FILE",
+        "TIME (UTC)", "SIZE", "AGE"
+    )?;
+    for b in &backups {
+        writeln!(
+            out,
+            "{:<20}  {:>10}  {:>8}  {}",
+            b.time.format("%Y-%m-%d %H:%M:%S"),
+            HumanBytes(b.size).to_string(),
+            age((now - b.time).num_seconds()),
+            b.name
+        )?;
+    }
+    Ok(Code::Ok)
+}
+
+fn age(secs: i64) -> String {
+    match secs {
+        s if s < 3600 => format!("{}m", s.max(0) / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+    }
 }

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod backup;
 mod foundation;
 mod health;
 mod migrate;
@@ -32,6 +33,7 @@ fn main() {
     tests.extend(migrate::tests());
     tests.extend(health::tests());
     tests.extend(seed::tests());
+    tests.extend(backup::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();
     conclusion.exit();
