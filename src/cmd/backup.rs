@@ -244,10 +244,11 @@ async fn dump(mut cmd: tokio::process::Command, file: File, level: u32) -> Resul
         ));
     }
     if !status.success() {
+        // pg_dump's "error:" line says what happened; "detail:" lines follow it.
         let last = errors
             .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
+            .find(|l| l.contains("error:"))
+            .or_else(|| errors.lines().rev().find(|l| !l.trim().is_empty()))
             .unwrap_or("no message")
             .trim();
         let how = match status.code() {

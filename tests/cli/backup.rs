@@ -225,7 +225,9 @@ fn big_cluster() -> Cluster {
     c
 }
 
-/// Starts a backup and waits until its temporary file has data.
+/// Starts a backup and waits until its temporary file has data (or it ended). The
+/// caller waits for it.
+#[allow(clippy::zombie_processes)]
 fn start_backup(c: &Cluster, dir: &Path, bindir: Option<&Path>) -> std::process::Child {
     let mut cmd = kronic_bare_std();
     cmd.env("KRONIC_DATABASE_URL", c.superuser_url())
@@ -236,17 +238,22 @@ fn start_backup(c: &Cluster, dir: &Path, bindir: Option<&Path>) -> std::process:
     }
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let mut child = cmd.spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let growing = std::fs::read_dir(dir).unwrap().flatten().any(|e| {
             e.file_name().to_string_lossy().contains(".tmp-")
                 && e.metadata().map(|m| m.len() > 0).unwrap_or(false)
         });
-        if growing {
+        // Or it already failed (the caller looks at how).
+        if growing || child.try_wait().unwrap().is_some() {
             return child;
         }
-        assert!(Instant::now() < deadline, "backup never started writing");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("backup never started writing");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -255,20 +262,7 @@ fn server_stopped_or_pg_dump_killed_mid_dump_leaves_nothing() {
     let c = big_cluster();
     let work = tempfile::tempdir().unwrap();
 
-    // 1. The server goes away mid-dump.
-    let dir = work.path().join("a");
-    let planted = plant_old_backups(&dir);
-    let child = start_backup(&c, &dir, None);
-    c.stop_server();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(69), "{stderr}");
-    assert!(stderr.contains("pg_dump failed"), "{stderr}");
-    assert!(out.stdout.is_empty());
-    assert_eq!(backups_in(&dir), planted);
-    c.start_server();
-
-    // 2. pg_dump is killed mid-dump.
+    // 1. pg_dump is killed mid-dump (SIGKILL once it has been writing for a moment).
     let dir = work.path().join("b");
     let planted = plant_old_backups(&dir);
     let bin = work.path().join("bin");
@@ -277,25 +271,19 @@ fn server_stopped_or_pg_dump_killed_mid_dump_leaves_nothing() {
     write_file(
         &bin.join("pg_dump"),
         &format!(
-            "#!/bin/sh\n[ \"$1\" = --version ] || echo $$ > {}/pid\nexec {} \"$@\"\n",
-            work.path().display(),
-            real.display()
+            "#!/bin/sh\n[ \"$1\" = --version ] && exec {real} --version\n{real} \"$@\" &\nsleep 0.5\nkill -KILL $!\nkill -KILL $$\n",
+            real = real.display()
         ),
     );
     cluster::set_mode(&bin.join("pg_dump"), 0o755);
     let child = start_backup(&c, &dir, Some(&bin));
-    let pid = std::fs::read_to_string(work.path().join("pid")).unwrap();
-    std::process::Command::new("kill")
-        .args(["-KILL", pid.trim()])
-        .status()
-        .unwrap();
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("killed by a signal"), "{stderr}");
     assert_eq!(backups_in(&dir), planted);
 
-    // 3. kronic itself gets SIGTERM mid-dump.
+    // 2. kronic itself gets SIGTERM mid-dump.
     let dir = work.path().join("c");
     let planted = plant_old_backups(&dir);
     let child = start_backup(&c, &dir, None);
@@ -310,6 +298,17 @@ fn server_stopped_or_pg_dump_killed_mid_dump_leaves_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert_eq!(backups_in(&dir), planted);
+    // 3. The server goes away mid-dump (last: an immediate stop may lose recent writes).
+    let dir = work.path().join("a");
+    let planted = plant_old_backups(&dir);
+    let child = start_backup(&c, &dir, None);
+    c.stop_server();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(69), "{stderr}");
+    assert!(stderr.contains("pg_dump failed"), "{stderr}");
+    assert!(out.stdout.is_empty());
     assert_eq!(backups_in(&dir), planted);
 }
 

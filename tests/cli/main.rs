@@ -10,6 +10,7 @@ mod backup;
 mod foundation;
 mod health;
 mod migrate;
+mod restore;
 mod seed;
 
 /// Registers test functions under `module::name`.
@@ -34,6 +35,7 @@ fn main() {
     tests.extend(health::tests());
     tests.extend(seed::tests());
     tests.extend(backup::tests());
+    tests.extend(restore::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();
     conclusion.exit();

@@ -221,7 +221,8 @@ fn differing_roles_are_reported_and_updated_on_request() {
 fn bad_input_writes_nothing() {
     let db = migrated();
     let empty = content_checksum(&mut db.client());
-    let cases: Vec<(Vec<(&str, &str)>, i32, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, i32, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("KRONIC_ADMIN_PASSWORD", PASSWORD)],
             78,

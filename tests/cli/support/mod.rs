@@ -67,10 +67,8 @@ pub fn tls_cluster() -> &'static Cluster {
 
 /// Stops what the run started (statics are never dropped).
 pub fn shutdown() {
-    if let Some(s) = SERVER.get() {
-        if let Some(c) = &s.local {
-            c.destroy();
-        }
+    if let Some(c) = SERVER.get().and_then(|s| s.local.as_ref()) {
+        c.destroy();
     }
     if let Some(c) = TLS_CLUSTER.get() {
         c.destroy();
