@@ -4,26 +4,91 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-const ENVIRONMENT: &str = "\
-Environment:
-  KRONIC_DATABASE_URL              postgresql://user:password@host:port/dbname?sslmode=... (overrides the parts)
-  KRONIC_DATABASE_HOST             host name, IP address or socket folder [default: localhost]
-  KRONIC_DATABASE_PORT             [default: 5432]
-  KRONIC_DATABASE_NAME             [default: kronic]
-  KRONIC_DATABASE_USER             [default: kronic]
-  KRONIC_DATABASE_PASSWORD         never printed, never passed in argv
-  KRONIC_DATABASE_SSLMODE          disable, prefer, require, verify-ca, verify-full [default: prefer]
-  KRONIC_DATABASE_SSLROOTCERT      CA certificates (PEM) for verify-ca/verify-full [default: ~/.postgresql/root.crt]
-  KRONIC_DATABASE_CONNECT_TIMEOUT  seconds for TCP, TLS and authentication together [default: 10]
-  KRONIC_DATABASE_POOL_SIZE        [default: 20]
-  KRONIC_DATABASE_MAX_OVERFLOW     connections allowed beyond the pool size [default: 0]
-  KRONIC_DATABASE_POOL_TIMEOUT     seconds to wait for a free pooled connection [default: 30]
-  KRONIC_LOG                       log filter, e.g. debug or kronic=trace (overrides -v/-q)
+/// Every environment variable kronic reads: (name, meaning). The help, the man pages and
+/// the README's table come from or are checked against this list.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    (
+        "KRONIC_DATABASE_URL",
+        "postgresql://user:password@host:port/dbname?sslmode=...; overrides the parts below",
+    ),
+    (
+        "KRONIC_DATABASE_HOST",
+        "host name, IP address or socket folder [default: localhost]",
+    ),
+    ("KRONIC_DATABASE_PORT", "[default: 5432]"),
+    ("KRONIC_DATABASE_NAME", "[default: kronic]"),
+    ("KRONIC_DATABASE_USER", "[default: kronic]"),
+    (
+        "KRONIC_DATABASE_PASSWORD",
+        "never printed, never passed in argv",
+    ),
+    (
+        "KRONIC_DATABASE_SSLMODE",
+        "disable, prefer, require, verify-ca, verify-full [default: prefer]",
+    ),
+    (
+        "KRONIC_DATABASE_SSLROOTCERT",
+        "CA certificates (PEM) for verify-ca/verify-full [default: ~/.postgresql/root.crt]",
+    ),
+    (
+        "KRONIC_DATABASE_CONNECT_TIMEOUT",
+        "seconds for TCP, TLS and authentication together [default: 10]",
+    ),
+    (
+        "KRONIC_DATABASE_POOL_SIZE",
+        "health pool size [default: 20]",
+    ),
+    (
+        "KRONIC_DATABASE_MAX_OVERFLOW",
+        "connections allowed beyond the pool size [default: 0]",
+    ),
+    (
+        "KRONIC_DATABASE_POOL_TIMEOUT",
+        "seconds to wait for a free pooled connection [default: 30]",
+    ),
+    ("KRONIC_ADMIN_EMAIL", "the admin user kronic seed creates"),
+    (
+        "KRONIC_ADMIN_PASSWORD",
+        "its password (at least 12 characters)",
+    ),
+    (
+        "KRONIC_BACKUP_DIR",
+        "backup folder [default: /var/backups/kronic]",
+    ),
+    (
+        "KRONIC_BACKUP_KEEP_DAYS",
+        "prune backups older than this after a successful backup; 0 keeps all [default: 30]",
+    ),
+    (
+        "KRONIC_BACKUP_METRICS_FILE",
+        "Prometheus textfile written after each successful backup",
+    ),
+    (
+        "KRONIC_MIGRATIONS_DIR",
+        "load migrations from this folder instead of the built-in ones",
+    ),
+    (
+        "KRONIC_PG_BINDIR",
+        "folder with pg_dump and psql [default: PATH, then /usr/lib/postgresql/*/bin]",
+    ),
+    (
+        "KRONIC_LOG",
+        "log filter such as debug or kronic=trace; overrides -v and -q",
+    ),
+];
 
-Exit codes:
-  0 ok, 64 usage, 65 bad input data, 66 input missing, 69 database unreachable,
-  70 internal error, 73 cannot create output, 74 I/O error, 75 temporary failure (retry),
-  77 authentication or permission, 78 configuration";
+/// The text after `kronic --help`: the environment and the exit codes.
+fn help_footer() -> String {
+    let mut s = String::from("Environment:\n");
+    for (name, meaning) in ENV_VARS {
+        s.push_str(&format!("  {name:<32} {meaning}\n"));
+    }
+    s.push_str("\nExit codes:\n");
+    for (code, meaning) in crate::exit::TABLE {
+        s.push_str(&format!("  {code:<4} {meaning}\n"));
+    }
+    s
+}
 
 /// Run a PostgreSQL-backed application's database: migrations, seeding, backups,
 /// restores and health checks.
@@ -32,7 +97,7 @@ Exit codes:
 /// --database-url), checks them before connecting, and exits with a documented code
 /// that scripts can act on.
 #[derive(Debug, Parser)]
-#[command(name = "kronic", version, after_long_help = ENVIRONMENT, max_term_width = 100)]
+#[command(name = "kronic", version, after_long_help = help_footer(), max_term_width = 100)]
 pub struct Cli {
     /// Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts.
     ///
@@ -103,14 +168,6 @@ pub enum Command {
         after_help = "Examples:\n  kronic health\n  kronic health --wait 60\n  kronic health --serve 127.0.0.1:8080"
     )]
     Health(HealthArgs),
-
-    /// Write shell completions and man pages (for packagers and the repository).
-    #[command(hide = true)]
-    GenerateDocs {
-        /// Folder that receives completions/ and man/.
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-    },
 }
 
 /// How long to wait for the database to accept connections.

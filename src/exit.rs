@@ -30,6 +30,34 @@ pub enum Code {
     Interrupted = 130,
 }
 
+/// Every exit code and what it means, for the help, the man pages and the README.
+pub const TABLE: &[(u8, &str)] = &[
+    (0, "success"),
+    (
+        64,
+        "usage error (bad arguments, a destructive command without --yes off a terminal)",
+    ),
+    (
+        65,
+        "bad input data (a failing or divergent migration, invalid seed input, a corrupt or incomplete backup, SQL error in a restore)",
+    ),
+    (66, "input missing (backup file or folder not found)"),
+    (
+        69,
+        "database unreachable (refused, unknown host, no such database, TLS rejected) or client tools missing",
+    ),
+    (70, "internal error (including pg_dump dying unexpectedly)"),
+    (73, "cannot create output (backup folder, file, lock)"),
+    (74, "I/O error (disk full, file size limit, read error)"),
+    (
+        75,
+        "temporary failure, retry later (timeout, lock held, backup in progress, too many connections, server starting)",
+    ),
+    (77, "authentication failed or permission denied"),
+    (78, "configuration error (an invalid variable, flag or URL)"),
+    (130, "interrupted by SIGINT or SIGTERM (after cleaning up)"),
+];
+
 impl Code {
     pub fn as_u8(self) -> u8 {
         self as u8
@@ -138,6 +166,27 @@ mod tests {
     #[test]
     fn unknown_errors_are_internal() {
         assert_eq!(classify(&anyhow::anyhow!("boom")), Code::Software);
+    }
+
+    #[test]
+    fn table_lists_every_code() {
+        use Code::*;
+        for c in [
+            Ok,
+            Usage,
+            DataErr,
+            NoInput,
+            Unavailable,
+            Software,
+            CantCreate,
+            IoErr,
+            TempFail,
+            NoPerm,
+            Config,
+            Interrupted,
+        ] {
+            assert!(TABLE.iter().any(|(n, _)| *n == c.as_u8()), "{c:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@ mod cli;
 mod cmd;
 mod config;
 mod db;
+#[cfg(test)]
+mod docs;
 mod exit;
 mod fsutil;
 mod gzip;

@@ -424,7 +424,7 @@ fn history(state: &State, json: bool) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "{:>7}  {:<9}  {:<25}  NAME",
+        "{:>7}  {:<9}  {:<30}  NAME",
         "VERSION", "STATE", "APPLIED"
     )?;
     for r in rows {
@@ -434,7 +434,7 @@ fn history(state: &State, json: bool) -> Result<()> {
             .to_string();
         writeln!(
             out,
-            "{:>7}  {:<9}  {:<25}  {}",
+            "{:>7}  {:<9}  {:<30}  {}",
             r.version,
             state,
             r.applied_on.as_deref().unwrap_or("-"),

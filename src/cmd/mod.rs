@@ -1,7 +1,6 @@
 //! Command dispatch and the helpers commands share (confirmation prompts).
 
 pub mod backup;
-pub mod docs;
 pub mod health;
 pub mod migrate;
 pub mod restore;
@@ -18,7 +17,6 @@ use crate::exit::{Code, fail};
 pub async fn run(cli: Cli) -> Result<Code> {
     // Commands that need no database configuration.
     match &cli.command {
-        Command::GenerateDocs { dir } => return docs::run(dir),
         Command::Migrate(m) if matches!(m.command, crate::cli::MigrateCommand::New { .. }) => {
             return migrate::new(m);
         }
@@ -34,7 +32,6 @@ pub async fn run(cli: Cli) -> Result<Code> {
         Command::Backup(args) => backup::run(&config, args).await,
         Command::Restore(args) => restore::run(&config, args).await,
         Command::Health(args) => health::run(&config, args).await,
-        Command::GenerateDocs { .. } => unreachable!("handled above"),
     }
 }
 

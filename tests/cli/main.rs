@@ -7,6 +7,7 @@
 mod support;
 
 mod backup;
+mod docs;
 mod foundation;
 mod health;
 mod migrate;
@@ -36,6 +37,7 @@ fn main() {
     tests.extend(seed::tests());
     tests.extend(backup::tests());
     tests.extend(restore::tests());
+    tests.extend(docs::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();
     conclusion.exit();

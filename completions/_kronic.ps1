@@ -1,0 +1,370 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'kronic'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'kronic' {
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Apply, revert and inspect schema migrations')
+            [CompletionResult]::new('seed', 'seed', [CompletionResultType]::ParameterValue, 'Create the application''s roles and the admin user (safe to run again)')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Back up the database into a compressed, atomic, pruned file; list, verify and prune backups')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Restore a backup into the database, completely or not at all')
+            [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Check the database and print the health JSON (or serve it at /healthz)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kronic;migrate' {
+            [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for another kronic migrating the same database (then exit 75)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Apply pending migrations (all, or up to --target), each in its own transaction')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Revert the newest N applied migrations (default 1), or down to --target')
+            [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')
+            [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Create the next numbered migration and its down script')
+            [CompletionResult]::new('stamp', 'stamp', [CompletionResultType]::ParameterValue, 'Record VERSION (and everything below it) as applied without running anything')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kronic;migrate;up' {
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Stop after this version')
+            [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for another kronic migrating the same database (then exit 75)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the SQL that would run, in order, and change nothing')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;migrate;down' {
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Revert every migration above this version (0 reverts all)')
+            [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for another kronic migrating the same database (then exit 75)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the SQL that would run, in order, and change nothing')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;migrate;current' {
+            [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for another kronic migrating the same database (then exit 75)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON for scripts')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;migrate;history' {
+            [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for another kronic migrating the same database (then exit 75)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON for scripts')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;migrate;new' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Folder to write into')
+            [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for another kronic migrating the same database (then exit 75)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;migrate;stamp' {
+            [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for another kronic migrating the same database (then exit 75)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;migrate;help' {
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Apply pending migrations (all, or up to --target), each in its own transaction')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Revert the newest N applied migrations (default 1), or down to --target')
+            [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')
+            [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Create the next numbered migration and its down script')
+            [CompletionResult]::new('stamp', 'stamp', [CompletionResultType]::ParameterValue, 'Record VERSION (and everything below it) as applied without running anything')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kronic;migrate;help;up' {
+            break
+        }
+        'kronic;migrate;help;down' {
+            break
+        }
+        'kronic;migrate;help;current' {
+            break
+        }
+        'kronic;migrate;help;history' {
+            break
+        }
+        'kronic;migrate;help;new' {
+            break
+        }
+        'kronic;migrate;help;stamp' {
+            break
+        }
+        'kronic;migrate;help;help' {
+            break
+        }
+        'kronic;seed' {
+            [CompletionResult]::new('--admin-email', '--admin-email', [CompletionResultType]::ParameterName, 'The admin user''s email address')
+            [CompletionResult]::new('--admin-password', '--admin-password', [CompletionResultType]::ParameterName, 'The admin user''s password (at least 12 characters). Prefer the environment or --admin-password-stdin: command lines are visible in `ps`')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--admin-password-stdin', '--admin-password-stdin', [CompletionResultType]::ParameterName, 'Read the admin password from the first line of standard input')
+            [CompletionResult]::new('--reset-admin-password', '--reset-admin-password', [CompletionResultType]::ParameterName, 'Replace an existing admin user''s password with the given one')
+            [CompletionResult]::new('--update-roles', '--update-roles', [CompletionResultType]::ParameterName, 'Rewrite roles whose permissions differ from kronic''s definitions')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;backup' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder')
+            [CompletionResult]::new('--keep-days', '--keep-days', [CompletionResultType]::ParameterName, 'Delete backups older than this many days after a successful backup (0 keeps all)')
+            [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'On success, write Prometheus textfile metrics here (for node_exporter)')
+            [CompletionResult]::new('--compression-level', '--compression-level', [CompletionResultType]::ParameterName, 'gzip level, 1 (fastest) to 9 (smallest)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List backups, newest first')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that a backup decompresses completely and ends like a complete pg_dump')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups older than --keep-days (never the newest)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kronic;backup;list' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON for scripts')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;backup;verify' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Verify the newest backup in the folder')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;backup;prune' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder')
+            [CompletionResult]::new('--keep-days', '--keep-days', [CompletionResultType]::ParameterName, 'Delete backups older than this many days after a successful backup (0 keeps all)')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only say what would be deleted')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;backup;help' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List backups, newest first')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that a backup decompresses completely and ends like a complete pg_dump')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups older than --keep-days (never the newest)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kronic;backup;help;list' {
+            break
+        }
+        'kronic;backup;help;verify' {
+            break
+        }
+        'kronic;backup;help;prune' {
+            break
+        }
+        'kronic;backup;help;help' {
+            break
+        }
+        'kronic;restore' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder')
+            [CompletionResult]::new('--target-db', '--target-db', [CompletionResultType]::ParameterName, 'Restore into this database on the same server instead')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Restore the newest backup in the backup folder')
+            [CompletionResult]::new('--create', '--create', [CompletionResultType]::ParameterName, 'Create the --target-db database first if it does not exist')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;health' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds the whole check may take')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep checking for up to SECS seconds until the database is healthy')
+            [CompletionResult]::new('--serve', '--serve', [CompletionResultType]::ParameterName, 'Serve GET /healthz on this address (e.g. 127.0.0.1:8080) until SIGTERM or Ctrl-C')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;help' {
+            [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Apply, revert and inspect schema migrations')
+            [CompletionResult]::new('seed', 'seed', [CompletionResultType]::ParameterValue, 'Create the application''s roles and the admin user (safe to run again)')
+            [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Back up the database into a compressed, atomic, pruned file; list, verify and prune backups')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Restore a backup into the database, completely or not at all')
+            [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'Check the database and print the health JSON (or serve it at /healthz)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kronic;help;migrate' {
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Apply pending migrations (all, or up to --target), each in its own transaction')
+            [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Revert the newest N applied migrations (default 1), or down to --target')
+            [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
+            [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')
+            [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Create the next numbered migration and its down script')
+            [CompletionResult]::new('stamp', 'stamp', [CompletionResultType]::ParameterValue, 'Record VERSION (and everything below it) as applied without running anything')
+            break
+        }
+        'kronic;help;migrate;up' {
+            break
+        }
+        'kronic;help;migrate;down' {
+            break
+        }
+        'kronic;help;migrate;current' {
+            break
+        }
+        'kronic;help;migrate;history' {
+            break
+        }
+        'kronic;help;migrate;new' {
+            break
+        }
+        'kronic;help;migrate;stamp' {
+            break
+        }
+        'kronic;help;seed' {
+            break
+        }
+        'kronic;help;backup' {
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List backups, newest first')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that a backup decompresses completely and ends like a complete pg_dump')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups older than --keep-days (never the newest)')
+            break
+        }
+        'kronic;help;backup;list' {
+            break
+        }
+        'kronic;help;backup;verify' {
+            break
+        }
+        'kronic;help;backup;prune' {
+            break
+        }
+        'kronic;help;restore' {
+            break
+        }
+        'kronic;help;health' {
+            break
+        }
+        'kronic;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

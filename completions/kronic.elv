@@ -1,0 +1,321 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[kronic] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'kronic'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'kronic'= {
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand migrate 'Apply, revert and inspect schema migrations'
+            cand seed 'Create the application''s roles and the admin user (safe to run again)'
+            cand backup 'Back up the database into a compressed, atomic, pruned file; list, verify and prune backups'
+            cand restore 'Restore a backup into the database, completely or not at all'
+            cand health 'Check the database and print the health JSON (or serve it at /healthz)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'kronic;migrate'= {
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand up 'Apply pending migrations (all, or up to --target), each in its own transaction'
+            cand down 'Revert the newest N applied migrations (default 1), or down to --target'
+            cand current 'Show the applied version'
+            cand history 'List every migration: applied, pending, divergent or missing'
+            cand new 'Create the next numbered migration and its down script'
+            cand stamp 'Record VERSION (and everything below it) as applied without running anything'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'kronic;migrate;up'= {
+            cand --target 'Stop after this version'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --dry-run 'Print the SQL that would run, in order, and change nothing'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;migrate;down'= {
+            cand --target 'Revert every migration above this version (0 reverts all)'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --dry-run 'Print the SQL that would run, in order, and change nothing'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;migrate;current'= {
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --json 'Print JSON for scripts'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;migrate;history'= {
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --json 'Print JSON for scripts'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;migrate;new'= {
+            cand --dir 'Folder to write into'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;migrate;stamp'= {
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;migrate;help'= {
+            cand up 'Apply pending migrations (all, or up to --target), each in its own transaction'
+            cand down 'Revert the newest N applied migrations (default 1), or down to --target'
+            cand current 'Show the applied version'
+            cand history 'List every migration: applied, pending, divergent or missing'
+            cand new 'Create the next numbered migration and its down script'
+            cand stamp 'Record VERSION (and everything below it) as applied without running anything'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'kronic;migrate;help;up'= {
+        }
+        &'kronic;migrate;help;down'= {
+        }
+        &'kronic;migrate;help;current'= {
+        }
+        &'kronic;migrate;help;history'= {
+        }
+        &'kronic;migrate;help;new'= {
+        }
+        &'kronic;migrate;help;stamp'= {
+        }
+        &'kronic;migrate;help;help'= {
+        }
+        &'kronic;seed'= {
+            cand --admin-email 'The admin user''s email address'
+            cand --admin-password 'The admin user''s password (at least 12 characters). Prefer the environment or --admin-password-stdin: command lines are visible in `ps`'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --admin-password-stdin 'Read the admin password from the first line of standard input'
+            cand --reset-admin-password 'Replace an existing admin user''s password with the given one'
+            cand --update-roles 'Rewrite roles whose permissions differ from kronic''s definitions'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;backup'= {
+            cand --dir 'Backup folder'
+            cand --keep-days 'Delete backups older than this many days after a successful backup (0 keeps all)'
+            cand --metrics-file 'On success, write Prometheus textfile metrics here (for node_exporter)'
+            cand --compression-level 'gzip level, 1 (fastest) to 9 (smallest)'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand list 'List backups, newest first'
+            cand verify 'Check that a backup decompresses completely and ends like a complete pg_dump'
+            cand prune 'Delete backups older than --keep-days (never the newest)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'kronic;backup;list'= {
+            cand --dir 'Backup folder'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --json 'Print JSON for scripts'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;backup;verify'= {
+            cand --dir 'Backup folder'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --latest 'Verify the newest backup in the folder'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;backup;prune'= {
+            cand --dir 'Backup folder'
+            cand --keep-days 'Delete backups older than this many days after a successful backup (0 keeps all)'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --dry-run 'Only say what would be deleted'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;backup;help'= {
+            cand list 'List backups, newest first'
+            cand verify 'Check that a backup decompresses completely and ends like a complete pg_dump'
+            cand prune 'Delete backups older than --keep-days (never the newest)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'kronic;backup;help;list'= {
+        }
+        &'kronic;backup;help;verify'= {
+        }
+        &'kronic;backup;help;prune'= {
+        }
+        &'kronic;backup;help;help'= {
+        }
+        &'kronic;restore'= {
+            cand --dir 'Backup folder'
+            cand --target-db 'Restore into this database on the same server instead'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --latest 'Restore the newest backup in the backup folder'
+            cand --create 'Create the --target-db database first if it does not exist'
+            cand -y 'Do not ask for confirmation'
+            cand --yes 'Do not ask for confirmation'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;health'= {
+            cand --timeout 'Seconds the whole check may take'
+            cand --wait 'Keep checking for up to SECS seconds until the database is healthy'
+            cand --serve 'Serve GET /healthz on this address (e.g. 127.0.0.1:8080) until SIGTERM or Ctrl-C'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;help'= {
+            cand migrate 'Apply, revert and inspect schema migrations'
+            cand seed 'Create the application''s roles and the admin user (safe to run again)'
+            cand backup 'Back up the database into a compressed, atomic, pruned file; list, verify and prune backups'
+            cand restore 'Restore a backup into the database, completely or not at all'
+            cand health 'Check the database and print the health JSON (or serve it at /healthz)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'kronic;help;migrate'= {
+            cand up 'Apply pending migrations (all, or up to --target), each in its own transaction'
+            cand down 'Revert the newest N applied migrations (default 1), or down to --target'
+            cand current 'Show the applied version'
+            cand history 'List every migration: applied, pending, divergent or missing'
+            cand new 'Create the next numbered migration and its down script'
+            cand stamp 'Record VERSION (and everything below it) as applied without running anything'
+        }
+        &'kronic;help;migrate;up'= {
+        }
+        &'kronic;help;migrate;down'= {
+        }
+        &'kronic;help;migrate;current'= {
+        }
+        &'kronic;help;migrate;history'= {
+        }
+        &'kronic;help;migrate;new'= {
+        }
+        &'kronic;help;migrate;stamp'= {
+        }
+        &'kronic;help;seed'= {
+        }
+        &'kronic;help;backup'= {
+            cand list 'List backups, newest first'
+            cand verify 'Check that a backup decompresses completely and ends like a complete pg_dump'
+            cand prune 'Delete backups older than --keep-days (never the newest)'
+        }
+        &'kronic;help;backup;list'= {
+        }
+        &'kronic;help;backup;verify'= {
+        }
+        &'kronic;help;backup;prune'= {
+        }
+        &'kronic;help;restore'= {
+        }
+        &'kronic;help;health'= {
+        }
+        &'kronic;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,189 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kronic_global_optspecs
+    string join \n database-url= v/verbose q/quiet h/help V/version
+end
+
+function __fish_kronic_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kronic_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kronic_using_subcommand
+    set -l cmd (__fish_kronic_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kronic -n "__fish_kronic_needs_command" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_needs_command" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_needs_command" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_needs_command" -s V -l version -d 'Print version'
+complete -c kronic -n "__fish_kronic_needs_command" -f -a "migrate" -d 'Apply, revert and inspect schema migrations'
+complete -c kronic -n "__fish_kronic_needs_command" -f -a "seed" -d 'Create the application\'s roles and the admin user (safe to run again)'
+complete -c kronic -n "__fish_kronic_needs_command" -f -a "backup" -d 'Back up the database into a compressed, atomic, pruned file; list, verify and prune backups'
+complete -c kronic -n "__fish_kronic_needs_command" -f -a "restore" -d 'Restore a backup into the database, completely or not at all'
+complete -c kronic -n "__fish_kronic_needs_command" -f -a "health" -d 'Check the database and print the health JSON (or serve it at /healthz)'
+complete -c kronic -n "__fish_kronic_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -f -a "up" -d 'Apply pending migrations (all, or up to --target), each in its own transaction'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -f -a "down" -d 'Revert the newest N applied migrations (default 1), or down to --target'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -f -a "current" -d 'Show the applied version'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -f -a "history" -d 'List every migration: applied, pending, divergent or missing'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -f -a "new" -d 'Create the next numbered migration and its down script'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -f -a "stamp" -d 'Record VERSION (and everything below it) as applied without running anything'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l target -d 'Stop after this version' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l dry-run -d 'Print the SQL that would run, in order, and change nothing'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l target -d 'Revert every migration above this version (0 reverts all)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l dry-run -d 'Print the SQL that would run, in order, and change nothing'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -s y -l yes -d 'Do not ask for confirmation'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l json -d 'Print JSON for scripts'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l json -d 'Print JSON for scripts'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l dir -d 'Folder to write into' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "up" -d 'Apply pending migrations (all, or up to --target), each in its own transaction'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "down" -d 'Revert the newest N applied migrations (default 1), or down to --target'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "current" -d 'Show the applied version'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "history" -d 'List every migration: applied, pending, divergent or missing'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "new" -d 'Create the next numbered migration and its down script'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "stamp" -d 'Record VERSION (and everything below it) as applied without running anything'
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-email -d 'The admin user\'s email address' -r
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-password -d 'The admin user\'s password (at least 12 characters). Prefer the environment or --admin-password-stdin: command lines are visible in `ps`' -r
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-password-stdin -d 'Read the admin password from the first line of standard input'
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -l reset-admin-password -d 'Replace an existing admin user\'s password with the given one'
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -l update-roles -d 'Rewrite roles whose permissions differ from kronic\'s definitions'
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l dir -d 'Backup folder' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l keep-days -d 'Delete backups older than this many days after a successful backup (0 keeps all)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l metrics-file -d 'On success, write Prometheus textfile metrics here (for node_exporter)' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l compression-level -d 'gzip level, 1 (fastest) to 9 (smallest)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "list" -d 'List backups, newest first'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "verify" -d 'Check that a backup decompresses completely and ends like a complete pg_dump'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "prune" -d 'Delete backups older than --keep-days (never the newest)'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l dir -d 'Backup folder' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l json -d 'Print JSON for scripts'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l dir -d 'Backup folder' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l latest -d 'Verify the newest backup in the folder'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dir -d 'Backup folder' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-days -d 'Delete backups older than this many days after a successful backup (0 keeps all)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dry-run -d 'Only say what would be deleted'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List backups, newest first'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check that a backup decompresses completely and ends like a complete pg_dump'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Delete backups older than --keep-days (never the newest)'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -l dir -d 'Backup folder' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -l target-db -d 'Restore into this database on the same server instead' -r
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -l latest -d 'Restore the newest backup in the backup folder'
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -l create -d 'Create the --target-db database first if it does not exist'
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -s y -l yes -d 'Do not ask for confirmation'
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand health" -l timeout -d 'Seconds the whole check may take' -r
+complete -c kronic -n "__fish_kronic_using_subcommand health" -l wait -d 'Keep checking for up to SECS seconds until the database is healthy' -r
+complete -c kronic -n "__fish_kronic_using_subcommand health" -l serve -d 'Serve GET /healthz on this address (e.g. 127.0.0.1:8080) until SIGTERM or Ctrl-C' -r
+complete -c kronic -n "__fish_kronic_using_subcommand health" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand health" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand health" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "migrate" -d 'Apply, revert and inspect schema migrations'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "seed" -d 'Create the application\'s roles and the admin user (safe to run again)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "backup" -d 'Back up the database into a compressed, atomic, pruned file; list, verify and prune backups'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "restore" -d 'Restore a backup into the database, completely or not at all'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "health" -d 'Check the database and print the health JSON (or serve it at /healthz)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "up" -d 'Apply pending migrations (all, or up to --target), each in its own transaction'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "down" -d 'Revert the newest N applied migrations (default 1), or down to --target'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "current" -d 'Show the applied version'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "history" -d 'List every migration: applied, pending, divergent or missing'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "new" -d 'Create the next numbered migration and its down script'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "stamp" -d 'Record VERSION (and everything below it) as applied without running anything'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List backups, newest first'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Check that a backup decompresses completely and ends like a complete pg_dump'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Delete backups older than --keep-days (never the newest)'
