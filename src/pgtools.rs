@@ -138,6 +138,7 @@ impl Passfile {
             return Ok(Passfile { path: None });
         };
         let dir = std::env::temp_dir();
+        remove_stale_passfiles(&dir);
         for attempt in 0..100u32 {
             let path = dir.join(format!("kronic-pgpass-{}-{attempt}", std::process::id()));
             match OpenOptions::new()
@@ -174,6 +175,29 @@ impl Drop for Passfile {
     fn drop(&mut self) {
         if let Some(p) = &self.path {
             let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Passfiles of kronic processes that no longer exist (killed with SIGKILL, which no
+/// cleanup survives): removed by the next run, so a password does not linger on disk.
+fn remove_stale_passfiles(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix("kronic-pgpass-")
+            .and_then(|r| r.split('-').next())
+        else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }

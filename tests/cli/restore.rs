@@ -391,6 +391,7 @@ fn killed_or_terminated_halfway_changes_nothing() {
     dst.client().batch_execute("DROP TABLE big").unwrap();
     let before = content_checksum(&mut dst.client());
 
+    let mut pids = Vec::new();
     for signal in ["-KILL", "-TERM"] {
         let mut cmd = dst.kronic_std();
         cmd.arg("restore")
@@ -399,6 +400,7 @@ fn killed_or_terminated_halfway_changes_nothing() {
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
         let child = cmd.spawn().unwrap();
+        pids.push(child.id());
         wait_for_psql(&dst.name, true);
         std::process::Command::new("kill")
             .args([signal, &child.id().to_string()])
@@ -420,4 +422,15 @@ fn killed_or_terminated_halfway_changes_nothing() {
             "{signal} halfway changed the database"
         );
     }
+    // The SIGKILLed run could not remove its passfile; the next run did.
+    let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("kronic-pgpass-{}-", pids[0]))
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
