@@ -140,7 +140,7 @@ pub async fn run(config: &Config, args: BackupArgs) -> Result<Code> {
     drop(pass);
     tmp.persist_new(&dest)?;
 
-    println!("Backup completed: {name}");
+    super::say(format!("Backup completed: {name}"))?;
     let secs = dumped.elapsed.as_secs_f64().max(1e-3);
     tracing::info!(
         "{name}: {} compressed from {} of SQL in {:.1}s ({}/s)",
@@ -321,11 +321,11 @@ pub fn run_offline(args: &BackupArgs) -> Result<Code> {
                 (None, _) => archive::latest(&dir.dir)?.path,
             };
             let sql = archive::verify(&path)?;
-            println!(
+            super::say(format!(
                 "ok: {} ({} of SQL, complete)",
                 path.display(),
                 HumanBytes(sql)
-            );
+            ))?;
             Ok(Code::Ok)
         }
         BackupAction::Prune { dir, keep, dry_run } => {

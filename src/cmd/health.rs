@@ -231,7 +231,7 @@ pub async fn run(config: &Config, args: HealthArgs) -> Result<Code> {
         let (body, code) = checker.check().await;
         let retry = code != Code::Ok && deadline.is_some_and(|d| Instant::now() < d);
         if !retry {
-            println!("{}", serde_json::to_string_pretty(&body)?);
+            super::say(serde_json::to_string_pretty(&body)?)?;
             return Ok(code);
         }
         tracing::info!(

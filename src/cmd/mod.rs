@@ -6,6 +6,7 @@ pub mod migrate;
 pub mod restore;
 pub mod seed;
 
+use std::fmt::Display;
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Result;
@@ -33,6 +34,15 @@ pub async fn run(cli: Cli) -> Result<Code> {
         Command::Restore(args) => restore::run(&config, args).await,
         Command::Health(args) => health::run(&config, args).await,
     }
+}
+
+/// One line of results on stdout. A closed pipe (`kronic ... | head`) comes back as an
+/// error that main treats as success, instead of the panic `println!` would give.
+pub fn say(line: impl Display) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
 }
 
 /// Asks before a destructive step. Off a terminal it needs `--yes` (exit 64 otherwise),

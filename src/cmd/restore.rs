@@ -120,13 +120,13 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         )),
     }?;
     let secs = started.elapsed().as_secs_f64();
-    println!(
+    super::say(format!(
         "Restore completed: {} into {} ({} of SQL from {} in {secs:.1}s)",
         src.path.display(),
         target.display(),
         HumanBytes(sql_bytes),
         HumanBytes(src.size)
-    );
+    ))?;
     Ok(Code::Ok)
 }
 
