@@ -399,21 +399,21 @@ fn current(state: &State, json: bool) -> Result<()> {
             "applied_on": cur.map(|c| c.applied_on.clone()),
             "pending": pending,
         });
-        return super::say(&v.to_string());
+        return super::say(v.to_string());
     }
     match cur {
-        Some(c) => super::say(&format!(
+        Some(c) => super::say(format!(
             "{} {} (applied {}; {pending} pending)",
             c.version, c.name, c.applied_on
         )),
-        None => super::say(&format!("no migrations applied ({pending} pending)")),
+        None => super::say(format!("no migrations applied ({pending} pending)")),
     }
 }
 
 fn history(state: &State, json: bool) -> Result<()> {
     let rows = state.rows()?;
     if json {
-        return super::say(&serde_json::to_string(&rows)?);
+        return super::say(serde_json::to_string(&rows)?);
     }
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -486,7 +486,7 @@ async fn up(client: &mut Client, state: &State, target: Option<u32>, dry_run: bo
             format!("version {} ({})", c.version, c.name)
         });
         tracing::info!("nothing to apply: the database is at {at}");
-        return super::say(&format!("nothing to apply: the database is at {at}"));
+        return super::say(format!("nothing to apply: the database is at {at}"));
     }
     if dry_run {
         let mut out = std::io::stdout().lock();
@@ -522,14 +522,14 @@ async fn up(client: &mut Client, state: &State, target: Option<u32>, dry_run: bo
     match runner.run_async(client).await {
         Ok(report) => {
             for m in report.applied_migrations() {
-                super::say(&format!("applied {} {}", m.version(), m.name()))?;
+                super::say(format!("applied {} {}", m.version(), m.name()))?;
             }
             Ok(())
         }
         Err(e) => {
             let done = e.report().map_or(0, |r| r.applied_migrations().len());
             for m in pending.iter().take(done) {
-                super::say(&format!("applied {} {}", m.version, m.name))?;
+                super::say(format!("applied {} {}", m.version, m.name))?;
             }
             let failed = pending.get(done).copied();
             Err(migration_error(&e, failed, done, state))
@@ -684,7 +684,7 @@ async fn down(
         tx.commit()
             .await
             .with_context(|| format!("cannot commit the revert of {}", file.label()))?;
-        super::say(&format!("reverted {} {}", file.version, file.name))?;
+        super::say(format!("reverted {} {}", file.version, file.name))?;
     }
     Ok(())
 }
@@ -698,7 +698,7 @@ async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<()> {
     }
     state.check_consistent()?;
     if state.current().is_some_and(|c| c.version >= version) {
-        return super::say(&format!(
+        return super::say(format!(
             "already at version {}; nothing stamped",
             state.current().map_or(0, |c| c.version)
         ));
@@ -719,7 +719,7 @@ async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<()> {
                 format!("cannot stamp version {version}: {e}"),
             )
         })?;
-    super::say(&format!(
+    super::say(format!(
         "stamped version {version}: recorded as applied, nothing was run"
     ))
 }
@@ -751,8 +751,8 @@ pub fn new(args: &MigrateArgs) -> Result<Code> {
         let _ = std::fs::remove_file(&up);
         return Err(e);
     }
-    super::say(&up.display().to_string())?;
-    super::say(&down.display().to_string())?;
+    super::say(up.display().to_string())?;
+    super::say(down.display().to_string())?;
     Ok(Code::Ok)
 }
 
