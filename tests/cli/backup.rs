@@ -14,6 +14,7 @@ crate::register!(
     server_stopped_or_pg_dump_killed_mid_dump_leaves_nothing,
     truncated_pg_dump_output_is_not_a_backup,
     unwritable_folder_exits_73,
+    old_pg_dump_is_refused_before_writing,
     file_size_limit_exits_74_and_leaves_nothing,
     concurrent_backup_exits_75_at_once,
     pruning_deletes_only_old_backup_files,
@@ -124,6 +125,12 @@ fn backup_restores_with_the_seed_restore_command() {
     assert!(
         out.stderr.contains("compressed from"),
         "size and throughput logged: {}",
+        out.stderr
+    );
+    // Not a terminal (cron): plain lines, no progress bar control characters.
+    assert!(
+        !out.stderr.contains('\r') && !out.stderr.contains('\x1b'),
+        "{:?}",
         out.stderr
     );
     let meta = std::fs::metadata(dir.join(name)).unwrap();
@@ -329,6 +336,24 @@ fn truncated_pg_dump_output_is_not_a_backup() {
     let out = expect(db.kronic().env("KRONIC_PG_BINDIR", &bin).arg("backup"), 70);
     assert!(out.stderr.contains("dump complete"), "{}", out.stderr);
     assert_eq!(backups_in(&db.backup_dir()), planted);
+}
+
+fn old_pg_dump_is_refused_before_writing() {
+    let db = populated();
+    let bin = db.path("oldbin");
+    write_file(
+        &bin.join("pg_dump"),
+        "#!/bin/sh\necho 'pg_dump (PostgreSQL) 13.9'\n",
+    );
+    cluster::set_mode(&bin.join("pg_dump"), 0o755);
+    let out = expect(db.kronic().env("KRONIC_PG_BINDIR", &bin).arg("backup"), 69);
+    assert!(
+        out.stderr
+            .contains("is version 13 but the server is PostgreSQL"),
+        "{}",
+        out.stderr
+    );
+    assert!(backups_in(&db.backup_dir()).is_empty());
 }
 
 fn unwritable_folder_exits_73() {
