@@ -243,6 +243,17 @@ pub fn ends_complete(tail: &[u8]) -> bool {
         .any(|l| l.as_bytes() == COMPLETE_MARK)
 }
 
+/// A failed read of a dump: corrupt data (65) or an I/O error (74), naming the file.
+pub fn read_error(path: &Path, e: io::Error) -> anyhow::Error {
+    use io::ErrorKind::*;
+    match e.kind() {
+        InvalidInput | InvalidData | UnexpectedEof => {
+            fail(Code::DataErr, format!("{} is corrupt: {e}", path.display()))
+        }
+        _ => fail(Code::IoErr, format!("cannot read {}: {e}", path.display())),
+    }
+}
+
 /// Reads a whole backup: gzip integrity and completeness. Returns the SQL size.
 pub fn verify(path: &Path) -> Result<u64> {
     let format = sniff(path)?;
@@ -252,22 +263,7 @@ pub fn verify(path: &Path) -> Result<u64> {
         match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(_) => {}
-            Err(e)
-                if e.kind() == io::ErrorKind::InvalidInput
-                    || e.kind() == io::ErrorKind::InvalidData
-                    || e.kind() == io::ErrorKind::UnexpectedEof =>
-            {
-                return Err(fail(
-                    Code::DataErr,
-                    format!("{} is corrupt: {e}", path.display()),
-                ));
-            }
-            Err(e) => {
-                return Err(fail(
-                    Code::IoErr,
-                    format!("cannot read {}: {e}", path.display()),
-                ));
-            }
+            Err(e) => return Err(read_error(path, e)),
         }
     }
     if !reader.complete() {

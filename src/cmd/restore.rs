@@ -229,25 +229,7 @@ fn read_dump(
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::InvalidInput
-                        | std::io::ErrorKind::InvalidData
-                        | std::io::ErrorKind::UnexpectedEof
-                ) =>
-            {
-                return Err(fail(
-                    Code::DataErr,
-                    format!("{} is corrupt ({e}); nothing was restored", path.display()),
-                ));
-            }
-            Err(e) => {
-                return Err(fail(
-                    Code::IoErr,
-                    format!("cannot read {}: {e}; nothing was restored", path.display()),
-                ));
-            }
+            Err(e) => return Err(archive::read_error(path, e).context("nothing was restored")),
         };
         let mut out = Vec::with_capacity(n + 64);
         fixer.feed(&buf[..n], &mut out);

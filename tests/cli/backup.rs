@@ -22,27 +22,6 @@ crate::register!(
     metrics_file_is_written_on_success,
 );
 
-/// A migrated, seeded database with some rows.
-fn populated() -> TestDb {
-    let db = TestDb::new();
-    expect(db.kronic().args(["migrate", "up"]), 0);
-    expect(
-        db.kronic()
-            .env("KRONIC_ADMIN_EMAIL", "admin@example.com")
-            .env("KRONIC_ADMIN_PASSWORD", "a long admin password")
-            .arg("seed"),
-        0,
-    );
-    db.client()
-        .batch_execute(
-            "INSERT INTO users (id, email, password_hash, last_login) \
-             SELECT gen_random_uuid(), 'user' || i || '@example.com', md5(i::text) || md5(random()::text), \
-                    CASE WHEN i % 3 = 0 THEN now() END FROM generate_series(1, 3000) i",
-        )
-        .unwrap();
-    db
-}
-
 fn backups_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|r| {
@@ -76,21 +55,18 @@ fn plant_old_backups(dir: &Path) -> Vec<String> {
     names
 }
 
-fn psql(db_name: &str, sql_file: &Path, gz: bool) {
-    let s = server();
-    let cfg: postgres::Config = s.admin_url.parse().unwrap();
-    let pw = String::from_utf8(cfg.get_password().unwrap().to_vec()).unwrap();
-    let cat = if gz { "gunzip -c" } else { "cat" };
-    let script = format!(
-        "{cat} \"$1\" | psql -X -q -v ON_ERROR_STOP=1 -h {} -p {} -U postgres -d {db_name} >/dev/null",
-        s.host, s.port
-    );
-    let out = std::process::Command::new("sh")
-        .args(["-c", &script, "sh"])
-        .arg(sql_file)
-        .env("PGPASSWORD", pw)
-        .output()
-        .unwrap();
+/// The seed's restore command: `gunzip -c FILE | psql`.
+fn seed_restore(db_name: &str, gz_file: &Path) {
+    let psql = pg_tool("psql", db_name);
+    let mut sh = std::process::Command::new("sh");
+    sh.args([
+        "-c",
+        "gunzip -c \"$1\" | \"$0\" -X -q -v ON_ERROR_STOP=1 >/dev/null",
+    ])
+    .arg(psql.get_program())
+    .arg(gz_file)
+    .envs(psql.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+    let out = sh.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -99,7 +75,7 @@ fn psql(db_name: &str, sql_file: &Path, gz: bool) {
 }
 
 fn backup_restores_with_the_seed_restore_command() {
-    let db = populated();
+    let db = TestDb::populated();
     let dir = db.backup_dir();
     let started = chrono::Utc::now();
     let out = expect(db.kronic().arg("backup"), 0);
@@ -141,13 +117,13 @@ fn backup_restores_with_the_seed_restore_command() {
     );
 
     let fresh = TestDb::new();
-    psql(&fresh.name, &dir.join(name), true);
+    seed_restore(&fresh.name, &dir.join(name));
     assert_eq!(
         content_checksum(&mut fresh.client()),
         content_checksum(&mut db.client())
     );
     // Also restores over a populated database (--clean --if-exists).
-    psql(&fresh.name, &dir.join(name), true);
+    seed_restore(&fresh.name, &dir.join(name));
     assert_eq!(
         content_checksum(&mut fresh.client()),
         content_checksum(&mut db.client())
@@ -172,7 +148,7 @@ fn spy_bindir(dir: &Path) -> PathBuf {
 }
 
 fn no_password_in_any_argv_or_environment() {
-    let db = populated();
+    let db = TestDb::populated();
     let spy = spy_bindir(db.dir.path());
     expect(db.kronic().env("KRONIC_PG_BINDIR", &spy).arg("backup"), 0);
     let argv = std::fs::read_to_string(db.path("argv")).unwrap();
@@ -321,7 +297,7 @@ fn server_stopped_or_pg_dump_killed_mid_dump_leaves_nothing() {
 
 fn truncated_pg_dump_output_is_not_a_backup() {
     // The seed script's flaw: gzip of a cut (or empty) dump looks like a backup.
-    let db = populated();
+    let db = TestDb::populated();
     let bin = db.path("bin");
     let real = cluster::bindir().join("pg_dump");
     write_file(
@@ -339,7 +315,7 @@ fn truncated_pg_dump_output_is_not_a_backup() {
 }
 
 fn old_pg_dump_is_refused_before_writing() {
-    let db = populated();
+    let db = TestDb::populated();
     let bin = db.path("oldbin");
     write_file(
         &bin.join("pg_dump"),
@@ -357,7 +333,7 @@ fn old_pg_dump_is_refused_before_writing() {
 }
 
 fn unwritable_folder_exits_73() {
-    let db = populated();
+    let db = TestDb::populated();
     let blocker = db.path("not-a-folder");
     std::fs::write(&blocker, "x").unwrap();
     let out = expect(
@@ -374,21 +350,10 @@ fn unwritable_folder_exits_73() {
 }
 
 fn file_size_limit_exits_74_and_leaves_nothing() {
-    let db = populated();
+    let db = TestDb::populated();
     let planted = plant_old_backups(&db.backup_dir());
-    let mut cmd = db.kronic_std();
-    let bin = cmd.get_program().to_owned();
-    cmd.arg("-c")
-        .arg("ulimit -f 16; exec \"$0\" backup")
-        .arg(bin);
-    let mut shell = std::process::Command::new("bash");
-    shell.args(cmd.get_args());
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => shell.env(k, v),
-            None => shell.env_remove(k),
-        };
-    }
+    let mut shell = db.bash("ulimit -f 16; exec \"$0\" backup");
+    shell.arg(env!("CARGO_BIN_EXE_kronic"));
     let out = shell.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(74), "{stderr}");
@@ -397,7 +362,7 @@ fn file_size_limit_exits_74_and_leaves_nothing() {
 }
 
 fn concurrent_backup_exits_75_at_once() {
-    let db = populated();
+    let db = TestDb::populated();
     std::fs::create_dir_all(db.backup_dir()).unwrap();
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -420,7 +385,7 @@ fn concurrent_backup_exits_75_at_once() {
 }
 
 fn pruning_deletes_only_old_backup_files() {
-    let db = populated();
+    let db = TestDb::populated();
     let dir = db.backup_dir();
     let planted = plant_old_backups(&dir);
     let now = chrono::Utc::now();
@@ -514,7 +479,7 @@ fn pruning_deletes_only_old_backup_files() {
 }
 
 fn list_and_verify_good_truncated_and_corrupt_files() {
-    let db = populated();
+    let db = TestDb::populated();
     expect(db.kronic().arg("backup"), 0);
     let dir = db.backup_dir();
     let name = backups_in(&dir).pop().unwrap();
@@ -573,7 +538,7 @@ fn list_and_verify_good_truncated_and_corrupt_files() {
 }
 
 fn metrics_file_is_written_on_success() {
-    let db = populated();
+    let db = TestDb::populated();
     let metrics = db.path("textfile/kronic.prom");
     std::fs::create_dir_all(metrics.parent().unwrap()).unwrap();
     expect(

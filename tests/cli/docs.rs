@@ -49,18 +49,8 @@ fn readme_session_runs_against_a_throwaway_server() {
             cmd.starts_with("kronic "),
             "README console lines run kronic: {cmd}"
         );
-        let c = db.kronic_std();
-        let mut sh = std::process::Command::new("bash");
-        sh.arg("-c")
-            .arg(cmd)
-            .current_dir(db.dir.path())
-            .env("PATH", &path);
-        for (k, v) in c.get_envs() {
-            match v {
-                Some(v) => sh.env(k, v),
-                None => sh.env_remove(k),
-            };
-        }
+        let mut sh = db.bash(cmd);
+        sh.env("PATH", &path);
         sh.env("KRONIC_ADMIN_EMAIL", "admin@example.com")
             .env("KRONIC_ADMIN_PASSWORD", "a long admin password");
         let out = sh.output().unwrap();

@@ -171,15 +171,7 @@ fn nothing_listening_exits_69_quickly() {
 }
 
 fn silent_listener_is_bounded_by_the_connect_timeout() {
-    // Accepts TCP and never says a word.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming().flatten() {
-            held.push(s);
-        }
-    });
+    let port = silent_listener();
     let started = Instant::now();
     let out = expect(
         kronic_bare()

@@ -120,14 +120,7 @@ fn wrong_password_gives_77() {
 }
 
 fn silent_listener_is_bounded_by_timeout() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming().flatten() {
-            held.push(s);
-        }
-    });
+    let port = silent_listener();
     let started = Instant::now();
     let out = expect(
         kronic_bare()

@@ -17,26 +17,6 @@ crate::register!(
     killed_or_terminated_halfway_changes_nothing,
 );
 
-fn populated() -> TestDb {
-    let db = TestDb::new();
-    expect(db.kronic().args(["migrate", "up"]), 0);
-    expect(
-        db.kronic()
-            .env("KRONIC_ADMIN_EMAIL", "admin@example.com")
-            .env("KRONIC_ADMIN_PASSWORD", "a long admin password")
-            .arg("seed"),
-        0,
-    );
-    db.client()
-        .batch_execute(
-            "INSERT INTO users (id, email, password_hash) SELECT gen_random_uuid(), 'u' || i || '@example.com', md5(i::text) \
-             FROM generate_series(1, 2000) i; \
-             INSERT INTO user_roles SELECT u.id, r.id FROM users u, roles r WHERE r.name = 'user'",
-        )
-        .unwrap();
-    db
-}
-
 /// Backs `db` up and returns the file.
 fn backup(db: &TestDb) -> PathBuf {
     let out = expect(db.kronic().arg("backup"), 0);
@@ -76,7 +56,7 @@ fn gunzip(gz: &Path, out: &Path) {
 }
 
 fn round_trip_into_empty_and_into_modified_databases() {
-    let src = populated();
+    let src = TestDb::populated();
     let file = backup(&src);
     let want = content_checksum(&mut src.client());
     let dst = TestDb::new();
@@ -95,7 +75,7 @@ fn round_trip_into_empty_and_into_modified_databases() {
 }
 
 fn plain_sql_file_restores() {
-    let src = populated();
+    let src = TestDb::populated();
     let gz = backup(&src);
     let sql = src.path("dump.sql");
     gunzip(&gz, &sql);
@@ -118,24 +98,10 @@ fn plain_sql_file_restores() {
 
 /// A dump made exactly as the seed's backup script makes it.
 fn seed_script_dump(src: &TestDb) -> PathBuf {
-    let s = server();
-    let cfg: postgres::Config = s.admin_url.parse().unwrap();
-    let pw = String::from_utf8(cfg.get_password().unwrap().to_vec()).unwrap();
     let file = src.path("kronic_backup_20231201_120000.sql");
-    let out = std::process::Command::new(cluster::bindir().join("pg_dump"))
-        .args([
-            "-h",
-            &s.host,
-            "-p",
-            &s.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            &src.name,
-        ])
+    let out = pg_tool("pg_dump", &src.name)
         .args(["--verbose", "--clean", "--no-owner", "--no-privileges"])
         .arg(format!("--file={}", file.display()))
-        .env("PGPASSWORD", pw)
         .output()
         .unwrap();
     assert!(
@@ -143,16 +109,18 @@ fn seed_script_dump(src: &TestDb) -> PathBuf {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let gz = std::process::Command::new("gzip")
-        .arg(&file)
-        .status()
-        .unwrap();
-    assert!(gz.success());
+    assert!(
+        std::process::Command::new("gzip")
+            .arg(&file)
+            .status()
+            .unwrap()
+            .success()
+    );
     src.path("kronic_backup_20231201_120000.sql.gz")
 }
 
 fn seed_script_dumps_restore_into_empty_and_populated() {
-    let src = populated();
+    let src = TestDb::populated();
     let file = seed_script_dump(&src);
     let want = content_checksum(&mut src.client());
     let dst = TestDb::new();
@@ -165,7 +133,7 @@ fn seed_script_dumps_restore_into_empty_and_populated() {
 }
 
 fn broken_files_and_failing_statements_change_nothing() {
-    let src = populated();
+    let src = TestDb::populated();
     let gz = backup(&src);
     let bytes = std::fs::read(&gz).unwrap();
     let dst = TestDb::new();
@@ -228,7 +196,7 @@ fn broken_files_and_failing_statements_change_nothing() {
 }
 
 fn refuses_without_yes_off_a_terminal() {
-    let src = populated();
+    let src = TestDb::populated();
     let gz = backup(&src);
     let dst = TestDb::new();
     let out = expect(restore_into(&dst).arg(&gz), 64);
@@ -241,7 +209,7 @@ fn refuses_without_yes_off_a_terminal() {
 }
 
 fn latest_picks_the_newest_backup() {
-    let db = populated();
+    let db = TestDb::populated();
     backup(&db);
     std::thread::sleep(Duration::from_millis(1100));
     modify(&db);
@@ -261,7 +229,7 @@ fn latest_picks_the_newest_backup() {
 }
 
 fn target_db_create_for_restore_drills() {
-    let src = populated();
+    let src = TestDb::populated();
     let gz = backup(&src);
     let drill = format!("{}_drill", src.name);
     // Without --create a missing database is an error.
@@ -299,26 +267,11 @@ fn target_db_create_for_restore_drills() {
 }
 
 fn non_dump_files_are_refused_before_connecting() {
-    let src = populated();
+    let src = TestDb::populated();
     let custom = src.path("custom.dump");
-    let s = server();
-    let cfg: postgres::Config = s.admin_url.parse().unwrap();
-    let pw = String::from_utf8(cfg.get_password().unwrap().to_vec()).unwrap();
-    let ok = std::process::Command::new(cluster::bindir().join("pg_dump"))
-        .args([
-            "-h",
-            &s.host,
-            "-p",
-            &s.port.to_string(),
-            "-U",
-            "postgres",
-            "-d",
-            &src.name,
-            "-Fc",
-            "-f",
-        ])
+    let ok = pg_tool("pg_dump", &src.name)
+        .args(["-Fc", "-f"])
         .arg(&custom)
-        .env("PGPASSWORD", pw)
         .status()
         .unwrap();
     assert!(ok.success());
@@ -380,7 +333,7 @@ fn wait_for_psql(db: &str, loading: bool) {
 }
 
 fn killed_or_terminated_halfway_changes_nothing() {
-    let src = populated();
+    let src = TestDb::populated();
     src.client()
         .batch_execute("SET ROLE kronic_app; CREATE TABLE big AS SELECT i, md5(i::text) || md5((i * 7)::text) AS payload FROM generate_series(1, 1500000) i")
         .unwrap();

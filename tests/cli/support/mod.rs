@@ -104,6 +104,42 @@ impl TestDb {
         }
     }
 
+    /// A migrated and seeded database with 2000 users, each with the `user` role.
+    pub fn populated() -> TestDb {
+        let db = TestDb::new();
+        expect(db.kronic().args(["migrate", "up"]), 0);
+        expect(
+            db.kronic()
+                .env("KRONIC_ADMIN_EMAIL", "admin@example.com")
+                .env("KRONIC_ADMIN_PASSWORD", "a long admin password")
+                .arg("seed"),
+            0,
+        );
+        db.client()
+            .batch_execute(
+                "INSERT INTO users (id, email, password_hash, last_login) \
+                 SELECT gen_random_uuid(), 'user' || i || '@example.com', md5(i::text) || md5(random()::text), \
+                        CASE WHEN i % 3 = 0 THEN now() END FROM generate_series(1, 2000) i; \
+                 INSERT INTO user_roles SELECT u.id, r.id FROM users u, roles r WHERE r.name = 'user'",
+            )
+            .unwrap();
+        db
+    }
+
+    /// A shell running `script` with this database's kronic environment.
+    pub fn bash(&self, script: &str) -> std::process::Command {
+        let kronic = self.kronic_std();
+        let mut sh = std::process::Command::new("bash");
+        sh.arg("-c").arg(script).current_dir(self.dir.path());
+        for (k, v) in kronic.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        sh
+    }
+
     /// `kronic` with a clean KRONIC_* environment pointing at this database.
     pub fn kronic(&self) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::from_std(self.kronic_std());
@@ -279,4 +315,34 @@ pub fn write_file(path: &Path, contents: &str) {
         std::fs::create_dir_all(p).unwrap();
     }
     std::fs::write(path, contents).unwrap();
+}
+
+/// A port where something accepts TCP connections and never says a word.
+pub fn silent_listener() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    port
+}
+
+/// A PostgreSQL client program (pg_dump, psql) connected as the superuser to `dbname`
+/// (PGPASSWORD is fine for the tests' own throwaway server).
+pub fn pg_tool(tool: &str, dbname: &str) -> std::process::Command {
+    let s = server();
+    let cfg: postgres::Config = s.admin_url.parse().unwrap();
+    let mut cmd = std::process::Command::new(cluster::bindir().join(tool));
+    cmd.env("PGHOST", &s.host)
+        .env("PGPORT", s.port.to_string())
+        .env("PGUSER", cfg.get_user().unwrap_or("postgres"))
+        .env("PGDATABASE", dbname)
+        .env(
+            "PGPASSWORD",
+            String::from_utf8_lossy(cfg.get_password().unwrap_or_default()).into_owned(),
+        );
+    cmd
 }
