@@ -132,7 +132,7 @@ pub async fn run(config: &Config, args: BackupArgs) -> Result<Code> {
 
     let dumped = tokio::select! {
         r = dump(cmd, file, args.compression_level) => r,
-        _ = super::health::shutdown_signal() => Err(fail(
+        _ = super::shutdown_signal() => Err(fail(
             Code::Interrupted,
             "interrupted: the partial backup was removed and no backup was pruned",
         )),

@@ -272,25 +272,9 @@ async fn serve(checker: Arc<Checker>, addr: std::net::SocketAddr) -> Result<Code
     );
     tracing::info!("serving /healthz on http://{}", listener.local_addr()?);
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(super::shutdown_signal())
         .await
         .map_err(|e| fail(Code::IoErr, format!("health server failed: {e}")))?;
     tracing::info!("health server stopped");
     Ok(Code::Ok)
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term => {},
-    }
 }

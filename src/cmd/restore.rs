@@ -114,7 +114,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     let started = Instant::now();
     let sql_bytes = tokio::select! {
         r = restore(&psql, &target, &src) => r,
-        _ = super::health::shutdown_signal() => Err(fail(
+        _ = super::shutdown_signal() => Err(fail(
             Code::Interrupted,
             format!("interrupted: the restore was rolled back; {} is unchanged", target.display()),
         )),
