@@ -1,6 +1,8 @@
-//! A gzip writer that compresses blocks on every core and still writes one standard gzip
-//! member (pigz's method): each block is raw deflate primed with the previous 32 KiB,
-//! ended by a sync flush, and the writer puts them back in order.
+//! A gzip writer that compresses 1 MiB blocks on every core with libdeflate and writes
+//! each block as its own gzip member, in order. Concatenated members are one valid gzip
+//! file (RFC 1952, section 2.2): gunzip, zcat and every decoder kronic uses read them
+//! whole. libdeflate is whole-buffer only, which fits independent blocks, and is about
+//! 1.4x faster than zlib at the same level with smaller output.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -8,29 +10,19 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+use libdeflater::{CompressionLvl, Compressor};
 
 const BLOCK: usize = 1 << 20;
-const WINDOW: usize = 32 * 1024;
-
-struct Job {
-    index: u64,
-    data: Vec<u8>,
-    dict: Vec<u8>,
-    last: bool,
-}
 
 enum Msg {
     Block(u64, io::Result<Vec<u8>>),
-    End { blocks: u64, crc: u32, len: u32 },
+    End { blocks: u64 },
 }
 
 pub struct ParGzWriter<W: Write + Send + 'static> {
     buf: Vec<u8>,
     index: u64,
-    dict: Vec<u8>,
-    crc: Crc,
-    jobs: Option<SyncSender<Job>>,
+    jobs: Option<SyncSender<(u64, Vec<u8>)>>,
     results: Option<SyncSender<Msg>>,
     /// One token per block in flight: bounds memory whatever the input size.
     tokens: Receiver<()>,
@@ -39,29 +31,32 @@ pub struct ParGzWriter<W: Write + Send + 'static> {
 }
 
 impl<W: Write + Send + 'static> ParGzWriter<W> {
+    /// `level` is 1 to 9, as for gzip.
     pub fn new(inner: W, level: u32, threads: usize) -> ParGzWriter<W> {
         let threads = threads.max(1);
         let in_flight = threads * 2 + 2;
-        let (job_tx, job_rx) = sync_channel::<Job>(threads);
+        let (job_tx, job_rx) = sync_channel::<(u64, Vec<u8>)>(threads);
         let (res_tx, res_rx) = sync_channel::<Msg>(in_flight);
         let (token_tx, token_rx) = sync_channel::<()>(in_flight);
         for _ in 0..in_flight {
             let _ = token_tx.send(());
         }
+        let lvl = CompressionLvl::new(level.clamp(1, 9) as i32).unwrap_or_default();
         let job_rx = Arc::new(Mutex::new(job_rx));
         let workers = (0..threads)
             .map(|_| {
                 let job_rx = job_rx.clone();
                 let res_tx = res_tx.clone();
                 std::thread::spawn(move || {
+                    let mut compressor = Compressor::new(lvl);
                     loop {
                         let job = match job_rx.lock() {
                             Ok(rx) => rx.recv(),
                             Err(_) => return,
                         };
-                        let Ok(job) = job else { return };
-                        let out = deflate_block(&job, level);
-                        if res_tx.send(Msg::Block(job.index, out)).is_err() {
+                        let Ok((index, data)) = job else { return };
+                        let member = gzip_member(&mut compressor, &data);
+                        if res_tx.send(Msg::Block(index, member)).is_err() {
                             return;
                         }
                     }
@@ -72,8 +67,6 @@ impl<W: Write + Send + 'static> ParGzWriter<W> {
         ParGzWriter {
             buf: Vec::with_capacity(BLOCK),
             index: 0,
-            dict: Vec::new(),
-            crc: Crc::new(),
             jobs: Some(job_tx),
             results: Some(res_tx),
             tokens: token_rx,
@@ -82,22 +75,15 @@ impl<W: Write + Send + 'static> ParGzWriter<W> {
         }
     }
 
-    fn dispatch(&mut self, last: bool) -> io::Result<()> {
+    fn dispatch(&mut self) -> io::Result<()> {
         if self.tokens.recv().is_err() {
             return Err(self.writer_failed());
         }
         let data = std::mem::replace(&mut self.buf, Vec::with_capacity(BLOCK));
-        let next_dict = data[data.len().saturating_sub(WINDOW)..].to_vec();
-        let dict = std::mem::replace(&mut self.dict, next_dict);
-        let job = Job {
-            index: self.index,
-            data,
-            dict,
-            last,
-        };
+        let index = self.index;
         self.index += 1;
         match &self.jobs {
-            Some(tx) if tx.send(job).is_ok() => Ok(()),
+            Some(tx) if tx.send((index, data)).is_ok() => Ok(()),
             _ => Err(self.writer_failed()),
         }
     }
@@ -112,15 +98,14 @@ impl<W: Write + Send + 'static> ParGzWriter<W> {
         }
     }
 
-    /// Writes the last block and the trailer; returns the inner writer and the number
-    /// of compressed bytes written.
+    /// Writes the last block; returns the inner writer and the number of compressed
+    /// bytes written.
     pub fn finish(mut self) -> io::Result<(W, u64)> {
-        self.dispatch(true)?;
-        let end = Msg::End {
-            blocks: self.index,
-            crc: self.crc.sum(),
-            len: self.crc.amount(),
-        };
+        // An empty input still makes one (empty) member: a valid gzip file.
+        if !self.buf.is_empty() || self.index == 0 {
+            self.dispatch()?;
+        }
+        let end = Msg::End { blocks: self.index };
         let sent = self
             .results
             .take()
@@ -144,9 +129,8 @@ impl<W: Write + Send + 'static> Write for ParGzWriter<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let n = data.len().min(BLOCK - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
-        self.crc.update(&data[..n]);
         if self.buf.len() == BLOCK {
-            self.dispatch(false)?;
+            self.dispatch()?;
         }
         Ok(n)
     }
@@ -167,33 +151,13 @@ impl<W: Write + Send + 'static> Drop for ParGzWriter<W> {
     }
 }
 
-fn deflate_block(job: &Job, level: u32) -> io::Result<Vec<u8>> {
-    let mut c = Compress::new(Compression::new(level), false);
-    if !job.dict.is_empty() {
-        c.set_dictionary(&job.dict).map_err(io::Error::other)?;
-    }
-    let flush = if job.last {
-        FlushCompress::Finish
-    } else {
-        FlushCompress::Sync
-    };
-    let mut out = Vec::with_capacity(job.data.len() / 2 + 1024);
-    loop {
-        let consumed = c.total_in() as usize;
-        let status = c
-            .compress_vec(&job.data[consumed..], &mut out, flush)
-            .map_err(io::Error::other)?;
-        let all_in = c.total_in() as usize == job.data.len();
-        let done = if job.last {
-            status == Status::StreamEnd
-        } else {
-            all_in && out.len() < out.capacity()
-        };
-        if done {
-            return Ok(out);
-        }
-        out.reserve(out.capacity().max(64 * 1024));
-    }
+fn gzip_member(compressor: &mut Compressor, data: &[u8]) -> io::Result<Vec<u8>> {
+    let mut out = vec![0u8; compressor.gzip_compress_bound(data.len())];
+    let n = compressor
+        .gzip_compress(data, &mut out)
+        .map_err(|e| io::Error::other(format!("gzip: {e}")))?;
+    out.truncate(n);
+    Ok(out)
 }
 
 fn write_in_order<W: Write>(
@@ -201,34 +165,27 @@ fn write_in_order<W: Write>(
     results: Receiver<Msg>,
     tokens: SyncSender<()>,
 ) -> io::Result<(W, u64)> {
-    // gzip header: magic, deflate, no flags, no mtime, no extra flags, OS unix.
-    let header = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
-    out.write_all(&header)?;
-    let mut written = header.len() as u64;
+    let mut written = 0u64;
     let mut pending: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
     let mut next = 0u64;
-    let mut end: Option<(u64, u32, u32)> = None;
+    let mut end: Option<u64> = None;
     loop {
-        while let Some(block) = pending.remove(&next) {
-            out.write_all(&block)?;
-            written += block.len() as u64;
+        while let Some(member) = pending.remove(&next) {
+            out.write_all(&member)?;
+            written += member.len() as u64;
             next += 1;
             let _ = tokens.send(());
         }
-        if let Some((blocks, crc, len)) = end
-            && next == blocks
-        {
-            out.write_all(&crc.to_le_bytes())?;
-            out.write_all(&len.to_le_bytes())?;
+        if end == Some(next) {
             out.flush()?;
-            return Ok((out, written + 8));
+            return Ok((out, written));
         }
         match results.recv() {
-            Ok(Msg::Block(i, Ok(data))) => {
-                pending.insert(i, data);
+            Ok(Msg::Block(i, Ok(member))) => {
+                pending.insert(i, member);
             }
             Ok(Msg::Block(_, Err(e))) => return Err(e),
-            Ok(Msg::End { blocks, crc, len }) => end = Some((blocks, crc, len)),
+            Ok(Msg::End { blocks }) => end = Some(blocks),
             Err(_) => {
                 return Err(io::Error::other(
                     "compression stopped before the end of the stream",
@@ -252,7 +209,7 @@ mod tests {
         let (gz, n) = w.finish().unwrap();
         assert_eq!(n as usize, gz.len());
         let mut back = Vec::new();
-        flate2::read::GzDecoder::new(&gz[..])
+        flate2::read::MultiGzDecoder::new(&gz[..])
             .read_to_end(&mut back)
             .unwrap();
         assert_eq!(back, input);

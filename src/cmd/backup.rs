@@ -2,7 +2,7 @@
 //! pruning; `list`, `verify` and `prune` for the folder.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Stdio;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use indicatif::HumanBytes;
-use tokio::io::{AsyncReadExt, BufReader};
+use tokio::io::AsyncReadExt;
 
 use crate::archive;
 use crate::cli::{BackupAction, BackupArgs};
@@ -176,46 +176,54 @@ async fn dump(mut cmd: tokio::process::Command, file: File, level: u32) -> Resul
         s
     });
 
+    // pg_dump's pipe is read on a plain thread straight into the compressor: no async
+    // hop and no per-chunk copies on the one path every byte takes.
+    let mut stdout = File::from(
+        stdout
+            .into_owned_fd()
+            .context("cannot read pg_dump's output")?,
+    );
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(8);
-    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<(u64, bool)> {
+    let mut progress = Progress::new("dumped", None);
+    let writer = tokio::task::spawn_blocking(move || {
         let mut gz = ParGzWriter::new(BufWriter::with_capacity(1 << 20, file), level, threads);
+        let mut buf = vec![0u8; 256 * 1024];
         let mut tail: Vec<u8> = Vec::new();
-        while let Some(chunk) = rx.blocking_recv() {
-            gz.write_all(&chunk)?;
-            tail.extend_from_slice(&chunk[chunk.len().saturating_sub(256)..]);
+        let mut read_error = None;
+        let written = loop {
+            let n = match stdout.read(&mut buf) {
+                Ok(0) => break Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    read_error = Some(e);
+                    break Ok(());
+                }
+            };
+            progress.add(n as u64);
+            if let Err(e) = gz.write_all(&buf[..n]) {
+                break Err(e);
+            }
+            tail.extend_from_slice(&buf[n.saturating_sub(256)..n]);
             tail.drain(..tail.len().saturating_sub(256));
-        }
-        let (out, n) = gz.finish()?;
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        Ok((n, archive::ends_complete(&tail)))
+        };
+        // After a read error nothing is finished: the caller reports that error.
+        let finished = match read_error {
+            Some(_) => Ok((0, false)),
+            None => written.and_then(|()| {
+                let (out, n) = gz.finish()?;
+                let file = out.into_inner().map_err(|e| e.into_error())?;
+                file.sync_all()?;
+                Ok((n, archive::ends_complete(&tail)))
+            }),
+        };
+        (finished, read_error, progress)
     });
 
-    let mut progress = Progress::new("dumped", None);
-    let mut reader = BufReader::with_capacity(256 * 1024, stdout);
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut read_error = None;
-    loop {
-        match reader.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => {
-                progress.add(n as u64);
-                if tx.send(buf[..n].to_vec()).await.is_err() {
-                    // The writer failed; its error says why. Stop pg_dump.
-                    let _ = child.start_kill();
-                    break;
-                }
-            }
-            Err(e) => {
-                read_error = Some(e);
-                let _ = child.start_kill();
-                break;
-            }
-        }
+    let (written, read_error, progress) = writer.await.context("the compression task failed")?;
+    if read_error.is_some() || written.is_err() {
+        let _ = child.start_kill();
     }
-    drop(tx);
-    let written = writer.await.context("the compression task failed")?;
     let status = child.wait().await.context("cannot wait for pg_dump")?;
     let errors = stderr_task.await.unwrap_or_default();
     for line in errors.lines().filter(|l| !l.trim().is_empty()) {

@@ -19,6 +19,7 @@ crate::register!(
     concurrent_backup_exits_75_at_once,
     pruning_deletes_only_old_backup_files,
     list_and_verify_good_truncated_and_corrupt_files,
+    a_multi_block_backup_is_one_gzip_file_and_a_cut_between_blocks_is_caught,
     metrics_file_is_written_on_success,
 );
 
@@ -524,7 +525,8 @@ fn list_and_verify_good_truncated_and_corrupt_files() {
     // A plain dump cut short is incomplete.
     let plain = db.path("cut.sql");
     let mut sql = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut sql).unwrap();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut sql)
+        .unwrap();
     std::fs::write(&plain, &sql[..sql.len() - 200]).unwrap();
     let out = expect(db.kronic().args(["backup", "verify"]).arg(&plain), 65);
     assert!(out.stderr.contains("incomplete"), "{}", out.stderr);
@@ -535,6 +537,75 @@ fn list_and_verify_good_truncated_and_corrupt_files() {
         66,
     );
     assert!(missing.stderr.contains("nope.sql.gz"));
+}
+
+/// Backups are written as one gzip member per 1 MiB block: the system gunzip must read
+/// them whole, and a file cut exactly between two members (itself a valid gzip file)
+/// must still be refused as incomplete.
+fn a_multi_block_backup_is_one_gzip_file_and_a_cut_between_blocks_is_caught() {
+    let db = TestDb::populated();
+    db.client()
+        .batch_execute(
+            "INSERT INTO users (id, email, password_hash) \
+             SELECT gen_random_uuid(), 'bulk' || i || '@example.com', md5(random()::text) || md5(i::text) \
+             FROM generate_series(1, 40000) i",
+        )
+        .unwrap();
+    expect(db.kronic().arg("backup"), 0);
+    let file = db
+        .backup_dir()
+        .join(backups_in(&db.backup_dir()).pop().unwrap());
+    let bytes = std::fs::read(&file).unwrap();
+
+    let gunzip = std::process::Command::new("gunzip")
+        .arg("-c")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(gunzip.status.success(), "gunzip -c failed");
+    let mut sql = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&bytes[..]), &mut sql)
+        .unwrap();
+    assert_eq!(gunzip.stdout, sql, "gunzip reads every block");
+    assert!(sql.len() > 3 << 20, "several blocks: {} bytes", sql.len());
+
+    // The last member boundary: a gzip header from which the prefix decodes cleanly.
+    let cut = (1..bytes.len() - 3)
+        .rev()
+        .filter(|&i| bytes[i..i + 3] == [0x1f, 0x8b, 0x08])
+        .find(|&i| {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::MultiGzDecoder::new(&bytes[..i]),
+                &mut out,
+            )
+            .is_ok()
+        })
+        .expect("a member boundary");
+    let cut_file = db.path("kronic_backup_20200101_000000.sql.gz");
+    std::fs::write(&cut_file, &bytes[..cut]).unwrap();
+    let out = expect(db.kronic().args(["backup", "verify"]).arg(&cut_file), 65);
+    assert!(out.stderr.contains("incomplete"), "{}", out.stderr);
+
+    let fresh = TestDb::new();
+    let out = expect(
+        fresh.kronic().arg("restore").arg(&cut_file).arg("--yes"),
+        65,
+    );
+    assert!(
+        out.stderr.contains("kronic_backup_20200101_000000.sql.gz"),
+        "{}",
+        out.stderr
+    );
+    let tables: i64 = fresh
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "a refused restore changes nothing");
 }
 
 fn metrics_file_is_written_on_success() {
