@@ -179,7 +179,10 @@ impl Config {
             user: env("KRONIC_DATABASE_USER").unwrap_or_else(|| DEFAULT_USER.into()),
             password: env("KRONIC_DATABASE_PASSWORD").map(Secret::new),
             sslmode: sslmode_env.unwrap_or(SslMode::Prefer),
-            sslrootcert: env("KRONIC_DATABASE_SSLROOTCERT").map(PathBuf::from),
+            sslrootcert: match env("KRONIC_DATABASE_SSLROOTCERT") {
+                Some(v) => Some(rootcert("KRONIC_DATABASE_SSLROOTCERT", &v)?),
+                None => None,
+            },
             connect_timeout,
             source: Source::Parts,
         };
@@ -237,6 +240,17 @@ fn bad_sslmode(name: &str, value: &str) -> anyhow::Error {
     config_err(format!(
         "{name}: unknown sslmode {value:?} (use disable, prefer, require, verify-ca or verify-full)"
     ))
+}
+
+/// libpq 16's `system` (the operating system's trust store) is refused: the pg_dump and
+/// psql that kronic runs may use an older libpq that would read it as a file name.
+fn rootcert(name: &str, value: &str) -> Result<PathBuf> {
+    if value == "system" {
+        return Err(config_err(format!(
+            "{name}: sslrootcert \"system\" is not supported; give the path of a CA bundle, for example /etc/ssl/certs/ca-certificates.crt"
+        )));
+    }
+    Ok(PathBuf::from(value))
 }
 
 fn port(name: &str, value: &str) -> Result<u16> {
@@ -342,7 +356,7 @@ fn apply_url(db: &mut DbConfig, name: &str, raw: &str) -> Result<()> {
     for (k, v) in url.query_pairs() {
         match &*k {
             "sslmode" => db.sslmode = SslMode::parse(&v).ok_or_else(|| bad_sslmode(name, &v))?,
-            "sslrootcert" => db.sslrootcert = Some(PathBuf::from(&*v)),
+            "sslrootcert" => db.sslrootcert = Some(rootcert(name, &v)?),
             "connect_timeout" => {
                 db.connect_timeout = seconds(&format!("{name} connect_timeout"), &v, false)?
             }
@@ -544,6 +558,17 @@ mod tests {
             (
                 &[("KRONIC_DATABASE_URL", "postgres://h/d?sslmode=bogus")],
                 "KRONIC_DATABASE_URL: unknown sslmode",
+            ),
+            (
+                &[("KRONIC_DATABASE_SSLROOTCERT", "system")],
+                "KRONIC_DATABASE_SSLROOTCERT: sslrootcert \"system\" is not supported",
+            ),
+            (
+                &[(
+                    "KRONIC_DATABASE_URL",
+                    "postgres://h/d?sslmode=verify-full&sslrootcert=system",
+                )],
+                "KRONIC_DATABASE_URL: sslrootcert \"system\"",
             ),
             (
                 &[("KRONIC_DATABASE_URL", "postgres://h/d?foo=1")],
