@@ -9,7 +9,6 @@ mod db;
 mod docs;
 mod exit;
 mod fsutil;
-mod gzip;
 mod pgtools;
 mod progress;
 mod tls;

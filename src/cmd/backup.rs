@@ -10,6 +10,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
+use gzp::deflate::Mgzip;
+use gzp::par::compress::{Compression, ParCompressBuilder};
+use gzp::{GzpError, ZWriter};
 use indicatif::HumanBytes;
 use tokio::io::AsyncReadExt;
 
@@ -19,7 +22,6 @@ use crate::config::Config;
 use crate::db;
 use crate::exit::{Code, fail, io_code};
 use crate::fsutil::{self, TempFile};
-use crate::gzip::ParGzWriter;
 use crate::pgtools::{self, Passfile};
 use crate::progress::Progress;
 
@@ -178,50 +180,18 @@ async fn dump(mut cmd: tokio::process::Command, file: File, level: u32) -> Resul
 
     // pg_dump's pipe is read on a plain thread straight into the compressor: no async
     // hop and no per-chunk copies on the one path every byte takes.
-    let mut stdout = File::from(
+    let stdout = File::from(
         stdout
             .into_owned_fd()
             .context("cannot read pg_dump's output")?,
     );
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut progress = Progress::new("dumped", None);
     let writer = tokio::task::spawn_blocking(move || {
-        let mut gz = ParGzWriter::new(BufWriter::with_capacity(1 << 20, file), level, threads);
-        let mut buf = vec![0u8; 256 * 1024];
-        let mut tail: Vec<u8> = Vec::new();
-        let mut read_error = None;
-        let written = loop {
-            let n = match stdout.read(&mut buf) {
-                Ok(0) => break Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    read_error = Some(e);
-                    break Ok(());
-                }
-            };
-            progress.add(n as u64);
-            if let Err(e) = gz.write_all(&buf[..n]) {
-                break Err(e);
-            }
-            tail.extend_from_slice(&buf[n.saturating_sub(256)..n]);
-            tail.drain(..tail.len().saturating_sub(256));
-        };
-        // After a read error nothing is finished: the caller reports that error.
-        let finished = match read_error {
-            Some(_) => Ok((0, false)),
-            None => written.and_then(|()| {
-                let (out, n) = gz.finish()?;
-                let file = out.into_inner().map_err(|e| e.into_error())?;
-                file.sync_all()?;
-                Ok((n, archive::ends_complete(&tail)))
-            }),
-        };
-        (finished, read_error, progress)
+        let result = compress(stdout, file, level, &mut progress);
+        (result, progress)
     });
-
-    let (written, read_error, progress) = writer.await.context("the compression task failed")?;
-    if read_error.is_some() || written.is_err() {
+    let (written, progress) = writer.await.context("the compression task failed")?;
+    if written.is_err() {
         let _ = child.start_kill();
     }
     let status = child.wait().await.context("cannot wait for pg_dump")?;
@@ -233,7 +203,7 @@ async fn dump(mut cmd: tokio::process::Command, file: File, level: u32) -> Resul
     // The root cause first: a failed write makes pg_dump die of a broken pipe.
     let (gz_bytes, complete) = match written {
         Ok(w) => w,
-        Err(e) => {
+        Err(Stream::Write(e)) => {
             return Err(fail(
                 match io_code(&e) {
                     Code::NoPerm => Code::CantCreate,
@@ -244,13 +214,13 @@ async fn dump(mut cmd: tokio::process::Command, file: File, level: u32) -> Resul
                 ),
             ));
         }
+        Err(Stream::Read(e)) => {
+            return Err(fail(
+                Code::IoErr,
+                format!("cannot read pg_dump's output: {e}"),
+            ));
+        }
     };
-    if let Some(e) = read_error {
-        return Err(fail(
-            Code::IoErr,
-            format!("cannot read pg_dump's output: {e}"),
-        ));
-    }
     if !status.success() {
         // pg_dump's "error:" line says what happened; "detail:" lines follow it.
         let last = errors
@@ -279,6 +249,67 @@ async fn dump(mut cmd: tokio::process::Command, file: File, level: u32) -> Resul
         gz_bytes,
         elapsed: progress.elapsed(),
     })
+}
+
+/// Which side of the pipeline failed: pg_dump's pipe, or the backup file.
+enum Stream {
+    Read(std::io::Error),
+    Write(std::io::Error),
+}
+
+/// gzips `input` into `file` on every core (gzp's Mgzip: each 1 MiB block is its own
+/// gzip member, compressed by libdeflate; concatenated members are one standard gzip
+/// file), fsyncs, and returns the file's size and whether the SQL ended like a complete
+/// pg_dump.
+fn compress(
+    mut input: File,
+    file: File,
+    level: u32,
+    progress: &mut Progress,
+) -> Result<(u64, bool), Stream> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let build = ParCompressBuilder::<Mgzip>::new()
+        .num_threads(threads)
+        .and_then(|b| b.buffer_size(1 << 20))
+        .map_err(|e| Stream::Write(gzp_io(e)))?;
+    let mut gz = build
+        .compression_level(Compression::new(level))
+        .from_writer(BufWriter::with_capacity(1 << 20, file));
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut tail: Vec<u8> = Vec::new();
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                // gzp must be finished before it is dropped; the file is discarded anyway.
+                let _ = gz.finish();
+                return Err(Stream::Read(e));
+            }
+        };
+        progress.add(n as u64);
+        // A failed write shuts gzp down and returns the writer's own error.
+        gz.write_all(&buf[..n]).map_err(Stream::Write)?;
+        tail.extend_from_slice(&buf[n.saturating_sub(256)..n]);
+        tail.drain(..tail.len().saturating_sub(256));
+    }
+    let write = |e: std::io::Error| Stream::Write(e);
+    let file = gz
+        .finish()
+        .map_err(gzp_io)
+        .and_then(|out| out.into_inner().map_err(|e| e.into_error()))
+        .map_err(write)?;
+    file.sync_all().map_err(write)?;
+    let size = file.metadata().map_err(write)?.len();
+    Ok((size, archive::ends_complete(&tail)))
+}
+
+fn gzp_io(e: GzpError) -> std::io::Error {
+    match e {
+        GzpError::Io(e) => e,
+        e => std::io::Error::other(e),
+    }
 }
 
 /// Prometheus textfile metrics for node_exporter, replaced atomically.
