@@ -294,14 +294,13 @@ fn compress(
         tail.extend_from_slice(&buf[n.saturating_sub(256)..n]);
         tail.drain(..tail.len().saturating_sub(256));
     }
-    let write = |e: std::io::Error| Stream::Write(e);
     let file = gz
         .finish()
         .map_err(gzp_io)
         .and_then(|out| out.into_inner().map_err(|e| e.into_error()))
-        .map_err(write)?;
-    file.sync_all().map_err(write)?;
-    let size = file.metadata().map_err(write)?.len();
+        .map_err(Stream::Write)?;
+    file.sync_all().map_err(Stream::Write)?;
+    let size = file.metadata().map_err(Stream::Write)?.len();
     Ok((size, archive::ends_complete(&tail)))
 }
 
