@@ -275,3 +275,13 @@ pub async fn execute(
     log_sql(sql);
     client.execute(sql, params).await
 }
+
+/// Asks the server to cancel whatever `token`'s session is running (a cancel request
+/// on a new connection), so that an interrupted kronic leaves no statement behind.
+pub async fn cancel(token: &tokio_postgres::CancelToken, db: &DbConfig) {
+    let Ok(tls) = tls::connector(db) else { return };
+    let sent = tokio::time::timeout(db.connect_timeout, token.cancel_query(tls)).await;
+    if !matches!(sent, Ok(Ok(()))) {
+        tracing::debug!("the cancel request to {} did not go through", db.display());
+    }
+}

@@ -10,6 +10,25 @@ use anyhow::{Context, Result};
 
 use crate::exit::{Code, fail, io_code};
 
+/// `O_NOFOLLOW`: opening a symlink fails instead of following it.
+pub const NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+
+/// The temporary name a file is written under before it takes `dest`'s name:
+/// `.NAME.tmp-PID` in the same folder.
+pub fn temp_path(dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// The final name a temporary name from [`temp_path`] stands for.
+pub fn temp_target(temp_name: &str) -> Option<&str> {
+    let (base, pid) = temp_name.strip_prefix('.')?.rsplit_once(".tmp-")?;
+    pid.parse::<u32>().is_ok().then_some(base)
+}
+
 /// Creates `dir` (and missing parents) with mode 0700; an existing folder is left as is.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
@@ -36,6 +55,14 @@ pub fn cant_create(e: &std::io::Error) -> Code {
     }
 }
 
+/// The folder a path is in ("." for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Makes a rename or removal in `dir` durable.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
@@ -57,6 +84,7 @@ impl TempFile {
             .write(true)
             .create_new(true)
             .mode(0o600)
+            .custom_flags(NOFOLLOW)
             .open(&path)
             .map_err(|e| {
                 fail(
@@ -88,7 +116,7 @@ impl TempFile {
         std::fs::remove_file(&self.path)
             .with_context(|| format!("cannot remove {}", self.path.display()))?;
         self.kept = true;
-        sync_dir(dest.parent().unwrap_or(Path::new(".")))
+        sync_dir(parent_dir(dest))
     }
 
     /// Replaces `dest` atomically (rename) and makes that durable.
@@ -100,7 +128,7 @@ impl TempFile {
             )
         })?;
         self.kept = true;
-        sync_dir(dest.parent().unwrap_or(Path::new(".")))
+        sync_dir(parent_dir(dest))
     }
 }
 
@@ -115,16 +143,7 @@ impl Drop for TempFile {
 /// Writes `contents` to `path` atomically: a temporary file in the same folder, fsync,
 /// rename, fsync the folder. Readers see the old file or the new one, never a part.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let (guard, mut file) = TempFile::create(tmp)?;
+    let (guard, mut file) = TempFile::create(temp_path(path))?;
     file.write_all(contents)
         .and_then(|_| file.sync_all())
         .map_err(|e| {

@@ -1,16 +1,17 @@
 //! kronic: run a PostgreSQL-backed application's database from one binary.
 
-mod archive;
 mod cli;
 mod cmd;
 mod config;
 mod db;
 #[cfg(test)]
 mod docs;
+mod dump;
 mod exit;
 mod fsutil;
 mod pgtools;
 mod progress;
+mod repository;
 mod tls;
 
 use std::io::IsTerminal;

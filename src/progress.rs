@@ -68,6 +68,29 @@ impl Progress {
     pub fn done(&self) -> u64 {
         self.done
     }
+
+    /// A handle that names the current step ("data public.users", "index …").
+    pub fn phase(&self) -> Phase {
+        Phase {
+            bar: self.bar.clone(),
+        }
+    }
+}
+
+/// Names the step in progress: on the bar on a terminal, as a log line otherwise.
+#[derive(Clone)]
+pub struct Phase {
+    bar: ProgressBar,
+}
+
+impl Phase {
+    pub fn set(&self, step: impl Into<String>) {
+        let step = step.into();
+        if self.bar.is_hidden() {
+            tracing::info!("{step}");
+        }
+        self.bar.set_message(step);
+    }
 }
 
 impl Drop for Progress {

@@ -1,9 +1,8 @@
 //! `kronic backup`: pg_dump streamed through parallel gzip into an atomic file, then
 //! pruning; `list`, `verify` and `prune` for the folder.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufWriter, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -16,7 +15,6 @@ use gzp::{GzpError, ZWriter};
 use indicatif::HumanBytes;
 use tokio::io::AsyncReadExt;
 
-use crate::archive;
 use crate::cli::{BackupAction, BackupArgs};
 use crate::config::Config;
 use crate::db;
@@ -24,63 +22,7 @@ use crate::exit::{Code, fail, io_code};
 use crate::fsutil::{self, TempFile};
 use crate::pgtools::{self, Passfile};
 use crate::progress::Progress;
-
-/// Holds the folder's lock: one backup at a time per folder. flock is released by the
-/// kernel when the process dies, so a killed run cannot leave it stuck.
-struct FolderLock {
-    _file: File,
-}
-
-fn lock_folder(dir: &Path) -> Result<FolderLock> {
-    let path = dir.join(".kronic_backup.lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(|e| {
-            fail(
-                fsutil::cant_create(&e),
-                format!("cannot create lock file {}: {e}", path.display()),
-            )
-        })?;
-    match file.try_lock() {
-        Ok(()) => Ok(FolderLock { _file: file }),
-        Err(std::fs::TryLockError::WouldBlock) => Err(fail(
-            Code::TempFail,
-            format!(
-                "another backup is in progress in {}; try again when it has finished",
-                dir.display()
-            ),
-        )),
-        Err(std::fs::TryLockError::Error(e)) => Err(fail(
-            Code::IoErr,
-            format!("cannot lock {}: {e}", path.display()),
-        )),
-    }
-}
-
-/// Temporary files of runs that were killed (SIGKILL, power loss). Only called while
-/// holding the folder lock, so none of them belongs to a live run.
-fn remove_stale_temp_files(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let is_ours = name
-            .strip_prefix('.')
-            .and_then(|n| n.split_once(".tmp-"))
-            .is_some_and(|(base, _)| archive::parse_backup_name(base).is_some());
-        if is_ours
-            && e.file_type().is_ok_and(|t| t.is_file())
-            && std::fs::remove_file(e.path()).is_ok()
-        {
-            tracing::warn!("removed {name}, left by an interrupted backup");
-        }
-    }
-}
+use crate::repository;
 
 struct Dumped {
     sql_bytes: u64,
@@ -93,8 +35,17 @@ pub async fn run(config: &Config, args: BackupArgs) -> Result<Code> {
     // A file-size limit (ulimit -f) must fail the write, not kill kronic mid-file.
     let _xfsz = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25));
     fsutil::create_private_dir(dir)?;
-    let _lock = lock_folder(dir)?;
-    remove_stale_temp_files(dir);
+    // A folder others can write to still gets its backup, but kronic will not prune
+    // (or later pick "latest") there: say so once, with the fix.
+    let trusted = match repository::trusted_dir(dir) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!("{e:#}; backing up anyway, but not pruning");
+            false
+        }
+    };
+    let lock = repository::lock(dir)?;
+    repository::remove_stale_temp_files(dir, &lock);
 
     // Connect first: configuration, authentication and version problems are reported
     // before any file exists.
@@ -103,7 +54,7 @@ pub async fn run(config: &Config, args: BackupArgs) -> Result<Code> {
     drop(client);
     let pg_dump = pgtools::find("pg_dump", major).await?;
 
-    let name = archive::backup_name(Utc::now());
+    let name = repository::backup_name(Utc::now());
     let dest = dir.join(&name);
     if dest.exists() {
         return Err(fail(
@@ -111,7 +62,7 @@ pub async fn run(config: &Config, args: BackupArgs) -> Result<Code> {
             format!("{} already exists; not overwritten", dest.display()),
         ));
     }
-    let (tmp, file) = TempFile::create(dir.join(format!(".{name}.tmp-{}", std::process::id())))?;
+    let (tmp, file) = TempFile::create(fsutil::temp_path(&dest))?;
     tracing::info!(
         "backing up {} to {} with {}",
         config.db.display(),
@@ -154,7 +105,10 @@ pub async fn run(config: &Config, args: BackupArgs) -> Result<Code> {
     if let Some(path) = &args.metrics_file {
         write_metrics(path, config, &dumped)?;
     }
-    let pruned = archive::prune(dir, args.keep.keep_days, false)
+    if !trusted {
+        return Ok(Code::Ok);
+    }
+    let pruned = repository::prune(dir, args.keep.keep_days, false)
         .context("the backup succeeded, but pruning old backups failed")?;
     if !pruned.is_empty() {
         tracing::info!(
@@ -301,7 +255,7 @@ fn compress(
         .map_err(Stream::Write)?;
     file.sync_all().map_err(Stream::Write)?;
     let size = file.metadata().map_err(Stream::Write)?.len();
-    Ok((size, archive::ends_complete(&tail)))
+    Ok((size, crate::dump::ends_complete(&tail)))
 }
 
 fn gzp_io(e: GzpError) -> std::io::Error {
@@ -356,9 +310,9 @@ pub fn run_offline(args: &BackupArgs) -> Result<Code> {
         BackupAction::Verify { dir, file, latest } => {
             let path = match (file, latest) {
                 (Some(f), _) => f.clone(),
-                (None, _) => archive::latest(&dir.dir)?.path,
+                (None, _) => repository::latest(&dir.dir)?.path,
             };
-            let sql = archive::verify(&path)?;
+            let sql = crate::dump::verify(&path)?;
             super::say(format!(
                 "ok: {} ({} of SQL, complete)",
                 path.display(),
@@ -370,9 +324,9 @@ pub fn run_offline(args: &BackupArgs) -> Result<Code> {
             let _lock = if *dry_run {
                 None
             } else {
-                Some(lock_folder(&dir.dir)?)
+                Some(repository::lock(&dir.dir)?)
             };
-            let gone = archive::prune(&dir.dir, keep.keep_days, *dry_run)?;
+            let gone = repository::prune(&dir.dir, keep.keep_days, *dry_run)?;
             let verb = if *dry_run { "would prune" } else { "pruned" };
             let mut out = std::io::stdout().lock();
             for b in &gone {
@@ -387,7 +341,7 @@ pub fn run_offline(args: &BackupArgs) -> Result<Code> {
 }
 
 fn list(dir: &Path, json: bool) -> Result<Code> {
-    let backups = archive::list(dir)?;
+    let backups = repository::list(dir)?;
     let now = Utc::now();
     let mut out = std::io::stdout().lock();
     if json {

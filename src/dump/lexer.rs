@@ -1,0 +1,679 @@
+//! Splits a plain-SQL dump into top-level statements, psql meta-commands and COPY data,
+//! by psql's lexical rules, in bounded memory. It runs nothing and decides nothing: the
+//! policy (`policy.rs`) says what each piece may be.
+
+use std::io::{self, Read};
+
+use bytes::Bytes;
+
+use super::DumpError;
+
+/// The longest statement kronic accepts. pg_dump's statements are small (table data is
+/// COPY data, streamed in chunks); a longer one is refused rather than buffered.
+pub const MAX_STATEMENT: usize = 16 << 20;
+const BUF: usize = 256 * 1024;
+/// pg_dump's first comment, and its last.
+const HEADER: &[u8] = b" PostgreSQL database dump";
+const CLOSING: &[u8] = b" PostgreSQL database dump complete";
+
+/// One piece of a dump.
+#[derive(Debug, PartialEq)]
+pub enum Piece {
+    /// A top-level statement, comments removed, ending with `;`.
+    Statement { line: u64, sql: String },
+    /// A psql meta-command: the line from the backslash on (at most 200 bytes of it).
+    /// `inside` is true when it stands inside a statement.
+    Meta {
+        line: u64,
+        text: String,
+        inside: bool,
+    },
+    /// A chunk of COPY data (whole lines, or a part of a long one).
+    CopyData(Bytes),
+    /// The `\.` line that ends COPY data.
+    CopyEnd,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum St {
+    Normal,
+    /// A '…' string; `escapes` for E'…', where a backslash escapes the next byte.
+    Quote {
+        escapes: bool,
+    },
+    Ident,
+    /// A $tag$…$tag$ body; the body starts at `open_end` in the statement buffer.
+    Dollar {
+        open_end: usize,
+    },
+    LineComment,
+    BlockComment {
+        depth: u32,
+    },
+}
+
+pub struct Lexer<R> {
+    input: R,
+    buf: Box<[u8]>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    /// The line `pos` is on (1-based).
+    pub line: u64,
+    /// Bytes of SQL read so far.
+    pub sql_bytes: u64,
+    /// pg_dump's header comment came before any statement.
+    pub saw_header: bool,
+    /// pg_dump's closing comment came, and no statement after it.
+    pub complete: bool,
+    seen_piece: bool,
+    copying: bool,
+    copy_first: bool,
+    bol: bool,
+    copy_end_pending: bool,
+}
+
+fn ident_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+}
+
+fn ident_cont(b: u8) -> bool {
+    ident_start(b) || b.is_ascii_digit() || b == b'$'
+}
+
+impl<R: Read> Lexer<R> {
+    pub fn new(input: R) -> Lexer<R> {
+        Lexer {
+            input,
+            buf: vec![0; BUF].into_boxed_slice(),
+            pos: 0,
+            len: 0,
+            eof: false,
+            line: 1,
+            sql_bytes: 0,
+            saw_header: false,
+            complete: false,
+            seen_piece: false,
+            copying: false,
+            copy_first: false,
+            bol: true,
+            copy_end_pending: false,
+        }
+    }
+
+    /// The statement just returned was `COPY … FROM stdin`: data follows, up to `\.`.
+    pub fn start_copy(&mut self) {
+        self.copying = true;
+        self.copy_first = true;
+    }
+
+    /// The next piece, or None at the end of a well-formed input.
+    pub fn next_piece(&mut self) -> Result<Option<Piece>, DumpError> {
+        if self.copying {
+            return self.copy_piece().map(Some);
+        }
+        let piece = self.statement()?;
+        if piece.is_some() {
+            self.seen_piece = true;
+        }
+        if let Some(Piece::Statement { .. }) = piece {
+            self.complete = false;
+        }
+        Ok(piece)
+    }
+
+    /// Makes at least `n` bytes available from `pos`, unless the input ends first.
+    fn ensure(&mut self, n: usize) -> Result<(), DumpError> {
+        if self.len - self.pos >= n || self.eof {
+            return Ok(());
+        }
+        self.buf.copy_within(self.pos..self.len, 0);
+        self.len -= self.pos;
+        self.pos = 0;
+        while self.len < n && !self.eof {
+            match self.input.read(&mut self.buf[self.len..]) {
+                Ok(0) => self.eof = true,
+                Ok(k) => {
+                    self.len += k;
+                    self.sql_bytes += k as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(DumpError::Io(e)),
+            }
+        }
+        Ok(())
+    }
+
+    fn peek_at(&mut self, k: usize) -> Result<Option<u8>, DumpError> {
+        self.ensure(k + 1)?;
+        Ok(self.buf[self.pos..self.len].get(k).copied())
+    }
+
+    fn byte(&mut self) -> Result<Option<u8>, DumpError> {
+        let b = self.peek_at(0)?;
+        if let Some(b) = b {
+            self.pos += 1;
+            if b == b'\n' {
+                self.line += 1;
+            }
+        }
+        Ok(b)
+    }
+
+    fn statement(&mut self) -> Result<Option<Piece>, DumpError> {
+        let mut sql: Vec<u8> = Vec::new();
+        let mut start = self.line;
+        let mut st = St::Normal;
+        let mut comment: Vec<u8> = Vec::new();
+        let mut depth = Depth::default();
+        let mut word: Vec<u8> = Vec::new();
+        loop {
+            let Some(b) = self.byte()? else {
+                return self.at_end(sql, st, start);
+            };
+            if sql.len() > MAX_STATEMENT {
+                return Err(DumpError::bad(
+                    start,
+                    format!(
+                        "a statement longer than {} MiB (kronic streams table data only as COPY)",
+                        MAX_STATEMENT >> 20
+                    ),
+                ));
+            }
+            let (was_empty, here) = (sql.is_empty(), self.line);
+            match st {
+                St::Normal => {
+                    if !word.is_empty() && !ident_cont(b) {
+                        depth.ident(&word);
+                        word.clear();
+                    }
+                    match b {
+                        b'-' if self.peek_at(0)? == Some(b'-') => {
+                            self.pos += 1;
+                            comment.clear();
+                            st = St::LineComment;
+                        }
+                        b'/' if self.peek_at(0)? == Some(b'*') => {
+                            self.pos += 1;
+                            st = St::BlockComment { depth: 1 };
+                        }
+                        b'\\' => {
+                            let line = self.line;
+                            let text = self.rest_of_line(b'\\')?;
+                            return Ok(Some(Piece::Meta {
+                                line,
+                                text,
+                                inside: !sql.is_empty(),
+                            }));
+                        }
+                        b'\'' => {
+                            let n = sql.len();
+                            let escapes = n >= 1
+                                && matches!(sql[n - 1], b'E' | b'e')
+                                && (n == 1 || !ident_cont(sql[n - 2]));
+                            sql.push(b);
+                            st = St::Quote { escapes };
+                        }
+                        b'"' => {
+                            sql.push(b);
+                            st = St::Ident;
+                        }
+                        b'$' if sql.last().is_none_or(|&p| !ident_cont(p)) => {
+                            sql.push(b);
+                            if let Some(tag_len) = self.dollar_tag()? {
+                                // Copy the tag and its closing '$' into the statement.
+                                for _ in 0..=tag_len {
+                                    let c = self.byte()?.unwrap_or(b'$');
+                                    sql.push(c);
+                                }
+                                st = St::Dollar {
+                                    open_end: sql.len(),
+                                };
+                            }
+                        }
+                        b'(' => {
+                            depth.paren += 1;
+                            sql.push(b);
+                        }
+                        b')' => {
+                            depth.paren = depth.paren.saturating_sub(1);
+                            sql.push(b);
+                        }
+                        b';' if depth.paren == 0 && depth.begin == 0 => {
+                            sql.push(b);
+                            let start = if was_empty { here } else { start };
+                            return self.finish(sql, start).map(Some);
+                        }
+                        b if b.is_ascii_whitespace() && sql.is_empty() => {}
+                        b => {
+                            if ident_cont(b)
+                                && (!word.is_empty()
+                                    || (ident_start(b)
+                                        && sql.last().is_none_or(|&p| !ident_cont(p))))
+                            {
+                                word.push(b);
+                            }
+                            sql.push(b);
+                        }
+                    }
+                }
+                St::Quote { escapes } => {
+                    sql.push(b);
+                    if escapes && b == b'\\' {
+                        if let Some(c) = self.byte()? {
+                            sql.push(c);
+                        }
+                    } else if b == b'\'' {
+                        if self.peek_at(0)? == Some(b'\'') {
+                            self.pos += 1;
+                            sql.push(b'\'');
+                        } else {
+                            st = St::Normal;
+                        }
+                    }
+                }
+                St::Ident => {
+                    sql.push(b);
+                    if b == b'"' {
+                        if self.peek_at(0)? == Some(b'"') {
+                            self.pos += 1;
+                            sql.push(b'"');
+                        } else {
+                            st = St::Normal;
+                        }
+                    }
+                }
+                St::Dollar { open_end } => {
+                    sql.push(b);
+                    if b == b'$' {
+                        // The opening delimiter is the bytes before open_end back to its '$'.
+                        let open = open_delimiter(&sql[..open_end]);
+                        if sql.len() >= open_end + open.len() && sql.ends_with(open) {
+                            st = St::Normal;
+                        }
+                    }
+                }
+                St::LineComment => {
+                    if b == b'\n' {
+                        if sql.is_empty() {
+                            if comment == HEADER && !self.seen_piece {
+                                self.saw_header = true;
+                            }
+                            if comment == CLOSING {
+                                self.complete = true;
+                            }
+                        } else {
+                            sql.push(b'\n');
+                        }
+                        st = St::Normal;
+                    } else if comment.len() < 64 {
+                        comment.push(b);
+                    }
+                }
+                St::BlockComment { depth: d } => {
+                    let next = self.peek_at(0)?;
+                    if b == b'/' && next == Some(b'*') {
+                        self.pos += 1;
+                        st = St::BlockComment { depth: d + 1 };
+                    } else if b == b'*' && next == Some(b'/') {
+                        self.pos += 1;
+                        if d == 1 {
+                            if !sql.is_empty() {
+                                sql.push(b' ');
+                            }
+                            st = St::Normal;
+                        } else {
+                            st = St::BlockComment { depth: d - 1 };
+                        }
+                    }
+                }
+            }
+            if was_empty && !sql.is_empty() {
+                start = here;
+            }
+        }
+    }
+
+    /// After a '$' outside an identifier: the length of a dollar-quote tag (0 for `$$`)
+    /// if one follows, else None (a parameter like `$1`, or a lone '$').
+    fn dollar_tag(&mut self) -> Result<Option<usize>, DumpError> {
+        let mut k = 0;
+        loop {
+            match self.peek_at(k)? {
+                Some(b'$') => return Ok(Some(k)),
+                Some(c) if (k == 0 && ident_start(c)) || (k > 0 && ident_cont(c) && c != b'$') => {
+                    k += 1;
+                    if k > 1024 {
+                        return Ok(None);
+                    }
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// Consumes the rest of the line, returning its first 200 bytes after `first`.
+    fn rest_of_line(&mut self, first: u8) -> Result<String, DumpError> {
+        let mut text = vec![first];
+        while let Some(b) = self.byte()? {
+            if b == b'\n' {
+                break;
+            }
+            if text.len() < 200 {
+                text.push(b);
+            }
+        }
+        let text = String::from_utf8_lossy(&text);
+        Ok(text.trim_end().to_string())
+    }
+
+    fn finish(&mut self, sql: Vec<u8>, start: u64) -> Result<Piece, DumpError> {
+        let sql = String::from_utf8(sql)
+            .map_err(|_| DumpError::bad(start, "a statement that is not valid UTF-8".into()))?;
+        Ok(Piece::Statement { line: start, sql })
+    }
+
+    fn at_end(&mut self, sql: Vec<u8>, st: St, start: u64) -> Result<Option<Piece>, DumpError> {
+        let inside = match st {
+            St::Normal | St::LineComment if sql.is_empty() => return Ok(None),
+            St::Normal | St::LineComment => "a statement with no closing semicolon",
+            St::Quote { .. } => "a quoted string",
+            St::Ident => "a quoted identifier",
+            St::Dollar { .. } => "a dollar-quoted string",
+            St::BlockComment { .. } => "a /* comment */",
+        };
+        Err(DumpError::bad(
+            start,
+            format!("incomplete: the file ends inside {inside} (truncated?)"),
+        ))
+    }
+
+    /// COPY data up to its `\.` line, in chunks of at most one buffer.
+    fn copy_piece(&mut self) -> Result<Piece, DumpError> {
+        if self.copy_end_pending {
+            self.copy_end_pending = false;
+            self.copying = false;
+            return Ok(Piece::CopyEnd);
+        }
+        if self.copy_first {
+            // The rest of the COPY statement's line must be blank: data starts on the next.
+            self.copy_first = false;
+            self.bol = true;
+            let line = self.line;
+            loop {
+                match self.byte()? {
+                    Some(b'\n') => break,
+                    Some(b) if b.is_ascii_whitespace() => {}
+                    Some(_) => {
+                        return Err(DumpError::bad(
+                            line,
+                            "text after COPY … FROM stdin; on the same line".into(),
+                        ));
+                    }
+                    None => break,
+                }
+            }
+        }
+        self.ensure(4)?;
+        let s = &self.buf[self.pos..self.len];
+        if s.is_empty() {
+            return Err(DumpError::bad(
+                self.line,
+                "incomplete: the file ends inside COPY data (truncated?)".into(),
+            ));
+        }
+        let mut i = 0;
+        let mut lines = 0;
+        let mut end = None;
+        while i < s.len() {
+            if self.bol && s[i] == b'\\' {
+                match terminator(&s[i..], self.eof) {
+                    Some(Some(n)) => {
+                        end = Some(n);
+                        break;
+                    }
+                    // A possible "\." cut by the buffer's end: decide on the next call.
+                    Some(None) if i > 0 => break,
+                    _ => {}
+                }
+            }
+            match memchr::memchr(b'\n', &s[i..]) {
+                Some(j) => {
+                    i += j + 1;
+                    lines += 1;
+                    self.bol = true;
+                }
+                None => {
+                    i = s.len();
+                    self.bol = false;
+                }
+            }
+        }
+        let data = Bytes::copy_from_slice(&s[..i]);
+        self.pos += i;
+        self.line += lines;
+        if let Some(n) = end {
+            self.pos += n;
+            self.line += 1;
+            if data.is_empty() {
+                self.copying = false;
+                return Ok(Piece::CopyEnd);
+            }
+            self.copy_end_pending = true;
+        }
+        Ok(Piece::CopyData(data))
+    }
+}
+
+/// Does `s` (at the start of a line, starting with '\') begin with COPY's end marker?
+/// Some(Some(len)) yes; Some(None) cannot tell yet (more input needed); None no.
+fn terminator(s: &[u8], eof: bool) -> Option<Option<usize>> {
+    for t in [&b"\\.\n"[..], b"\\.\r\n"] {
+        if s.starts_with(t) {
+            return Some(Some(t.len()));
+        }
+    }
+    let prefix_of_one = [&b"\\.\n"[..], b"\\.\r\n"].iter().any(|t| t.starts_with(s));
+    match (prefix_of_one, eof) {
+        // "\." or "\.\r" as the very last bytes.
+        (true, true) if s.len() >= 2 => Some(Some(s.len())),
+        (true, false) => Some(None),
+        _ => None,
+    }
+}
+
+/// The `$tag$` that opened a dollar quote ending at the end of `opened`.
+fn open_delimiter(opened: &[u8]) -> &[u8] {
+    let before = &opened[..opened.len() - 1];
+    let start = before.iter().rposition(|&b| b == b'$').unwrap_or(0);
+    &opened[start..]
+}
+
+/// psql's nesting: parentheses, and BEGIN … END in SQL-standard function bodies
+/// (`CREATE [OR REPLACE] FUNCTION|PROCEDURE … BEGIN ATOMIC … END`), inside which a
+/// semicolon does not end the statement.
+#[derive(Default)]
+struct Depth {
+    paren: u32,
+    begin: u32,
+    idents: [u8; 4],
+    count: usize,
+}
+
+impl Depth {
+    fn ident(&mut self, word: &[u8]) {
+        let w = word.to_ascii_lowercase();
+        if matches!(
+            &w[..],
+            b"create" | b"function" | b"procedure" | b"or" | b"replace"
+        ) && self.count < self.idents.len()
+        {
+            self.idents[self.count] = w[0];
+        }
+        self.count += 1;
+        let i = self.idents;
+        let routine = i[0] == b'c'
+            && (i[1] == b'f'
+                || i[1] == b'p'
+                || (i[1] == b'o' && i[2] == b'r' && (i[3] == b'f' || i[3] == b'p')));
+        if routine && self.paren == 0 {
+            match &w[..] {
+                b"begin" => self.begin += 1,
+                b"case" if self.begin >= 1 => self.begin += 1,
+                b"end" if self.begin > 0 => self.begin -= 1,
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every piece of `input`, read through a reader that returns `step` bytes at a time
+    /// so that every construct is also cut across buffer refills.
+    fn pieces(input: &str, step: usize) -> Vec<Piece> {
+        struct Trickle<'a>(&'a [u8], usize);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(self.1).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let mut lx = Lexer::new(Trickle(input.as_bytes(), step));
+        let mut out = Vec::new();
+        while let Some(p) = lx.next_piece().unwrap() {
+            if let Piece::Statement { sql, .. } = &p
+                && sql.starts_with("COPY")
+            {
+                lx.start_copy();
+            }
+            out.push(p);
+        }
+        // Merge data chunks so that results do not depend on the step.
+        let mut merged: Vec<Piece> = Vec::new();
+        for p in out {
+            match (merged.last_mut(), p) {
+                (Some(Piece::CopyData(a)), Piece::CopyData(b)) => {
+                    *a = Bytes::from([&a[..], &b[..]].concat());
+                }
+                (_, p) => merged.push(p),
+            }
+        }
+        merged
+    }
+
+    fn stmt(line: u64, sql: &str) -> Piece {
+        Piece::Statement {
+            line,
+            sql: sql.into(),
+        }
+    }
+
+    #[test]
+    fn quotes_comments_and_dollar_bodies_hide_semicolons_and_backslashes() {
+        let dump = "-- a; comment\nSET x = 'a;b''c\\';\n\
+            CREATE FUNCTION f() RETURNS text AS $body$ SELECT ';' ; \\. $$ $body$ LANGUAGE sql;\n\
+            SELECT E'it\\'s; \\\\' , \"we;ird\"\"name\" /* c; /* nested; */ still */ , $1;\n\
+            CREATE PROCEDURE p() BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 1 END; END;\n";
+        for step in [1, 2, 3, 7, 4096] {
+            assert_eq!(
+                pieces(dump, step),
+                vec![
+                    stmt(2, "SET x = 'a;b''c\\';"),
+                    stmt(
+                        3,
+                        "CREATE FUNCTION f() RETURNS text AS $body$ SELECT ';' ; \\. $$ $body$ LANGUAGE sql;"
+                    ),
+                    stmt(4, "SELECT E'it\\'s; \\\\' , \"we;ird\"\"name\"   , $1;"),
+                    stmt(
+                        5,
+                        "CREATE PROCEDURE p() BEGIN ATOMIC SELECT 1; SELECT CASE WHEN true THEN 1 END; END;"
+                    ),
+                ],
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn copy_data_runs_to_the_end_marker_only_at_a_line_start() {
+        let dump = "COPY t (a) FROM stdin;\nx\\.y\n\\\\.\n\\.z\n\\.\nSELECT 1;\n";
+        for step in [1, 2, 5, 4096] {
+            assert_eq!(
+                pieces(dump, step),
+                vec![
+                    stmt(1, "COPY t (a) FROM stdin;"),
+                    Piece::CopyData(Bytes::from_static(b"x\\.y\n\\\\.\n\\.z\n")),
+                    Piece::CopyEnd,
+                    stmt(6, "SELECT 1;"),
+                ],
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn meta_commands_are_reported_with_their_line() {
+        let p = pieces("--\n\\! id > /tmp/x\nSELECT 1 \\g\n", 3);
+        assert_eq!(
+            p[0],
+            Piece::Meta {
+                line: 2,
+                text: "\\! id > /tmp/x".into(),
+                inside: false
+            }
+        );
+        assert_eq!(
+            p[1],
+            Piece::Meta {
+                line: 3,
+                text: "\\g".into(),
+                inside: true
+            }
+        );
+    }
+
+    #[test]
+    fn cut_inputs_are_errors() {
+        for bad in [
+            "SELECT 'abc",
+            "SELECT 1",
+            "CREATE FUNCTION f() AS $$ x",
+            "/* x",
+            "COPY t FROM stdin;\n1\n",
+        ] {
+            let mut lx = Lexer::new(bad.as_bytes());
+            let mut err = None;
+            loop {
+                match lx.next_piece() {
+                    Ok(Some(Piece::Statement { .. })) if bad.starts_with("COPY") => lx.start_copy(),
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        err = Some(e);
+                        break;
+                    }
+                }
+            }
+            assert!(
+                matches!(err, Some(DumpError::Bad { .. })),
+                "{bad:?} gave {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn header_and_closing_comments_are_noticed() {
+        let mut lx = Lexer::new(
+            &b"--\n-- PostgreSQL database dump\n--\nSET a = 1;\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict k\n"[..],
+        );
+        while let Some(p) = lx.next_piece().unwrap() {
+            let _ = p;
+        }
+        assert!(lx.saw_header && lx.complete);
+    }
+}

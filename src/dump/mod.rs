@@ -1,0 +1,305 @@
+//! Plain-SQL dumps as untrusted input: telling gzip from SQL, splitting the SQL into
+//! statements and COPY data (`lexer`), judging each (`policy`), rewriting seed-script
+//! dumps (`clean`) and applying the result over kronic's own connection (`apply`).
+
+mod apply;
+mod clean;
+mod lexer;
+mod policy;
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use anyhow::Result;
+use bytes::Bytes;
+
+use crate::exit::{Code, fail};
+
+pub use apply::apply;
+use lexer::{Lexer, Piece};
+use policy::{Policy, Verdict};
+
+/// Why a dump cannot be used.
+#[derive(Debug)]
+pub enum DumpError {
+    /// Reading failed: corrupt compressed data, or an I/O error.
+    Io(io::Error),
+    /// Malformed or cut SQL at a line.
+    Bad { line: u64, why: String },
+    /// Something a backup must not contain, at a line.
+    Refused { line: u64, why: String },
+    /// Not a pg_dump plain-SQL file at all.
+    NotADump,
+}
+
+impl DumpError {
+    pub fn bad(line: u64, why: String) -> DumpError {
+        DumpError::Bad { line, why }
+    }
+
+    /// The one-line error naming the file (exit 65, or 74 for an I/O error).
+    pub fn into_error(self, path: &Path) -> anyhow::Error {
+        let p = path.display();
+        match self {
+            DumpError::Io(e) => read_error(path, e),
+            DumpError::Bad { line, why } => fail(Code::DataErr, format!("{p}: line {line}: {why}")),
+            DumpError::Refused { line, why } => {
+                fail(Code::DataErr, format!("{p}: line {line}: refused {why}"))
+            }
+            DumpError::NotADump => fail(
+                Code::DataErr,
+                format!(
+                    "{p} is not a pg_dump plain-SQL file (it lacks pg_dump's \"PostgreSQL database dump\" header)"
+                ),
+            ),
+        }
+    }
+}
+
+/// How a dump is stored, told by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Gzip,
+    Plain,
+}
+
+/// Looks at the first bytes: gzip, or plain SQL text. Custom-format archives, binaries
+/// and empty files are refused (65) before anything reads further.
+pub fn sniff(path: &Path) -> Result<Format> {
+    let mut f = open(path)?;
+    let mut head = vec![0u8; 4096];
+    let mut n = 0;
+    while n < head.len() {
+        match f.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => {
+                return Err(fail(
+                    Code::IoErr,
+                    format!("cannot read {}: {e}", path.display()),
+                ));
+            }
+        }
+    }
+    let head = &head[..n];
+    let bad = |why: &str| {
+        Err(fail(
+            Code::DataErr,
+            format!("{} is not a kronic backup: {why}", path.display()),
+        ))
+    };
+    if head.is_empty() {
+        return bad("the file is empty");
+    }
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Format::Gzip);
+    }
+    if head.starts_with(b"PGDMP") {
+        return bad("it is a pg_dump custom-format archive (restore it with pg_restore)");
+    }
+    // Text, allowing a character cut at the end of the sample.
+    let text = std::str::from_utf8(head).map_or_else(|e| e.error_len().is_none(), |_| true);
+    if head.contains(&0) || !text {
+        return bad("it is neither gzip nor SQL text");
+    }
+    Ok(Format::Plain)
+}
+
+pub fn open(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| {
+        let code = crate::exit::io_code(&e);
+        fail(code, format!("cannot open {}: {e}", path.display()))
+    })
+}
+
+/// The SQL inside `input`: gzip is decompressed with its CRC and length checked.
+pub fn sql_reader(input: impl Read + Send + 'static, format: Format) -> Box<dyn Read + Send> {
+    match format {
+        Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            256 * 1024,
+            input,
+        ))),
+        Format::Plain => Box::new(input),
+    }
+}
+
+/// A failed read of a dump: corrupt data (65) or an I/O error (74), naming the file.
+pub fn read_error(path: &Path, e: io::Error) -> anyhow::Error {
+    use io::ErrorKind::*;
+    match e.kind() {
+        InvalidInput | InvalidData | UnexpectedEof => {
+            fail(Code::DataErr, format!("{} is corrupt: {e}", path.display()))
+        }
+        _ => fail(Code::IoErr, format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// One thing to do, in order, to apply a dump.
+#[derive(Debug)]
+pub enum Step {
+    /// Run a statement; `phase` names a step worth showing (an index, a constraint).
+    Run {
+        line: u64,
+        sql: String,
+        phase: Option<String>,
+    },
+    /// Start `COPY table FROM stdin`; `Data` steps follow, then `CopyEnd`.
+    Copy {
+        line: u64,
+        sql: String,
+        table: String,
+    },
+    Data(Bytes),
+    CopyEnd,
+}
+
+/// A dump read as steps that the policy allows. The end of the steps (None) means the
+/// whole input was read and is a complete pg_dump; anything else is an error.
+pub struct Reader<R> {
+    lexer: Lexer<R>,
+    policy: Policy,
+}
+
+impl<R: Read> Reader<R> {
+    pub fn new(sql: R) -> Reader<R> {
+        Reader {
+            lexer: Lexer::new(sql),
+            policy: Policy::default(),
+        }
+    }
+
+    /// Bytes of SQL read so far.
+    pub fn sql_bytes(&self) -> u64 {
+        self.lexer.sql_bytes
+    }
+
+    pub fn next_step(&mut self) -> Result<Option<Step>, DumpError> {
+        loop {
+            let piece = match self.lexer.next_piece() {
+                Ok(p) => p,
+                Err(DumpError::Bad { .. }) if !self.lexer.saw_header => {
+                    return Err(DumpError::NotADump);
+                }
+                Err(e) => return Err(e),
+            };
+            let Some(piece) = piece else {
+                return self.at_end().map(|()| None);
+            };
+            if !self.lexer.saw_header {
+                return Err(DumpError::NotADump);
+            }
+            match piece {
+                Piece::Statement { line, sql } => match self.policy.statement(&sql) {
+                    Verdict::Run { sql, phase } => return Ok(Some(Step::Run { line, sql, phase })),
+                    Verdict::Copy { sql, table } => {
+                        self.lexer.start_copy();
+                        return Ok(Some(Step::Copy { line, sql, table }));
+                    }
+                    Verdict::Skip => {}
+                    Verdict::Refuse(why) => return Err(DumpError::Refused { line, why }),
+                },
+                Piece::Meta { line, text, inside } => self
+                    .policy
+                    .meta(&text, inside)
+                    .map_err(|why| DumpError::Refused { line, why })?,
+                Piece::CopyData(b) => return Ok(Some(Step::Data(b))),
+                Piece::CopyEnd => return Ok(Some(Step::CopyEnd)),
+            }
+        }
+    }
+
+    fn at_end(&self) -> Result<(), DumpError> {
+        let line = self.lexer.line;
+        if !self.lexer.saw_header {
+            return Err(DumpError::NotADump);
+        }
+        self.policy
+            .finish()
+            .map_err(|why| DumpError::Bad { line, why })?;
+        if !self.lexer.complete {
+            return Err(DumpError::bad(
+                line,
+                "incomplete: the file ends before pg_dump's \"dump complete\" line (truncated?)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Reads a whole backup as a restore would, running nothing: compression integrity,
+/// every statement allowed, complete. Returns the SQL size.
+pub fn verify(path: &Path) -> Result<u64> {
+    let format = sniff(path)?;
+    let mut reader = Reader::new(sql_reader(open(path)?, format));
+    loop {
+        match reader.next_step() {
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(reader.sql_bytes()),
+            Err(e) => return Err(e.into_error(path)),
+        }
+    }
+}
+
+/// Does `tail` (the last bytes of a dump) end with pg_dump's closing comment?
+pub fn ends_complete(tail: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(tail);
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .any(|l| l == "-- PostgreSQL database dump complete")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(sql: &str) -> Result<Vec<Step>, DumpError> {
+        let mut r = Reader::new(sql.as_bytes());
+        let mut out = Vec::new();
+        while let Some(s) = r.next_step()? {
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    const HEAD: &str = "--\n-- PostgreSQL database dump\n--\n\n\\restrict k1\n\nSET a = 1;\n";
+    const TAIL: &str = "\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict k1\n\n";
+
+    #[test]
+    fn a_complete_dump_reads_whole() {
+        let steps = read_all(&format!(
+            "{HEAD}COPY public.t (a) FROM stdin;\n1\n\\.\n\nBEGIN;\nSELECT pg_catalog.lo_close(0);\nCOMMIT;\n{TAIL}"
+        ))
+        .unwrap();
+        assert_eq!(steps.len(), 5, "{steps:?}");
+    }
+
+    #[test]
+    fn refusals_name_the_line() {
+        let err = read_all(&format!("{HEAD}\\! id\n{TAIL}")).unwrap_err();
+        assert!(matches!(err, DumpError::Refused { line: 8, .. }), "{err:?}");
+        let err = read_all(&format!("{HEAD}COMMIT;\n{TAIL}")).unwrap_err();
+        assert!(matches!(err, DumpError::Refused { line: 8, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn not_a_dump_and_cut_dumps() {
+        assert!(matches!(
+            read_all("# README\n\nIt's `kronic`.\n"),
+            Err(DumpError::NotADump)
+        ));
+        assert!(matches!(read_all(HEAD), Err(DumpError::Bad { .. })));
+    }
+
+    #[test]
+    fn completeness_mark() {
+        assert!(ends_complete(
+            b"SET x;\n--\n-- PostgreSQL database dump complete\n--\n\n"
+        ));
+        assert!(!ends_complete(b"COPY public.users (id) FROM stdin;\n1\n"));
+    }
+}

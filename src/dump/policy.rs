@@ -1,0 +1,608 @@
+//! What a backup may contain. A backup file is untrusted input: kronic runs only the
+//! kinds of statement pg_dump writes, and refuses what could end its transaction, act
+//! outside the database, or act as another role. The README lists the rules and why.
+
+/// What to do with one statement of a dump.
+#[derive(Debug, PartialEq)]
+pub enum Verdict {
+    /// Run it; `phase` names a step worth showing (an index, a constraint).
+    Run { sql: String, phase: Option<String> },
+    /// `COPY table … FROM stdin`: run it and stream the data that follows.
+    Copy { sql: String, table: String },
+    /// pg_dump's own `BEGIN;` / `COMMIT;` around large objects: kronic's transaction
+    /// already covers them, so they are not sent.
+    Skip,
+    /// Refused: the reason, naming the statement.
+    Refuse(String),
+}
+
+/// The statement kinds pg_dump writes in a plain dump; everything else is refused.
+const ALLOWED: &[&str] = &[
+    "SET", "SELECT", "CREATE", "ALTER", "DROP", "COMMENT", "COPY", "GRANT", "REVOKE", "SECURITY",
+    "REFRESH", "INSERT",
+];
+
+const TRANSACTION: &[&str] = &[
+    "BEGIN",
+    "START",
+    "COMMIT",
+    "END",
+    "ROLLBACK",
+    "ABORT",
+    "SAVEPOINT",
+    "RELEASE",
+    "PREPARE",
+];
+
+/// Objects that live outside the database (or connect elsewhere).
+const CLUSTER_OBJECTS: &[&str] = &[
+    "ROLE",
+    "USER",
+    "GROUP",
+    "DATABASE",
+    "TABLESPACE",
+    "SUBSCRIPTION",
+];
+
+/// Functions that read or write server files, signal other sessions, reload the server,
+/// or connect elsewhere. pg_dump never calls them at the top level of a dump.
+const FUNCTIONS: &[&str] = &[
+    "LO_IMPORT",
+    "LO_EXPORT",
+    "PG_READ_FILE",
+    "PG_READ_BINARY_FILE",
+    "PG_STAT_FILE",
+    "PG_LS_DIR",
+    "PG_FILE_WRITE",
+    "PG_TERMINATE_BACKEND",
+    "PG_CANCEL_BACKEND",
+    "PG_RELOAD_CONF",
+    "PG_ROTATE_LOGFILE",
+    "PG_PROMOTE",
+    "DBLINK",
+    "DBLINK_EXEC",
+    "DBLINK_CONNECT",
+    "DBLINK_CONNECT_U",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    /// An unquoted word, upper-cased.
+    Word(String),
+    /// A "quoted identifier", unquoted.
+    Quoted(String),
+    /// A string constant's contents.
+    Str(String),
+    Num,
+    Punct(char),
+}
+
+/// The tokens of one complete statement (comments are already gone).
+fn tokens(sql: &str) -> Vec<Tok> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let is_start = |c: u8| c.is_ascii_alphabetic() || c == b'_' || c >= 0x80;
+    let is_cont = |c: u8| is_start(c) || c.is_ascii_digit() || c == b'$';
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if (c == b'E' || c == b'e') && b.get(i + 1) == Some(&b'\'') {
+            let (s, n) = quoted(&b[i + 1..], b'\'', true);
+            out.push(Tok::Str(s));
+            i += 1 + n;
+        } else if is_start(c) {
+            let s = i;
+            while i < b.len() && is_cont(b[i]) {
+                i += 1;
+            }
+            out.push(Tok::Word(sql[s..i].to_ascii_uppercase()));
+        } else if c == b'\'' {
+            let (s, n) = quoted(&b[i..], b'\'', false);
+            out.push(Tok::Str(s));
+            i += n;
+        } else if c == b'"' {
+            let (s, n) = quoted(&b[i..], b'"', false);
+            out.push(Tok::Quoted(s));
+            i += n;
+        } else if c == b'$' && b.get(i + 1).is_some_and(|d| d.is_ascii_digit()) {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            out.push(Tok::Num);
+        } else if c == b'$' {
+            // A dollar-quoted string: find the closing tag.
+            let tag_end = b[i + 1..]
+                .iter()
+                .position(|&d| d == b'$')
+                .map(|p| i + 2 + p);
+            match tag_end {
+                Some(te) => {
+                    let tag = &sql[i..te];
+                    let close = sql[te..].find(tag).map_or(b.len(), |p| te + p + tag.len());
+                    out.push(Tok::Str(
+                        sql[te..close.saturating_sub(tag.len()).max(te)].into(),
+                    ));
+                    i = close;
+                }
+                None => {
+                    out.push(Tok::Punct('$'));
+                    i += 1;
+                }
+            }
+        } else if c.is_ascii_digit() {
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
+                i += 1;
+            }
+            out.push(Tok::Num);
+        } else {
+            let ch = sql[i..].chars().next().unwrap_or('?');
+            out.push(Tok::Punct(ch));
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+/// A quoted token starting at `b[0]` (the quote): its contents and its length.
+fn quoted(b: &[u8], q: u8, escapes: bool) -> (String, usize) {
+    let mut s = Vec::new();
+    let mut i = 1;
+    while i < b.len() {
+        if escapes && b[i] == b'\\' && i + 1 < b.len() {
+            s.push(b[i + 1]);
+            i += 2;
+        } else if b[i] == q {
+            if b.get(i + 1) == Some(&q) {
+                s.push(q);
+                i += 2;
+            } else {
+                return (String::from_utf8_lossy(&s).into_owned(), i + 1);
+            }
+        } else {
+            s.push(b[i]);
+            i += 1;
+        }
+    }
+    (String::from_utf8_lossy(&s).into_owned(), b.len())
+}
+
+fn word(t: Option<&Tok>) -> &str {
+    match t {
+        Some(Tok::Word(w)) => w,
+        _ => "",
+    }
+}
+
+/// The statement as an error names it: its first 60 characters, on one line.
+pub fn excerpt(sql: &str) -> String {
+    let one: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &one[..i]),
+        None => one,
+    }
+}
+
+/// The policy's state as it reads a dump from top to bottom.
+#[derive(Default)]
+pub struct Policy {
+    /// Between pg_dump's `BEGIN;` and `COMMIT;` around large objects.
+    large_objects: bool,
+    /// Past the clean section (the first CREATE or COPY ends it).
+    past_clean: bool,
+    /// The key of pg_dump's `\restrict` line.
+    restrict_key: Option<String>,
+}
+
+impl Policy {
+    /// Judges one statement.
+    pub fn statement(&mut self, sql: &str) -> Verdict {
+        let toks = tokens(sql);
+        let first = word(toks.first());
+        let bare = toks.len() == 2 && toks[1] == Tok::Punct(';');
+        if self.large_objects {
+            if bare && matches!(first, "COMMIT" | "END") {
+                self.large_objects = false;
+                return Verdict::Skip;
+            }
+            if large_object_write(&toks) {
+                return Verdict::Run {
+                    sql: sql.into(),
+                    phase: None,
+                };
+            }
+            return Verdict::Refuse(format!(
+                "{:?} between pg_dump's BEGIN and COMMIT for large objects (only lo_open, lowrite and lo_close belong there)",
+                excerpt(sql)
+            ));
+        }
+        if bare && first == "BEGIN" {
+            self.large_objects = true;
+            return Verdict::Skip;
+        }
+        if toks.is_empty() || toks == [Tok::Punct(';')] {
+            return Verdict::Skip;
+        }
+        if TRANSACTION.contains(&first) {
+            return Verdict::Refuse(format!(
+                "transaction control {:?}: a backup must not end or split kronic's transaction",
+                excerpt(sql)
+            ));
+        }
+        if !ALLOWED.contains(&first) {
+            return Verdict::Refuse(format!(
+                "{:?}: not a kind of statement pg_dump writes",
+                excerpt(sql)
+            ));
+        }
+        if let Some(why) = outside_the_database(&toks) {
+            return Verdict::Refuse(format!("{:?}: {why}", excerpt(sql)));
+        }
+        if first == "COPY" {
+            return match copy_from_stdin(&toks) {
+                Some(table) => {
+                    self.past_clean = true;
+                    Verdict::Copy {
+                        sql: sql.into(),
+                        table,
+                    }
+                }
+                None => Verdict::Refuse(format!(
+                    "{:?}: only COPY table FROM stdin is allowed (not TO, a file or PROGRAM)",
+                    excerpt(sql)
+                )),
+            };
+        }
+        let mut sql = sql.to_string();
+        if first == "CREATE" {
+            self.past_clean = true;
+        } else if !self.past_clean
+            && let Some(fixed) = super::clean::if_exists(&sql)
+        {
+            sql = fixed;
+        }
+        Verdict::Run {
+            phase: phase(&toks),
+            sql,
+        }
+    }
+
+    /// Judges a psql meta-command; Err is the refusal. Only pg_dump's `\restrict KEY`
+    /// (once, first) and the matching `\unrestrict KEY` pass, and kronic ignores both.
+    pub fn meta(&mut self, text: &str, inside: bool) -> Result<(), String> {
+        let mut parts = text.split_whitespace();
+        let name = parts.next().unwrap_or("\\");
+        let key = parts.next();
+        let ok = !inside
+            && parts.next().is_none()
+            && match (name, key) {
+                ("\\restrict", Some(k)) if self.restrict_key.is_none() => {
+                    self.restrict_key = Some(k.to_string());
+                    true
+                }
+                ("\\unrestrict", Some(k)) => self.restrict_key.as_deref() == Some(k),
+                _ => false,
+            };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "psql meta-command {:?}: a backup is data, and kronic runs no psql commands from it",
+                excerpt(text)
+            ))
+        }
+    }
+
+    /// At the end of the input: nothing may be left open.
+    pub fn finish(&self) -> Result<(), String> {
+        if self.large_objects {
+            return Err("the large-object section has no COMMIT (truncated?)".into());
+        }
+        Ok(())
+    }
+}
+
+/// Why a statement would act outside the database or as someone else, if it would.
+fn outside_the_database(toks: &[Tok]) -> Option<&'static str> {
+    let w = |i: usize| word(toks.get(i));
+    let first = w(0);
+    if first == "ALTER" && w(1) == "SYSTEM" {
+        return Some("ALTER SYSTEM changes the server's configuration");
+    }
+    if matches!(first, "CREATE" | "ALTER" | "DROP")
+        && CLUSTER_OBJECTS.contains(&w(1))
+        && !(w(1) == "USER" && w(2) == "MAPPING")
+    {
+        return Some("roles, databases, tablespaces and subscriptions live outside the database");
+    }
+    if first == "SET" {
+        let mut i = 1;
+        if matches!(w(i), "SESSION" | "LOCAL") {
+            i += 1;
+        }
+        let name = match toks.get(i) {
+            Some(Tok::Word(n)) => n.clone(),
+            Some(Tok::Quoted(n)) => n.to_ascii_uppercase(),
+            _ => String::new(),
+        };
+        if matches!(
+            name.as_str(),
+            "ROLE" | "AUTHORIZATION" | "SESSION_AUTHORIZATION"
+        ) {
+            return Some("a backup must not switch roles");
+        }
+        let value = toks.iter().skip(i + 1).find_map(|t| match t {
+            Tok::Word(v) => Some(v.clone()),
+            Tok::Str(v) | Tok::Quoted(v) => Some(v.to_ascii_uppercase()),
+            Tok::Num => Some("0".into()),
+            Tok::Punct(_) => None,
+        });
+        let value = value.unwrap_or_default();
+        if name == "STANDARD_CONFORMING_STRINGS" && !matches!(value.as_str(), "ON" | "TRUE") {
+            return Some(
+                "kronic reads dumps with standard_conforming_strings on, as pg_dump writes them",
+            );
+        }
+        if name == "CLIENT_ENCODING" && !matches!(value.as_str(), "UTF8" | "UTF-8" | "UNICODE") {
+            return Some("kronic restores UTF8 dumps only (convert the file with iconv first)");
+        }
+    }
+    if matches!(first, "GRANT" | "REVOKE") && !toks.iter().any(|t| *t == Tok::Word("ON".into())) {
+        return Some("granting roles changes cluster-wide role membership");
+    }
+    for (i, t) in toks.iter().enumerate() {
+        let Tok::Word(name) = t else { continue };
+        if toks.get(i + 1) != Some(&Tok::Punct('(')) {
+            continue;
+        }
+        if FUNCTIONS.contains(&name.as_str()) {
+            return Some("it calls a function that reaches outside the database");
+        }
+        if name == "SET_CONFIG"
+            && !matches!(toks.get(i + 2), Some(Tok::Str(s)) if s == "search_path")
+        {
+            return Some("set_config is allowed for search_path only");
+        }
+    }
+    None
+}
+
+/// `COPY name[.name] [(columns)] FROM stdin;`: the table, or None for any other COPY.
+fn copy_from_stdin(toks: &[Tok]) -> Option<String> {
+    let mut i = 1;
+    let mut table = Vec::new();
+    loop {
+        match toks.get(i)? {
+            Tok::Word(w) => table.push(w.to_ascii_lowercase()),
+            Tok::Quoted(q) => table.push(q.clone()),
+            _ => return None,
+        }
+        i += 1;
+        if toks.get(i) != Some(&Tok::Punct('.')) {
+            break;
+        }
+        i += 1;
+    }
+    if toks.get(i) == Some(&Tok::Punct('(')) {
+        while toks.get(i)? != &Tok::Punct(')') {
+            i += 1;
+        }
+        i += 1;
+    }
+    let rest = &toks[i..];
+    let tail_ok = rest.len() == 3
+        && rest[0] == Tok::Word("FROM".into())
+        && rest[1] == Tok::Word("STDIN".into())
+        && rest[2] == Tok::Punct(';');
+    tail_ok.then(|| table.join("."))
+}
+
+/// `SELECT pg_catalog.lo_open|lowrite|lo_close(constants);`, as pg_dump writes large objects.
+fn large_object_write(toks: &[Tok]) -> bool {
+    let mut i = 1;
+    if word(toks.get(1)) == "PG_CATALOG" && toks.get(2) == Some(&Tok::Punct('.')) {
+        i = 3;
+    }
+    if word(toks.first()) != "SELECT"
+        || !matches!(word(toks.get(i)), "LO_OPEN" | "LOWRITE" | "LO_CLOSE")
+        || toks.get(i + 1) != Some(&Tok::Punct('('))
+    {
+        return false;
+    }
+    let args = &toks[i + 2..];
+    let n = args.len();
+    n >= 2
+        && args[n - 2] == Tok::Punct(')')
+        && args[n - 1] == Tok::Punct(';')
+        && args[..n - 2]
+            .iter()
+            .all(|t| matches!(t, Tok::Str(_) | Tok::Num | Tok::Punct(',')))
+}
+
+/// A step of the restore worth naming: index builds and constraints.
+fn phase(toks: &[Tok]) -> Option<String> {
+    let name = |t: Option<&Tok>| match t {
+        Some(Tok::Word(w)) => Some(w.to_ascii_lowercase()),
+        Some(Tok::Quoted(q)) => Some(q.clone()),
+        _ => None,
+    };
+    let w = |i: usize| word(toks.get(i));
+    match (w(0), w(1), w(2)) {
+        ("CREATE", "INDEX", _) | ("CREATE", "UNIQUE", "INDEX") => {
+            let on = toks.iter().position(|t| *t == Tok::Word("ON".into()))?;
+            Some(format!("index {}", name(toks.get(on.checked_sub(1)?))?))
+        }
+        ("ALTER", "TABLE", _) => {
+            let at = toks.windows(2).position(|p| {
+                p[0] == Tok::Word("ADD".into()) && p[1] == Tok::Word("CONSTRAINT".into())
+            })?;
+            Some(format!("constraint {}", name(toks.get(at + 2))?))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(sql: &str) -> Verdict {
+        Policy::default().statement(sql)
+    }
+
+    fn refused(sql: &str) -> bool {
+        matches!(verdict(sql), Verdict::Refuse(_))
+    }
+
+    #[test]
+    fn what_pg_dump_writes_runs() {
+        for sql in [
+            "SET statement_timeout = 0;",
+            "SET client_encoding = 'UTF8';",
+            "SET standard_conforming_strings = on;",
+            "SELECT pg_catalog.set_config('search_path', '', false);",
+            "CREATE TABLE public.t (a text);",
+            "ALTER TABLE ONLY public.t ADD CONSTRAINT t_pkey PRIMARY KEY (a);",
+            "COMMENT ON TABLE public.t IS 'x';",
+            "SELECT pg_catalog.setval('public.s', 1, false);",
+            "GRANT SELECT ON TABLE public.t TO app;",
+            "CREATE USER MAPPING FOR app SERVER s;",
+            "SELECT pg_catalog.lo_create('16385');",
+        ] {
+            assert!(matches!(verdict(sql), Verdict::Run { .. }), "{sql}");
+        }
+    }
+
+    #[test]
+    fn escapes_and_privilege_changes_are_refused() {
+        for sql in [
+            "COMMIT;",
+            "END;",
+            "ROLLBACK;",
+            "START TRANSACTION;",
+            "SAVEPOINT a;",
+            "RELEASE a;",
+            "PREPARE TRANSACTION 'x';",
+            "COMMIT PREPARED 'x';",
+            "BEGIN ISOLATION LEVEL SERIALIZABLE;",
+            "COPY t TO '/tmp/x';",
+            "COPY t FROM '/etc/passwd';",
+            "COPY t FROM PROGRAM 'id';",
+            "COPY (SELECT 1) TO STDOUT;",
+            "COPY t FROM stdin WITH (FORMAT binary);",
+            "ALTER SYSTEM SET x = 1;",
+            "CREATE ROLE evil SUPERUSER;",
+            "ALTER USER app PASSWORD 'x';",
+            "DROP DATABASE kronic;",
+            "CREATE TABLESPACE t LOCATION '/tmp';",
+            "CREATE SUBSCRIPTION s CONNECTION 'x' PUBLICATION p;",
+            "LOAD 'evil.so';",
+            "SET ROLE postgres;",
+            "SET SESSION ROLE postgres;",
+            "SET LOCAL ROLE postgres;",
+            "SET SESSION AUTHORIZATION postgres;",
+            "SET standard_conforming_strings = off;",
+            "SET client_encoding = 'LATIN1';",
+            "SELECT pg_catalog.set_config('role', 'postgres', false);",
+            "SELECT lo_export(16385, '/tmp/x');",
+            "SELECT pg_read_file('/etc/shadow');",
+            "GRANT postgres TO app;",
+            "DO $$ BEGIN PERFORM 1; END $$;",
+            "CALL p();",
+            "VACUUM;",
+        ] {
+            assert!(refused(sql), "{sql} must be refused");
+        }
+    }
+
+    #[test]
+    fn large_objects_between_pg_dumps_begin_and_commit() {
+        let mut p = Policy::default();
+        assert_eq!(p.statement("BEGIN;"), Verdict::Skip);
+        assert!(matches!(
+            p.statement("SELECT pg_catalog.lo_open('16385', 131072);"),
+            Verdict::Run { .. }
+        ));
+        assert!(matches!(
+            p.statement("SELECT pg_catalog.lowrite(0, '\\x68656c6c6f');"),
+            Verdict::Run { .. }
+        ));
+        assert!(p.finish().is_err(), "an open section is an error");
+        assert_eq!(p.statement("COMMIT;"), Verdict::Skip);
+        assert!(p.finish().is_ok());
+        // Anything else inside the section is refused.
+        let mut p = Policy::default();
+        p.statement("BEGIN;");
+        assert!(matches!(p.statement("DROP TABLE t;"), Verdict::Refuse(_)));
+    }
+
+    #[test]
+    fn copy_names_its_table() {
+        assert_eq!(
+            verdict("COPY public.\"we\"\"ird\" (a, \"to\") FROM stdin;"),
+            Verdict::Copy {
+                sql: "COPY public.\"we\"\"ird\" (a, \"to\") FROM stdin;".into(),
+                table: "public.we\"ird".into()
+            }
+        );
+    }
+
+    #[test]
+    fn restrict_pair_only() {
+        let mut p = Policy::default();
+        assert!(p.meta("\\restrict abc", false).is_ok());
+        assert!(p.meta("\\restrict abc", false).is_err(), "twice");
+        assert!(p.meta("\\unrestrict xyz", false).is_err(), "other key");
+        assert!(p.meta("\\unrestrict abc", false).is_ok());
+        for m in [
+            "\\! id",
+            "\\connect postgres",
+            "\\set ON_ERROR_STOP off",
+            "\\o /tmp/x",
+            "\\copy t to '/tmp/x'",
+            "\\g",
+        ] {
+            assert!(Policy::default().meta(m, false).is_err(), "{m}");
+        }
+        assert!(Policy::default().meta("\\restrict abc", true).is_err());
+    }
+
+    #[test]
+    fn clean_section_drops_get_if_exists_until_the_first_create() {
+        let mut p = Policy::default();
+        assert_eq!(
+            p.statement("DROP TABLE public.t;"),
+            Verdict::Run {
+                sql: "DROP TABLE IF EXISTS public.t;".into(),
+                phase: None
+            }
+        );
+        p.statement("CREATE TABLE public.t (a int);");
+        assert_eq!(
+            p.statement("DROP TABLE public.u;"),
+            Verdict::Run {
+                sql: "DROP TABLE public.u;".into(),
+                phase: None
+            }
+        );
+    }
+
+    #[test]
+    fn phases_name_indexes_and_constraints() {
+        let run = |sql| match verdict(sql) {
+            Verdict::Run { phase, .. } => phase,
+            v => panic!("{v:?}"),
+        };
+        assert_eq!(
+            run("CREATE UNIQUE INDEX users_email_idx ON public.users USING btree (email);"),
+            Some("index users_email_idx".into())
+        );
+        assert_eq!(
+            run("ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);"),
+            Some("constraint users_pkey".into())
+        );
+        assert_eq!(run("CREATE TABLE t (a int);"), None);
+    }
+}
