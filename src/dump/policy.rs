@@ -176,9 +176,16 @@ fn word(t: Option<&Tok>) -> &str {
     }
 }
 
-/// The statement as an error names it: its first 60 characters, on one line.
+/// The statement as an error names it: its first 60 characters, on one line, control
+/// characters (a terminal's escape sequences) shown as '?'.
 pub fn excerpt(sql: &str) -> String {
-    let one: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one: String = sql
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     match one.char_indices().nth(60) {
         Some((i, _)) => format!("{}…", &one[..i]),
         None => one,
@@ -214,7 +221,7 @@ impl Policy {
                 };
             }
             return Verdict::Refuse(format!(
-                "{:?} between pg_dump's BEGIN and COMMIT for large objects (only lo_open, lowrite and lo_close belong there)",
+                "\"{}\" between pg_dump's BEGIN and COMMIT for large objects (only lo_open, lowrite and lo_close belong there)",
                 excerpt(sql)
             ));
         }
@@ -227,18 +234,18 @@ impl Policy {
         }
         if TRANSACTION.contains(&first) {
             return Verdict::Refuse(format!(
-                "transaction control {:?}: a backup must not end or split kronic's transaction",
+                "transaction control \"{}\": a backup must not end or split kronic's transaction",
                 excerpt(sql)
             ));
         }
         if !ALLOWED.contains(&first) {
             return Verdict::Refuse(format!(
-                "{:?}: not a kind of statement pg_dump writes",
+                "\"{}\": not a kind of statement pg_dump writes",
                 excerpt(sql)
             ));
         }
         if let Some(why) = outside_the_database(&toks) {
-            return Verdict::Refuse(format!("{:?}: {why}", excerpt(sql)));
+            return Verdict::Refuse(format!("\"{}\": {why}", excerpt(sql)));
         }
         if first == "COPY" {
             return match copy_from_stdin(&toks) {
@@ -250,7 +257,7 @@ impl Policy {
                     }
                 }
                 None => Verdict::Refuse(format!(
-                    "{:?}: only COPY table FROM stdin is allowed (not TO, a file or PROGRAM)",
+                    "\"{}\": only COPY table FROM stdin is allowed (not TO, a file or PROGRAM)",
                     excerpt(sql)
                 )),
             };
@@ -289,7 +296,7 @@ impl Policy {
             Ok(())
         } else {
             Err(format!(
-                "psql meta-command {:?}: a backup is data, and kronic runs no psql commands from it",
+                "psql meta-command \"{}\": a backup is data, and kronic runs no psql commands from it",
                 excerpt(text)
             ))
         }

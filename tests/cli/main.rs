@@ -10,6 +10,7 @@ mod backup;
 mod docs;
 mod foundation;
 mod health;
+mod hostile;
 mod migrate;
 mod restore;
 mod seed;
@@ -37,6 +38,7 @@ fn main() {
     tests.extend(seed::tests());
     tests.extend(backup::tests());
     tests.extend(restore::tests());
+    tests.extend(hostile::tests());
     tests.extend(docs::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();
