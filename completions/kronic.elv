@@ -186,7 +186,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand list 'List backups, newest first'
-            cand verify 'Check that a backup decompresses completely and ends like a complete pg_dump'
+            cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
             cand prune 'Delete backups older than --keep-days (never the newest)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -229,7 +229,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;backup;help'= {
             cand list 'List backups, newest first'
-            cand verify 'Check that a backup decompresses completely and ends like a complete pg_dump'
+            cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
             cand prune 'Delete backups older than --keep-days (never the newest)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -301,7 +301,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;help;backup'= {
             cand list 'List backups, newest first'
-            cand verify 'Check that a backup decompresses completely and ends like a complete pg_dump'
+            cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
             cand prune 'Delete backups older than --keep-days (never the newest)'
         }
         &'kronic;help;backup;list'= {

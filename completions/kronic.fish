@@ -126,7 +126,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_see
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "list" -d 'List backups, newest first'
-complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "verify" -d 'Check that a backup decompresses completely and ends like a complete pg_dump'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "verify" -d 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "prune" -d 'Delete backups older than --keep-days (never the newest)'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l dir -d 'Backup folder' -r -F
@@ -152,7 +152,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_su
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "list" -d 'List backups, newest first'
-complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check that a backup decompresses completely and ends like a complete pg_dump'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Delete backups older than --keep-days (never the newest)'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l dir -d 'Backup folder' -r -F
@@ -185,5 +185,5 @@ complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subc
 complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "new" -d 'Create the next numbered migration and its down script'
 complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "stamp" -d 'Record VERSION (and everything below it) as applied without running anything'
 complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "list" -d 'List backups, newest first'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Check that a backup decompresses completely and ends like a complete pg_dump'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "verify" -d 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
 complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "prune" -d 'Delete backups older than --keep-days (never the newest)'

@@ -69,7 +69,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     (
         "KRONIC_PG_BINDIR",
-        "folder with pg_dump and psql [default: PATH, then /usr/lib/postgresql/*/bin]",
+        "folder with pg_dump [default: PATH, then /usr/lib/postgresql/*/bin]",
     ),
     (
         "KRONIC_LOG",
@@ -152,9 +152,12 @@ pub enum Command {
 
     /// Restore a backup into the database, completely or not at all.
     ///
-    /// Accepts a gzip or a plain SQL dump (told apart by content). The restore runs in a
-    /// single transaction: any error, a truncated or corrupt file, Ctrl-C or SIGTERM
-    /// leaves the database as it was.
+    /// Accepts a gzip or a plain SQL dump (told apart by content). kronic applies it
+    /// itself, in a single transaction, running only the statements pg_dump writes: psql
+    /// meta-commands, transaction control and anything that reaches outside the database
+    /// are refused (exit 65). Any error, a truncated or corrupt file, Ctrl-C or SIGTERM
+    /// leaves the database as it was. --latest trusts only a backup folder and file that
+    /// no other user can write to.
     #[command(
         after_help = "Examples:\n  kronic restore --latest --yes\n  kronic restore backup.sql.gz --target-db kronic_drill --create --yes"
     )]
@@ -364,7 +367,8 @@ pub enum BackupAction {
         #[arg(long)]
         json: bool,
     },
-    /// Check that a backup decompresses completely and ends like a complete pg_dump.
+    /// Check that a backup decompresses completely, holds only what a restore allows, and
+    /// ends like a complete pg_dump.
     #[command(
         after_help = "Examples:\n  kronic backup verify --latest\n  kronic backup verify /var/backups/kronic/kronic_backup_20261125_020000.sql.gz"
     )]

@@ -242,8 +242,8 @@ fn bad_sslmode(name: &str, value: &str) -> anyhow::Error {
     ))
 }
 
-/// libpq 16's `system` (the operating system's trust store) is refused: the pg_dump and
-/// psql that kronic runs may use an older libpq that would read it as a file name.
+/// libpq 16's `system` (the operating system's trust store) is refused: the pg_dump
+/// that kronic runs may use an older libpq that would read it as a file name.
 fn rootcert(name: &str, value: &str) -> Result<PathBuf> {
     if value == "system" {
         return Err(config_err(format!(

@@ -1,4 +1,4 @@
-//! pg_dump and psql: finding a version that can talk to the server, and handing them the
+//! pg_dump (and any other PostgreSQL client tool): finding a version that can talk to the server, and handing them the
 //! connection settings without ever putting the password in argv or the environment.
 
 use std::fs::OpenOptions;
@@ -20,7 +20,7 @@ pub struct Tool {
     pub major: u32,
 }
 
-/// Finds `name` (pg_dump, psql) at least as new as the server: `KRONIC_PG_BINDIR` only,
+/// Finds `name` (pg_dump) at least as new as the server: `KRONIC_PG_BINDIR` only,
 /// when set; otherwise the first on PATH that is new enough, else the newest under the
 /// usual PostgreSQL install folders.
 pub async fn find(name: &str, server_major: u32) -> Result<Tool> {
