@@ -35,7 +35,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kronic;migrate'= {
-            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
             cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
@@ -55,7 +55,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;migrate;up'= {
             cand --target 'Stop after this version'
-            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
             cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
@@ -69,7 +69,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;migrate;down'= {
             cand --target 'Revert every migration above this version (0 reverts all)'
-            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
             cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
@@ -84,7 +84,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'kronic;migrate;current'= {
-            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
             cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
@@ -97,7 +97,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'kronic;migrate;history'= {
-            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
             cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
@@ -111,7 +111,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;migrate;new'= {
             cand --dir 'Folder to write into'
-            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
             cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
@@ -123,7 +123,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'kronic;migrate;stamp'= {
-            cand --migrations 'Load migrations from this folder instead of the ones built into kronic'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
             cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
@@ -158,11 +158,11 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;migrate;help;help'= {
         }
         &'kronic;seed'= {
-            cand --admin-email 'The admin user''s email address'
-            cand --admin-password 'The admin user''s password (at least 12 characters). Prefer the environment or --admin-password-stdin: command lines are visible in `ps`'
+            cand --admin-email 'The admin user''s email address [env: KRONIC_ADMIN_EMAIL]'
+            cand --admin-password 'The admin user''s password (at least 12 characters) [env: KRONIC_ADMIN_PASSWORD]. Prefer the environment or --admin-password-stdin: command lines are visible in `ps`'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
-            cand --admin-password-stdin 'Read the admin password from the first line of standard input'
+            cand --admin-password-stdin 'Read the admin password from the first line of standard input (beats KRONIC_ADMIN_PASSWORD)'
             cand --reset-admin-password 'Replace an existing admin user''s password with the given one'
             cand --update-roles 'Rewrite roles whose permissions differ from kronic''s definitions'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -173,9 +173,9 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'kronic;backup'= {
-            cand --dir 'Backup folder'
-            cand --keep-days 'Delete backups older than this many days after a successful backup (0 keeps all)'
-            cand --metrics-file 'On success, write Prometheus textfile metrics here (for node_exporter)'
+            cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --keep-days 'Delete backups older than this many days after a successful backup (0 keeps all) [env: KRONIC_BACKUP_KEEP_DAYS] [default: 30]'
+            cand --metrics-file 'On success, write Prometheus textfile metrics here (for node_exporter) [env: KRONIC_BACKUP_METRICS_FILE]'
             cand --compression-level 'gzip level, 1 (fastest) to 9 (smallest)'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
@@ -191,7 +191,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kronic;backup;list'= {
-            cand --dir 'Backup folder'
+            cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --json 'Print JSON for scripts'
@@ -203,7 +203,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'kronic;backup;verify'= {
-            cand --dir 'Backup folder'
+            cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --latest 'Verify the newest backup in the folder'
@@ -215,8 +215,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'kronic;backup;prune'= {
-            cand --dir 'Backup folder'
-            cand --keep-days 'Delete backups older than this many days after a successful backup (0 keeps all)'
+            cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --keep-days 'Delete backups older than this many days after a successful backup (0 keeps all) [env: KRONIC_BACKUP_KEEP_DAYS] [default: 30]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --dry-run 'Only say what would be deleted'
@@ -242,7 +242,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;backup;help;help'= {
         }
         &'kronic;restore'= {
-            cand --dir 'Backup folder'
+            cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --target-db 'Restore into this database on the same server instead'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'

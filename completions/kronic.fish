@@ -35,7 +35,7 @@ complete -c kronic -n "__fish_kronic_needs_command" -f -a "backup" -d 'Back up t
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "restore" -d 'Restore a backup into the database, completely or not at all'
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "health" -d 'Check the database and print the health JSON (or serve it at /healthz)'
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
@@ -50,7 +50,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_se
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -f -a "stamp" -d 'Record VERSION (and everything below it) as applied without running anything'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new stamp help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l target -d 'Stop after this version' -r
-complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
@@ -59,7 +59,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l target -d 'Revert every migration above this version (0 reverts all)' -r
-complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
@@ -68,7 +68,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
@@ -76,7 +76,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
@@ -85,14 +85,14 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l dir -d 'Folder to write into' -r -F
-complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l lock-timeout -d 'Seconds to wait for another kronic migrating the same database (then exit 75)' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
@@ -106,19 +106,19 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "new" -d 'Create the next numbered migration and its down script'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "stamp" -d 'Record VERSION (and everything below it) as applied without running anything'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-email -d 'The admin user\'s email address' -r
-complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-password -d 'The admin user\'s password (at least 12 characters). Prefer the environment or --admin-password-stdin: command lines are visible in `ps`' -r
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-email -d 'The admin user\'s email address [env: KRONIC_ADMIN_EMAIL]' -r
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-password -d 'The admin user\'s password (at least 12 characters) [env: KRONIC_ADMIN_PASSWORD]. Prefer the environment or --admin-password-stdin: command lines are visible in `ps`' -r
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
-complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-password-stdin -d 'Read the admin password from the first line of standard input'
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-password-stdin -d 'Read the admin password from the first line of standard input (beats KRONIC_ADMIN_PASSWORD)'
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -l reset-admin-password -d 'Replace an existing admin user\'s password with the given one'
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -l update-roles -d 'Rewrite roles whose permissions differ from kronic\'s definitions'
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l dir -d 'Backup folder' -r -F
-complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l keep-days -d 'Delete backups older than this many days after a successful backup (0 keeps all)' -r
-complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l metrics-file -d 'On success, write Prometheus textfile metrics here (for node_exporter)' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l dir -d 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l keep-days -d 'Delete backups older than this many days after a successful backup (0 keeps all) [env: KRONIC_BACKUP_KEEP_DAYS] [default: 30]' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l metrics-file -d 'On success, write Prometheus textfile metrics here (for node_exporter) [env: KRONIC_BACKUP_METRICS_FILE]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l compression-level -d 'gzip level, 1 (fastest) to 9 (smallest)' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
@@ -129,22 +129,22 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_see
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "verify" -d 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "prune" -d 'Delete backups older than --keep-days (never the newest)'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify prune help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l dir -d 'Backup folder' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l dir -d 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l json -d 'Print JSON for scripts'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l dir -d 'Backup folder' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l dir -d 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l latest -d 'Verify the newest backup in the folder'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dir -d 'Backup folder' -r -F
-complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-days -d 'Delete backups older than this many days after a successful backup (0 keeps all)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dir -d 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l keep-days -d 'Delete backups older than this many days after a successful backup (0 keeps all) [env: KRONIC_BACKUP_KEEP_DAYS] [default: 30]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dry-run -d 'Only say what would be deleted'
@@ -155,7 +155,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_su
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Delete backups older than --keep-days (never the newest)'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kronic -n "__fish_kronic_using_subcommand restore" -l dir -d 'Backup folder' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -l dir -d 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l target-db -d 'Restore into this database on the same server instead' -r
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r

@@ -4,75 +4,74 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::vars;
+
 /// Every environment variable kronic reads: (name, meaning). The help, the man pages and
 /// the README's table come from or are checked against this list.
 pub const ENV_VARS: &[(&str, &str)] = &[
     (
-        "KRONIC_DATABASE_URL",
+        vars::DATABASE_URL,
         "postgresql://user:password@host:port/dbname?sslmode=...; overrides the parts below",
     ),
     (
-        "KRONIC_DATABASE_HOST",
+        vars::DATABASE_HOST,
         "host name, IP address or socket folder [default: localhost]",
     ),
-    ("KRONIC_DATABASE_PORT", "[default: 5432]"),
-    ("KRONIC_DATABASE_NAME", "[default: kronic]"),
-    ("KRONIC_DATABASE_USER", "[default: kronic]"),
+    (vars::DATABASE_PORT, "[default: 5432]"),
+    (vars::DATABASE_NAME, "[default: kronic]"),
+    (vars::DATABASE_USER, "[default: kronic]"),
     (
-        "KRONIC_DATABASE_PASSWORD",
+        vars::DATABASE_PASSWORD,
         "never printed, never passed in argv",
     ),
     (
-        "KRONIC_DATABASE_SSLMODE",
+        vars::DATABASE_SSLMODE,
         "disable, prefer, require, verify-ca, verify-full [default: prefer]",
     ),
     (
-        "KRONIC_DATABASE_SSLROOTCERT",
+        vars::DATABASE_SSLROOTCERT,
         "CA certificates (PEM) for verify-ca/verify-full [default: ~/.postgresql/root.crt]",
     ),
     (
-        "KRONIC_DATABASE_CONNECT_TIMEOUT",
+        vars::DATABASE_CONNECT_TIMEOUT,
         "seconds for TCP, TLS and authentication together [default: 10]",
     ),
+    (vars::DATABASE_POOL_SIZE, "health pool size [default: 20]"),
     (
-        "KRONIC_DATABASE_POOL_SIZE",
-        "health pool size [default: 20]",
-    ),
-    (
-        "KRONIC_DATABASE_MAX_OVERFLOW",
+        vars::DATABASE_MAX_OVERFLOW,
         "connections allowed beyond the pool size [default: 0]",
     ),
     (
-        "KRONIC_DATABASE_POOL_TIMEOUT",
+        vars::DATABASE_POOL_TIMEOUT,
         "seconds to wait for a free pooled connection [default: 30]",
     ),
-    ("KRONIC_ADMIN_EMAIL", "the admin user kronic seed creates"),
+    (vars::ADMIN_EMAIL, "the admin user kronic seed creates"),
     (
-        "KRONIC_ADMIN_PASSWORD",
+        vars::ADMIN_PASSWORD,
         "its password (at least 12 characters)",
     ),
     (
-        "KRONIC_BACKUP_DIR",
+        vars::BACKUP_DIR,
         "backup folder [default: /var/backups/kronic]",
     ),
     (
-        "KRONIC_BACKUP_KEEP_DAYS",
+        vars::BACKUP_KEEP_DAYS,
         "prune backups older than this after a successful backup; 0 keeps all [default: 30]",
     ),
     (
-        "KRONIC_BACKUP_METRICS_FILE",
+        vars::BACKUP_METRICS_FILE,
         "Prometheus textfile written after each successful backup",
     ),
     (
-        "KRONIC_MIGRATIONS_DIR",
+        vars::MIGRATIONS_DIR,
         "load migrations from this folder instead of the built-in ones",
     ),
     (
-        "KRONIC_PG_BINDIR",
+        vars::PG_BINDIR,
         "folder with pg_dump [default: PATH, then /usr/lib/postgresql/*/bin]",
     ),
     (
-        "KRONIC_LOG",
+        vars::LOG,
         "log filter such as debug or kronic=trace; overrides -v and -q",
     ),
 ];
@@ -84,7 +83,7 @@ fn help_footer() -> String {
         s.push_str(&format!("  {name:<32} {meaning}\n"));
     }
     s.push_str("\nExit codes:\n");
-    for (code, meaning) in crate::exit::TABLE {
+    for (code, meaning) in crate::exit::table() {
         s.push_str(&format!("  {code:<4} {meaning}\n"));
     }
     s
@@ -184,8 +183,9 @@ pub struct WaitArg {
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// Load migrations from this folder instead of the ones built into kronic.
-    #[arg(long, global = true, value_name = "DIR", env = "KRONIC_MIGRATIONS_DIR")]
+    /// Load migrations from this folder instead of the ones built into kronic
+    /// [env: KRONIC_MIGRATIONS_DIR].
+    #[arg(long, global = true, value_name = "DIR")]
     pub migrations: Option<PathBuf>,
 
     /// Seconds to wait for another kronic migrating the same database (then exit 75).
@@ -277,21 +277,18 @@ pub enum MigrateCommand {
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// The admin user's email address.
-    #[arg(long, env = "KRONIC_ADMIN_EMAIL", value_name = "EMAIL")]
+    /// The admin user's email address [env: KRONIC_ADMIN_EMAIL].
+    #[arg(long, value_name = "EMAIL")]
     pub admin_email: Option<String>,
 
-    /// The admin user's password (at least 12 characters). Prefer the environment or
-    /// --admin-password-stdin: command lines are visible in `ps`.
-    #[arg(
-        long,
-        env = "KRONIC_ADMIN_PASSWORD",
-        hide_env_values = true,
-        value_name = "PASSWORD"
-    )]
+    /// The admin user's password (at least 12 characters) [env: KRONIC_ADMIN_PASSWORD].
+    /// Prefer the environment or --admin-password-stdin: command lines are visible in
+    /// `ps`.
+    #[arg(long, value_name = "PASSWORD")]
     pub admin_password: Option<String>,
 
-    /// Read the admin password from the first line of standard input.
+    /// Read the admin password from the first line of standard input (beats
+    /// KRONIC_ADMIN_PASSWORD).
     #[arg(long, conflicts_with = "admin_password")]
     pub admin_password_stdin: bool,
 
@@ -309,26 +306,31 @@ pub struct SeedArgs {
 
 #[derive(Debug, Args)]
 pub struct BackupDir {
-    /// Backup folder.
-    #[arg(
-        long,
-        env = "KRONIC_BACKUP_DIR",
-        default_value = "/var/backups/kronic",
-        value_name = "DIR"
-    )]
-    pub dir: PathBuf,
+    /// Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic].
+    #[arg(long = "dir", id = "dir", value_name = "DIR")]
+    pub flag: Option<PathBuf>,
+}
+
+impl BackupDir {
+    /// The flag, else the variable, else the default.
+    pub fn path(&self) -> PathBuf {
+        crate::config::backup_dir(self.flag.clone())
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct KeepDays {
-    /// Delete backups older than this many days after a successful backup (0 keeps all).
-    #[arg(
-        long,
-        env = "KRONIC_BACKUP_KEEP_DAYS",
-        default_value = "30",
-        value_name = "DAYS"
-    )]
-    pub keep_days: u32,
+    /// Delete backups older than this many days after a successful backup (0 keeps all)
+    /// [env: KRONIC_BACKUP_KEEP_DAYS] [default: 30].
+    #[arg(long = "keep-days", id = "keep_days", value_name = "DAYS")]
+    pub flag: Option<u32>,
+}
+
+impl KeepDays {
+    /// The flag, else the variable (exit 78 when it is not a number of days), else 30.
+    pub fn days(&self) -> anyhow::Result<u32> {
+        crate::config::keep_days(self.flag)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -339,8 +341,9 @@ pub struct BackupArgs {
     #[command(flatten)]
     pub keep: KeepDays,
 
-    /// On success, write Prometheus textfile metrics here (for node_exporter).
-    #[arg(long, env = "KRONIC_BACKUP_METRICS_FILE", value_name = "PATH")]
+    /// On success, write Prometheus textfile metrics here (for node_exporter)
+    /// [env: KRONIC_BACKUP_METRICS_FILE].
+    #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
 
     /// gzip level, 1 (fastest) to 9 (smallest).
@@ -440,12 +443,7 @@ pub struct HealthArgs {
 }
 
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => {
-            Ok(std::time::Duration::from_secs_f64(v))
-        }
-        _ => Err(format!("{s:?} is not a number of seconds from 0 to 86400")),
-    }
+    crate::config::parse_seconds(s, true)
 }
 
 #[cfg(test)]

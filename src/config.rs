@@ -9,6 +9,72 @@ use anyhow::Result;
 
 use crate::exit::{Code, fail};
 
+/// The names of every environment variable kronic reads.
+pub mod vars {
+    pub const DATABASE_URL: &str = "KRONIC_DATABASE_URL";
+    pub const DATABASE_HOST: &str = "KRONIC_DATABASE_HOST";
+    pub const DATABASE_PORT: &str = "KRONIC_DATABASE_PORT";
+    pub const DATABASE_NAME: &str = "KRONIC_DATABASE_NAME";
+    pub const DATABASE_USER: &str = "KRONIC_DATABASE_USER";
+    pub const DATABASE_PASSWORD: &str = "KRONIC_DATABASE_PASSWORD";
+    pub const DATABASE_SSLMODE: &str = "KRONIC_DATABASE_SSLMODE";
+    pub const DATABASE_SSLROOTCERT: &str = "KRONIC_DATABASE_SSLROOTCERT";
+    pub const DATABASE_CONNECT_TIMEOUT: &str = "KRONIC_DATABASE_CONNECT_TIMEOUT";
+    pub const DATABASE_POOL_SIZE: &str = "KRONIC_DATABASE_POOL_SIZE";
+    pub const DATABASE_MAX_OVERFLOW: &str = "KRONIC_DATABASE_MAX_OVERFLOW";
+    pub const DATABASE_POOL_TIMEOUT: &str = "KRONIC_DATABASE_POOL_TIMEOUT";
+    pub const ADMIN_EMAIL: &str = "KRONIC_ADMIN_EMAIL";
+    pub const ADMIN_PASSWORD: &str = "KRONIC_ADMIN_PASSWORD";
+    pub const BACKUP_DIR: &str = "KRONIC_BACKUP_DIR";
+    pub const BACKUP_KEEP_DAYS: &str = "KRONIC_BACKUP_KEEP_DAYS";
+    pub const BACKUP_METRICS_FILE: &str = "KRONIC_BACKUP_METRICS_FILE";
+    pub const MIGRATIONS_DIR: &str = "KRONIC_MIGRATIONS_DIR";
+    pub const PG_BINDIR: &str = "KRONIC_PG_BINDIR";
+    pub const LOG: &str = "KRONIC_LOG";
+}
+
+pub const DEFAULT_BACKUP_DIR: &str = "/var/backups/kronic";
+pub const DEFAULT_KEEP_DAYS: u32 = 30;
+
+/// The backup folder: the flag, else `KRONIC_BACKUP_DIR`, else the default.
+pub fn backup_dir(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| env(vars::BACKUP_DIR).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_BACKUP_DIR))
+}
+
+/// Days to keep: the flag, else `KRONIC_BACKUP_KEEP_DAYS` (78 when not a whole number
+/// of days), else 30.
+pub fn keep_days(flag: Option<u32>) -> Result<u32> {
+    if let Some(d) = flag {
+        return Ok(d);
+    }
+    match env(vars::BACKUP_KEEP_DAYS) {
+        None => Ok(DEFAULT_KEEP_DAYS),
+        Some(v) => v.trim().parse::<u32>().map_err(|_| {
+            config_err(format!(
+                "{}={v:?} must be a whole number of days (0 keeps every backup)",
+                vars::BACKUP_KEEP_DAYS
+            ))
+        }),
+    }
+}
+
+/// A path setting: the flag, else the variable.
+pub fn path_setting(flag: Option<PathBuf>, var: &str) -> Option<PathBuf> {
+    flag.or_else(|| env(var).map(PathBuf::from))
+}
+
+/// A text setting: the flag, else the variable; empty counts as unset.
+pub fn text_setting(flag: Option<String>, var: &str) -> Option<String> {
+    flag.filter(|s| !s.is_empty()).or_else(|| env(var))
+}
+
+/// The one place kronic reads its environment. An empty variable counts as unset (one
+/// blank line in an EnvironmentFile must not change anything).
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 /// A value that must never be printed: Debug and Display show `***`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -151,7 +217,7 @@ pub const DEFAULT_USER: &str = "kronic";
 impl Config {
     /// Reads the process environment.
     pub fn from_env(url_flag: Option<&str>) -> Result<Config> {
-        Config::load(url_flag, |k| std::env::var(k).ok())
+        Config::load(url_flag, env)
     }
 
     /// Builds and validates the configuration from a flag and an environment lookup.
@@ -159,28 +225,28 @@ impl Config {
     pub fn load(url_flag: Option<&str>, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
         let env = |k: &str| env(k).filter(|v| !v.is_empty());
 
-        let sslmode_env = match env("KRONIC_DATABASE_SSLMODE") {
+        let sslmode_env = match env(vars::DATABASE_SSLMODE) {
             Some(v) => {
-                Some(SslMode::parse(&v).ok_or_else(|| bad_sslmode("KRONIC_DATABASE_SSLMODE", &v))?)
+                Some(SslMode::parse(&v).ok_or_else(|| bad_sslmode(vars::DATABASE_SSLMODE, &v))?)
             }
             None => None,
         };
-        let connect_timeout = match env("KRONIC_DATABASE_CONNECT_TIMEOUT") {
-            Some(v) => seconds("KRONIC_DATABASE_CONNECT_TIMEOUT", &v, false)?,
+        let connect_timeout = match env(vars::DATABASE_CONNECT_TIMEOUT) {
+            Some(v) => seconds(vars::DATABASE_CONNECT_TIMEOUT, &v, false)?,
             None => Duration::from_secs(10),
         };
         let mut db = DbConfig {
-            host: env("KRONIC_DATABASE_HOST").unwrap_or_else(|| DEFAULT_HOST.into()),
-            port: match env("KRONIC_DATABASE_PORT") {
-                Some(v) => port("KRONIC_DATABASE_PORT", &v)?,
+            host: env(vars::DATABASE_HOST).unwrap_or_else(|| DEFAULT_HOST.into()),
+            port: match env(vars::DATABASE_PORT) {
+                Some(v) => port(vars::DATABASE_PORT, &v)?,
                 None => DEFAULT_PORT,
             },
-            dbname: env("KRONIC_DATABASE_NAME").unwrap_or_else(|| DEFAULT_NAME.into()),
-            user: env("KRONIC_DATABASE_USER").unwrap_or_else(|| DEFAULT_USER.into()),
-            password: env("KRONIC_DATABASE_PASSWORD").map(Secret::new),
+            dbname: env(vars::DATABASE_NAME).unwrap_or_else(|| DEFAULT_NAME.into()),
+            user: env(vars::DATABASE_USER).unwrap_or_else(|| DEFAULT_USER.into()),
+            password: env(vars::DATABASE_PASSWORD).map(Secret::new),
             sslmode: sslmode_env.unwrap_or(SslMode::Prefer),
-            sslrootcert: match env("KRONIC_DATABASE_SSLROOTCERT") {
-                Some(v) => Some(rootcert("KRONIC_DATABASE_SSLROOTCERT", &v)?),
+            sslrootcert: match env(vars::DATABASE_SSLROOTCERT) {
+                Some(v) => Some(rootcert(vars::DATABASE_SSLROOTCERT, &v)?),
                 None => None,
             },
             connect_timeout,
@@ -189,7 +255,7 @@ impl Config {
 
         let url = match url_flag.filter(|u| !u.is_empty()) {
             Some(u) => Some(("--database-url", u.to_string(), Source::Flag)),
-            None => env("KRONIC_DATABASE_URL").map(|u| ("KRONIC_DATABASE_URL", u, Source::UrlEnv)),
+            None => env(vars::DATABASE_URL).map(|u| (vars::DATABASE_URL, u, Source::UrlEnv)),
         };
         if let Some((name, url, source)) = url {
             // The URL overrides the parts entirely; what it leaves out takes the defaults.
@@ -208,23 +274,21 @@ impl Config {
         if matches!(db.sslmode, SslMode::VerifyCa | SslMode::VerifyFull) && db.sslrootcert.is_none()
         {
             // libpq's default root certificate location.
-            let home = std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_default();
+            let home = env("HOME").map(PathBuf::from).unwrap_or_default();
             db.sslrootcert = Some(home.join(".postgresql/root.crt"));
         }
 
         let pool = PoolConfig {
-            size: match env("KRONIC_DATABASE_POOL_SIZE") {
-                Some(v) => count("KRONIC_DATABASE_POOL_SIZE", &v, 1)?,
+            size: match env(vars::DATABASE_POOL_SIZE) {
+                Some(v) => count(vars::DATABASE_POOL_SIZE, &v, 1)?,
                 None => 20,
             },
-            max_overflow: match env("KRONIC_DATABASE_MAX_OVERFLOW") {
-                Some(v) => count("KRONIC_DATABASE_MAX_OVERFLOW", &v, 0)?,
+            max_overflow: match env(vars::DATABASE_MAX_OVERFLOW) {
+                Some(v) => count(vars::DATABASE_MAX_OVERFLOW, &v, 0)?,
                 None => 0,
             },
-            timeout: match env("KRONIC_DATABASE_POOL_TIMEOUT") {
-                Some(v) => seconds("KRONIC_DATABASE_POOL_TIMEOUT", &v, true)?,
+            timeout: match env(vars::DATABASE_POOL_TIMEOUT) {
+                Some(v) => seconds(vars::DATABASE_POOL_TIMEOUT, &v, true)?,
                 None => Duration::from_secs(30),
             },
         };
@@ -271,21 +335,26 @@ fn count(name: &str, value: &str, min: usize) -> Result<usize> {
     }
 }
 
-/// Seconds, fractions allowed. `allow_zero` for timeouts where 0 means "do not wait".
-fn seconds(name: &str, value: &str, allow_zero: bool) -> Result<Duration> {
+/// Seconds, fractions allowed, at most a day: the one duration parser, for flags and
+/// variables. `allow_zero` for timeouts where 0 means "do not wait".
+pub fn parse_seconds(value: &str, allow_zero: bool) -> Result<Duration, String> {
     match value.trim().parse::<f64>() {
         Ok(s) if s.is_finite() && (s > 0.0 || (allow_zero && s == 0.0)) && s <= 86_400.0 => {
             Ok(Duration::from_secs_f64(s))
         }
-        _ => Err(config_err(format!(
-            "{name}={value:?} must be a number of seconds {} 86400",
+        _ => Err(format!(
+            "{value:?} must be a number of seconds {} 86400",
             if allow_zero {
                 "from 0 to"
             } else {
                 "above 0, at most"
             }
-        ))),
+        )),
     }
+}
+
+fn seconds(name: &str, value: &str, allow_zero: bool) -> Result<Duration> {
+    parse_seconds(value, allow_zero).map_err(|e| config_err(format!("{name}={e}")))
 }
 
 fn decode(name: &str, what: &str, s: &str) -> Result<String> {

@@ -10,7 +10,7 @@ use clap_complete::Shell;
 use roff::{Roff, bold, roman};
 
 use crate::cli::{Cli, ENV_VARS};
-use crate::exit::TABLE;
+use crate::exit::table;
 
 /// The date man pages carry: this release's.
 const RELEASE_DATE: &str = "2026-11-25";
@@ -72,10 +72,10 @@ fn man_pages(cmd: &clap::Command, files: &mut Vec<(PathBuf, Vec<u8>)>) -> Result
             .text([roman(*meaning)]);
     }
     roff.control("SH", ["EXIT STATUS"]);
-    for (code, meaning) in TABLE {
+    for (code, meaning) in table() {
         roff.control("TP", [] as [&str; 0])
             .text([bold(code.to_string())])
-            .text([roman(*meaning)]);
+            .text([roman(meaning)]);
     }
     roff.control("SH", ["SEE ALSO"]);
     let pages = [
@@ -120,7 +120,7 @@ mod tests {
                 "README lacks {name}"
             );
         }
-        for (code, _) in TABLE {
+        for (code, _) in table() {
             assert!(
                 readme.contains(&format!("\n| {code} | ")),
                 "README lacks exit code {code}"

@@ -3,7 +3,7 @@
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -142,8 +142,10 @@ impl Drop for TempFile {
 
 /// Writes `contents` to `path` atomically: a temporary file in the same folder, fsync,
 /// rename, fsync the folder. Readers see the old file or the new one, never a part.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     let (guard, mut file) = TempFile::create(temp_path(path))?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set the mode of {}", guard.path().display()))?;
     file.write_all(contents)
         .and_then(|_| file.sync_all())
         .map_err(|e| {

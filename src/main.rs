@@ -9,10 +9,14 @@ mod docs;
 mod dump;
 mod exit;
 mod fsutil;
-mod pgtools;
+mod metrics;
+mod migrations;
+mod pipeline;
+mod process;
 mod progress;
 mod repository;
 mod tls;
+mod ui;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -80,9 +84,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         // statement parameters, which may hold password hashes.
         _ => "warn,kronic=trace,refinery_core=debug",
     };
-    let filter = std::env::var("KRONIC_LOG")
-        .ok()
-        .filter(|v| !v.is_empty())
+    let filter = config::env(config::vars::LOG)
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new(default));
     tracing_subscriber::fmt()

@@ -14,6 +14,7 @@ use crate::cli::HealthArgs;
 use crate::config::{Config, DbConfig};
 use crate::db;
 use crate::exit::{Code, classify, fail};
+use crate::migrations::{MigrationFile, State};
 
 /// deadpool's manager, counting connections discarded as broken when recycled
 /// (the health JSON's `invalid`).
@@ -55,7 +56,7 @@ struct Checker {
     invalid: Arc<AtomicU64>,
     config: Config,
     timeout: Duration,
-    known_versions: Vec<u32>,
+    migrations: Vec<MigrationFile>,
 }
 
 impl Checker {
@@ -86,16 +87,13 @@ impl Checker {
                     format!("cannot build the connection pool: {e}"),
                 )
             })?;
-        let known_versions = super::migrate::load(None)?
-            .iter()
-            .map(|m| m.version)
-            .collect();
+        let migrations = crate::migrations::load(None)?;
         Ok(Checker {
             pool,
             invalid,
             config: config.clone(),
             timeout,
-            known_versions,
+            migrations,
         })
     }
 
@@ -131,7 +129,7 @@ impl Checker {
                 classify(&e)
             }
         };
-        database["check_ms"] = json!(started.elapsed().as_secs_f64() * 1000.0);
+        database["check_ms"] = json!(millis(started.elapsed()));
         let status = if code == Code::Ok { "ok" } else { "error" };
         (
             json!({ "status": status, "components": { "database": database } }),
@@ -152,36 +150,20 @@ impl Checker {
             &**client,
             "SELECT current_setting('server_version'), \
              (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), \
-             current_setting('max_connections')::int8, \
-             to_regclass('refinery_schema_history') IS NOT NULL",
+             current_setting('max_connections')::int8",
             &[],
         )
         .await?
         .remove(0);
-        let has_history: bool = row.get(3);
-        let applied: Vec<u32> = if has_history {
-            db::query(
-                &**client,
-                "SELECT version FROM refinery_schema_history ORDER BY version",
-                &[],
-            )
-            .await?
-            .iter()
-            .map(|r| r.get::<_, i32>(0) as u32)
-            .collect()
-        } else {
-            Vec::new()
-        };
-        let pending = self
-            .known_versions
-            .iter()
-            .filter(|v| !applied.contains(v))
-            .count();
+        let schema = State::read(&**client, self.migrations.clone()).await?;
         Ok(json!({
-            "latency_ms": latency.as_secs_f64() * 1000.0,
+            "latency_ms": millis(latency),
             "server_version": row.get::<_, String>(0),
             "connections": { "in_use": row.get::<_, i64>(1), "max": row.get::<_, i64>(2) },
-            "schema": { "version": applied.last(), "pending": pending },
+            "schema": {
+                "version": schema.current().map(|c| c.version),
+                "pending": schema.pending(None).len(),
+            },
         }))
     }
 
@@ -231,7 +213,7 @@ pub async fn run(config: &Config, args: HealthArgs) -> Result<Code> {
         let (body, code) = checker.check().await;
         let retry = code != Code::Ok && deadline.is_some_and(|d| Instant::now() < d);
         if !retry {
-            super::say(serde_json::to_string_pretty(&body)?)?;
+            crate::ui::say(serde_json::to_string_pretty(&body)?)?;
             return Ok(code);
         }
         tracing::info!(
@@ -272,9 +254,14 @@ async fn serve(checker: Arc<Checker>, addr: std::net::SocketAddr) -> Result<Code
     );
     tracing::info!("serving /healthz on http://{}", listener.local_addr()?);
     axum::serve(listener, app)
-        .with_graceful_shutdown(super::shutdown_signal())
+        .with_graceful_shutdown(crate::ui::shutdown_signal())
         .await
         .map_err(|e| fail(Code::IoErr, format!("health server failed: {e}")))?;
     tracing::info!("health server stopped");
     Ok(Code::Ok)
+}
+
+/// Milliseconds rounded to the microsecond: no float noise (7.708905000000001) in JSON.
+fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }

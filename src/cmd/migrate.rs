@@ -1,392 +1,56 @@
 //! `kronic migrate`: refinery applies migrations; kronic adds down scripts, a lock
-//! against concurrent runners, dry runs, stamping and readable failures.
+//! against concurrent runners, dry runs, stamping and readable failures. The rules live
+//! in `migrations`; this file runs the subcommands and prints.
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use refinery::{Migration, Runner, Target};
-use serde::Serialize;
 use tokio_postgres::Client;
 
 use crate::cli::{MigrateArgs, MigrateCommand};
-use crate::config::Config;
+use crate::config::{self, Config, vars};
 use crate::db;
 use crate::exit::{Code, fail};
+use crate::migrations::{self, MigrationFile, State};
+use crate::ui::{confirm, say};
 
-/// The migrations built into the binary: (file name, contents).
-const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
-
-/// Advisory lock key shared by every kronic migrating a database ("kronic-m" in ASCII).
-const LOCK_KEY: i64 = 0x6b72_6f6e_6963_2d6d;
-
-const HISTORY: &str = "refinery_schema_history";
-
-/// One migration: its up script, and the down script that undoes it.
-#[derive(Debug, Clone)]
-pub struct MigrationFile {
-    pub version: u32,
-    pub name: String,
-    /// Where it came from, for messages: a path, or `built-in:` plus the file name.
-    pub origin: String,
-    pub up: String,
-    pub down: Option<String>,
-}
-
-impl MigrationFile {
-    fn label(&self) -> String {
-        format!("V{}__{}", self.version, self.name)
+pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> Result<Code> {
+    if let MigrateCommand::New { description, dir } = &args.command {
+        let (up, down) = migrations::create_next(dir, description)?;
+        say(up.display())?;
+        say(down.display())?;
+        return Ok(Code::Ok);
     }
-
-    fn refinery(&self) -> Result<Migration> {
-        Migration::unapplied(&self.label(), &self.up)
-            .map_err(|e| fail(Code::DataErr, format!("migration {}: {e}", self.origin)))
-    }
-}
-
-/// Splits `V12__add_index.sql` / `V12__add_index.down.sql` into (version, name, is_down).
-fn parse_name(file: &str) -> Option<(u32, String, bool)> {
-    let rest = file.strip_prefix('V')?;
-    let (version, rest) = rest.split_once("__")?;
-    let (name, down) = match rest.strip_suffix(".down.sql") {
-        Some(n) => (n, true),
-        None => (rest.strip_suffix(".sql")?, false),
-    };
-    let version: u32 = version.parse().ok()?;
-    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    (valid && i32::try_from(version).is_ok()).then(|| (version, name.to_string(), down))
-}
-
-/// Pairs up and down scripts. Every `.sql` file must be a well-named migration.
-fn assemble(files: Vec<(String, String, String)>) -> Result<Vec<MigrationFile>> {
-    let mut ups: BTreeMap<u32, MigrationFile> = BTreeMap::new();
-    let mut downs: Vec<(u32, String, String, String)> = Vec::new();
-    for (file, origin, sql) in files {
-        let Some((version, name, is_down)) = parse_name(&file) else {
-            return Err(fail(
-                Code::DataErr,
-                format!(
-                    "{origin}: not a migration name; use V<version>__<name>.sql and V<version>__<name>.down.sql"
-                ),
-            ));
-        };
-        if is_down {
-            downs.push((version, name, origin, sql));
-        } else if let Some(prev) = ups.get(&version) {
-            return Err(fail(
-                Code::DataErr,
-                format!(
-                    "version {version} is used twice: {} and {origin}",
-                    prev.origin
-                ),
-            ));
-        } else {
-            ups.insert(
-                version,
-                MigrationFile {
-                    version,
-                    name,
-                    origin,
-                    up: sql,
-                    down: None,
-                },
-            );
-        }
-    }
-    for (version, name, origin, sql) in downs {
-        match ups.get_mut(&version) {
-            Some(m) if m.name == name => m.down = Some(sql),
-            _ => {
-                return Err(fail(
-                    Code::DataErr,
-                    format!("{origin}: down script without a matching V{version}__{name}.sql"),
-                ));
-            }
-        }
-    }
-    Ok(ups.into_values().collect())
-}
-
-/// The migration set: built in, or read from `dir`.
-pub fn load(dir: Option<&Path>) -> Result<Vec<MigrationFile>> {
-    let files = match dir {
-        None => EMBEDDED
-            .iter()
-            .map(|(f, sql)| (f.to_string(), format!("built-in:{f}"), sql.to_string()))
-            .collect(),
-        Some(dir) => {
-            let entries = std::fs::read_dir(dir).map_err(|e| {
-                fail(
-                    crate::exit::io_code(&e),
-                    format!("cannot read migrations folder {}: {e}", dir.display()),
-                )
-            })?;
-            let mut files = Vec::new();
-            for entry in entries {
-                let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
-                let file = entry.file_name().to_string_lossy().into_owned();
-                if !file.ends_with(".sql") || !entry.path().is_file() {
-                    continue;
-                }
-                let sql = std::fs::read_to_string(entry.path())
-                    .with_context(|| format!("cannot read migration {}", entry.path().display()))?;
-                files.push((file, entry.path().display().to_string(), sql));
-            }
-            files
-        }
-    };
-    assemble(files)
-}
-
-/// A row of `refinery_schema_history`.
-#[derive(Debug, Clone)]
-struct Applied {
-    version: u32,
-    name: String,
-    applied_on: String,
-    checksum: String,
-}
-
-/// What the database has applied, compared with the migration set.
-struct State {
-    set: Vec<MigrationFile>,
-    /// None when the history table does not exist.
-    applied: Option<Vec<Applied>>,
-}
-
-#[derive(Debug, Serialize, PartialEq, Eq, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-enum Status {
-    Applied,
-    Pending,
-    Divergent,
-    Missing,
-}
-
-#[derive(Debug, Serialize)]
-struct HistoryRow {
-    version: u32,
-    name: String,
-    state: Status,
-    applied_on: Option<String>,
-}
-
-impl State {
-    async fn read(client: &Client, set: Vec<MigrationFile>) -> Result<State> {
-        let exists: bool = db::query(client, "SELECT to_regclass($1) IS NOT NULL", &[&HISTORY])
-            .await
-            .context("cannot read the migration history")?[0]
-            .get(0);
-        let applied = if exists {
-            let rows = db::query(
-                client,
-                "SELECT version, name, applied_on, checksum FROM refinery_schema_history ORDER BY version",
-                &[],
-            )
-            .await
-            .context("cannot read refinery_schema_history")?;
-            Some(
-                rows.iter()
-                    .map(|r| Applied {
-                        version: r.get::<_, i32>(0) as u32,
-                        name: r.get::<_, Option<String>>(1).unwrap_or_default(),
-                        applied_on: r.get::<_, Option<String>>(2).unwrap_or_default(),
-                        checksum: r.get::<_, Option<String>>(3).unwrap_or_default(),
-                    })
-                    .collect(),
-            )
-        } else {
-            None
-        };
-        Ok(State { set, applied })
-    }
-
-    fn applied(&self) -> &[Applied] {
-        self.applied.as_deref().unwrap_or(&[])
-    }
-
-    fn file(&self, version: u32) -> Option<&MigrationFile> {
-        self.set.iter().find(|m| m.version == version)
-    }
-
-    fn rows(&self) -> Result<Vec<HistoryRow>> {
-        let mut rows = Vec::new();
-        for a in self.applied() {
-            let state = match self.file(a.version) {
-                None => Status::Missing,
-                Some(f)
-                    if f.name != a.name || f.refinery()?.checksum().to_string() != a.checksum =>
-                {
-                    Status::Divergent
-                }
-                Some(_) => Status::Applied,
-            };
-            rows.push(HistoryRow {
-                version: a.version,
-                name: a.name.clone(),
-                state,
-                applied_on: Some(a.applied_on.clone()),
-            });
-        }
-        for f in &self.set {
-            if !self.applied().iter().any(|a| a.version == f.version) {
-                rows.push(HistoryRow {
-                    version: f.version,
-                    name: f.name.clone(),
-                    state: Status::Pending,
-                    applied_on: None,
-                });
-            }
-        }
-        rows.sort_by_key(|r| r.version);
-        Ok(rows)
-    }
-
-    fn current(&self) -> Option<&Applied> {
-        self.applied().last()
-    }
-
-    /// Refuses (65) when the history and the set disagree: divergent, missing, or a
-    /// pending migration older than the newest applied one.
-    fn check_consistent(&self) -> Result<()> {
-        let rows = self.rows()?;
-        let list = |s: Status| -> Vec<String> {
-            rows.iter()
-                .filter(|r| r.state == s)
-                .map(|r| format!("V{}__{}", r.version, r.name))
-                .collect()
-        };
-        let divergent = list(Status::Divergent);
-        if !divergent.is_empty() {
-            return Err(fail(
-                Code::DataErr,
-                format!(
-                    "applied migration {} differs from this kronic's file (checksum or name changed after it was applied); restore the original file or revert it first",
-                    divergent.join(", ")
-                ),
-            ));
-        }
-        let missing = list(Status::Missing);
-        if !missing.is_empty() {
-            return Err(fail(
-                Code::DataErr,
-                format!(
-                    "applied migration {} is unknown to this kronic (a newer kronic applied it?); refusing to migrate",
-                    missing.join(", ")
-                ),
-            ));
-        }
-        if let Some(cur) = self.current() {
-            let late: Vec<String> = rows
-                .iter()
-                .filter(|r| r.state == Status::Pending && r.version < cur.version)
-                .map(|r| format!("V{}__{}", r.version, r.name))
-                .collect();
-            if !late.is_empty() {
-                return Err(fail(
-                    Code::DataErr,
-                    format!(
-                        "migration {} is older than the applied version {} but was never applied; renumber it",
-                        late.join(", "),
-                        cur.version
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn pending(&self, target: Option<u32>) -> Vec<&MigrationFile> {
-        self.set
-            .iter()
-            .filter(|m| !self.applied().iter().any(|a| a.version == m.version))
-            .filter(|m| target.is_none_or(|t| m.version <= t))
-            .collect()
-    }
-}
-
-pub async fn run(config: &Config, args: MigrateArgs) -> Result<Code> {
-    let set = load(args.migrations.as_deref())?;
+    let config = config()?;
+    let dir = config::path_setting(args.migrations.clone(), vars::MIGRATIONS_DIR);
+    let set = migrations::load(dir.as_deref())?;
     let mut client = db::connect_wait(&config.db, args.wait.wait).await?;
+    let locking = !matches!(
+        args.command,
+        MigrateCommand::Current { .. } | MigrateCommand::History { .. }
+    );
+    if locking {
+        migrations::lock(&client, args.lock_timeout).await?;
+    }
+    let state = State::read(&client, set).await?;
     match args.command {
-        MigrateCommand::Current { json } => {
-            let state = State::read(&client, set).await?;
-            current(&state, json)?;
-        }
-        MigrateCommand::History { json } => {
-            let state = State::read(&client, set).await?;
-            history(&state, json)?;
-        }
-        MigrateCommand::Up { target, dry_run } => {
-            lock(&client, args.lock_timeout).await?;
-            let state = State::read(&client, set).await?;
-            up(&mut client, &state, target, dry_run).await?;
-        }
+        MigrateCommand::Current { json } => current(&state, json),
+        MigrateCommand::History { json } => history(&state, json),
+        MigrateCommand::Up { target, dry_run } => up(&mut client, &state, target, dry_run).await,
         MigrateCommand::Down {
             steps,
             target,
             dry_run,
             yes,
         } => {
-            lock(&client, args.lock_timeout).await?;
-            let state = State::read(&client, set).await?;
-            down(
-                &mut client,
-                &state,
-                steps,
-                target,
-                dry_run,
-                yes,
-                &config.db.display(),
-            )
-            .await?;
+            let plan = state.down_plan(steps, target)?;
+            down(&mut client, plan, dry_run, yes, &config.db.display()).await
         }
-        MigrateCommand::Stamp { version } => {
-            lock(&client, args.lock_timeout).await?;
-            let state = State::read(&client, set).await?;
-            stamp(&mut client, &state, version).await?;
-        }
-        MigrateCommand::New { .. } => unreachable!("handled without a database"),
-    }
+        MigrateCommand::Stamp { version } => stamp(&mut client, &state, version).await,
+        MigrateCommand::New { .. } => Ok(()),
+    }?;
     Ok(Code::Ok)
-}
-
-/// Takes the migration lock, polling so that `--lock-timeout` bounds the wait (a blocking
-/// pg_advisory_lock can also deadlock with CREATE INDEX CONCURRENTLY).
-async fn lock(client: &Client, timeout: Duration) -> Result<()> {
-    let deadline = Instant::now() + timeout;
-    let mut said = false;
-    loop {
-        let got: bool = db::query(client, "SELECT pg_try_advisory_lock($1)", &[&LOCK_KEY])
-            .await
-            .context("cannot take the migration lock")?[0]
-            .get(0);
-        if got {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            return Err(fail(
-                Code::TempFail,
-                format!(
-                    "another kronic is migrating this database; gave up after {}s (--lock-timeout)",
-                    timeout.as_secs_f64()
-                ),
-            ));
-        }
-        if !said {
-            tracing::info!(
-                "another kronic is migrating this database; waiting up to {}s",
-                timeout.as_secs_f64()
-            );
-            said = true;
-        }
-        tokio::time::sleep(
-            Duration::from_millis(200).min(deadline.saturating_duration_since(Instant::now())),
-        )
-        .await;
-    }
 }
 
 fn current(state: &State, json: bool) -> Result<()> {
@@ -399,21 +63,21 @@ fn current(state: &State, json: bool) -> Result<()> {
             "applied_on": cur.map(|c| c.applied_on.clone()),
             "pending": pending,
         });
-        return super::say(v.to_string());
+        return say(v.to_string());
     }
     match cur {
-        Some(c) => super::say(format!(
+        Some(c) => say(format!(
             "{} {} (applied {}; {pending} pending)",
             c.version, c.name, c.applied_on
         )),
-        None => super::say(format!("no migrations applied ({pending} pending)")),
+        None => say(format!("no migrations applied ({pending} pending)")),
     }
 }
 
 fn history(state: &State, json: bool) -> Result<()> {
     let rows = state.rows()?;
     if json {
-        return super::say(serde_json::to_string(&rows)?);
+        return say(serde_json::to_string(&rows)?);
     }
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -438,36 +102,6 @@ fn history(state: &State, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// A database the old toolchain created has the tables but no kronic history.
-async fn refuse_unadopted(client: &Client, state: &State) -> Result<()> {
-    if state.applied.is_some() {
-        return Ok(());
-    }
-    let found: Vec<String> = db::query(
-        client,
-        "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = current_schema() AND c.relkind = 'r' \
-         AND c.relname IN ('alembic_version', 'users', 'roles', 'user_roles') ORDER BY 1",
-        &[],
-    )
-    .await
-    .context("cannot inspect the schema")?
-    .iter()
-    .map(|r| r.get(0))
-    .collect();
-    if found.is_empty() {
-        return Ok(());
-    }
-    let newest = state.set.iter().map(|m| m.version).min().unwrap_or(1);
-    Err(fail(
-        Code::DataErr,
-        format!(
-            "the database already has {} but no kronic migration history (created by the old Alembic toolchain?); nothing was changed. Adopt it with `kronic migrate stamp <version>` (version {newest} is the initial schema), then run `kronic migrate up`",
-            found.join(", ")
-        ),
-    ))
-}
-
 async fn up(client: &mut Client, state: &State, target: Option<u32>, dry_run: bool) -> Result<()> {
     if let Some(t) = target
         && t != 0
@@ -479,14 +113,14 @@ async fn up(client: &mut Client, state: &State, target: Option<u32>, dry_run: bo
         ));
     }
     state.check_consistent()?;
-    refuse_unadopted(client, state).await?;
+    migrations::refuse_unadopted(client, state).await?;
     let pending = state.pending(target);
     if pending.is_empty() {
         let at = state.current().map_or("no version".to_string(), |c| {
             format!("version {} ({})", c.version, c.name)
         });
         tracing::info!("nothing to apply: the database is at {at}");
-        return super::say(format!("nothing to apply: the database is at {at}"));
+        return say(format!("nothing to apply: the database is at {at}"));
     }
     if dry_run {
         let mut out = std::io::stdout().lock();
@@ -522,122 +156,33 @@ async fn up(client: &mut Client, state: &State, target: Option<u32>, dry_run: bo
     match runner.run_async(client).await {
         Ok(report) => {
             for m in report.applied_migrations() {
-                super::say(format!("applied {} {}", m.version(), m.name()))?;
+                say(format!("applied {} {}", m.version(), m.name()))?;
             }
             Ok(())
         }
         Err(e) => {
             let done = e.report().map_or(0, |r| r.applied_migrations().len());
             for m in pending.iter().take(done) {
-                super::say(format!("applied {} {}", m.version, m.name))?;
+                say(format!("applied {} {}", m.version, m.name))?;
             }
-            let failed = pending.get(done).copied();
-            Err(migration_error(&e, failed, done, state))
+            let stays_at = state.version_after(done);
+            Err(match pending.get(done) {
+                Some(m) => migrations::migration_error(&e, &m.up, &m.origin, &stays_at),
+                None => fail(Code::DataErr, format!("migration failed: {e}")),
+            })
         }
     }
 }
 
-/// Names the failed migration's file and where in it PostgreSQL stopped.
-fn migration_error(
-    e: &(dyn std::error::Error + 'static),
-    failed: Option<&MigrationFile>,
-    done: usize,
-    state: &State,
-) -> anyhow::Error {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    let mut dberr = None;
-    while let Some(err) = cur {
-        if let Some(pg) = err.downcast_ref::<tokio_postgres::Error>() {
-            dberr = pg.as_db_error().cloned();
-            if dberr.is_none() {
-                // The connection failed, not the SQL.
-                return fail(
-                    Code::Unavailable,
-                    format!("lost the database while migrating: {pg}"),
-                );
-            }
-            break;
-        }
-        cur = err.source();
-    }
-    let Some(m) = failed else {
-        return fail(Code::DataErr, format!("migration failed: {e}"));
-    };
-    let version_now = match (done, state.current()) {
-        (0, Some(c)) => format!("version {}", c.version),
-        (0, None) => "no version".to_string(),
-        (n, _) => format!("version {}", state.pending(None)[n - 1].version),
-    };
-    let detail = match dberr {
-        Some(d) => {
-            let line = match d.position() {
-                Some(tokio_postgres::error::ErrorPosition::Original(pos)) => {
-                    // PostgreSQL counts characters from 1.
-                    let upto: String = m.up.chars().take(*pos as usize).collect();
-                    format!(" at line {}", upto.matches('\n').count() + 1)
-                }
-                _ => String::new(),
-            };
-            format!("{line}: {} (SQLSTATE {})", d.message(), d.code().code())
-        }
-        None => format!(": {e}"),
-    };
-    fail(
-        Code::DataErr,
-        format!(
-            "migration {} failed{detail}; it was rolled back and the database stays at {version_now}",
-            m.origin
-        ),
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
 async fn down(
     client: &mut Client,
-    state: &State,
-    steps: Option<u32>,
-    target: Option<u32>,
+    plan: Vec<(&MigrationFile, &str)>,
     dry_run: bool,
     yes: bool,
     display: &str,
 ) -> Result<()> {
-    state.check_consistent()?;
-    let applied = state.applied();
-    let revert: Vec<&Applied> = match target {
-        Some(t) => applied.iter().rev().filter(|a| a.version > t).collect(),
-        None => {
-            let n = steps.unwrap_or(1) as usize;
-            if n > applied.len() {
-                return Err(fail(
-                    Code::Usage,
-                    format!(
-                        "cannot revert {n} migration(s): only {} applied",
-                        applied.len()
-                    ),
-                ));
-            }
-            applied.iter().rev().take(n).collect()
-        }
-    };
-    if revert.is_empty() {
-        return super::say("nothing to revert");
-    }
-    // Every down script must exist before anything changes.
-    let mut plan = Vec::new();
-    for a in &revert {
-        let file = state
-            .file(a.version)
-            .expect("consistent state has every applied file");
-        let Some(sql) = &file.down else {
-            return Err(fail(
-                Code::DataErr,
-                format!(
-                    "migration {} has no down script (V{}__{}.down.sql); nothing was reverted",
-                    file.origin, file.version, file.name
-                ),
-            ));
-        };
-        plan.push((file, sql));
+    if plan.is_empty() {
+        return say("nothing to revert");
     }
     if dry_run {
         let mut out = std::io::stdout().lock();
@@ -658,7 +203,7 @@ async fn down(
         return Ok(());
     }
     let names: Vec<String> = plan.iter().map(|(f, _)| f.label()).collect();
-    super::confirm(
+    confirm(
         &format!(
             "Revert {} on {display}? This may delete data",
             names.join(", ")
@@ -666,25 +211,8 @@ async fn down(
         yes,
     )?;
     for (file, sql) in plan {
-        let tx = client.transaction().await?;
-        db::batch(&tx, sql).await.map_err(|e| {
-            let failed = MigrationFile {
-                up: sql.clone(),
-                origin: format!("{} (down script)", file.origin),
-                ..file.clone()
-            };
-            migration_error(&e, Some(&failed), 0, state)
-        })?;
-        db::execute(
-            &tx,
-            "DELETE FROM refinery_schema_history WHERE version = $1",
-            &[&(file.version as i32)],
-        )
-        .await?;
-        tx.commit()
-            .await
-            .with_context(|| format!("cannot commit the revert of {}", file.label()))?;
-        super::say(format!("reverted {} {}", file.version, file.name))?;
+        migrations::revert(client, file, sql).await?;
+        say(format!("reverted {} {}", file.version, file.name))?;
     }
     Ok(())
 }
@@ -698,7 +226,7 @@ async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<()> {
     }
     state.check_consistent()?;
     if state.current().is_some_and(|c| c.version >= version) {
-        return super::say(format!(
+        return say(format!(
             "already at version {}; nothing stamped",
             state.current().map_or(0, |c| c.version)
         ));
@@ -719,107 +247,7 @@ async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<()> {
                 format!("cannot stamp version {version}: {e}"),
             )
         })?;
-    super::say(format!(
+    say(format!(
         "stamped version {version}: recorded as applied, nothing was run"
     ))
-}
-
-/// `kronic migrate new`: the next numbered up file and its down file.
-pub fn new(args: &MigrateArgs) -> Result<Code> {
-    let MigrateCommand::New { description, dir } = &args.command else {
-        unreachable!()
-    };
-    let slug = slugify(description);
-    if slug.is_empty() {
-        return Err(fail(
-            Code::Usage,
-            format!("description {description:?} has no letters or digits to name the file"),
-        ));
-    }
-    std::fs::create_dir_all(dir).map_err(|e| {
-        fail(
-            Code::CantCreate,
-            format!("cannot create {}: {e}", dir.display()),
-        )
-    })?;
-    let existing = load(Some(dir))?;
-    let version = existing.iter().map(|m| m.version).max().unwrap_or(0) + 1;
-    let up: PathBuf = dir.join(format!("V{version}__{slug}.sql"));
-    let down: PathBuf = dir.join(format!("V{version}__{slug}.down.sql"));
-    create_new(&up, &format!("-- {description}\n"))?;
-    if let Err(e) = create_new(&down, &format!("-- Undo: {description}\n")) {
-        let _ = std::fs::remove_file(&up);
-        return Err(e);
-    }
-    super::say(up.display().to_string())?;
-    super::say(down.display().to_string())?;
-    Ok(Code::Ok)
-}
-
-fn create_new(path: &Path, contents: &str) -> Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| {
-            fail(
-                Code::CantCreate,
-                format!("cannot create {}: {e}", path.display()),
-            )
-        })?;
-    f.write_all(contents.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
-fn slugify(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('_') && !out.is_empty() {
-            out.push('_');
-        }
-    }
-    out.trim_end_matches('_').to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names() {
-        assert_eq!(
-            parse_name("V1__initial_schema.sql"),
-            Some((1, "initial_schema".into(), false))
-        );
-        assert_eq!(parse_name("V12__x.down.sql"), Some((12, "x".into(), true)));
-        assert_eq!(parse_name("V1_initial.sql"), None);
-        assert_eq!(parse_name("U1__x.sql"), None);
-        assert_eq!(parse_name("V1__a-b.sql"), None);
-    }
-
-    #[test]
-    fn embedded_set_pairs_every_up_with_a_down() {
-        let set = load(None).unwrap();
-        assert!(!set.is_empty());
-        for m in &set {
-            assert!(m.down.is_some(), "{} has no down script", m.label());
-        }
-    }
-
-    #[test]
-    fn duplicate_versions_and_orphan_downs_are_refused() {
-        let f = |n: &str| (n.to_string(), n.to_string(), String::new());
-        assert!(assemble(vec![f("V1__a.sql"), f("V1__b.sql")]).is_err());
-        assert!(assemble(vec![f("V1__a.sql"), f("V1__b.down.sql")]).is_err());
-        assert!(assemble(vec![f("notes.sql")]).is_err());
-    }
-
-    #[test]
-    fn slugs() {
-        assert_eq!(slugify("Add users.display_name!"), "add_users_display_name");
-        assert_eq!(slugify("  --  "), "");
-    }
 }

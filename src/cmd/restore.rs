@@ -28,7 +28,7 @@ struct Source {
 fn source(args: &RestoreArgs) -> Result<Source> {
     let path = match &args.file {
         Some(f) => f.clone(),
-        None => repository::latest(&args.dir.dir)?.path,
+        None => repository::latest(&args.dir.path())?.path,
     };
     let meta = std::fs::metadata(&path).map_err(|e| {
         fail(
@@ -85,7 +85,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         "Restore {what}{}? Its current contents will be replaced",
         if missing { " (to be created)" } else { "" }
     );
-    super::confirm(&question, args.yes)?;
+    crate::ui::confirm(&question, args.yes)?;
 
     let client = match client {
         Some(c) => c,
@@ -99,7 +99,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     let started = Instant::now();
     let sql_bytes = tokio::select! {
         r = restore(&client, &target, &src) => r,
-        _ = super::shutdown_signal() => {
+        _ = crate::ui::shutdown_signal() => {
             db::cancel(&cancel, &target).await;
             Err(fail(
                 Code::Interrupted,
@@ -108,7 +108,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         }
     }?;
     let secs = started.elapsed().as_secs_f64();
-    super::say(format!(
+    crate::ui::say(format!(
         "Restore completed: {} into {} ({} of SQL from {} in {secs:.1}s)",
         src.path.display(),
         target.display(),

@@ -9,7 +9,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use serde_json::{Value, json};
 
 use crate::cli::SeedArgs;
-use crate::config::{Config, Secret};
+use crate::config::{self, Config, Secret, vars};
 use crate::db;
 use crate::exit::{Code, fail};
 
@@ -47,11 +47,8 @@ struct Admin {
 }
 
 fn admin_from(args: &SeedArgs) -> Result<Admin> {
-    let email = args
-        .admin_email
-        .clone()
-        .filter(|e| !e.is_empty())
-        .ok_or_else(|| {
+    let email =
+        config::text_setting(args.admin_email.clone(), vars::ADMIN_EMAIL).ok_or_else(|| {
             fail(
                 Code::Config,
                 "KRONIC_ADMIN_EMAIL is not set (or pass --admin-email)",
@@ -72,15 +69,14 @@ fn admin_from(args: &SeedArgs) -> Result<Admin> {
         }
         pw
     } else {
-        args.admin_password
-            .clone()
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| {
+        config::text_setting(args.admin_password.clone(), vars::ADMIN_PASSWORD).ok_or_else(
+            || {
                 fail(
                     Code::Config,
                     "KRONIC_ADMIN_PASSWORD is not set (or use --admin-password-stdin)",
                 )
-            })?
+            },
+        )?
     };
     let email = email.trim().to_lowercase();
     if !valid_email(&email) {

@@ -1,15 +1,19 @@
-//! pg_dump (and any other PostgreSQL client tool): finding a version that can talk to the server, and handing them the
-//! connection settings without ever putting the password in argv or the environment.
+//! Child processes, through one door: finding a pg_dump that can talk to the server,
+//! starting it with a scrubbed environment and the password in memory only, reading its
+//! output, and summarising its failure.
 
-use std::fs::OpenOptions;
+use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use anyhow::{Context, Result};
+use rustix::fs::{MemfdFlags, Mode, fchmod, memfd_create};
+use tokio::io::AsyncReadExt;
 use tokio::process::Command;
 
-use crate::config::DbConfig;
+use crate::config::{self, DbConfig, vars};
 use crate::exit::{Code, fail};
 use crate::tls::effective_mode;
 
@@ -24,17 +28,21 @@ pub struct Tool {
 /// when set; otherwise the first on PATH that is new enough, else the newest under the
 /// usual PostgreSQL install folders.
 pub async fn find(name: &str, server_major: u32) -> Result<Tool> {
-    if let Some(dir) = std::env::var_os("KRONIC_PG_BINDIR").filter(|d| !d.is_empty()) {
+    if let Some(dir) = config::env(vars::PG_BINDIR) {
         let path = Path::new(&dir).join(name);
         let tool = probe(&path).await.ok_or_else(|| {
             fail(
                 Code::Unavailable,
-                format!("KRONIC_PG_BINDIR: no working {name} at {}", path.display()),
+                format!(
+                    "{}: no working {name} at {}",
+                    vars::PG_BINDIR,
+                    path.display()
+                ),
             )
         })?;
         return check_new_enough(tool, name, server_major);
     }
-    let mut candidates: Vec<PathBuf> = std::env::var_os("PATH")
+    let mut candidates: Vec<PathBuf> = config::env("PATH")
         .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect())
         .unwrap_or_default();
     let mut installed: Vec<PathBuf> = Vec::new();
@@ -99,9 +107,9 @@ fn check_new_enough(tool: Tool, name: &str, server_major: u32) -> Result<Tool> {
 
 /// Runs `tool --version` ("pg_dump (PostgreSQL) 15.18 (Debian ...)").
 async fn probe(path: &Path) -> Option<Tool> {
-    let out = Command::new(path)
+    let out = scrubbed(path)
         .arg("--version")
-        .kill_on_drop(true)
+        .stdin(Stdio::null())
         .output()
         .await
         .ok()?;
@@ -126,78 +134,41 @@ pub async fn server_major(client: &tokio_postgres::Client) -> Result<u32> {
     Ok((row[0].get::<_, i32>(0) / 10_000) as u32)
 }
 
-/// A private (0600) passfile that lives as long as this value. libpq reads it through
-/// PGPASSFILE, so the password is neither in argv nor in /proc/PID/environ.
+/// The password for one child, in a memory-only file (memfd, mode 0600) that libpq
+/// reads through `PGPASSFILE=/proc/self/fd/N`: never on disk, never in argv or the
+/// environment, and gone with the last process holding it, however kronic ends.
 pub struct Passfile {
-    path: Option<PathBuf>,
+    fd: Option<OwnedFd>,
 }
 
 impl Passfile {
     pub fn new(db: &DbConfig) -> Result<Passfile> {
         let Some(pw) = &db.password else {
-            return Ok(Passfile { path: None });
+            return Ok(Passfile { fd: None });
         };
-        let dir = std::env::temp_dir();
-        remove_stale_passfiles(&dir);
-        for attempt in 0..100u32 {
-            let path = dir.join(format!("kronic-pgpass-{}-{attempt}", std::process::id()));
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-            {
-                Ok(mut f) => {
-                    // Any host, port, database and user: the file is for this one child.
-                    let line = format!("*:*:*:*:{}\n", escape(pw.expose()));
-                    let written = f.write_all(line.as_bytes());
-                    let pass = Passfile { path: Some(path) };
-                    written.context("cannot write the private passfile")?;
-                    return Ok(pass);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    return Err(fail(
-                        Code::CantCreate,
-                        format!("cannot create a passfile in {}: {e}", dir.display()),
-                    ));
-                }
-            }
-        }
-        Err(fail(
-            Code::CantCreate,
-            format!("cannot create a passfile in {}", dir.display()),
-        ))
+        let made = (|| -> std::io::Result<OwnedFd> {
+            // No CLOEXEC: the child inherits it under the same number.
+            let fd = memfd_create("kronic-pgpass", MemfdFlags::empty())?;
+            fchmod(&fd, Mode::from_raw_mode(0o600))?;
+            let mut file = File::from(fd);
+            // Any host, port, database and user: the file is for this one child.
+            file.write_all(format!("*:*:*:*:{}\n", escape(pw.expose())).as_bytes())?;
+            Ok(OwnedFd::from(file))
+        })();
+        let fd = made.map_err(|e| {
+            fail(
+                Code::Software,
+                format!("cannot hand the password to pg_dump (memfd): {e}"),
+            )
+        })?;
+        Ok(Passfile { fd: Some(fd) })
     }
-}
 
-impl Drop for Passfile {
-    fn drop(&mut self) {
-        if let Some(p) = &self.path {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
-/// Passfiles of kronic processes that no longer exist (killed with SIGKILL, which no
-/// cleanup survives): removed by the next run, so a password does not linger on disk.
-fn remove_stale_passfiles(dir: &Path) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix("kronic-pgpass-")
-            .and_then(|r| r.split('-').next())
-        else {
-            continue;
-        };
-        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
-            let _ = std::fs::remove_file(e.path());
+    /// What `PGPASSFILE` names for the child.
+    fn path(&self) -> String {
+        match &self.fd {
+            Some(fd) => format!("/proc/self/fd/{}", fd.as_raw_fd()),
+            None => "/dev/null".into(),
         }
     }
 }
@@ -207,18 +178,22 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace(':', "\\:")
 }
 
-/// A command for `tool` connected to `db` through libpq's environment: PG* variables for
-/// the target, the passfile for the password, and no prompting.
-pub fn command(tool: &Tool, db: &DbConfig, pass: &Passfile) -> Command {
-    let mut cmd = Command::new(&tool.path);
-    // Only our settings: nothing from the operator's PG* environment or ~/.pgpass, and
-    // no KRONIC_* variable (they hold passwords) in the child's /proc/PID/environ.
-    for (k, _) in std::env::vars_os() {
-        let k_str = k.to_string_lossy();
-        if k_str.starts_with("PG") || k_str.starts_with("KRONIC_") {
-            cmd.env_remove(k);
-        }
+/// A command for a child process with nothing of kronic's environment: no `KRONIC_*`
+/// variable (they hold passwords), no operator `PG*` setting or `~/.pgpass`, messages
+/// in English (kronic reads them). Every child kronic starts is made here.
+fn scrubbed(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear().env("LC_ALL", "C").kill_on_drop(true);
+    if let Some(tz) = std::env::var_os("TZ") {
+        cmd.env("TZ", tz);
     }
+    cmd
+}
+
+/// A command for `tool` connected to `db` through libpq's environment: PG* variables
+/// for the target, the passfile for the password, and no prompting.
+pub fn command(tool: &Tool, db: &DbConfig, pass: &Passfile) -> Command {
+    let mut cmd = scrubbed(&tool.path);
     cmd.env("PGHOST", &db.host)
         .env("PGPORT", db.port.to_string())
         .env("PGDATABASE", &db.dbname)
@@ -228,16 +203,87 @@ pub fn command(tool: &Tool, db: &DbConfig, pass: &Passfile) -> Command {
             "PGCONNECT_TIMEOUT",
             db.connect_timeout.as_secs().max(2).to_string(),
         )
-        .env("PGAPPNAME", "kronic");
+        .env("PGAPPNAME", "kronic")
+        .env("PGPASSFILE", pass.path());
     if let Some(root) = &db.sslrootcert {
         cmd.env("PGSSLROOTCERT", root);
     }
-    match &pass.path {
-        Some(p) => cmd.env("PGPASSFILE", p),
-        None => cmd.env("PGPASSFILE", "/dev/null"),
-    };
-    cmd.arg("--no-password").kill_on_drop(true);
+    cmd.arg("--no-password");
     cmd
+}
+
+/// A running client tool: its stdout as a plain file (for a blocking reader thread, no
+/// async hop on the path every byte takes), its stderr collected in the background.
+pub struct Running {
+    name: String,
+    child: tokio::process::Child,
+    stderr: tokio::task::JoinHandle<String>,
+    _pass: Passfile,
+}
+
+/// Starts `cmd` (from [`command`]) with stdout piped; `pass` lives as long as the child.
+pub fn spawn(name: &str, mut cmd: Command, pass: Passfile) -> Result<(Running, File)> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {name}"))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let stdout = File::from(stdout.into_owned_fd().context("no stdout")?);
+    let mut err = child.stderr.take().context("no stderr")?;
+    let stderr = tokio::spawn(async move {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s).await;
+        s
+    });
+    Ok((
+        Running {
+            name: name.to_string(),
+            child,
+            stderr,
+            _pass: pass,
+        },
+        stdout,
+    ))
+}
+
+impl Running {
+    pub fn kill(&mut self) {
+        let _ = self.child.start_kill();
+    }
+
+    /// Waits for the tool; a failure becomes one line (its first `error:` line) and the
+    /// exit code its words point to.
+    pub async fn finish(mut self) -> Result<()> {
+        let status = self
+            .child
+            .wait()
+            .await
+            .with_context(|| format!("cannot wait for {}", self.name))?;
+        let errors = self.stderr.await.unwrap_or_default();
+        for line in errors.lines().filter(|l| !l.trim().is_empty()) {
+            tracing::debug!("{}: {line}", self.name);
+        }
+        if status.success() {
+            return Ok(());
+        }
+        // The "error:" line says what happened; "detail:" lines follow it.
+        let first = errors
+            .lines()
+            .find(|l| l.contains("error:"))
+            .or_else(|| errors.lines().rev().find(|l| !l.trim().is_empty()))
+            .unwrap_or("no message")
+            .trim();
+        let how = match status.code() {
+            Some(c) => format!("exit {c}"),
+            None => "killed by a signal".to_string(),
+        };
+        Err(fail(
+            failure_code(&errors),
+            format!("{} failed ({how}): {first}", self.name),
+        ))
+    }
 }
 
 /// The exit code for a client tool's failure, from its last words.

@@ -1,0 +1,73 @@
+//! The Prometheus textfile that node_exporter reads after each backup.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use chrono::Utc;
+
+use crate::config::DbConfig;
+use crate::exit::{Code, fail};
+use crate::fsutil;
+
+/// Fails (73) before the backup starts when the metrics file's folder is missing, so a
+/// typo is found before a whole dump, not after it.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    Err(fail(
+        Code::CantCreate,
+        format!(
+            "metrics file {}: folder {} does not exist; create it or fix --metrics-file / KRONIC_BACKUP_METRICS_FILE",
+            path.display(),
+            dir.display()
+        ),
+    ))
+}
+
+/// What the last successful backup measured.
+pub struct BackupStats {
+    pub sql_bytes: u64,
+    pub out_bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// Prometheus textfile metrics for node_exporter, replaced atomically.
+pub fn write_backup(path: &Path, db: &DbConfig, d: &BackupStats) -> Result<()> {
+    let label = db.display().replace('\\', "\\\\").replace('"', "\\\"");
+    let now = Utc::now().timestamp_millis() as f64 / 1000.0;
+    let mut text = String::new();
+    for (name, help, value) in [
+        (
+            "kronic_backup_last_success_timestamp_seconds",
+            "Unix time of the last successful kronic backup.",
+            now,
+        ),
+        (
+            "kronic_backup_last_duration_seconds",
+            "How long the last successful backup took.",
+            d.elapsed.as_secs_f64(),
+        ),
+        (
+            "kronic_backup_last_size_bytes",
+            "Size of the last successful backup file.",
+            d.out_bytes as f64,
+        ),
+        (
+            "kronic_backup_last_sql_bytes",
+            "Uncompressed size of the last successful dump.",
+            d.sql_bytes as f64,
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{database=\"{label}\"}} {value}\n"
+        ));
+    }
+    // 0644: node_exporter runs as another user, and nothing here is secret.
+    fsutil::write_atomic(path, text.as_bytes(), 0o644)
+}

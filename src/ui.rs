@@ -1,0 +1,59 @@
+//! What commands say to a person: results on stdout, confirmation prompts, and the
+//! signals that end a run.
+
+use std::fmt::Display;
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::Result;
+
+use crate::exit::{Code, fail};
+
+/// One line of results on stdout. A closed pipe (`kronic ... | head`) comes back as an
+/// error that main treats as success, instead of the panic `println!` would give.
+pub fn say(line: impl Display) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Asks before a destructive step. Off a terminal it needs `--yes` (exit 64 otherwise),
+/// so cron and CI never hang on a prompt.
+pub fn confirm(question: &str, yes: bool) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(fail(
+            Code::Usage,
+            format!("{question}: refusing without --yes when standard input is not a terminal"),
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+        Ok(())
+    } else {
+        Err(fail(Code::Usage, "cancelled: nothing was changed"))
+    }
+}
+
+/// Resolves on SIGTERM, SIGINT (Ctrl-C), SIGHUP or SIGQUIT: each ends a run the same
+/// way, after cleaning up (exit 130).
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let kinds = [
+        SignalKind::terminate(),
+        SignalKind::interrupt(),
+        SignalKind::hangup(),
+        SignalKind::quit(),
+    ];
+    let mut streams: Vec<_> = kinds.into_iter().filter_map(|k| signal(k).ok()).collect();
+    if streams.is_empty() {
+        return std::future::pending().await;
+    }
+    let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
+    futures_util::future::select_all(waits).await;
+}
