@@ -170,7 +170,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup)
-            opts="-v -q -h --dir --keep-days --metrics-file --compression-level --wait --database-url --verbose --quiet --help list verify prune help"
+            opts="-v -q -h --dir --keep-days --metrics-file --lock-timeout --lock-wait --compression-level --wait --database-url --verbose --quiet --help list verify prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,6 +185,14 @@ _kronic() {
                     return 0
                     ;;
                 --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -278,13 +286,21 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__list)
-            opts="-v -q -h --dir --json --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --dir --json --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -304,7 +320,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__prune)
-            opts="-v -q -h --dir --keep-days --dry-run --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --dir --keep-days --dry-run --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,6 +331,14 @@ _kronic() {
                     return 0
                     ;;
                 --keep-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -334,13 +358,21 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__verify)
-            opts="-v -q -h --dir --latest --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --dir --latest --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -614,7 +646,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate)
-            opts="-v -q -h --migrations --lock-timeout --wait --database-url --verbose --quiet --help up down current history new stamp help"
+            opts="-v -q -h --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help up down current history new stamp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -625,6 +657,10 @@ _kronic() {
                     return 0
                     ;;
                 --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -644,7 +680,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__current)
-            opts="-v -q -h --json --migrations --lock-timeout --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --json --exit-code --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -655,6 +691,10 @@ _kronic() {
                     return 0
                     ;;
                 --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -674,7 +714,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__down)
-            opts="-y -v -q -h --target --dry-run --yes --migrations --lock-timeout --wait --database-url --verbose --quiet --help"
+            opts="-y -v -q -h --target --dry-run --yes --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -689,6 +729,10 @@ _kronic() {
                     return 0
                     ;;
                 --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -820,7 +864,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__history)
-            opts="-v -q -h --json --migrations --lock-timeout --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --json --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -831,6 +875,10 @@ _kronic() {
                     return 0
                     ;;
                 --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -850,7 +898,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__new)
-            opts="-v -q -h --dir --migrations --lock-timeout --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --dir --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -865,6 +913,10 @@ _kronic() {
                     return 0
                     ;;
                 --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -884,7 +936,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__stamp)
-            opts="-v -q -h --migrations --lock-timeout --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -895,6 +947,10 @@ _kronic() {
                     return 0
                     ;;
                 --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -914,7 +970,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__up)
-            opts="-v -q -h --target --dry-run --migrations --lock-timeout --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --target --dry-run --backup --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -929,6 +985,10 @@ _kronic() {
                     return 0
                     ;;
                 --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -948,7 +1008,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__restore)
-            opts="-y -v -q -h --latest --dir --target-db --create --yes --wait --database-url --verbose --quiet --help"
+            opts="-y -v -q -h --latest --dir --target-db --create --yes --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -959,6 +1019,14 @@ _kronic() {
                     return 0
                     ;;
                 --target-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

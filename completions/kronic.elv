@@ -36,7 +36,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;migrate'= {
             cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
-            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -56,10 +57,12 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;migrate;up'= {
             cand --target 'Stop after this version'
             cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
-            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --dry-run 'Print the SQL that would run, in order, and change nothing'
+            cand --backup 'First take a verified backup (the normal one, into the backup folder); if a migration then fails, the error names the command that restores it'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand -q 'Only warnings and errors on stderr'
@@ -70,7 +73,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;migrate;down'= {
             cand --target 'Revert every migration above this version (0 reverts all)'
             cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
-            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --dry-run 'Print the SQL that would run, in order, and change nothing'
@@ -85,10 +89,12 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;migrate;current'= {
             cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
-            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --json 'Print JSON for scripts'
+            cand --exit-code 'Exit 1 when migrations are pending (for CI gates)'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand -q 'Only warnings and errors on stderr'
@@ -98,7 +104,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;migrate;history'= {
             cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
-            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --json 'Print JSON for scripts'
@@ -112,7 +119,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;migrate;new'= {
             cand --dir 'Folder to write into'
             cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
-            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -124,7 +132,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;migrate;stamp'= {
             cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
-            cand --lock-timeout 'Seconds to wait for another kronic migrating the same database (then exit 75)'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -176,6 +185,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --keep-days 'Delete backups older than this many days after a successful backup (0 keeps all) [env: KRONIC_BACKUP_KEEP_DAYS] [default: 30]'
             cand --metrics-file 'On success, write Prometheus textfile metrics here (for node_exporter) [env: KRONIC_BACKUP_METRICS_FILE]'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --compression-level 'gzip level, 1 (fastest) to 9 (smallest)'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
@@ -192,6 +203,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;backup;list'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --json 'Print JSON for scripts'
@@ -204,6 +217,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;backup;verify'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --latest 'Verify the newest backup in the folder'
@@ -217,6 +232,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;backup;prune'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --keep-days 'Delete backups older than this many days after a successful backup (0 keeps all) [env: KRONIC_BACKUP_KEEP_DAYS] [default: 30]'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --dry-run 'Only say what would be deleted'
@@ -244,6 +261,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;restore'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --target-db 'Restore into this database on the same server instead'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --latest 'Restore the newest backup in the backup folder'

@@ -67,6 +67,14 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "load migrations from this folder instead of the built-in ones",
     ),
     (
+        vars::LOCK_TIMEOUT,
+        "seconds to wait for table locks on each try before retrying [default: 1]",
+    ),
+    (
+        vars::LOCK_WAIT,
+        "seconds to wait for locks in all, then exit 75 [default: 60]",
+    ),
+    (
         vars::PG_BINDIR,
         "folder with pg_dump [default: PATH, then /usr/lib/postgresql/*/bin]",
     ),
@@ -181,6 +189,28 @@ pub struct WaitArg {
     pub wait: Option<std::time::Duration>,
 }
 
+/// How long kronic may wait for locks, so that it never holds the application up.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Seconds to wait for table locks on each try; then kronic steps back (letting the
+    /// application's queries through) and tries again [env: KRONIC_LOCK_TIMEOUT]
+    /// [default: 1].
+    #[arg(long = "lock-timeout", id = "lock_timeout", global = true, value_name = "SECS", value_parser = parse_seconds)]
+    pub per_try: Option<std::time::Duration>,
+
+    /// Seconds kronic may spend waiting for locks in all (table locks, retried; another
+    /// kronic's migration; pg_dump's --lock-wait-timeout), then exit 75 with nothing
+    /// changed [env: KRONIC_LOCK_WAIT] [default: 60].
+    #[arg(long = "lock-wait", id = "lock_wait", global = true, value_name = "SECS", value_parser = parse_seconds)]
+    pub budget: Option<std::time::Duration>,
+}
+
+impl LockArgs {
+    pub fn policy(&self) -> anyhow::Result<crate::locks::LockPolicy> {
+        crate::config::lock_policy(self.per_try, self.budget)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
     /// Load migrations from this folder instead of the ones built into kronic
@@ -188,9 +218,8 @@ pub struct MigrateArgs {
     #[arg(long, global = true, value_name = "DIR")]
     pub migrations: Option<PathBuf>,
 
-    /// Seconds to wait for another kronic migrating the same database (then exit 75).
-    #[arg(long, global = true, value_name = "SECS", default_value = "60", value_parser = parse_seconds)]
-    pub lock_timeout: std::time::Duration,
+    #[command(flatten)]
+    pub locks: LockArgs,
 
     #[command(flatten)]
     pub wait: WaitArg,
@@ -212,6 +241,10 @@ pub enum MigrateCommand {
         /// Print the SQL that would run, in order, and change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// First take a verified backup (the normal one, into the backup folder); if a
+        /// migration then fails, the error names the command that restores it.
+        #[arg(long, conflicts_with = "dry_run")]
+        backup: bool,
     },
 
     /// Revert the newest N applied migrations (default 1), or down to --target.
@@ -237,11 +270,16 @@ pub enum MigrateCommand {
     },
 
     /// Show the applied version.
-    #[command(after_help = "Examples:\n  kronic migrate current\n  kronic migrate current --json")]
+    #[command(
+        after_help = "Examples:\n  kronic migrate current\n  kronic migrate current --json\n  kronic migrate current --exit-code   # CI gate: exit 1 while migrations are pending"
+    )]
     Current {
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
+        /// Exit 1 when migrations are pending (for CI gates).
+        #[arg(long)]
+        exit_code: bool,
     },
 
     /// List every migration: applied, pending, divergent or missing.
@@ -346,6 +384,9 @@ pub struct BackupArgs {
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub locks: LockArgs,
+
     /// gzip level, 1 (fastest) to 9 (smallest).
     #[arg(long, default_value = "6", value_parser = clap::value_parser!(u32).range(1..=9))]
     pub compression_level: u32,
@@ -422,6 +463,9 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub locks: LockArgs,
 
     #[command(flatten)]
     pub wait: WaitArg,

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::exit::{Code, fail};
+use crate::locks::LockPolicy;
 
 /// The names of every environment variable kronic reads.
 pub mod vars {
@@ -29,6 +30,8 @@ pub mod vars {
     pub const BACKUP_KEEP_DAYS: &str = "KRONIC_BACKUP_KEEP_DAYS";
     pub const BACKUP_METRICS_FILE: &str = "KRONIC_BACKUP_METRICS_FILE";
     pub const MIGRATIONS_DIR: &str = "KRONIC_MIGRATIONS_DIR";
+    pub const LOCK_TIMEOUT: &str = "KRONIC_LOCK_TIMEOUT";
+    pub const LOCK_WAIT: &str = "KRONIC_LOCK_WAIT";
     pub const PG_BINDIR: &str = "KRONIC_PG_BINDIR";
     pub const LOG: &str = "KRONIC_LOG";
 }
@@ -57,6 +60,31 @@ pub fn keep_days(flag: Option<u32>) -> Result<u32> {
             ))
         }),
     }
+}
+
+/// Lock waits: the flags, else `KRONIC_LOCK_TIMEOUT` (default 1 s a try) and
+/// `KRONIC_LOCK_WAIT` (default 60 s in all).
+pub fn lock_policy(per_try: Option<Duration>, budget: Option<Duration>) -> Result<LockPolicy> {
+    let per_try = match per_try {
+        Some(d) => d,
+        None => match env(vars::LOCK_TIMEOUT) {
+            Some(v) => seconds(vars::LOCK_TIMEOUT, &v, false)?,
+            None => Duration::from_secs(1),
+        },
+    };
+    if per_try.is_zero() {
+        return Err(config_err(
+            "--lock-timeout must be above 0: 0 would wait for locks forever".into(),
+        ));
+    }
+    let budget = match budget {
+        Some(d) => d,
+        None => match env(vars::LOCK_WAIT) {
+            Some(v) => seconds(vars::LOCK_WAIT, &v, true)?,
+            None => Duration::from_secs(60),
+        },
+    };
+    Ok(LockPolicy { per_try, budget })
 }
 
 /// A path setting: the flag, else the variable.

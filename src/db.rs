@@ -285,3 +285,14 @@ pub async fn cancel(token: &tokio_postgres::CancelToken, db: &DbConfig) {
         tracing::debug!("the cancel request to {} did not go through", db.display());
     }
 }
+
+/// For sessions that may wait or run long (migrations, restores): the server checks
+/// every 2 s that kronic is still there, so a killed kronic leaves no session queued
+/// behind the application's locks (PostgreSQL 14 and later).
+pub async fn guard_session(client: &Client) {
+    let sql = "DO $$ BEGIN IF current_setting('server_version_num')::int >= 140000 THEN \
+               PERFORM set_config('client_connection_check_interval', '2s', false); END IF; END $$";
+    if let Err(e) = batch(client, sql).await {
+        tracing::debug!("cannot set client_connection_check_interval: {e}");
+    }
+}

@@ -6,6 +6,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     Ok = 0,
+    /// Migrations are pending (`migrate current --exit-code`).
+    Pending = 1,
     /// Wrong usage: a missing `--yes` off a terminal, conflicting flags.
     Usage = 64,
     /// Bad input data: a failing or divergent migration, an invalid email, a corrupt backup.
@@ -33,8 +35,9 @@ pub enum Code {
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 12] = [
+    pub const ALL: [Code; 13] = [
         Code::Ok,
+        Code::Pending,
         Code::Usage,
         Code::DataErr,
         Code::NoInput,
@@ -56,6 +59,7 @@ impl Code {
     pub fn meaning(self) -> &'static str {
         match self {
             Code::Ok => "success",
+            Code::Pending => "migrations are pending (only with migrate current --exit-code)",
             Code::Usage => {
                 "usage error (bad arguments, a destructive command without --yes off a terminal)"
             }

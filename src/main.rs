@@ -9,6 +9,7 @@ mod docs;
 mod dump;
 mod exit;
 mod fsutil;
+mod locks;
 mod metrics;
 mod migrations;
 mod pipeline;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use refinery::Migration;
+use refinery::{Migration, Runner, Target};
 use serde::Serialize;
 use tokio_postgres::Client;
 
@@ -33,7 +33,12 @@ pub struct MigrationFile {
     pub origin: String,
     pub up: String,
     pub down: Option<String>,
+    /// First line `-- kronic:no-transaction`: one statement, run outside a transaction.
+    pub no_transaction: bool,
 }
+
+/// The first line that marks a migration to run outside a transaction.
+pub const NO_TRANSACTION: &str = "-- kronic:no-transaction";
 
 impl MigrationFile {
     pub fn label(&self) -> String {
@@ -88,6 +93,7 @@ fn assemble(files: Vec<(String, String, String)>) -> Result<Vec<MigrationFile>> 
                 MigrationFile {
                     version,
                     name,
+                    no_transaction: sql.lines().next().map(str::trim) == Some(NO_TRANSACTION),
                     origin,
                     up: sql,
                     down: None,
@@ -106,7 +112,41 @@ fn assemble(files: Vec<(String, String, String)>) -> Result<Vec<MigrationFile>> 
             }
         }
     }
+    for m in ups.values() {
+        check_script(&m.origin, &m.up, m.no_transaction)?;
+        if let Some(down) = &m.down {
+            check_script(&format!("{} (down script)", m.origin), down, false)?;
+        }
+    }
     Ok(ups.into_values().collect())
+}
+
+/// Refuses (65), before anything runs, a script that would end kronic's transaction
+/// early (it would half-persist while kronic reports a rollback), and a no-transaction
+/// migration with other than exactly one statement.
+fn check_script(origin: &str, sql: &str, no_transaction: bool) -> Result<()> {
+    let statements = crate::dump::statements(sql)
+        .map_err(|(line, why)| fail(Code::DataErr, format!("{origin}: line {line}: {why}")))?;
+    for (line, stmt) in &statements {
+        if let Some(word) = crate::dump::transaction_control(stmt) {
+            return Err(fail(
+                Code::DataErr,
+                format!(
+                    "{origin}: line {line}: {word}: a migration must not control its transaction (kronic runs each in its own; for statements that cannot run in one, such as CREATE INDEX CONCURRENTLY, put one in its own file whose first line is {NO_TRANSACTION})"
+                ),
+            ));
+        }
+    }
+    if no_transaction && statements.len() != 1 {
+        return Err(fail(
+            Code::DataErr,
+            format!(
+                "{origin}: a {NO_TRANSACTION} migration holds exactly one statement, not {} (if it failed halfway, nothing could roll the others back)",
+                statements.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The migration set: built in, or read from `dir`.
@@ -366,7 +406,7 @@ impl State {
     }
 }
 
-/// Takes the migration lock, polling so that `--lock-timeout` bounds the wait (a blocking
+/// Takes the migration lock, polling so that `--lock-wait` bounds the wait (a blocking
 /// pg_advisory_lock can also deadlock with CREATE INDEX CONCURRENTLY).
 pub async fn lock(client: &Client, timeout: Duration) -> Result<()> {
     let deadline = Instant::now() + timeout;
@@ -383,7 +423,7 @@ pub async fn lock(client: &Client, timeout: Duration) -> Result<()> {
             return Err(fail(
                 Code::TempFail,
                 format!(
-                    "another kronic is migrating this database; gave up after {}s (--lock-timeout)",
+                    "another kronic is migrating this database; gave up after {}s (--lock-wait)",
                     timeout.as_secs_f64()
                 ),
             ));
@@ -478,10 +518,171 @@ pub fn migration_error(
     )
 }
 
+/// Applies the pending migrations up to `target`, in order: runs of ordinary ones through
+/// refinery (each in its own transaction), each no-transaction one alone. `applied`
+/// gets each version as it lands. A lock timeout comes back unconverted, so the caller
+/// can retry; any other failure names the file.
+pub async fn apply(
+    client: &mut Client,
+    state: &State,
+    target: Option<u32>,
+    lock_wait: Duration,
+    applied: &mut Vec<(u32, String)>,
+) -> Result<()> {
+    let pending = state.pending(target);
+    let migrations: Vec<Migration> = state
+        .set
+        .iter()
+        .map(|m| m.refinery())
+        .collect::<Result<_>>()?;
+    let mut i = 0;
+    while i < pending.len() {
+        let alone = pending[i..]
+            .iter()
+            .position(|m| m.no_transaction)
+            .map(|k| i + k);
+        let end = alone.unwrap_or(pending.len());
+        if end > i {
+            for m in &pending[i..end] {
+                tracing::debug!("applying {}", m.label());
+                db::log_sql(&m.up);
+            }
+            let stop = pending[end - 1].version as i32;
+            let run = Runner::new(&migrations)
+                .set_target(Target::Version(stop))
+                .run_async(client)
+                .await;
+            let done = match &run {
+                Ok(report) => report.applied_migrations().len(),
+                Err(e) => e.report().map_or(0, |r| r.applied_migrations().len()),
+            };
+            for m in &pending[i..i + done] {
+                applied.push((m.version, m.name.clone()));
+            }
+            if let Err(e) = run {
+                if crate::locks::is_lock_timeout(&e) {
+                    return Err(anyhow::Error::new(e));
+                }
+                let stays_at = state.version_after(i + done);
+                return Err(match pending.get(i + done) {
+                    Some(m) => migration_error(&e, &m.up, &m.origin, &stays_at),
+                    None => fail(Code::DataErr, format!("migration failed: {e}")),
+                });
+            }
+        }
+        if let Some(j) = alone {
+            apply_alone(client, pending[j], lock_wait, &state.version_after(j)).await?;
+            applied.push((pending[j].version, pending[j].name.clone()));
+        }
+        i = end + 1;
+    }
+    Ok(())
+}
+
+/// A `-- kronic:no-transaction` migration: its one statement outside a transaction
+/// (CREATE INDEX CONCURRENTLY waits for the application's transactions without
+/// blocking them, so it may wait the whole --lock-wait), then its history row.
+async fn apply_alone(
+    client: &Client,
+    m: &MigrationFile,
+    lock_wait: Duration,
+    stays_at: &str,
+) -> Result<()> {
+    tracing::debug!("applying {} outside a transaction", m.label());
+    db::log_sql(&m.up);
+    db::batch(
+        client,
+        &format!("SET lock_timeout = '{}ms'", lock_wait.as_millis().max(1)),
+    )
+    .await?;
+    let ran = db::batch(client, &m.up).await;
+    db::batch(client, "RESET lock_timeout").await.ok();
+    if let Err(e) = ran {
+        let what = crate::dump::statements(&m.up)
+            .ok()
+            .and_then(|s| s.into_iter().next())
+            .map(|(_, s)| s)
+            .unwrap_or_default();
+        let cleanup = match invalid_index(&what) {
+            Some(index) => format!(
+                "it may have left an INVALID index: run DROP INDEX CONCURRENTLY IF EXISTS {index}; then kronic migrate up again"
+            ),
+            None => {
+                "it ran outside a transaction, so check what it changed before running it again"
+                    .into()
+            }
+        };
+        let code = if crate::locks::is_lock_timeout(&e) {
+            Code::TempFail
+        } else {
+            Code::DataErr
+        };
+        let db_msg = e
+            .as_db_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_string());
+        return Err(fail(
+            code,
+            format!(
+                "migration {} failed: {db_msg}; {cleanup}. Its history row was not written: the database stays at {stays_at}",
+                m.origin
+            ),
+        ));
+    }
+    db::batch(
+        client,
+        &format!(
+            "CREATE TABLE IF NOT EXISTS {HISTORY} (version INT4 PRIMARY KEY, name VARCHAR(255), \
+             applied_on VARCHAR(255), checksum VARCHAR(255))"
+        ),
+    )
+    .await?;
+    let applied_on = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    db::execute(
+        client,
+        &format!(
+            "INSERT INTO {HISTORY} (version, name, applied_on, checksum) VALUES ($1, $2, $3, $4)"
+        ),
+        &[
+            &(m.version as i32),
+            &m.name,
+            &applied_on,
+            &m.refinery()?.checksum().to_string(),
+        ],
+    )
+    .await
+    .with_context(|| format!("{} ran, but its history row could not be written", m.origin))?;
+    Ok(())
+}
+
+/// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name` builds.
+fn invalid_index(sql: &str) -> Option<String> {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let at = upper.iter().position(|w| w == "CONCURRENTLY")?;
+    if !upper.starts_with(&["CREATE".into()]) || !upper[..at].contains(&"INDEX".to_string()) {
+        return None;
+    }
+    let mut k = at + 1;
+    if upper.get(k).map(String::as_str) == Some("IF") {
+        k += 3;
+    }
+    let name = words.get(k)?;
+    (upper.get(k).map(String::as_str) != Some("ON")).then(|| name.to_string())
+}
+
 /// Runs one down script and removes its history row, in one transaction.
-pub async fn revert(client: &mut Client, file: &MigrationFile, sql: &str) -> Result<()> {
+pub async fn revert(
+    client: &mut Client,
+    file: &MigrationFile,
+    sql: &str,
+    lock_timeout: &str,
+) -> Result<()> {
     let tx = client.transaction().await?;
+    db::batch(&tx, &format!("SET LOCAL lock_timeout = '{lock_timeout}'")).await?;
     db::batch(&tx, sql).await.map_err(|e| {
+        if crate::locks::is_lock_timeout(&e) {
+            return anyhow::Error::new(e);
+        }
         let stays_at = format!("version {}", file.version);
         migration_error(
             &e,

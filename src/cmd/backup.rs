@@ -2,7 +2,8 @@
 //! pruning; `list`, `verify` and `prune` for the folder.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
@@ -11,8 +12,9 @@ use indicatif::HumanBytes;
 use crate::cli::{BackupAction, BackupArgs};
 use crate::config::{self, Config, vars};
 use crate::db;
-use crate::exit::{Code, fail, io_code};
+use crate::exit::{Code, classify, fail, io_code};
 use crate::fsutil::{self, TempFile};
+use crate::locks;
 use crate::metrics::{self, BackupStats};
 use crate::pipeline::{self, Failure};
 use crate::process::{self, Passfile};
@@ -27,10 +29,62 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
     }
 }
 
+/// What one backup needs to know.
+struct Plan {
+    dir: PathBuf,
+    level: u32,
+    metrics_file: Option<PathBuf>,
+    lock_wait: Duration,
+    wait: Option<Duration>,
+}
+
 async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
-    let dir = &args.dir.path();
     let keep_days = args.keep.days()?;
-    let metrics_file = config::path_setting(args.metrics_file.clone(), vars::BACKUP_METRICS_FILE);
+    let plan = Plan {
+        dir: args.dir.path(),
+        level: args.compression_level,
+        metrics_file: config::path_setting(args.metrics_file.clone(), vars::BACKUP_METRICS_FILE),
+        lock_wait: args.locks.policy()?.budget,
+        wait: args.wait.wait,
+    };
+    let taken = take(config, &plan).await?;
+    if !taken.trusted {
+        return Ok(Code::Ok);
+    }
+    let pruned = repository::prune(&plan.dir, keep_days, false)
+        .context("the backup succeeded, but pruning old backups failed")?;
+    if !pruned.is_empty() {
+        tracing::info!(
+            "pruned {} backup(s) older than {keep_days} days",
+            pruned.len()
+        );
+    }
+    Ok(Code::Ok)
+}
+
+/// `migrate up --backup`: the normal backup into the normal folder, verified; its path.
+pub async fn before_migration(config: &Config) -> Result<PathBuf> {
+    let plan = Plan {
+        dir: config::backup_dir(None),
+        level: 6,
+        metrics_file: None,
+        lock_wait: config::lock_policy(None, None)?.budget,
+        wait: None,
+    };
+    let taken = take(config, &plan).await?;
+    crate::dump::verify(&taken.path)
+        .context("the backup taken before migrating does not verify; nothing was migrated")?;
+    Ok(taken.path)
+}
+
+struct Taken {
+    path: PathBuf,
+    /// The folder passed the trust checks (else: no pruning).
+    trusted: bool,
+}
+
+async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
+    let dir = &plan.dir;
     // A file-size limit (ulimit -f) must fail the write, not kill kronic mid-file.
     let _xfsz = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25));
     fsutil::create_private_dir(dir)?;
@@ -43,7 +97,7 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
             false
         }
     };
-    if let Some(path) = &metrics_file {
+    if let Some(path) = &plan.metrics_file {
         metrics::check_writable(path)?;
     }
     let lock = repository::lock(dir)?;
@@ -51,7 +105,7 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
 
     // Connect first: configuration, authentication and version problems are reported
     // before any file exists.
-    let client = db::connect_wait(&config.db, args.wait.wait).await?;
+    let client = db::connect_wait(&config.db, plan.wait).await?;
     let major = process::server_major(&client).await?;
     drop(client);
     let pg_dump = process::find("pg_dump", major).await?;
@@ -80,15 +134,32 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
         "--if-exists",
         "--no-owner",
         "--no-privileges",
-    ]);
+    ])
+    // pg_dump waits for each table's lock at most this long (an application holding
+    // ACCESS EXCLUSIVE), instead of forever while holding the folder's lock.
+    .arg(format!(
+        "--lock-wait-timeout={}ms",
+        plan.lock_wait.as_millis().max(1)
+    ));
     let (child, stdout) = process::spawn("pg_dump", cmd, pass)?;
     let stats = tokio::select! {
-        r = dump(child, stdout, file, args.compression_level) => r,
+        r = dump(child, stdout, file, plan.level) => r,
         _ = shutdown_signal() => Err(fail(
             Code::Interrupted,
             "interrupted: the partial backup was removed and no backup was pruned",
         )),
-    }?;
+    };
+    let stats = match stats {
+        Err(e) if classify(&e) == Code::TempFail => {
+            // Say who holds the lock pg_dump waited for.
+            let who = locks::exclusive_holders(&config.db).await;
+            return Err(match who {
+                Some(w) => fail(Code::TempFail, format!("{e:#}; waiting for a lock on {w}")),
+                None => e,
+            });
+        }
+        r => r?,
+    };
     tmp.persist_new(&dest)?;
 
     say(format!("Backup completed: {name}"))?;
@@ -100,23 +171,15 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
         secs,
         HumanBytes((stats.sql_bytes as f64 / secs) as u64)
     );
-    if let Some(path) = &metrics_file {
+    if let Some(path) = &plan.metrics_file {
         metrics::write_backup(path, &config.db, &stats).with_context(|| {
             format!("the backup {name} was kept, but the metrics file was not written")
         })?;
     }
-    if !trusted {
-        return Ok(Code::Ok);
-    }
-    let pruned = repository::prune(dir, keep_days, false)
-        .context("the backup succeeded, but pruning old backups failed")?;
-    if !pruned.is_empty() {
-        tracing::info!(
-            "pruned {} backup(s) older than {keep_days} days",
-            pruned.len(),
-        );
-    }
-    Ok(Code::Ok)
+    Ok(Taken {
+        path: dest,
+        trusted,
+    })
 }
 
 /// Streams pg_dump's output into `file` through gzip on a plain thread; checks pg_dump's

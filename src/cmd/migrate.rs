@@ -8,12 +8,14 @@ use anyhow::Result;
 use refinery::{Migration, Runner, Target};
 use tokio_postgres::Client;
 
+use crate::locks::{self, LockPolicy, Watch};
+
 use crate::cli::{MigrateArgs, MigrateCommand};
 use crate::config::{self, Config, vars};
 use crate::db;
-use crate::exit::{Code, fail};
+use crate::exit::{Code, classify, fail};
 use crate::migrations::{self, MigrationFile, State};
-use crate::ui::{confirm, say};
+use crate::ui::{confirm, say, shutdown_signal};
 
 pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> Result<Code> {
     if let MigrateCommand::New { description, dir } = &args.command {
@@ -23,21 +25,85 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> 
         return Ok(Code::Ok);
     }
     let config = config()?;
+    let policy = args.locks.policy()?;
     let dir = config::path_setting(args.migrations.clone(), vars::MIGRATIONS_DIR);
     let set = migrations::load(dir.as_deref())?;
     let mut client = db::connect_wait(&config.db, args.wait.wait).await?;
-    let locking = !matches!(
-        args.command,
+    db::guard_session(&client).await;
+    let cancel = client.cancel_token();
+    tokio::select! {
+        r = migrate(&config, &mut client, set, policy, args.command) => r,
+        _ = shutdown_signal() => {
+            // The statement in progress is cancelled on the server, and rolled back.
+            db::cancel(&cancel, &config.db).await;
+            Err(fail(Code::Interrupted, "interrupted: the migration in progress was rolled back"))
+        }
+    }
+}
+
+async fn migrate(
+    config: &Config,
+    client: &mut Client,
+    set: Vec<MigrationFile>,
+    policy: LockPolicy,
+    command: MigrateCommand,
+) -> Result<Code> {
+    let read_only = matches!(
+        command,
         MigrateCommand::Current { .. } | MigrateCommand::History { .. }
     );
-    if locking {
-        migrations::lock(&client, args.lock_timeout).await?;
+    if !read_only {
+        migrations::lock(client, policy.budget).await?;
+        db::batch(
+            client,
+            &format!("SET lock_timeout = '{}'", policy.setting()),
+        )
+        .await?;
     }
-    let state = State::read(&client, set).await?;
-    match args.command {
-        MigrateCommand::Current { json } => current(&state, json),
-        MigrateCommand::History { json } => history(&state, json),
-        MigrateCommand::Up { target, dry_run } => up(&mut client, &state, target, dry_run).await,
+    let state = State::read(client, set.clone()).await?;
+    match command {
+        MigrateCommand::Current { json, exit_code } => {
+            current(&state, json)?;
+            if exit_code && !state.pending(None).is_empty() {
+                return Ok(Code::Pending);
+            }
+        }
+        MigrateCommand::History { json } => history(&state, json)?,
+        MigrateCommand::Up {
+            target,
+            dry_run,
+            backup,
+        } => {
+            let check = up_check(client, &state, target, dry_run).await?;
+            if check == UpCheck::Go {
+                let restore_with = match backup {
+                    true => Some(super::backup::before_migration(config).await?),
+                    false => None,
+                };
+                let watch = Watch::start(&config.db, client).await;
+                let applied = locks::retrying(policy, &watch, "migrate up", async || {
+                    let state = State::read(client, set.clone()).await?;
+                    let mut applied = Vec::new();
+                    let r = migrations::apply(client, &state, target, policy.budget, &mut applied)
+                        .await;
+                    for (v, name) in &applied {
+                        say(format!("applied {v} {name}"))?;
+                    }
+                    r
+                })
+                .await;
+                if let (Err(e), Some(path)) = (&applied, restore_with) {
+                    return Err(fail(
+                        classify(e),
+                        format!(
+                            "{e:#}. The backup taken before migrating restores the database as it was: kronic restore {} --yes",
+                            path.display()
+                        ),
+                    ));
+                }
+                applied?;
+            }
+        }
         MigrateCommand::Down {
             steps,
             target,
@@ -45,11 +111,11 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> 
             yes,
         } => {
             let plan = state.down_plan(steps, target)?;
-            down(&mut client, plan, dry_run, yes, &config.db.display()).await
+            down(config, client, plan, dry_run, yes, policy).await?;
         }
-        MigrateCommand::Stamp { version } => stamp(&mut client, &state, version).await,
-        MigrateCommand::New { .. } => Ok(()),
-    }?;
+        MigrateCommand::Stamp { version } => stamp(client, &state, version).await?,
+        MigrateCommand::New { .. } => {}
+    }
     Ok(Code::Ok)
 }
 
@@ -102,7 +168,20 @@ fn history(state: &State, json: bool) -> Result<()> {
     Ok(())
 }
 
-async fn up(client: &mut Client, state: &State, target: Option<u32>, dry_run: bool) -> Result<()> {
+#[derive(PartialEq)]
+enum UpCheck {
+    Go,
+    Done,
+}
+
+/// Everything `up` checks and prints before it changes anything: the target, the
+/// history's consistency, an unadopted database, nothing to do, a dry run.
+async fn up_check(
+    client: &Client,
+    state: &State,
+    target: Option<u32>,
+    dry_run: bool,
+) -> Result<UpCheck> {
     if let Some(t) = target
         && t != 0
         && state.file(t).is_none()
@@ -119,8 +198,8 @@ async fn up(client: &mut Client, state: &State, target: Option<u32>, dry_run: bo
         let at = state.current().map_or("no version".to_string(), |c| {
             format!("version {} ({})", c.version, c.name)
         });
-        tracing::info!("nothing to apply: the database is at {at}");
-        return say(format!("nothing to apply: the database is at {at}"));
+        say(format!("nothing to apply: the database is at {at}"))?;
+        return Ok(UpCheck::Done);
     }
     if dry_run {
         let mut out = std::io::stdout().lock();
@@ -138,49 +217,20 @@ async fn up(client: &mut Client, state: &State, target: Option<u32>, dry_run: bo
             "-- dry run: {} migration(s) would be applied; nothing was changed",
             pending.len()
         )?;
-        return Ok(());
+        return Ok(UpCheck::Done);
     }
-    let migrations: Vec<Migration> = state
-        .set
-        .iter()
-        .map(|m| m.refinery())
-        .collect::<Result<_>>()?;
-    let mut runner = Runner::new(&migrations);
-    if let Some(t) = target {
-        runner = runner.set_target(Target::Version(t as i32));
-    }
-    for m in &pending {
-        tracing::debug!("applying {}", m.label());
-        db::log_sql(&m.up);
-    }
-    match runner.run_async(client).await {
-        Ok(report) => {
-            for m in report.applied_migrations() {
-                say(format!("applied {} {}", m.version(), m.name()))?;
-            }
-            Ok(())
-        }
-        Err(e) => {
-            let done = e.report().map_or(0, |r| r.applied_migrations().len());
-            for m in pending.iter().take(done) {
-                say(format!("applied {} {}", m.version, m.name))?;
-            }
-            let stays_at = state.version_after(done);
-            Err(match pending.get(done) {
-                Some(m) => migrations::migration_error(&e, &m.up, &m.origin, &stays_at),
-                None => fail(Code::DataErr, format!("migration failed: {e}")),
-            })
-        }
-    }
+    Ok(UpCheck::Go)
 }
 
 async fn down(
+    config: &Config,
     client: &mut Client,
     plan: Vec<(&MigrationFile, &str)>,
     dry_run: bool,
     yes: bool,
-    display: &str,
+    policy: LockPolicy,
 ) -> Result<()> {
+    let display = config.db.display();
     if plan.is_empty() {
         return say("nothing to revert");
     }
@@ -210,8 +260,13 @@ async fn down(
         ),
         yes,
     )?;
+    let watch = Watch::start(&config.db, client).await;
     for (file, sql) in plan {
-        migrations::revert(client, file, sql).await?;
+        let what = format!("reverting {}", file.label());
+        locks::retrying(policy, &watch, &what, async || {
+            migrations::revert(client, file, sql, &policy.setting()).await
+        })
+        .await?;
         say(format!("reverted {} {}", file.version, file.name))?;
     }
     Ok(())

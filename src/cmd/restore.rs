@@ -15,6 +15,7 @@ use crate::config::{Config, DbConfig};
 use crate::db;
 use crate::dump::{self, Format, Reader};
 use crate::exit::{Code, classify, fail};
+use crate::locks::{self, LockPolicy, Watch};
 use crate::progress::Progress;
 use crate::repository;
 
@@ -95,10 +96,12 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         }
     };
     tracing::info!("restoring {what}");
+    db::guard_session(&client).await;
+    let policy = args.locks.policy()?;
     let cancel = client.cancel_token();
     let started = Instant::now();
     let sql_bytes = tokio::select! {
-        r = restore(&client, &target, &src) => r,
+        r = restore(&client, &target, &src, policy) => r,
         _ = crate::ui::shutdown_signal() => {
             db::cancel(&cancel, &target).await;
             Err(fail(
@@ -154,7 +157,12 @@ fn quote_ident(s: &str) -> String {
 /// Reads the dump on a plain thread (decompressing, splitting, judging every
 /// statement) while this task applies what it sends; commits only when the reader has
 /// read the whole file and refused nothing.
-async fn restore(client: &tokio_postgres::Client, target: &DbConfig, src: &Source) -> Result<u64> {
+async fn restore(
+    client: &tokio_postgres::Client,
+    target: &DbConfig,
+    src: &Source,
+    policy: LockPolicy,
+) -> Result<u64> {
     let file = dump::open(&src.path)?;
     let progress = Progress::new("read", Some(src.size));
     let phase = progress.phase();
@@ -176,7 +184,18 @@ async fn restore(client: &tokio_postgres::Client, target: &DbConfig, src: &Sourc
         Ok::<_, dump::DumpError>(r.sql_bytes())
     });
 
-    db::batch(client, "BEGIN").await?;
+    phase.set("locking the existing tables");
+    let watch = Watch::start(target, client).await;
+    locks::retrying(policy, &watch, "restore", async || {
+        db::batch(client, "BEGIN").await?;
+        let locked = lock_existing(client, policy).await;
+        if locked.is_err() {
+            db::batch(client, "ROLLBACK").await.ok();
+        }
+        locked
+    })
+    .await?;
+    drop(watch);
     let applied = dump::apply(client, &mut rx, &phase).await;
     drop(rx);
     let read = reader.await.context("the reading task failed")?;
@@ -208,6 +227,34 @@ async fn restore(client: &tokio_postgres::Client, target: &DbConfig, src: &Sourc
         )
     })?;
     Ok(sql_bytes)
+}
+
+/// Takes every existing table's lock up front, each try bounded by the policy's
+/// timeout: once held, the dump's DROPs cannot queue behind the application (and block
+/// it) halfway through. The timeout stays set for the rest of the restore.
+async fn lock_existing(client: &tokio_postgres::Client, policy: LockPolicy) -> Result<()> {
+    db::batch(
+        client,
+        &format!("SET LOCAL lock_timeout = '{}'", policy.setting()),
+    )
+    .await?;
+    let rows = db::query(
+        client,
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') \
+           AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
+         ORDER BY 1",
+        &[],
+    )
+    .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    let sql = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", names.join(", "));
+    db::batch(client, &sql).await?;
+    Ok(())
 }
 
 /// Counts file bytes for the progress bar.

@@ -228,6 +228,35 @@ impl<R: Read> Reader<R> {
     }
 }
 
+/// The top-level statements of an SQL script (a migration) and their lines; Err is
+/// (line, why) for a cut script or a psql meta-command.
+pub fn statements(sql: &str) -> Result<Vec<(u64, String)>, (u64, String)> {
+    let mut lexer = Lexer::new(sql.as_bytes());
+    let mut out = Vec::new();
+    loop {
+        match lexer.next_piece() {
+            Ok(None) => return Ok(out),
+            Ok(Some(Piece::Statement { line, sql })) => out.push((line, sql)),
+            Ok(Some(Piece::Meta { line, text, .. })) => {
+                return Err((
+                    line,
+                    format!(
+                        "psql meta-command \"{}\" (kronic sends SQL only)",
+                        policy::excerpt(&text)
+                    ),
+                ));
+            }
+            Ok(Some(_)) => return Err((lexer.line, "COPY data in a script".into())),
+            Err(DumpError::Bad { line, why } | DumpError::Refused { line, why }) => {
+                return Err((line, why));
+            }
+            Err(e) => return Err((lexer.line, format!("{e:?}"))),
+        }
+    }
+}
+
+pub use policy::transaction_control;
+
 /// Reads a whole backup as a restore would, running nothing: compression integrity,
 /// every statement allowed, complete. Returns the SQL size.
 pub fn verify(path: &Path) -> Result<u64> {

@@ -176,6 +176,20 @@ fn word(t: Option<&Tok>) -> &str {
     }
 }
 
+/// The transaction-control keyword a statement starts with, if it ends or starts a
+/// transaction (`ROLLBACK TO` a savepoint and `BEGIN ATOMIC` bodies do not).
+pub fn transaction_control(sql: &str) -> Option<String> {
+    let toks = tokens(sql);
+    let w = |i: usize| word(toks.get(i));
+    let ends = match w(0) {
+        "BEGIN" | "START" | "COMMIT" | "END" | "ABORT" => true,
+        "ROLLBACK" => w(1) != "TO",
+        "PREPARE" => w(1) == "TRANSACTION",
+        _ => false,
+    };
+    ends.then(|| w(0).to_string())
+}
+
 /// The statement as an error names it: its first 60 characters, on one line, control
 /// characters (a terminal's escape sequences) shown as '?'.
 pub fn excerpt(sql: &str) -> String {
@@ -261,6 +275,11 @@ impl Policy {
                     excerpt(sql)
                 )),
             };
+        }
+        if first == "SET" && word(toks.get(1)) == "LOCK_TIMEOUT" {
+            // pg_dump's `SET lock_timeout = 0` would let the restore queue behind the
+            // application forever; kronic's own bounded timeout stays.
+            return Verdict::Skip;
         }
         let mut sql = sql.to_string();
         if first == "CREATE" {

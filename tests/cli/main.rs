@@ -11,6 +11,7 @@ mod docs;
 mod foundation;
 mod health;
 mod hostile;
+mod locks;
 mod migrate;
 mod restore;
 mod seed;
@@ -39,6 +40,7 @@ fn main() {
     tests.extend(backup::tests());
     tests.extend(restore::tests());
     tests.extend(hostile::tests());
+    tests.extend(locks::tests());
     tests.extend(docs::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();

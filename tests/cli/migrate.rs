@@ -14,7 +14,7 @@ crate::register!(
     new_writes_files_the_next_build_picks_up,
     alembic_database_needs_stamp_then_up_succeeds,
     eight_concurrent_ups_apply_each_migration_once,
-    lock_timeout_exits_75,
+    lock_wait_exits_75,
     wait_for_a_server_that_starts_later,
     dry_runs_change_nothing,
     broken_migration_rolls_back_and_names_its_file,
@@ -418,17 +418,14 @@ fn eight_concurrent_ups_apply_each_migration_once() {
     assert_eq!(versions(&db), [1, 2, 3]);
 }
 
-fn lock_timeout_exits_75() {
+fn lock_wait_exits_75() {
     let db = TestDb::new();
     let mut holder = db.client();
     holder
         .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
         .unwrap();
     let started = Instant::now();
-    let out = expect(
-        db.kronic().args(["migrate", "--lock-timeout", "1", "up"]),
-        75,
-    );
+    let out = expect(db.kronic().args(["migrate", "--lock-wait", "1", "up"]), 75);
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(
         out.stderr.contains("another kronic is migrating"),
@@ -439,10 +436,7 @@ fn lock_timeout_exits_75() {
     holder
         .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
         .unwrap();
-    expect(
-        db.kronic().args(["migrate", "--lock-timeout", "1", "up"]),
-        0,
-    );
+    expect(db.kronic().args(["migrate", "--lock-wait", "1", "up"]), 0);
 }
 
 fn wait_for_a_server_that_starts_later() {
