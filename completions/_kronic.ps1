@@ -309,7 +309,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         'kronic;health' {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds the whole check may take')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep checking for up to SECS seconds until the database is healthy')
-            [CompletionResult]::new('--serve', '--serve', [CompletionResultType]::ParameterName, 'Serve GET /healthz on this address (e.g. 127.0.0.1:8080) until SIGTERM or Ctrl-C')
+            [CompletionResult]::new('--serve', '--serve', [CompletionResultType]::ParameterName, 'Serve GET /healthz on ADDR until SIGTERM or Ctrl-C: HOST:PORT (a name or an address; 0.0.0.0:PORT for every interface), or a PORT alone for 127.0.0.1')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')

@@ -279,7 +279,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;health'= {
             cand --timeout 'Seconds the whole check may take'
             cand --wait 'Keep checking for up to SECS seconds until the database is healthy'
-            cand --serve 'Serve GET /healthz on this address (e.g. 127.0.0.1:8080) until SIGTERM or Ctrl-C'
+            cand --serve 'Serve GET /healthz on ADDR until SIGTERM or Ctrl-C: HOST:PORT (a name or an address; 0.0.0.0:PORT for every interface), or a PORT alone for 127.0.0.1'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'

@@ -186,7 +186,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand restore" -s q -l quiet -d 
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kronic -n "__fish_kronic_using_subcommand health" -l timeout -d 'Seconds the whole check may take' -r
 complete -c kronic -n "__fish_kronic_using_subcommand health" -l wait -d 'Keep checking for up to SECS seconds until the database is healthy' -r
-complete -c kronic -n "__fish_kronic_using_subcommand health" -l serve -d 'Serve GET /healthz on this address (e.g. 127.0.0.1:8080) until SIGTERM or Ctrl-C' -r
+complete -c kronic -n "__fish_kronic_using_subcommand health" -l serve -d 'Serve GET /healthz on ADDR until SIGTERM or Ctrl-C: HOST:PORT (a name or an address; 0.0.0.0:PORT for every interface), or a PORT alone for 127.0.0.1' -r
 complete -c kronic -n "__fish_kronic_using_subcommand health" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
 complete -c kronic -n "__fish_kronic_using_subcommand health" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand health" -s q -l quiet -d 'Only warnings and errors on stderr'

@@ -419,9 +419,9 @@ pub enum BackupAction {
     Verify {
         #[command(flatten)]
         dir: BackupDir,
-        /// The backup file.
-        #[arg(required_unless_present = "latest", conflicts_with = "latest")]
-        file: Option<PathBuf>,
+        /// The backup files (each is checked; the failures are named).
+        #[arg(conflicts_with = "latest", value_name = "FILE")]
+        files: Vec<PathBuf>,
         /// Verify the newest backup in the folder.
         #[arg(long)]
         latest: bool,
@@ -441,8 +441,8 @@ pub enum BackupAction {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// The backup to restore: gzip or plain SQL.
-    #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+    /// The backup to restore: gzip or plain SQL (or --latest).
+    #[arg(conflicts_with = "latest")]
     pub file: Option<PathBuf>,
 
     /// Restore the newest backup in the backup folder.
@@ -481,9 +481,27 @@ pub struct HealthArgs {
     #[arg(long, value_name = "SECS", value_parser = parse_seconds, conflicts_with = "serve")]
     pub wait: Option<std::time::Duration>,
 
-    /// Serve GET /healthz on this address (e.g. 127.0.0.1:8080) until SIGTERM or Ctrl-C.
-    #[arg(long, value_name = "ADDR")]
-    pub serve: Option<std::net::SocketAddr>,
+    /// Serve GET /healthz on ADDR until SIGTERM or Ctrl-C: HOST:PORT (a name or an
+    /// address; 0.0.0.0:PORT for every interface), or a PORT alone for 127.0.0.1.
+    #[arg(long, value_name = "ADDR", value_parser = parse_serve)]
+    pub serve: Option<String>,
+}
+
+/// `8080` (loopback), `localhost:8081`, `0.0.0.0:8080`, `[::1]:8080`.
+fn parse_serve(s: &str) -> Result<String, String> {
+    let port = match s.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() => port,
+        Some(_) => return Err(format!("{s:?}: give HOST:PORT or a PORT")),
+        None => s,
+    };
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(if s.contains(':') {
+            s.to_string()
+        } else {
+            format!("127.0.0.1:{p}")
+        }),
+        _ => Err(format!("{s:?}: {port:?} is not a port (1-65535)")),
+    }
 }
 
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {

@@ -171,6 +171,8 @@ pub struct DbConfig {
     pub dbname: String,
     pub user: String,
     pub password: Option<Secret>,
+    /// Where the password came from, for "check …" hints.
+    pub password_from: String,
     pub sslmode: SslMode,
     pub sslrootcert: Option<PathBuf>,
     /// Bounds TCP connect, TLS and authentication together.
@@ -206,12 +208,8 @@ impl DbConfig {
     }
 
     /// Which setting to check when the password is wrong.
-    pub fn hint_password(&self) -> &'static str {
-        match self.source {
-            Source::Flag => "the password in --database-url",
-            Source::UrlEnv => "the password in KRONIC_DATABASE_URL",
-            Source::Parts => "KRONIC_DATABASE_PASSWORD",
-        }
+    pub fn hint_password(&self) -> String {
+        self.password_from.clone()
     }
 }
 
@@ -272,6 +270,7 @@ impl Config {
             dbname: env(vars::DATABASE_NAME).unwrap_or_else(|| DEFAULT_NAME.into()),
             user: env(vars::DATABASE_USER).unwrap_or_else(|| DEFAULT_USER.into()),
             password: env(vars::DATABASE_PASSWORD).map(Secret::new),
+            password_from: vars::DATABASE_PASSWORD.into(),
             sslmode: sslmode_env.unwrap_or(SslMode::Prefer),
             sslrootcert: match env(vars::DATABASE_SSLROOTCERT) {
                 Some(v) => Some(rootcert(vars::DATABASE_SSLROOTCERT, &v)?),
@@ -286,17 +285,24 @@ impl Config {
             None => env(vars::DATABASE_URL).map(|u| (vars::DATABASE_URL, u, Source::UrlEnv)),
         };
         if let Some((name, url, source)) = url {
-            // The URL overrides the parts entirely; what it leaves out takes the defaults.
+            // The URL overrides the parts; what it leaves out takes the defaults, except
+            // the password: a URL without one uses KRONIC_DATABASE_PASSWORD (the README's
+            // cron recipe keeps the password out of the crontab that way).
             db = DbConfig {
                 host: DEFAULT_HOST.into(),
                 port: DEFAULT_PORT,
                 dbname: DEFAULT_NAME.into(),
                 user: DEFAULT_USER.into(),
-                password: None,
                 source,
                 ..db
             };
             apply_url(&mut db, name, &url)?;
+        }
+        if db.password.is_none()
+            && let Some((pw, file)) = passfile_password(&db, &env)
+        {
+            db.password = Some(pw);
+            db.password_from = file;
         }
 
         if matches!(db.sslmode, SslMode::VerifyCa | SslMode::VerifyFull) && db.sslrootcert.is_none()
@@ -322,6 +328,79 @@ impl Config {
         };
         Ok(Config { db, pool })
     }
+}
+
+/// libpq's password file: `PGPASSFILE`, else `~/.pgpass`; ignored (with a warning)
+/// unless it is a regular file that only its owner can read and write; lines
+/// `host:port:database:user:password` with `*` wildcards and `\` escapes; the first
+/// match wins. A Unix-socket host matches `localhost`, as in libpq.
+fn passfile_password(
+    db: &DbConfig,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Option<(Secret, String)> {
+    use std::os::unix::fs::MetadataExt;
+    let path = env("PGPASSFILE")
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".pgpass")))?;
+    let meta = std::fs::metadata(&path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    if meta.mode() & 0o077 != 0 {
+        tracing::warn!(
+            "password file {} has group or world access and is ignored (as libpq does); chmod 0600 it",
+            path.display()
+        );
+        return None;
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    let host = if db.host.starts_with('/') {
+        "localhost"
+    } else {
+        db.host.as_str()
+    };
+    let port = db.port.to_string();
+    let want = [host, port.as_str(), db.dbname.as_str(), db.user.as_str()];
+    text.lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .find_map(|line| {
+            let fields = passfile_fields(line);
+            if fields.len() < 5 {
+                return None;
+            }
+            let matches = fields[..4]
+                .iter()
+                .zip(want)
+                .all(|(f, w)| f == "*" || f == w);
+            matches.then(|| {
+                (
+                    Secret::new(fields[4..].join(":")),
+                    format!("the password for {} in {}", db.user, path.display()),
+                )
+            })
+        })
+}
+
+/// A passfile line's fields: split on unescaped ':', with `\` escaping the next byte.
+fn passfile_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let (Some(n), Some(f)) = (chars.next(), fields.last_mut()) {
+                    f.push(n);
+                }
+            }
+            ':' => fields.push(String::new()),
+            c => {
+                if let Some(f) = fields.last_mut() {
+                    f.push(c);
+                }
+            }
+        }
+    }
+    fields
 }
 
 fn config_err(msg: String) -> anyhow::Error {
@@ -440,6 +519,7 @@ fn apply_url(db: &mut DbConfig, name: &str, raw: &str) -> Result<()> {
     }
     if let Some(p) = url.password() {
         db.password = Some(Secret::new(decode(name, "password", p)?));
+        db.password_from = format!("the password in {name}");
     }
     let path = url.path().trim_start_matches('/');
     if !path.is_empty() {
@@ -565,9 +645,10 @@ mod tests {
 
         let c = load(Some("postgres://flag-host/flagdb"), &vars).unwrap();
         assert_eq!(c.db.display(), "flag-host:5432/flagdb");
-        assert!(
-            c.db.password.is_none(),
-            "the URL replaces the parts, password too"
+        assert_eq!(
+            c.db.password.unwrap().expose(),
+            "parts-pw",
+            "a URL without a password uses KRONIC_DATABASE_PASSWORD"
         );
         assert_eq!(c.db.source, Source::Flag);
     }

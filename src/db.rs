@@ -73,6 +73,8 @@ pub async fn connect_wait(db: &DbConfig, wait: Option<Duration>) -> Result<Clien
         return connect(db).await;
     };
     let deadline = Instant::now() + wait;
+    // Say it the first time, then at most every 10 s: not 120 lines for --wait 60.
+    let mut said: Option<Instant> = None;
     loop {
         match try_connect(db).await {
             Ok(c) => return Ok(c),
@@ -80,7 +82,10 @@ pub async fn connect_wait(db: &DbConfig, wait: Option<Duration>) -> Result<Clien
                 error,
                 transient: true,
             }) if Instant::now() < deadline => {
-                tracing::info!("database not ready yet ({error}); retrying");
+                if said.is_none_or(|t| t.elapsed() >= Duration::from_secs(10)) {
+                    tracing::info!("database not ready yet ({error}); retrying");
+                    said = Some(Instant::now());
+                }
                 let left = deadline.saturating_duration_since(Instant::now());
                 tokio::time::sleep(left.min(Duration::from_millis(500))).await;
             }
@@ -218,6 +223,26 @@ pub fn describe(db: &DbConfig, e: &tokio_postgres::Error) -> ConnectError {
                 true,
             ),
         }
+    } else if chain(e).contains("password missing") {
+        // tokio-postgres says only "invalid configuration: password missing".
+        (
+            Code::NoPerm,
+            format!(
+                "the server asks for a password for user {} and none is configured: set KRONIC_DATABASE_PASSWORD, put it in the URL or in ~/.pgpass",
+                db.user
+            ),
+            false,
+        )
+    } else if chain(e).contains("server does not support TLS") {
+        (
+            Code::Unavailable,
+            format!(
+                "{} does not support TLS, but sslmode is {}: enable ssl on the server, or use sslmode=prefer or disable",
+                db.display(),
+                db.sslmode.as_str()
+            ),
+            false,
+        )
     } else {
         (
             Code::Unavailable,
@@ -229,6 +254,18 @@ pub fn describe(db: &DbConfig, e: &tokio_postgres::Error) -> ConnectError {
         error: fail(code, message),
         transient,
     }
+}
+
+/// The error and its causes, as text (tokio-postgres keeps the detail in a cause).
+fn chain(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cur = c.source();
+    }
+    text
 }
 
 fn io_source(e: &tokio_postgres::Error) -> Option<&std::io::Error> {

@@ -9,6 +9,7 @@ mod docs;
 mod dump;
 mod exit;
 mod fsutil;
+mod guarded;
 mod locks;
 mod metrics;
 mod migrations;
@@ -29,13 +30,14 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         // Usage errors exit 64 (sysexits), not clap's 2; --help and --version exit 0.
         Err(e) => {
-            let _ = e.print();
-            let code = if e.use_stderr() {
-                exit::Code::Usage
-            } else {
-                exit::Code::Ok
-            };
-            return ExitCode::from(code.as_u8());
+            if !e.use_stderr() {
+                // --help and --version.
+                let _ = e.print();
+                return ExitCode::from(exit::Code::Ok.as_u8());
+            }
+            // Like every other error: "kronic: error: …", so logs can be grepped.
+            eprint!("kronic: {}", e.render());
+            return ExitCode::from(exit::Code::Usage.as_u8());
         }
     };
     init_logging(cli.verbose, cli.quiet);
@@ -75,7 +77,10 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 /// Logs go to stderr: timestamped plain lines (colour only on a terminal).
 /// `KRONIC_LOG` takes an `EnvFilter` and wins over -v/-q.
 fn init_logging(verbose: u8, quiet: bool) {
-    use tracing_subscriber::EnvFilter;
+    use tracing::Level;
+    use tracing_subscriber::filter::filter_fn;
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::{EnvFilter, Layer};
     let default = match (quiet, verbose) {
         (true, _) => "warn",
         // refinery's own progress lines repeat what kronic prints.
@@ -88,10 +93,15 @@ fn init_logging(verbose: u8, quiet: bool) {
     let filter = config::env(config::vars::LOG)
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // tokio-postgres logs statement parameters (password hashes) at debug: never shown,
+    // whatever KRONIC_LOG asks for.
+    let no_parameters =
+        filter_fn(|m| !(m.target().starts_with("tokio_postgres") && *m.level() > Level::INFO));
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(std::io::stderr().is_terminal() && config::env("NO_COLOR").is_none())
         .with_target(false)
-        .init();
+        .with_filter(filter)
+        .with_filter(no_parameters);
+    tracing_subscriber::registry().with(layer).init();
 }

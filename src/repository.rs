@@ -67,9 +67,13 @@ pub fn list(dir: &Path) -> Result<Vec<Backup>> {
         .follow_links(false)
     {
         let entry = entry.map_err(|e| {
+            let (code, why) = match e.io_error() {
+                Some(io) => (crate::exit::io_code(io), io.to_string()),
+                None => (Code::IoErr, e.to_string()),
+            };
             fail(
-                Code::IoErr,
-                format!("cannot read backup folder {}: {e}", dir.display()),
+                code,
+                format!("cannot read backup folder {}: {why}", dir.display()),
             )
         })?;
         if !entry.file_type().is_file() {

@@ -110,7 +110,16 @@ async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     drop(client);
     let pg_dump = process::find("pg_dump", major).await?;
 
-    let name = repository::backup_name(Utc::now());
+    let mut name = repository::backup_name(Utc::now());
+    if dir.join(&name).exists() {
+        // A backup from this very second exists (two runs back to back): take the next
+        // second's name rather than fail after a whole dump.
+        let now = Utc::now();
+        let next =
+            now + chrono::Duration::milliseconds(1000 - i64::from(now.timestamp_subsec_millis()));
+        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
+        name = repository::backup_name(Utc::now());
+    }
     let dest = dir.join(&name);
     if dest.exists() {
         return Err(fail(
@@ -244,18 +253,18 @@ async fn dump(
 fn offline(action: BackupAction) -> Result<Code> {
     match action {
         BackupAction::List { dir, json } => list(&dir.path(), json),
-        BackupAction::Verify { dir, file, latest } => {
-            let path = match (file, latest) {
-                (Some(f), _) => f,
-                (None, _) => repository::latest(&dir.path())?.path,
+        BackupAction::Verify { dir, files, latest } => {
+            let files = match (files.is_empty(), latest) {
+                (true, true) => vec![repository::latest(&dir.path())?.path],
+                (true, false) => {
+                    return Err(fail(
+                        Code::Usage,
+                        "backup verify needs backup FILEs, or --latest for the newest in the backup folder",
+                    ));
+                }
+                (false, _) => files,
             };
-            let sql = crate::dump::verify(&path)?;
-            say(format!(
-                "ok: {} ({} of SQL, complete)",
-                path.display(),
-                HumanBytes(sql)
-            ))?;
-            Ok(Code::Ok)
+            verify(&files)
         }
         BackupAction::Prune { dir, keep, dry_run } => {
             let _lock = if dry_run {
@@ -274,6 +283,42 @@ fn offline(action: BackupAction) -> Result<Code> {
             }
             Ok(Code::Ok)
         }
+    }
+}
+
+/// Verifies every file; one failure is its own error, several are each named and
+/// summed up (exit code of the first).
+fn verify(files: &[PathBuf]) -> Result<Code> {
+    let mut failed = Vec::new();
+    for path in files {
+        match crate::dump::verify(path) {
+            Ok(sql) => say(format!(
+                "ok: {} ({} of SQL, complete)",
+                path.display(),
+                HumanBytes(sql)
+            ))?,
+            Err(e) if files.len() == 1 => return Err(e),
+            Err(e) => {
+                eprintln!("kronic: error: {e:#}");
+                failed.push((path, classify(&e)));
+            }
+        }
+    }
+    match failed.first() {
+        None => Ok(Code::Ok),
+        Some((_, code)) => Err(fail(
+            *code,
+            format!(
+                "{} of {} backups failed verification: {}",
+                failed.len(),
+                files.len(),
+                failed
+                    .iter()
+                    .map(|(p, _)| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
     }
 }
 

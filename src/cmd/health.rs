@@ -205,7 +205,7 @@ fn pool_error(
 
 pub async fn run(config: &Config, args: HealthArgs) -> Result<Code> {
     let checker = Checker::new(config, args.timeout)?;
-    if let Some(addr) = args.serve {
+    if let Some(addr) = &args.serve {
         return serve(Arc::new(checker), addr).await;
     }
     let deadline = args.wait.map(|w| Instant::now() + w);
@@ -226,13 +226,11 @@ pub async fn run(config: &Config, args: HealthArgs) -> Result<Code> {
     }
 }
 
-async fn serve(checker: Arc<Checker>, addr: std::net::SocketAddr) -> Result<Code> {
+async fn serve(checker: Arc<Checker>, addr: &str) -> Result<Code> {
     use axum::http::StatusCode;
     use axum::routing::get;
 
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| fail(Code::CantCreate, format!("cannot listen on {addr}: {e}")))?;
+    let listener = crate::guarded::GuardedListener::bind(addr).await?;
     let app = axum::Router::new().route(
         "/healthz",
         get(move || {
@@ -252,7 +250,10 @@ async fn serve(checker: Arc<Checker>, addr: std::net::SocketAddr) -> Result<Code
             }
         }),
     );
-    tracing::info!("serving /healthz on http://{}", listener.local_addr()?);
+    tracing::info!(
+        "serving /healthz on http://{}",
+        axum::serve::Listener::local_addr(&listener)?
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(crate::ui::shutdown_signal())
         .await

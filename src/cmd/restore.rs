@@ -27,9 +27,15 @@ struct Source {
 }
 
 fn source(args: &RestoreArgs) -> Result<Source> {
-    let path = match &args.file {
-        Some(f) => f.clone(),
-        None => repository::latest(&args.dir.path())?.path,
+    let path = match (&args.file, args.latest) {
+        (Some(f), _) => f.clone(),
+        (None, true) => repository::latest(&args.dir.path())?.path,
+        (None, false) => {
+            return Err(fail(
+                Code::Usage,
+                "restore needs a backup FILE, or --latest for the newest in the backup folder",
+            ));
+        }
     };
     let meta = std::fs::metadata(&path).map_err(|e| {
         fail(
@@ -68,8 +74,20 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     // Look at the target before asking: it must exist, or be created with --create.
     let (client, missing) = match db::connect_wait(&target, args.wait.wait).await {
         Ok(c) => (Some(c), false),
-        Err(_) if args.create && !exists(&target).await? => (None, true),
-        Err(e) => return Err(e),
+        Err(e) => match (args.create, exists(&target).await) {
+            (true, Ok(false)) => (None, true),
+            (false, Ok(false)) if args.target_db.is_some() => {
+                return Err(fail(
+                    Code::Unavailable,
+                    format!(
+                        "database {} does not exist on {}: add --create to create it",
+                        target.dbname,
+                        target.display()
+                    ),
+                ));
+            }
+            _ => return Err(e),
+        },
     };
 
     let when = src
@@ -137,13 +155,17 @@ async fn create(target: &DbConfig) -> Result<()> {
     let client = db::connect(&target.with_dbname("postgres")).await?;
     let sql = format!("CREATE DATABASE {}", quote_ident(&target.dbname));
     db::batch(&client, &sql).await.map_err(|e| {
-        let code = classify(&anyhow::Error::new(e));
-        fail(
-            code,
-            format!(
-                "cannot create database {}: permission denied or invalid name",
-                target.dbname
+        let why = match e.as_db_error() {
+            Some(d) if d.code() == &tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE => format!(
+                "role {} lacks the CREATEDB privilege (ALTER ROLE {} CREATEDB, or create the database as a superuser)",
+                target.user, target.user
             ),
+            Some(d) => d.message().to_string(),
+            None => e.to_string(),
+        };
+        fail(
+            classify(&anyhow::Error::new(e)),
+            format!("cannot create database {}: {why}", target.dbname),
         )
     })?;
     tracing::info!("created database {}", target.dbname);

@@ -14,6 +14,7 @@ mod hostile;
 mod locks;
 mod migrate;
 mod restore;
+mod secrets;
 mod seed;
 
 /// Registers test functions under `module::name`.
@@ -41,6 +42,7 @@ fn main() {
     tests.extend(restore::tests());
     tests.extend(hostile::tests());
     tests.extend(locks::tests());
+    tests.extend(secrets::tests());
     tests.extend(docs::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();

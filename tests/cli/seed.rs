@@ -46,7 +46,7 @@ fn users(db: &TestDb) -> Vec<Vec<Option<String>>> {
         .collect()
 }
 
-fn verifies(phc: &str, password: &str) -> bool {
+pub fn verifies(phc: &str, password: &str) -> bool {
     let h = PasswordHash::new(phc).unwrap();
     argon2::Argon2::default()
         .verify_password(password.as_bytes(), &h)
