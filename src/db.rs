@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use tokio_postgres::Client;
 
 use crate::config::{DbConfig, SslMode};
@@ -122,136 +122,141 @@ fn timed_out(db: &DbConfig) -> ConnectError {
 
 /// Turns a connection error into one line that says what to check, and an exit code.
 pub fn describe(db: &DbConfig, e: &tokio_postgres::Error) -> ConnectError {
-    let (code, message, transient) = if let Some(dbe) = e.as_db_error() {
+    if let Some(dbe) = e.as_db_error() {
+        // The exit code comes from the one SQLSTATE table; only the words are ours.
         let state = dbe.code().code();
-        match state {
-            "28P01" => (
-                Code::NoPerm,
-                format!(
-                    "password authentication failed for user {}: check {}",
-                    db.user,
-                    db.hint_password()
-                ),
-                false,
-            ),
-            "28000" => (
-                Code::NoPerm,
-                format!("{} (user {}): check pg_hba.conf", dbe.message(), db.user),
-                false,
-            ),
-            "3D000" => (
-                Code::Unavailable,
-                format!(
-                    "database {} does not exist on {}: create it, or check {}",
-                    db.dbname,
-                    db.display(),
-                    match db.source {
-                        crate::config::Source::Parts => "KRONIC_DATABASE_NAME",
-                        _ => db.hint_host(),
-                    }
-                ),
-                false,
-            ),
-            "57P03" => (
-                Code::TempFail,
-                format!(
-                    "{} is not accepting connections yet: {}",
-                    db.display(),
-                    dbe.message()
-                ),
-                true,
-            ),
-            "53300" => (
-                Code::TempFail,
-                format!(
-                    "{}: too many connections ({}); lower KRONIC_DATABASE_POOL_SIZE or raise max_connections",
-                    db.display(),
-                    dbe.message()
-                ),
-                true,
-            ),
-            _ => (
-                sqlstate_code(state),
-                format!("cannot connect to {}: {}", db.display(), dbe.message()),
-                false,
-            ),
-        }
-    } else if let Some(io) = io_source(e) {
-        use std::io::ErrorKind::*;
-        match io.kind() {
-            ConnectionRefused => (
-                Code::Unavailable,
-                format!(
-                    "connection refused at {}:{}: is PostgreSQL running? check {}",
-                    db.host,
-                    db.port,
-                    db.hint_host()
-                ),
-                true,
-            ),
-            TimedOut => return timed_out(db),
-            NotFound if db.host.starts_with('/') => (
-                Code::Unavailable,
-                format!(
-                    "no PostgreSQL socket in {} for port {}: is PostgreSQL running?",
-                    db.host, db.port
-                ),
-                true,
-            ),
-            ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe => (
-                Code::Unavailable,
-                format!("{} closed the connection: {}", db.display(), e),
-                true,
-            ),
-            InvalidData if io.get_ref().is_some_and(|r| r.is::<rustls::Error>()) => (
-                Code::Unavailable,
-                format!(
-                    "TLS with {} failed (sslmode {}): {io}",
-                    db.display(),
-                    db.sslmode.as_str()
-                ),
-                false,
-            ),
-            _ => (
-                Code::Unavailable,
-                format!(
-                    "cannot connect to {}: {io}; check {}",
-                    db.display(),
-                    db.hint_host()
-                ),
-                // Unknown hosts resolve once their container starts.
-                true,
-            ),
-        }
-    } else if chain(e).contains("password missing") {
+        let (message, transient) = server_refusal(db, dbe);
+        return ConnectError {
+            error: fail(sqlstate_code(state), message),
+            transient,
+        };
+    }
+    if let Some(io) = io_source(e) {
+        return network_failure(db, e, io);
+    }
+    let text = chain(e);
+    let message = if text.contains("password missing") {
         // tokio-postgres says only "invalid configuration: password missing".
-        (
-            Code::NoPerm,
+        return ConnectError {
+            error: fail(
+                Code::NoPerm,
+                format!(
+                    "the server asks for a password for user {} and none is configured: set KRONIC_DATABASE_PASSWORD, put it in the URL or in ~/.pgpass",
+                    db.user
+                ),
+            ),
+            transient: false,
+        };
+    } else if text.contains("server does not support TLS") {
+        format!(
+            "{} does not support TLS, but sslmode is {}: enable ssl on the server, or use sslmode=prefer or disable",
+            db.display(),
+            db.sslmode.as_str()
+        )
+    } else {
+        format!("cannot connect to {}: {e}", db.display())
+    };
+    ConnectError {
+        error: fail(Code::Unavailable, message),
+        transient: false,
+    }
+}
+
+/// What to say when the server refused the connection, and whether waiting may help.
+fn server_refusal(db: &DbConfig, dbe: &tokio_postgres::error::DbError) -> (String, bool) {
+    match dbe.code().code() {
+        "28P01" => (
             format!(
-                "the server asks for a password for user {} and none is configured: set KRONIC_DATABASE_PASSWORD, put it in the URL or in ~/.pgpass",
-                db.user
+                "password authentication failed for user {}: check {}",
+                db.user,
+                db.hint_password()
             ),
             false,
-        )
-    } else if chain(e).contains("server does not support TLS") {
-        (
-            Code::Unavailable,
+        ),
+        "28000" => (
+            format!("{} (user {}): check pg_hba.conf", dbe.message(), db.user),
+            false,
+        ),
+        "3D000" => (
             format!(
-                "{} does not support TLS, but sslmode is {}: enable ssl on the server, or use sslmode=prefer or disable",
+                "database {} does not exist on {}: create it, or check {}",
+                db.dbname,
+                db.display(),
+                match db.source {
+                    crate::config::Source::Parts => "KRONIC_DATABASE_NAME",
+                    _ => db.hint_host(),
+                }
+            ),
+            false,
+        ),
+        "57P03" => (
+            format!(
+                "{} is not accepting connections yet: {}",
+                db.display(),
+                dbe.message()
+            ),
+            true,
+        ),
+        "53300" => (
+            format!(
+                "{}: too many connections ({}); lower KRONIC_DATABASE_POOL_SIZE or raise max_connections",
+                db.display(),
+                dbe.message()
+            ),
+            true,
+        ),
+        _ => (
+            format!("cannot connect to {}: {}", db.display(), dbe.message()),
+            false,
+        ),
+    }
+}
+
+/// The network failed before the server could answer.
+fn network_failure(db: &DbConfig, e: &tokio_postgres::Error, io: &std::io::Error) -> ConnectError {
+    use std::io::ErrorKind::*;
+    let (message, transient) = match io.kind() {
+        ConnectionRefused => (
+            format!(
+                "connection refused at {}:{}: is PostgreSQL running? check {}",
+                db.host,
+                db.port,
+                db.hint_host()
+            ),
+            true,
+        ),
+        TimedOut => return timed_out(db),
+        NotFound if db.host.starts_with('/') => (
+            format!(
+                "no PostgreSQL socket in {} for port {}: is PostgreSQL running?",
+                db.host, db.port
+            ),
+            true,
+        ),
+        ConnectionReset | ConnectionAborted | UnexpectedEof | BrokenPipe => (
+            format!("{} closed the connection: {}", db.display(), e),
+            true,
+        ),
+        InvalidData if io.get_ref().is_some_and(|r| r.is::<rustls::Error>()) => (
+            format!(
+                "TLS with {} failed (sslmode {}): {io}",
                 db.display(),
                 db.sslmode.as_str()
             ),
             false,
-        )
-    } else {
-        (
-            Code::Unavailable,
-            format!("cannot connect to {}: {e}", db.display()),
-            false,
-        )
+        ),
+        // Unknown hosts resolve once their container starts.
+        _ => (
+            format!(
+                "cannot connect to {}: {io}; check {}",
+                db.display(),
+                db.hint_host()
+            ),
+            true,
+        ),
     };
     ConnectError {
-        error: fail(code, message),
+        error: fail(Code::Unavailable, message),
         transient,
     }
 }
@@ -301,6 +306,21 @@ pub async fn query(
 ) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
     log_sql(sql);
     client.query(sql, params).await
+}
+
+/// The first column of every row, as text (names of tables, roles, …).
+pub async fn texts(client: &impl tokio_postgres::GenericClient, sql: &str) -> Result<Vec<String>> {
+    Ok(query(client, sql, &[])
+        .await
+        .with_context(|| {
+            format!(
+                "cannot run {}",
+                sql.split_whitespace().take(4).collect::<Vec<_>>().join(" ")
+            )
+        })?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 /// Runs one statement, logging its text (not its parameters).

@@ -7,6 +7,7 @@ mod db;
 #[cfg(test)]
 mod docs;
 mod dump;
+mod dumper;
 mod exit;
 mod fsutil;
 mod guarded;
@@ -17,6 +18,7 @@ mod pipeline;
 mod process;
 mod progress;
 mod repository;
+mod seeding;
 mod tls;
 mod ui;
 

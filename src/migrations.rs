@@ -447,18 +447,13 @@ pub async fn refuse_unadopted(client: &Client, state: &State) -> Result<()> {
     if state.applied.is_some() {
         return Ok(());
     }
-    let found: Vec<String> = db::query(
+    let found = db::texts(
         client,
         "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = current_schema() AND c.relkind = 'r' \
          AND c.relname IN ('alembic_version', 'users', 'roles', 'user_roles') ORDER BY 1",
-        &[],
     )
-    .await
-    .context("cannot inspect the schema")?
-    .iter()
-    .map(|r| r.get(0))
-    .collect();
+    .await?;
     if found.is_empty() {
         return Ok(());
     }
@@ -668,6 +663,38 @@ fn invalid_index(sql: &str) -> Option<String> {
     }
     let name = words.get(k)?;
     (upper.get(k).map(String::as_str) != Some("ON")).then(|| name.to_string())
+}
+
+/// Records `version` and everything below it as applied without running them (adopting
+/// a database the old toolchain made). Some(current) when already at or past it.
+pub async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<Option<u32>> {
+    if state.file(version).is_none() {
+        return Err(fail(
+            Code::Usage,
+            format!("cannot stamp {version}: no migration has that version"),
+        ));
+    }
+    state.check_consistent()?;
+    if let Some(c) = state.current().filter(|c| c.version >= version) {
+        return Ok(Some(c.version));
+    }
+    let migrations: Vec<Migration> = state
+        .set
+        .iter()
+        .map(|m| m.refinery())
+        .collect::<Result<_>>()?;
+    Runner::new(&migrations)
+        .set_target(Target::FakeVersion(version as i32))
+        .set_grouped(true)
+        .run_async(client)
+        .await
+        .map_err(|e| {
+            fail(
+                Code::DataErr,
+                format!("cannot stamp version {version}: {e}"),
+            )
+        })?;
+    Ok(None)
 }
 
 /// Runs one down script and removes its history row, in one transaction.

@@ -26,10 +26,14 @@ pub fn connector(db: &DbConfig) -> Result<MakeRustlsConnect> {
     let provider = provider();
     let verifier: Arc<dyn ServerCertVerifier> = match effective_mode(db) {
         // disable never starts TLS; prefer and require encrypt without verifying (libpq).
-        SslMode::Disable | SslMode::Prefer | SslMode::Require => Arc::new(NoVerify {
+        SslMode::Disable | SslMode::Prefer | SslMode::Require => Arc::new(Lenient {
+            chain: None,
             algorithms: provider.signature_verification_algorithms,
         }),
-        SslMode::VerifyCa => Arc::new(CaOnly(webpki(db, provider.clone())?)),
+        SslMode::VerifyCa => Arc::new(Lenient {
+            chain: Some(webpki(db, provider.clone())?),
+            algorithms: provider.signature_verification_algorithms,
+        }),
         SslMode::VerifyFull => webpki(db, provider.clone())?,
     };
     let config = ClientConfig::builder_with_provider(provider)
@@ -83,22 +87,34 @@ fn webpki(db: &DbConfig, provider: Arc<CryptoProvider>) -> Result<Arc<WebPkiServ
         .map_err(|e| fail(Code::Config, format!("sslrootcert {}: {e}", path.display())))
 }
 
-/// Encrypt, don't verify (libpq's `prefer` and `require`).
+/// libpq's weaker modes on rustls: without `chain`, encrypt but check no certificate
+/// (`prefer`, `require`); with it, check the chain against the root certificates but not
+/// the host name (`verify-ca`). webpki checks the chain first, so a name mismatch is only
+/// reported for a trusted chain.
 #[derive(Debug)]
-struct NoVerify {
+struct Lenient {
+    chain: Option<Arc<WebPkiServerVerifier>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for NoVerify {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
     }
 
     fn verify_tls12_signature(
@@ -121,53 +137,5 @@ impl ServerCertVerifier for NoVerify {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
-    }
-}
-
-/// Verify the chain against the root certificates but not the host name (`verify-ca`).
-/// webpki checks the chain first, so a name mismatch is only reported for a trusted chain.
-#[derive(Debug)]
-struct CaOnly(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for CaOnly {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
     }
 }

@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
@@ -11,31 +10,16 @@ use indicatif::HumanBytes;
 
 use crate::cli::{BackupAction, BackupArgs};
 use crate::config::{self, Config, vars};
-use crate::db;
-use crate::exit::{Code, classify, fail, io_code};
-use crate::fsutil::{self, TempFile};
-use crate::locks;
-use crate::metrics::{self, BackupStats};
-use crate::pipeline::{self, Failure};
-use crate::process::{self, Passfile};
-use crate::progress::Progress;
+use crate::dumper::{Plan, take};
+use crate::exit::{Code, classify, fail};
 use crate::repository;
-use crate::ui::{say, shutdown_signal};
+use crate::ui::say;
 
 pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> Result<Code> {
     match args.action {
         Some(action) => offline(action),
         None => backup(&config()?, &args).await,
     }
-}
-
-/// What one backup needs to know.
-struct Plan {
-    dir: PathBuf,
-    level: u32,
-    metrics_file: Option<PathBuf>,
-    lock_wait: Duration,
-    wait: Option<Duration>,
 }
 
 async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
@@ -75,178 +59,6 @@ pub async fn before_migration(config: &Config) -> Result<PathBuf> {
     crate::dump::verify(&taken.path)
         .context("the backup taken before migrating does not verify; nothing was migrated")?;
     Ok(taken.path)
-}
-
-struct Taken {
-    path: PathBuf,
-    /// The folder passed the trust checks (else: no pruning).
-    trusted: bool,
-}
-
-async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
-    let dir = &plan.dir;
-    // A file-size limit (ulimit -f) must fail the write, not kill kronic mid-file.
-    let _xfsz = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25));
-    fsutil::create_private_dir(dir)?;
-    // A folder others can write to still gets its backup, but kronic will not prune
-    // (or later pick "latest") there: say so once, with the fix.
-    let trusted = match repository::trusted_dir(dir) {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!("{e:#}; backing up anyway, but not pruning");
-            false
-        }
-    };
-    if let Some(path) = &plan.metrics_file {
-        metrics::check_writable(path)?;
-    }
-    let lock = repository::lock(dir)?;
-    repository::remove_stale_temp_files(dir, &lock);
-
-    // Connect first: configuration, authentication and version problems are reported
-    // before any file exists.
-    let client = db::connect_wait(&config.db, plan.wait).await?;
-    let major = process::server_major(&client).await?;
-    drop(client);
-    let pg_dump = process::find("pg_dump", major).await?;
-
-    let mut name = repository::backup_name(Utc::now());
-    if dir.join(&name).exists() {
-        // A backup from this very second exists (two runs back to back): take the next
-        // second's name rather than fail after a whole dump.
-        let now = Utc::now();
-        let next =
-            now + chrono::Duration::milliseconds(1000 - i64::from(now.timestamp_subsec_millis()));
-        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
-        name = repository::backup_name(Utc::now());
-    }
-    let dest = dir.join(&name);
-    if dest.exists() {
-        return Err(fail(
-            Code::CantCreate,
-            format!("{} already exists; not overwritten", dest.display()),
-        ));
-    }
-    let (tmp, file) = TempFile::create(fsutil::temp_path(&dest))?;
-    tracing::info!(
-        "backing up {} to {} with {}",
-        config.db.display(),
-        dest.display(),
-        pg_dump.path.display()
-    );
-
-    let pass = Passfile::new(&config.db)?;
-    let mut cmd = process::command(&pg_dump, &config.db, &pass);
-    cmd.args([
-        "--format=plain",
-        "--clean",
-        "--if-exists",
-        "--no-owner",
-        "--no-privileges",
-    ])
-    // pg_dump waits for each table's lock at most this long (an application holding
-    // ACCESS EXCLUSIVE), instead of forever while holding the folder's lock.
-    .arg(format!(
-        "--lock-wait-timeout={}ms",
-        plan.lock_wait.as_millis().max(1)
-    ));
-    let (child, stdout) = process::spawn("pg_dump", cmd, pass)?;
-    let stats = tokio::select! {
-        r = dump(child, stdout, file, plan.level) => r,
-        _ = shutdown_signal() => Err(fail(
-            Code::Interrupted,
-            "interrupted: the partial backup was removed and no backup was pruned",
-        )),
-    };
-    let stats = match stats {
-        Err(e) if classify(&e) == Code::TempFail => {
-            // Say who holds the lock pg_dump waited for.
-            let who = locks::exclusive_holders(&config.db).await;
-            return Err(match who {
-                Some(w) => fail(Code::TempFail, format!("{e:#}; waiting for a lock on {w}")),
-                None => e,
-            });
-        }
-        r => r?,
-    };
-    tmp.persist_new(&dest)?;
-
-    say(format!("Backup completed: {name}"))?;
-    let secs = stats.elapsed.as_secs_f64().max(1e-3);
-    tracing::info!(
-        "{name}: {} compressed from {} of SQL in {:.1}s ({}/s)",
-        HumanBytes(stats.out_bytes),
-        HumanBytes(stats.sql_bytes),
-        secs,
-        HumanBytes((stats.sql_bytes as f64 / secs) as u64)
-    );
-    if let Some(path) = &plan.metrics_file {
-        metrics::write_backup(path, &config.db, &stats).with_context(|| {
-            format!("the backup {name} was kept, but the metrics file was not written")
-        })?;
-    }
-    Ok(Taken {
-        path: dest,
-        trusted,
-    })
-}
-
-/// Streams pg_dump's output into `file` through gzip on a plain thread; checks pg_dump's
-/// exit status and that the dump is complete.
-async fn dump(
-    mut child: process::Running,
-    stdout: std::fs::File,
-    file: std::fs::File,
-    level: u32,
-) -> Result<BackupStats> {
-    let mut progress = Progress::new("dumped", None);
-    let writer = tokio::task::spawn_blocking(move || {
-        let result = pipeline::gzip(stdout, file, level, &mut progress);
-        (result, progress.elapsed())
-    });
-    let (flowed, elapsed) = writer.await.context("the compression task failed")?;
-    if flowed.is_err() {
-        child.kill();
-    }
-    let finished = child.finish().await;
-    // The root cause first: a failed write makes pg_dump die of a broken pipe.
-    let flowed = match flowed {
-        Ok(f) => f,
-        Err(Failure::Write(e)) => {
-            return Err(fail(
-                match io_code(&e) {
-                    Code::NoPerm => Code::CantCreate,
-                    _ => Code::IoErr,
-                },
-                format!(
-                    "cannot write the backup: {e}; the partial file was removed and no backup was pruned"
-                ),
-            ));
-        }
-        Err(Failure::Read(e)) => {
-            return Err(fail(
-                Code::IoErr,
-                format!("cannot read pg_dump's output: {e}"),
-            ));
-        }
-    };
-    finished.map_err(|e| {
-        fail(
-            crate::exit::classify(&e),
-            format!("{e:#}; no backup was written and none was pruned"),
-        )
-    })?;
-    if !flowed.complete {
-        return Err(fail(
-            Code::Software,
-            "pg_dump exited 0 but its output lacks the \"dump complete\" line; no backup was written",
-        ));
-    }
-    Ok(BackupStats {
-        sql_bytes: flowed.sql_bytes,
-        out_bytes: flowed.out_bytes,
-        elapsed,
-    })
 }
 
 /// `list`, `verify` and `prune`: no database needed.

@@ -5,7 +5,6 @@
 use std::io::Write;
 
 use anyhow::Result;
-use refinery::{Migration, Runner, Target};
 use tokio_postgres::Client;
 
 use crate::locks::{self, LockPolicy, Watch};
@@ -273,36 +272,10 @@ async fn down(
 }
 
 async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<()> {
-    if state.file(version).is_none() {
-        return Err(fail(
-            Code::Usage,
-            format!("cannot stamp {version}: no migration has that version"),
-        ));
+    match migrations::stamp(client, state, version).await? {
+        Some(at) => say(format!("already at version {at}; nothing stamped")),
+        None => say(format!(
+            "stamped version {version}: recorded as applied, nothing was run"
+        )),
     }
-    state.check_consistent()?;
-    if state.current().is_some_and(|c| c.version >= version) {
-        return say(format!(
-            "already at version {}; nothing stamped",
-            state.current().map_or(0, |c| c.version)
-        ));
-    }
-    let migrations: Vec<Migration> = state
-        .set
-        .iter()
-        .map(|m| m.refinery())
-        .collect::<Result<_>>()?;
-    Runner::new(&migrations)
-        .set_target(Target::FakeVersion(version as i32))
-        .set_grouped(true)
-        .run_async(client)
-        .await
-        .map_err(|e| {
-            fail(
-                Code::DataErr,
-                format!("cannot stamp version {version}: {e}"),
-            )
-        })?;
-    say(format!(
-        "stamped version {version}: recorded as applied, nothing was run"
-    ))
 }

@@ -260,20 +260,18 @@ async fn lock_existing(client: &tokio_postgres::Client, policy: LockPolicy) -> R
         &format!("SET LOCAL lock_timeout = '{}'", policy.setting()),
     )
     .await?;
-    let rows = db::query(
+    let names = db::texts(
         client,
         "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') \
            AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
          ORDER BY 1",
-        &[],
     )
     .await?;
-    if rows.is_empty() {
+    if names.is_empty() {
         return Ok(());
     }
-    let names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
     let sql = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", names.join(", "));
     db::batch(client, &sql).await?;
     Ok(())

@@ -161,177 +161,195 @@ impl<R: Read> Lexer<R> {
     }
 
     fn statement(&mut self) -> Result<Option<Piece>, DumpError> {
-        let mut sql: Vec<u8> = Vec::new();
-        let mut start = self.line;
-        let mut st = St::Normal;
-        let mut comment: Vec<u8> = Vec::new();
-        let mut depth = Depth::default();
-        let mut word: Vec<u8> = Vec::new();
+        let mut s = Scan {
+            sql: Vec::new(),
+            start: self.line,
+            st: St::Normal,
+            comment: Vec::new(),
+            depth: Depth::default(),
+            word: Vec::new(),
+        };
         loop {
             let Some(b) = self.byte()? else {
-                return self.at_end(sql, st, start);
+                return self.at_end(s.sql, s.st, s.start);
             };
-            if sql.len() > MAX_STATEMENT {
+            if s.sql.len() > MAX_STATEMENT {
                 return Err(DumpError::bad(
-                    start,
+                    s.start,
                     format!(
                         "a statement longer than {} MiB (kronic streams table data only as COPY)",
                         MAX_STATEMENT >> 20
                     ),
                 ));
             }
-            let (was_empty, here) = (sql.is_empty(), self.line);
-            match st {
+            let (was_empty, here) = (s.sql.is_empty(), self.line);
+            match s.st {
                 St::Normal => {
-                    if !word.is_empty() && !ident_cont(b) {
-                        depth.ident(&word);
-                        word.clear();
-                    }
-                    match b {
-                        b'-' if self.peek_at(0)? == Some(b'-') => {
-                            self.pos += 1;
-                            comment.clear();
-                            st = St::LineComment;
-                        }
-                        b'/' if self.peek_at(0)? == Some(b'*') => {
-                            self.pos += 1;
-                            st = St::BlockComment { depth: 1 };
-                        }
-                        b'\\' => {
-                            let line = self.line;
-                            let text = self.rest_of_line(b'\\')?;
-                            return Ok(Some(Piece::Meta {
-                                line,
-                                text,
-                                inside: !sql.is_empty(),
-                            }));
-                        }
-                        b'\'' => {
-                            let n = sql.len();
-                            let escapes = n >= 1
-                                && matches!(sql[n - 1], b'E' | b'e')
-                                && (n == 1 || !ident_cont(sql[n - 2]));
-                            sql.push(b);
-                            st = St::Quote { escapes };
-                        }
-                        b'"' => {
-                            sql.push(b);
-                            st = St::Ident;
-                        }
-                        b'$' if sql.last().is_none_or(|&p| !ident_cont(p)) => {
-                            sql.push(b);
-                            if let Some(tag_len) = self.dollar_tag()? {
-                                // Copy the tag and its closing '$' into the statement.
-                                for _ in 0..=tag_len {
-                                    let c = self.byte()?.unwrap_or(b'$');
-                                    sql.push(c);
-                                }
-                                st = St::Dollar {
-                                    open_end: sql.len(),
-                                };
-                            }
-                        }
-                        b'(' => {
-                            depth.paren += 1;
-                            sql.push(b);
-                        }
-                        b')' => {
-                            depth.paren = depth.paren.saturating_sub(1);
-                            sql.push(b);
-                        }
-                        b';' if depth.paren == 0 && depth.begin == 0 => {
-                            sql.push(b);
-                            let start = if was_empty { here } else { start };
-                            return self.finish(sql, start).map(Some);
-                        }
-                        b if b.is_ascii_whitespace() && sql.is_empty() => {}
-                        b => {
-                            if ident_cont(b)
-                                && (!word.is_empty()
-                                    || (ident_start(b)
-                                        && sql.last().is_none_or(|&p| !ident_cont(p))))
-                            {
-                                word.push(b);
-                            }
-                            sql.push(b);
-                        }
+                    if let Some(piece) = self.normal(&mut s, b, was_empty, here)? {
+                        return Ok(Some(piece));
                     }
                 }
-                St::Quote { escapes } => {
-                    sql.push(b);
-                    if escapes && b == b'\\' {
-                        if let Some(c) = self.byte()? {
-                            sql.push(c);
-                        }
-                    } else if b == b'\'' {
-                        if self.peek_at(0)? == Some(b'\'') {
-                            self.pos += 1;
-                            sql.push(b'\'');
-                        } else {
-                            st = St::Normal;
-                        }
-                    }
-                }
-                St::Ident => {
-                    sql.push(b);
-                    if b == b'"' {
-                        if self.peek_at(0)? == Some(b'"') {
-                            self.pos += 1;
-                            sql.push(b'"');
-                        } else {
-                            st = St::Normal;
-                        }
-                    }
-                }
-                St::Dollar { open_end } => {
-                    sql.push(b);
-                    if b == b'$' {
-                        // The opening delimiter is the bytes before open_end back to its '$'.
-                        let open = open_delimiter(&sql[..open_end]);
-                        if sql.len() >= open_end + open.len() && sql.ends_with(open) {
-                            st = St::Normal;
-                        }
-                    }
-                }
-                St::LineComment => {
-                    if b == b'\n' {
-                        if sql.is_empty() {
-                            if comment == HEADER && !self.seen_piece {
-                                self.saw_header = true;
-                            }
-                            if comment == CLOSING {
-                                self.complete = true;
-                            }
-                        } else {
-                            sql.push(b'\n');
-                        }
-                        st = St::Normal;
-                    } else if comment.len() < 64 {
-                        comment.push(b);
-                    }
-                }
-                St::BlockComment { depth: d } => {
-                    let next = self.peek_at(0)?;
-                    if b == b'/' && next == Some(b'*') {
-                        self.pos += 1;
-                        st = St::BlockComment { depth: d + 1 };
-                    } else if b == b'*' && next == Some(b'/') {
-                        self.pos += 1;
-                        if d == 1 {
-                            if !sql.is_empty() {
-                                sql.push(b' ');
-                            }
-                            st = St::Normal;
-                        } else {
-                            st = St::BlockComment { depth: d - 1 };
-                        }
-                    }
-                }
+                St::Quote { escapes } => self.quoted(&mut s, b, escapes)?,
+                St::Ident => self.quoted_ident(&mut s, b)?,
+                St::Dollar { open_end } => s.dollar(b, open_end),
+                St::LineComment => self.line_comment(&mut s, b),
+                St::BlockComment { depth } => self.block_comment(&mut s, b, depth)?,
             }
-            if was_empty && !sql.is_empty() {
-                start = here;
+            if was_empty && !s.sql.is_empty() {
+                s.start = here;
             }
         }
+    }
+
+    /// A byte outside quotes and comments; a finished statement or meta-command.
+    fn normal(
+        &mut self,
+        s: &mut Scan,
+        b: u8,
+        was_empty: bool,
+        here: u64,
+    ) -> Result<Option<Piece>, DumpError> {
+        if !s.word.is_empty() && !ident_cont(b) {
+            s.depth.ident(&s.word);
+            s.word.clear();
+        }
+        match b {
+            b'-' if self.peek_at(0)? == Some(b'-') => {
+                self.pos += 1;
+                s.comment.clear();
+                s.st = St::LineComment;
+            }
+            b'/' if self.peek_at(0)? == Some(b'*') => {
+                self.pos += 1;
+                s.st = St::BlockComment { depth: 1 };
+            }
+            b'\\' => {
+                let line = self.line;
+                let text = self.rest_of_line(b'\\')?;
+                let inside = !s.sql.is_empty();
+                return Ok(Some(Piece::Meta { line, text, inside }));
+            }
+            b'\'' => {
+                let n = s.sql.len();
+                let escapes = n >= 1
+                    && matches!(s.sql[n - 1], b'E' | b'e')
+                    && (n == 1 || !ident_cont(s.sql[n - 2]));
+                s.sql.push(b);
+                s.st = St::Quote { escapes };
+            }
+            b'"' => {
+                s.sql.push(b);
+                s.st = St::Ident;
+            }
+            b'$' if s.sql.last().is_none_or(|&p| !ident_cont(p)) => {
+                s.sql.push(b);
+                if let Some(tag_len) = self.dollar_tag()? {
+                    // Copy the tag and its closing '$' into the statement.
+                    for _ in 0..=tag_len {
+                        let c = self.byte()?.unwrap_or(b'$');
+                        s.sql.push(c);
+                    }
+                    s.st = St::Dollar {
+                        open_end: s.sql.len(),
+                    };
+                }
+            }
+            b'(' => {
+                s.depth.paren += 1;
+                s.sql.push(b);
+            }
+            b')' => {
+                s.depth.paren = s.depth.paren.saturating_sub(1);
+                s.sql.push(b);
+            }
+            b';' if s.depth.paren == 0 && s.depth.begin == 0 => {
+                s.sql.push(b);
+                let start = if was_empty { here } else { s.start };
+                return self.finish(std::mem::take(&mut s.sql), start).map(Some);
+            }
+            b if b.is_ascii_whitespace() && s.sql.is_empty() => {}
+            b => {
+                let starts_word = ident_start(b) && s.sql.last().is_none_or(|&p| !ident_cont(p));
+                if ident_cont(b) && (!s.word.is_empty() || starts_word) {
+                    s.word.push(b);
+                }
+                s.sql.push(b);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Inside '…' (doubled quotes stay inside; in E'…' a backslash escapes a byte).
+    fn quoted(&mut self, s: &mut Scan, b: u8, escapes: bool) -> Result<(), DumpError> {
+        s.sql.push(b);
+        if escapes && b == b'\\' {
+            if let Some(c) = self.byte()? {
+                s.sql.push(c);
+            }
+        } else if b == b'\'' {
+            if self.peek_at(0)? == Some(b'\'') {
+                self.pos += 1;
+                s.sql.push(b'\'');
+            } else {
+                s.st = St::Normal;
+            }
+        }
+        Ok(())
+    }
+
+    /// Inside "…" (doubled quotes stay inside).
+    fn quoted_ident(&mut self, s: &mut Scan, b: u8) -> Result<(), DumpError> {
+        s.sql.push(b);
+        if b == b'"' {
+            if self.peek_at(0)? == Some(b'"') {
+                self.pos += 1;
+                s.sql.push(b'"');
+            } else {
+                s.st = St::Normal;
+            }
+        }
+        Ok(())
+    }
+
+    /// Inside `--`: dropped, but pg_dump's header and closing comments are noticed.
+    fn line_comment(&mut self, s: &mut Scan, b: u8) {
+        if b != b'\n' {
+            if s.comment.len() < 64 {
+                s.comment.push(b);
+            }
+            return;
+        }
+        if s.sql.is_empty() {
+            if s.comment == HEADER && !self.seen_piece {
+                self.saw_header = true;
+            }
+            if s.comment == CLOSING {
+                self.complete = true;
+            }
+        } else {
+            s.sql.push(b'\n');
+        }
+        s.st = St::Normal;
+    }
+
+    /// Inside `/* … */`, which nests.
+    fn block_comment(&mut self, s: &mut Scan, b: u8, depth: u32) -> Result<(), DumpError> {
+        let next = self.peek_at(0)?;
+        if b == b'/' && next == Some(b'*') {
+            self.pos += 1;
+            s.st = St::BlockComment { depth: depth + 1 };
+        } else if b == b'*' && next == Some(b'/') {
+            self.pos += 1;
+            s.st = if depth == 1 {
+                if !s.sql.is_empty() {
+                    s.sql.push(b' ');
+                }
+                St::Normal
+            } else {
+                St::BlockComment { depth: depth - 1 }
+            };
+        }
+        Ok(())
     }
 
     /// After a '$' outside an identifier: the length of a dollar-quote tag (0 for `$$`)
@@ -487,6 +505,31 @@ fn open_delimiter(opened: &[u8]) -> &[u8] {
     let before = &opened[..opened.len() - 1];
     let start = before.iter().rposition(|&b| b == b'$').unwrap_or(0);
     &opened[start..]
+}
+
+/// One statement being read.
+struct Scan {
+    sql: Vec<u8>,
+    start: u64,
+    st: St,
+    /// The current `--` comment's first bytes.
+    comment: Vec<u8>,
+    depth: Depth,
+    /// The identifier being read (for BEGIN … END nesting).
+    word: Vec<u8>,
+}
+
+impl Scan {
+    /// Inside $tag$…$tag$ (the body starts at `open_end`).
+    fn dollar(&mut self, b: u8, open_end: usize) {
+        self.sql.push(b);
+        if b == b'$' {
+            let open = open_delimiter(&self.sql[..open_end]);
+            if self.sql.len() >= open_end + open.len() && self.sql.ends_with(open) {
+                self.st = St::Normal;
+            }
+        }
+    }
 }
 
 /// psql's nesting: parentheses, and BEGIN … END in SQL-standard function bodies

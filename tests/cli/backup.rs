@@ -67,12 +67,7 @@ fn seed_restore(db_name: &str, gz_file: &Path) {
     .arg(psql.get_program())
     .arg(gz_file)
     .envs(psql.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-    let out = sh.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(&mut sh);
 }
 
 fn backup_restores_with_the_seed_restore_command() {
@@ -181,9 +176,7 @@ fn server_down_before_the_dump_leaves_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let planted = plant_old_backups(dir.path());
     let out = expect(
-        kronic_bare()
-            .env("KRONIC_DATABASE_HOST", "127.0.0.1")
-            .env("KRONIC_DATABASE_PORT", cluster::free_port().to_string())
+        kronic_at(cluster::free_port())
             .args(["backup", "--dir"])
             .arg(dir.path()),
         69,
@@ -271,17 +264,8 @@ fn server_stopped_or_pg_dump_killed_mid_dump_leaves_nothing() {
     let dir = work.path().join("c");
     let planted = plant_old_backups(&dir);
     let child = start_backup(&c, &dir, None);
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = signal_and_wait(child, "-TERM");
+    assert_interrupted(&out);
     assert_eq!(backups_in(&dir), planted);
     // 3. The server goes away mid-dump (last: an immediate stop may lose recent writes).
     let dir = work.path().join("a");
@@ -343,11 +327,7 @@ fn unwritable_folder_exits_73() {
             .arg(blocker.join("backups")),
         73,
     );
-    assert!(
-        out.stderr.contains("not-a-folder/backups"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "not-a-folder/backups");
 }
 
 fn file_size_limit_exits_74_and_leaves_nothing() {
@@ -379,11 +359,7 @@ fn concurrent_backup_exits_75_at_once() {
     let started = Instant::now();
     let out = expect(db.kronic().arg("backup"), 75);
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert!(
-        out.stderr.contains("another backup is in progress"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "another backup is in progress");
     assert!(backups_in(&db.backup_dir()).is_empty());
     drop(lock);
     expect(db.kronic().arg("backup"), 0);
@@ -595,11 +571,7 @@ fn a_multi_block_backup_is_one_gzip_file_and_a_cut_between_blocks_is_caught() {
     // change nothing.
     let before = content_checksum(&mut db.client());
     let out = expect(db.kronic().arg("restore").arg(&cut_file).arg("--yes"), 65);
-    assert!(
-        out.stderr.contains("kronic_backup_20200101_000000.sql.gz"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "kronic_backup_20200101_000000.sql.gz");
     assert_eq!(content_checksum(&mut db.client()), before);
 }
 

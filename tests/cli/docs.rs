@@ -96,16 +96,7 @@ fn bash_completes_mi_to_migrate() {
          printf '%s\\n' \"${{COMPREPLY[@]}}\"",
         repo().join("completions/kronic.bash").display()
     );
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(std::process::Command::new("bash").arg("-c").arg(script));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "migrate");
 }
 

@@ -67,11 +67,7 @@ fn invalid_configuration_exits_78_before_connecting() {
         ),
     ];
     for (var, value) in cases {
-        let out = run(kronic_bare()
-            .env("KRONIC_DATABASE_HOST", "127.0.0.1")
-            .env("KRONIC_DATABASE_PORT", "1")
-            .env(var, value)
-            .args(["migrate", "current"]));
+        let out = run(kronic_at(1).env(var, value).args(["migrate", "current"]));
         assert_eq!(out.code, 78, "{var}={value}: {}", out.all());
         assert!(out.stderr.contains(var), "{var} not named: {}", out.stderr);
         assert_eq!(
@@ -151,9 +147,7 @@ fn nothing_listening_exits_69_quickly() {
     let port = cluster::free_port();
     let started = Instant::now();
     let out = expect(
-        kronic_bare()
-            .env("KRONIC_DATABASE_HOST", "127.0.0.1")
-            .env("KRONIC_DATABASE_PORT", port.to_string())
+        kronic_at(port)
             .env("KRONIC_DATABASE_CONNECT_TIMEOUT", "5")
             .args(["migrate", "current"]),
         69,
@@ -163,10 +157,11 @@ fn nothing_listening_exits_69_quickly() {
         "took {:?}",
         started.elapsed()
     );
-    assert!(
-        out.stderr.contains(&format!("connection refused at 127.0.0.1:{port}: is PostgreSQL running? check KRONIC_DATABASE_HOST/PORT")),
-        "{}",
-        out.stderr
+    assert_stderr(
+        &out,
+        &format!(
+            "connection refused at 127.0.0.1:{port}: is PostgreSQL running? check KRONIC_DATABASE_HOST/PORT"
+        ),
     );
 }
 
@@ -174,9 +169,7 @@ fn silent_listener_is_bounded_by_the_connect_timeout() {
     let port = silent_listener();
     let started = Instant::now();
     let out = expect(
-        kronic_bare()
-            .env("KRONIC_DATABASE_HOST", "127.0.0.1")
-            .env("KRONIC_DATABASE_PORT", port.to_string())
+        kronic_at(port)
             .env("KRONIC_DATABASE_CONNECT_TIMEOUT", "1.5")
             .args(["migrate", "current"]),
         75,
@@ -186,11 +179,7 @@ fn silent_listener_is_bounded_by_the_connect_timeout() {
         took >= Duration::from_millis(1400) && took < Duration::from_secs(10),
         "took {took:?}"
     );
-    assert!(
-        out.stderr.contains("timed out after 1.5s"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "timed out after 1.5s");
 }
 
 fn missing_database_is_named() {
@@ -207,11 +196,7 @@ fn missing_database_is_named() {
         "{}",
         out.stderr
     );
-    assert!(
-        out.stderr.contains("KRONIC_DATABASE_NAME"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "KRONIC_DATABASE_NAME");
 }
 
 fn sslmode_matrix_behaves_like_libpq() {

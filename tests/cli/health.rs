@@ -82,9 +82,7 @@ fn server_down_gives_error_json_and_69_quickly() {
     let port = cluster::free_port();
     let started = Instant::now();
     let out = expect(
-        kronic_bare()
-            .env("KRONIC_DATABASE_HOST", "127.0.0.1")
-            .env("KRONIC_DATABASE_PORT", port.to_string())
+        kronic_at(port)
             .env("KRONIC_DATABASE_PASSWORD", "hunter2-health")
             .arg("health"),
         69,
@@ -122,13 +120,7 @@ fn wrong_password_gives_77() {
 fn silent_listener_is_bounded_by_timeout() {
     let port = silent_listener();
     let started = Instant::now();
-    let out = expect(
-        kronic_bare()
-            .env("KRONIC_DATABASE_HOST", "127.0.0.1")
-            .env("KRONIC_DATABASE_PORT", port.to_string())
-            .args(["health", "--timeout", "1"]),
-        75,
-    );
+    let out = expect(kronic_at(port).args(["health", "--timeout", "1"]), 75);
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",

@@ -354,11 +354,8 @@ fn shared_folders_and_foreign_files_are_not_trusted() {
         std::fs::copy(&good, &nobody).unwrap();
         std::os::unix::fs::chown(&nobody, Some(65534), None).unwrap();
         let out = expect(db.kronic().args(["backup", "verify", "--latest"]), 77);
-        assert!(
-            out.stderr.contains("is owned by") && out.stderr.contains("chown"),
-            "{}",
-            out.stderr
-        );
+        assert_stderr(&out, "is owned by");
+        assert_stderr(&out, "chown");
     }
 }
 

@@ -133,17 +133,25 @@ fn migrate_restore_and_backup_give_up_naming_the_blocker() {
     app.batch_execute("ROLLBACK").unwrap();
 }
 
-fn the_application_keeps_running_while_kronic_waits() {
+/// A populated database, an application transaction holding users, and `migrate up` of
+/// a V3 that alters users, started (with `extra` arguments) and waiting.
+fn blocked_migration(extra: &[&str]) -> (TestDb, postgres::Client, std::process::Child) {
     let db = TestDb::populated();
     let set = with_v3(&db);
     let (mut blocker, _) = app(&db);
     hold_users(&mut blocker);
     let mut cmd = db.kronic_std();
-    cmd.args(["migrate", "--lock-wait", "6", "up", "--migrations"])
+    cmd.args(["migrate", "up", "--migrations"])
         .arg(&set)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = cmd.spawn().unwrap();
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    (db, blocker, child)
+}
+
+fn the_application_keeps_running_while_kronic_waits() {
+    let (db, _blocker, mut child) = blocked_migration(&["--lock-wait", "6"]);
     let (mut other, _) = app(&db);
     other.batch_execute("SET statement_timeout = '3s'").unwrap();
     // Several queries spread over kronic's tries: none waits more than one try.
@@ -161,16 +169,7 @@ fn the_application_keeps_running_while_kronic_waits() {
 }
 
 fn a_blocker_that_commits_between_tries_lets_the_migration_through() {
-    let db = TestDb::populated();
-    let set = with_v3(&db);
-    let (mut blocker, _) = app(&db);
-    hold_users(&mut blocker);
-    let mut cmd = db.kronic_std();
-    cmd.args(["migrate", "up", "--migrations"])
-        .arg(&set)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let (db, mut blocker, child) = blocked_migration(&[]);
     std::thread::sleep(Duration::from_millis(2500));
     blocker.batch_execute("COMMIT").unwrap();
     let out = child.wait_with_output().unwrap();
@@ -192,29 +191,11 @@ fn kronic_sessions(db: &TestDb) -> i64 {
 }
 
 fn sigterm_leaves_no_kronic_session_behind() {
-    let db = TestDb::populated();
-    let set = with_v3(&db);
-    let (mut blocker, _) = app(&db);
-    hold_users(&mut blocker);
-    let mut cmd = db.kronic_std();
-    cmd.args(["migrate", "up", "--migrations"])
-        .arg(&set)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
+    let (db, _blocker, child) = blocked_migration(&[]);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(kronic_sessions(&db) > 0, "kronic was not connected");
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = signal_and_wait(child, "-TERM");
+    assert_interrupted(&out);
     let stopped = Instant::now();
     while kronic_sessions(&db) > 0 {
         assert!(
@@ -259,12 +240,7 @@ fn no_transaction_migration_builds_an_index_while_the_app_writes() {
             n
         })
     };
-    let out = expect(
-        db.kronic()
-            .args(["migrate", "up", "--migrations"])
-            .arg(&set),
-        0,
-    );
+    let out = expect(&mut db.migrate_up(&set), 0);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let written = writer.join().unwrap();
     assert!(written > 0);
@@ -299,12 +275,7 @@ fn no_transaction_migration_builds_an_index_while_the_app_writes() {
         &set.join("V5__unique_hash.down.sql"),
         "DROP INDEX users_hash_uq;\n",
     );
-    let out = expect(
-        db.kronic()
-            .args(["migrate", "up", "--migrations"])
-            .arg(&set),
-        65,
-    );
+    let out = expect(&mut db.migrate_up(&set), 65);
     assert!(
         out.stderr
             .contains("DROP INDEX CONCURRENTLY IF EXISTS users_hash_uq")
@@ -323,17 +294,8 @@ fn migrations_with_transaction_control_are_refused_before_anything_runs() {
         "CREATE TABLE first_half (a int);\n-- a comment; COMMIT in a comment is fine\nCOMMIT;\nCREATE TABLE second_half (a int);\n",
     );
     write_file(&set.join("V1__half.down.sql"), "DROP TABLE first_half;\n");
-    let out = expect(
-        db.kronic()
-            .args(["migrate", "up", "--migrations"])
-            .arg(&set),
-        65,
-    );
-    assert!(
-        out.stderr.contains("V1__half.sql: line 3: COMMIT"),
-        "{}",
-        out.stderr
-    );
+    let out = expect(&mut db.migrate_up(&set), 65);
+    assert_stderr(&out, "V1__half.sql: line 3: COMMIT");
     let exists: bool = db
         .client()
         .query_one("SELECT to_regclass('first_half') IS NOT NULL", &[])
@@ -345,17 +307,8 @@ fn migrations_with_transaction_control_are_refused_before_anything_runs() {
         &set.join("V1__half.sql"),
         "-- kronic:no-transaction\nCREATE INDEX CONCURRENTLY a ON t (a);\nCREATE INDEX CONCURRENTLY b ON t (b);\n",
     );
-    let out = expect(
-        db.kronic()
-            .args(["migrate", "up", "--migrations"])
-            .arg(&set),
-        65,
-    );
-    assert!(
-        out.stderr.contains("exactly one statement"),
-        "{}",
-        out.stderr
-    );
+    let out = expect(&mut db.migrate_up(&set), 65);
+    assert_stderr(&out, "exactly one statement");
 }
 
 fn current_exit_code_gates_ci() {

@@ -310,13 +310,7 @@ fn new_writes_files_the_next_build_picks_up() {
     std::fs::write(&up, "ALTER TABLE users ADD COLUMN display_name text;\n").unwrap();
     std::fs::write(&down, "ALTER TABLE users DROP COLUMN display_name;\n").unwrap();
     // The same loader the build uses takes them.
-    let out = expect(
-        db.kronic()
-            .args(["migrate", "--migrations"])
-            .arg(&set)
-            .arg("up"),
-        0,
-    );
+    let out = expect(&mut db.migrate_up(&set), 0);
     assert_eq!(
         out.stdout,
         "applied 1 initial_schema\napplied 2 add_users_display_name\n"
@@ -361,11 +355,7 @@ fn alembic_database_needs_stamp_then_up_succeeds() {
         cmd
     };
     let out = expect(&mut m(&["up"]), 65);
-    assert!(
-        out.stderr.contains("kronic migrate stamp"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "kronic migrate stamp");
     assert!(!out.stderr.contains("already exists"), "{}", out.stderr);
     assert_eq!(content_checksum(&mut c), before, "nothing changed");
     assert!(!tables(&db).contains(&"refinery_schema_history".to_string()));
@@ -427,11 +417,7 @@ fn lock_wait_exits_75() {
     let started = Instant::now();
     let out = expect(db.kronic().args(["migrate", "--lock-wait", "1", "up"]), 75);
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(
-        out.stderr.contains("another kronic is migrating"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "another kronic is migrating");
     assert_eq!(versions(&db), Vec::<i32>::new());
     holder
         .execute("SELECT pg_advisory_unlock($1)", &[&LOCK_KEY])
@@ -471,11 +457,7 @@ fn wait_for_a_server_that_starts_later() {
             .args(["migrate", "up", "--wait", "1"]),
         69,
     );
-    assert!(
-        out.stderr.contains("gave up after waiting 1s"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "gave up after waiting 1s");
     c.start_server();
     // Authentication errors do not wait.
     let started = Instant::now();
@@ -516,14 +498,7 @@ fn broken_migration_rolls_back_and_names_its_file() {
         "CREATE TABLE half_done (id int);\n\nSELECT * FROM no_such_table;\n",
     );
     let set = migration_set(&db, &[broken]);
-    let out = expect(
-        db.kronic()
-            .arg("migrate")
-            .arg("--migrations")
-            .arg(&set)
-            .arg("up"),
-        65,
-    );
+    let out = expect(&mut db.migrate_up(&set), 65);
     assert_eq!(out.stdout.trim(), "applied 1 initial_schema");
     let err = out.stderr.trim();
     assert!(
@@ -547,33 +522,16 @@ fn broken_migration_rolls_back_and_names_its_file() {
 fn divergent_checksum_refuses() {
     let db = TestDb::new();
     let set = migration_set(&db, &[V2, V2_DOWN]);
-    expect(
-        db.kronic()
-            .arg("migrate")
-            .arg("--migrations")
-            .arg(&set)
-            .arg("up"),
-        0,
-    );
+    expect(&mut db.migrate_up(&set), 0);
     std::fs::write(
         set.join(V2.0),
         "CREATE TABLE audit_log (id bigserial PRIMARY KEY);\n",
     )
     .unwrap();
     write_file(&set.join("V3__more.sql"), "CREATE TABLE more (id int);");
-    let out = expect(
-        db.kronic()
-            .arg("migrate")
-            .arg("--migrations")
-            .arg(&set)
-            .arg("up"),
-        65,
-    );
-    assert!(
-        out.stderr.contains("V2__add_audit_log") && out.stderr.contains("differs"),
-        "{}",
-        out.stderr
-    );
+    let out = expect(&mut db.migrate_up(&set), 65);
+    assert_stderr(&out, "V2__add_audit_log");
+    assert_stderr(&out, "differs");
     assert_eq!(versions(&db), [1, 2]);
     let out = expect(
         db.kronic()
@@ -597,14 +555,7 @@ fn missing_down_script_refuses_before_changing_anything() {
             ("V3__no_way_back.sql", "CREATE TABLE one_way (id int);"),
         ],
     );
-    expect(
-        db.kronic()
-            .arg("migrate")
-            .arg("--migrations")
-            .arg(&set)
-            .arg("up"),
-        0,
-    );
+    expect(&mut db.migrate_up(&set), 0);
     let out = expect(
         db.kronic()
             .arg("migrate")
@@ -613,11 +564,8 @@ fn missing_down_script_refuses_before_changing_anything() {
             .args(["down", "2", "--yes"]),
         65,
     );
-    assert!(
-        out.stderr.contains("V3__no_way_back") && out.stderr.contains("no down script"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "V3__no_way_back");
+    assert_stderr(&out, "no down script");
     assert_eq!(versions(&db), [1, 2, 3]);
     assert!(tables(&db).contains(&"audit_log".to_string()));
 }

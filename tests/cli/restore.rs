@@ -99,15 +99,10 @@ fn plain_sql_file_restores() {
 /// A dump made exactly as the seed's backup script makes it.
 fn seed_script_dump(src: &TestDb) -> PathBuf {
     let file = src.path("kronic_backup_20231201_120000.sql");
-    let out = pg_tool("pg_dump", &src.name)
-        .args(["--verbose", "--clean", "--no-owner", "--no-privileges"])
-        .arg(format!("--file={}", file.display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        pg_tool("pg_dump", &src.name)
+            .args(["--verbose", "--clean", "--no-owner", "--no-privileges"])
+            .arg(format!("--file={}", file.display())),
     );
     assert!(
         std::process::Command::new("gzip")
@@ -200,11 +195,8 @@ fn refuses_without_yes_off_a_terminal() {
     let gz = backup(&src);
     let dst = TestDb::new();
     let out = expect(restore_into(&dst).arg(&gz), 64);
-    assert!(
-        out.stderr.contains("--yes") && out.stderr.contains(&dst.name),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "--yes");
+    assert_stderr(&out, &dst.name);
     assert_eq!(content_checksum(&mut dst.client()), "");
 }
 

@@ -161,14 +161,7 @@ fn trace_logs_hold_no_password_and_no_admin_hash() {
             .arg(db.backup_dir().join(name))
             .arg("--yes"),
     );
-    let hash: String = db
-        .client()
-        .query_one(
-            "SELECT password_hash FROM users WHERE email = 'admin@example.com'",
-            &[],
-        )
-        .unwrap()
-        .get(0);
+    let hash = db.admin_hash();
     assert!(logs.contains("TRACE"), "trace was on");
     assert!(!logs.contains("a long admin password"));
     assert!(!logs.contains(&hash), "the admin hash is in a log");
@@ -219,11 +212,7 @@ fn url_without_password_uses_the_password_variable_then_pgpass() {
             .args(["migrate", "current"]),
         77,
     );
-    assert!(
-        out.stderr.contains("group or world access"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "group or world access");
 }
 
 fn no_password_configured_is_77_with_what_to_do() {
@@ -268,27 +257,15 @@ fn empty_variables_are_unset_and_flags_beat_variables() {
     assert_eq!(out.stdout.trim(), "nothing to prune");
     // --admin-password-stdin beats KRONIC_ADMIN_PASSWORD, and an empty one is unset.
     for env_pw in ["the variable's password", ""] {
-        let out = db
-            .kronic()
-            .env("KRONIC_ADMIN_EMAIL", "admin@example.com")
-            .env("KRONIC_ADMIN_PASSWORD", env_pw)
-            .args(["seed", "--reset-admin-password", "--admin-password-stdin"])
-            .write_stdin("the stdin password\n")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        expect(
+            db.kronic()
+                .env("KRONIC_ADMIN_EMAIL", "admin@example.com")
+                .env("KRONIC_ADMIN_PASSWORD", env_pw)
+                .args(["seed", "--reset-admin-password", "--admin-password-stdin"])
+                .write_stdin("the stdin password\n"),
+            0,
         );
-        let hash: String = db
-            .client()
-            .query_one(
-                "SELECT password_hash FROM users WHERE email = 'admin@example.com'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
+        let hash = db.admin_hash();
         assert!(
             crate::seed::verifies(&hash, "the stdin password"),
             "stdin must win"
@@ -305,11 +282,7 @@ fn invalid_variables_are_78_naming_the_variable() {
                 .args(["backup", "prune", "--dry-run"]),
             78,
         );
-        assert!(
-            out.stderr.contains("KRONIC_BACKUP_KEEP_DAYS"),
-            "{}",
-            out.stderr
-        );
+        assert_stderr(&out, "KRONIC_BACKUP_KEEP_DAYS");
         assert!(!out.stderr.contains("--keep-days"), "{}", out.stderr);
     }
     let out = expect(
@@ -531,19 +504,11 @@ fn three_am_messages() {
             .arg(&gz),
         77,
     );
-    assert!(
-        out.stderr.contains("lacks the CREATEDB privilege"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "lacks the CREATEDB privilege");
     // Not a dump at all.
     let readme = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
     let out = expect(db.kronic().args(["restore", "--yes"]).arg(&readme), 65);
-    assert!(
-        out.stderr.contains("is not a pg_dump plain-SQL file"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "is not a pg_dump plain-SQL file");
     // No file: say --latest.
     let out = expect(db.kronic().args(["restore", "--yes"]), 64);
     assert!(out.stderr.contains("--latest"), "{}", out.stderr);
@@ -552,18 +517,12 @@ fn three_am_messages() {
     assert!(out.stderr.starts_with("kronic: error:"), "{}", out.stderr);
     // sslmode=require against a server without TLS.
     let out = expect(
-        kronic_bare()
-            .env("KRONIC_DATABASE_HOST", "127.0.0.1")
-            .env("KRONIC_DATABASE_PORT", no_tls_server().to_string())
+        kronic_at(no_tls_server())
             .env("KRONIC_DATABASE_SSLMODE", "require")
             .args(["migrate", "current"]),
         69,
     );
-    assert!(
-        out.stderr.contains("does not support TLS"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "does not support TLS");
     // verify names each failure among several files.
     let bad = db.path("kronic_backup_20200101_000000.sql.gz");
     std::fs::write(&bad, b"\x1f\x8b garbage").unwrap();
@@ -588,10 +547,7 @@ fn three_am_messages() {
     assert_ne!(a.stdout, b.stdout);
     // --wait says it is waiting once, not every 500 ms.
     let out = expect(
-        kronic_bare()
-            .env("KRONIC_DATABASE_HOST", "127.0.0.1")
-            .env("KRONIC_DATABASE_PORT", cluster::free_port().to_string())
-            .args(["migrate", "current", "--wait", "3"]),
+        kronic_at(cluster::free_port()).args(["migrate", "current", "--wait", "3"]),
         69,
     );
     assert_eq!(

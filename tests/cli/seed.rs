@@ -264,11 +264,7 @@ fn bad_input_writes_nothing() {
     // Not migrated.
     let fresh = TestDb::new();
     let out = expect(&mut seed(&fresh), 65);
-    assert!(
-        out.stderr.contains("run `kronic migrate up` first"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr(&out, "run `kronic migrate up` first");
     assert_eq!(content_checksum(&mut fresh.client()), "");
 }
 

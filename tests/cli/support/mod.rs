@@ -346,3 +346,73 @@ pub fn pg_tool(tool: &str, dbname: &str) -> std::process::Command {
         );
     cmd
 }
+
+/// Asserts that stderr mentions `needle`, showing it when it does not.
+#[track_caller]
+pub fn assert_stderr(out: &Output, needle: &str) {
+    assert!(
+        out.stderr.contains(needle),
+        "{needle:?} not in:\n{}",
+        out.stderr
+    );
+}
+
+/// Runs a std command to completion and asserts it succeeded, showing its stderr.
+#[track_caller]
+pub fn run_ok(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `kronic` pointed at 127.0.0.1:`port` with nothing else configured.
+pub fn kronic_at(port: u16) -> assert_cmd::Command {
+    let mut cmd = kronic_bare();
+    cmd.env("KRONIC_DATABASE_HOST", "127.0.0.1")
+        .env("KRONIC_DATABASE_PORT", port.to_string());
+    cmd
+}
+
+impl TestDb {
+    /// `kronic migrate --migrations SET up`.
+    pub fn migrate_up(&self, set: &Path) -> assert_cmd::Command {
+        let mut cmd = self.kronic();
+        cmd.args(["migrate", "--migrations"]).arg(set).arg("up");
+        cmd
+    }
+
+    /// The admin user's password hash, as seeded.
+    pub fn admin_hash(&self) -> String {
+        self.client()
+            .query_one(
+                "SELECT password_hash FROM users WHERE email = 'admin@example.com'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    }
+}
+
+/// Sends `signal` (`-TERM`, `-KILL`, …) to `child` and returns its output.
+pub fn signal_and_wait(child: std::process::Child, signal: &str) -> std::process::Output {
+    std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Asserts a finished child exited 130, as kronic does when stopped by a signal.
+#[track_caller]
+pub fn assert_interrupted(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
