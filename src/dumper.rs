@@ -55,7 +55,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
 
     let name = free_name(dir).await?;
     let dest = dir.join(&name);
-    let (tmp, file) = TempFile::create(fsutil::temp_path(&dest))?;
+    let (tmp, file) = TempFile::create(&dest)?;
     tracing::info!(
         "backing up {} to {} with {}",
         config.db.display(),

@@ -1,10 +1,10 @@
-//! Files that must not lose data: private folders, atomic writes, a temporary file that
-//! removes itself unless it is kept.
+//! Files that must not lose data: private folders, atomic writes, a temporary file (the
+//! `tempfile` crate's) that removes itself unless it is kept.
 
-use std::fs::{DirBuilder, File, OpenOptions};
+use std::fs::{DirBuilder, File};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 
@@ -13,20 +13,13 @@ use crate::exit::{Code, fail, io_code};
 /// `O_NOFOLLOW`: opening a symlink fails instead of following it.
 pub const NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
 
-/// The temporary name a file is written under before it takes `dest`'s name:
-/// `.NAME.tmp-PID` in the same folder.
-pub fn temp_path(dest: &Path) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
+/// Marks a temporary name: `.NAME.tmp-XXXXXX` in the folder `NAME` lands in.
+const TEMP_MARK: &str = ".tmp-";
 
-/// The final name a temporary name from [`temp_path`] stands for.
+/// The final name a temporary file (from [`TempFile::create`]) stands for.
 pub fn temp_target(temp_name: &str) -> Option<&str> {
-    let (base, pid) = temp_name.strip_prefix('.')?.rsplit_once(".tmp-")?;
-    pid.parse::<u32>().is_ok().then_some(base)
+    let (base, _) = temp_name.strip_prefix('.')?.rsplit_once(TEMP_MARK)?;
+    Some(base)
 }
 
 /// Creates `dir` (and missing parents) with mode 0700; an existing folder is left as is.
@@ -70,80 +63,76 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot sync folder {}", dir.display()))
 }
 
-/// A file being written under a temporary name; removed on drop unless [`TempFile::keep`]
-/// was called.
-pub struct TempFile {
-    path: PathBuf,
-    kept: bool,
-}
+/// A file being written under a temporary name next to its destination, mode 0600,
+/// created new (never through a planted link); removed on drop unless persisted.
+pub struct TempFile(tempfile::NamedTempFile);
 
 impl TempFile {
-    /// Creates `path` new (never overwriting), mode 0600.
-    pub fn create(path: PathBuf) -> Result<(TempFile, File)> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(NOFOLLOW)
-            .open(&path)
+    /// A new temporary file for `dest`, and a handle to write it.
+    pub fn create(dest: &Path) -> Result<(TempFile, File)> {
+        let dir = parent_dir(dest);
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}{TEMP_MARK}"))
+            .permissions(std::fs::Permissions::from_mode(0o600))
+            .tempfile_in(dir)
             .map_err(|e| {
                 fail(
                     cant_create(&e),
-                    format!("cannot create {}: {e}", path.display()),
+                    format!("cannot create a temporary file in {}: {e}", dir.display()),
                 )
             })?;
-        Ok((TempFile { path, kept: false }, file))
+        let file = tmp
+            .as_file()
+            .try_clone()
+            .with_context(|| format!("cannot open {}", tmp.path().display()))?;
+        Ok((TempFile(tmp), file))
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.0.path()
     }
 
-    /// Gives the file its final name without ever replacing an existing file (link, then
-    /// unlink), and makes that durable.
-    pub fn persist_new(mut self, dest: &Path) -> Result<()> {
-        std::fs::hard_link(&self.path, dest).map_err(|e| {
-            let code = if e.kind() == std::io::ErrorKind::AlreadyExists {
+    /// Gives the file its final name without ever replacing an existing file, and makes
+    /// that durable.
+    pub fn persist_new(self, dest: &Path) -> Result<()> {
+        self.0.persist_noclobber(dest).map_err(|e| {
+            let code = if e.error.kind() == std::io::ErrorKind::AlreadyExists {
                 Code::CantCreate
             } else {
-                cant_create(&e)
+                cant_create(&e.error)
             };
             fail(
                 code,
-                format!("cannot create {}: {e} (not overwritten)", dest.display()),
+                format!(
+                    "cannot create {}: {} (not overwritten)",
+                    dest.display(),
+                    e.error
+                ),
             )
         })?;
-        std::fs::remove_file(&self.path)
-            .with_context(|| format!("cannot remove {}", self.path.display()))?;
-        self.kept = true;
         sync_dir(parent_dir(dest))
     }
 
     /// Replaces `dest` atomically (rename) and makes that durable.
-    pub fn persist_replace(mut self, dest: &Path) -> Result<()> {
-        std::fs::rename(&self.path, dest).map_err(|e| {
+    pub fn persist_replace(self, dest: &Path) -> Result<()> {
+        self.0.persist(dest).map_err(|e| {
             fail(
-                cant_create(&e),
-                format!("cannot write {}: {e}", dest.display()),
+                cant_create(&e.error),
+                format!("cannot write {}: {}", dest.display(), e.error),
             )
         })?;
-        self.kept = true;
         sync_dir(parent_dir(dest))
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.kept {
-            let _ = std::fs::remove_file(&self.path);
-        }
     }
 }
 
 /// Writes `contents` to `path` atomically: a temporary file in the same folder, fsync,
 /// rename, fsync the folder. Readers see the old file or the new one, never a part.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
-    let (guard, mut file) = TempFile::create(temp_path(path))?;
+    let (guard, mut file) = TempFile::create(path)?;
     file.set_permissions(std::fs::Permissions::from_mode(mode))
         .with_context(|| format!("cannot set the mode of {}", guard.path().display()))?;
     file.write_all(contents)

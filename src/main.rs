@@ -11,6 +11,7 @@ mod dumper;
 mod exit;
 mod fsutil;
 mod guarded;
+mod lock_keys;
 mod locks;
 mod metrics;
 mod migrations;

@@ -14,12 +14,10 @@ use tokio_postgres::Client;
 
 use crate::db;
 use crate::exit::{Code, fail};
+use crate::lock_keys::MIGRATE as LOCK_KEY;
 
 /// The migrations built into the binary: (file name, contents).
 const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
-
-/// Advisory lock key shared by every kronic migrating a database ("kronic-m" in ASCII).
-const LOCK_KEY: i64 = 0x6b72_6f6e_6963_2d6d;
 
 /// refinery's history table.
 pub const HISTORY: &str = "refinery_schema_history";

@@ -11,6 +11,7 @@ use tokio_postgres::Transaction;
 use crate::config::Secret;
 use crate::db;
 use crate::exit::{Code, fail};
+use crate::lock_keys::SEED as SEED_LOCK;
 
 /// The roles kronic creates. Permissions map a resource to the actions allowed on it.
 /// Changing a definition here is reported on existing databases; `--update-roles`
@@ -36,8 +37,6 @@ pub fn roles() -> Vec<(&'static str, Value)> {
 
 const ADMIN_ROLE: &str = "admin";
 const MIN_PASSWORD_CHARS: usize = 12;
-/// Serialises concurrent seeds ("kronic-s").
-const SEED_LOCK: i64 = 0x6b72_6f6e_6963_2d73;
 
 /// The admin account to seed, checked before anything connects.
 pub struct Admin {

@@ -22,7 +22,7 @@ crate::register!(
     missing_down_script_refuses_before_changing_anything,
 );
 
-const LOCK_KEY: i64 = 0x6b72_6f6e_6963_2d6d;
+use crate::lock_keys::MIGRATE as LOCK_KEY;
 
 /// The built-in migrations plus `extra` files, in a folder for `--migrations`.
 fn migration_set(db: &TestDb, extra: &[(&str, &str)]) -> PathBuf {
