@@ -58,6 +58,19 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         vars::BACKUP_KEEP_DAYS,
         "prune backups older than this after a successful backup; 0 keeps all [default: 30]",
     ),
+    (vars::BACKUP_COMPRESSION, "gzip or zstd [default: gzip]"),
+    (
+        vars::BACKUP_RECIPIENTS,
+        "age recipients (age1..., ssh public keys), by commas or newlines: every backup is encrypted",
+    ),
+    (
+        vars::BACKUP_RECIPIENTS_FILE,
+        "a file of age recipients, one per line",
+    ),
+    (
+        vars::BACKUP_IDENTITY_FILE,
+        "age identity file (or unencrypted ssh key) to restore and verify encrypted backups",
+    ),
     (
         vars::BACKUP_METRICS_FILE,
         "Prometheus textfile written after each successful backup",
@@ -371,6 +384,41 @@ impl KeepDays {
     }
 }
 
+/// age recipients: when any is configured, every backup is encrypted.
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// Encrypt to this age recipient (age1…, or an ssh-ed25519/ssh-rsa public key);
+    /// repeatable. With any --recipient or --recipients-file, KRONIC_BACKUP_RECIPIENTS
+    /// and KRONIC_BACKUP_RECIPIENTS_FILE are not read.
+    #[arg(long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+
+    /// Encrypt to the recipients in this file (age's format: one per line, # comments).
+    #[arg(long, value_name = "FILE")]
+    pub recipients_file: Option<PathBuf>,
+}
+
+impl EncryptArgs {
+    pub fn recipients(&self) -> anyhow::Result<Option<crate::crypt::Recipients>> {
+        crate::config::recipients(&self.recipients, self.recipients_file.as_deref())
+    }
+}
+
+/// age identities (private keys) that can decrypt encrypted backups.
+#[derive(Debug, Args)]
+pub struct IdentityArgs {
+    /// An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key;
+    /// repeatable [env: KRONIC_BACKUP_IDENTITY_FILE].
+    #[arg(long = "identity", id = "identity", short = 'i', value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+impl IdentityArgs {
+    pub fn load(&self) -> anyhow::Result<crate::crypt::Identities> {
+        crate::config::identities(&self.files)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct BackupArgs {
     #[command(flatten)]
@@ -387,9 +435,17 @@ pub struct BackupArgs {
     #[command(flatten)]
     pub locks: LockArgs,
 
-    /// gzip level, 1 (fastest) to 9 (smallest).
-    #[arg(long, default_value = "6", value_parser = clap::value_parser!(u32).range(1..=9))]
-    pub compression_level: u32,
+    /// gzip (the default; `gunzip -c FILE | psql` reads it) or zstd (multi-threaded,
+    /// much cheaper per byte; `zstd -dc FILE | psql`) [env: KRONIC_BACKUP_COMPRESSION].
+    #[arg(long, value_name = "FORMAT", value_parser = parse_compression)]
+    pub compression: Option<crate::pipeline::Compression>,
+
+    /// Compression level: gzip 1-9 [default: 6], zstd 1-19 [default: 3].
+    #[arg(long, value_name = "LEVEL")]
+    pub compression_level: Option<u32>,
+
+    #[command(flatten)]
+    pub encrypt: EncryptArgs,
 
     #[command(flatten)]
     pub wait: WaitArg,
@@ -425,6 +481,8 @@ pub enum BackupAction {
         /// Verify the newest backup in the folder.
         #[arg(long)]
         latest: bool,
+        #[command(flatten)]
+        identity: IdentityArgs,
     },
     /// Delete backups older than --keep-days (never the newest).
     #[command(after_help = "Examples:\n  kronic backup prune --dry-run --keep-days 14")]
@@ -465,6 +523,9 @@ pub struct RestoreArgs {
     pub yes: bool,
 
     #[command(flatten)]
+    pub identity: IdentityArgs,
+
+    #[command(flatten)]
     pub locks: LockArgs,
 
     #[command(flatten)]
@@ -502,6 +563,10 @@ fn parse_serve(s: &str) -> Result<String, String> {
         }),
         _ => Err(format!("{s:?}: {port:?} is not a port (1-65535)")),
     }
+}
+
+fn parse_compression(s: &str) -> Result<crate::pipeline::Compression, String> {
+    crate::pipeline::Compression::parse(s).ok_or_else(|| format!("{s:?}: use gzip or zstd"))
 }
 
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {

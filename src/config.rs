@@ -2,13 +2,15 @@
 //! into a [`Config`] before anything connects.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::crypt::{Identities, Recipients};
 use crate::exit::{Code, fail};
 use crate::locks::LockPolicy;
+use crate::pipeline::Compression;
 
 /// The names of every environment variable kronic reads.
 pub mod vars {
@@ -29,6 +31,10 @@ pub mod vars {
     pub const BACKUP_DIR: &str = "KRONIC_BACKUP_DIR";
     pub const BACKUP_KEEP_DAYS: &str = "KRONIC_BACKUP_KEEP_DAYS";
     pub const BACKUP_METRICS_FILE: &str = "KRONIC_BACKUP_METRICS_FILE";
+    pub const BACKUP_COMPRESSION: &str = "KRONIC_BACKUP_COMPRESSION";
+    pub const BACKUP_RECIPIENTS: &str = "KRONIC_BACKUP_RECIPIENTS";
+    pub const BACKUP_RECIPIENTS_FILE: &str = "KRONIC_BACKUP_RECIPIENTS_FILE";
+    pub const BACKUP_IDENTITY_FILE: &str = "KRONIC_BACKUP_IDENTITY_FILE";
     pub const MIGRATIONS_DIR: &str = "KRONIC_MIGRATIONS_DIR";
     pub const LOCK_TIMEOUT: &str = "KRONIC_LOCK_TIMEOUT";
     pub const LOCK_WAIT: &str = "KRONIC_LOCK_WAIT";
@@ -85,6 +91,72 @@ pub fn lock_policy(per_try: Option<Duration>, budget: Option<Duration>) -> Resul
         },
     };
     Ok(LockPolicy { per_try, budget })
+}
+
+/// Compression and level: the flags, else `KRONIC_BACKUP_COMPRESSION` (78 when neither
+/// gzip nor zstd), else gzip; the level must suit the format.
+pub fn compression(flag: Option<Compression>, level: Option<u32>) -> Result<(Compression, u32)> {
+    let compression = match flag {
+        Some(c) => c,
+        None => match env(vars::BACKUP_COMPRESSION) {
+            Some(v) => Compression::parse(v.trim()).ok_or_else(|| {
+                config_err(format!(
+                    "{}={v:?}: use gzip or zstd",
+                    vars::BACKUP_COMPRESSION
+                ))
+            })?,
+            None => Compression::Gzip,
+        },
+    };
+    let level = level.unwrap_or(compression.default_level());
+    if !compression.levels().contains(&level) {
+        return Err(fail(
+            Code::Usage,
+            format!(
+                "--compression-level {level}: {compression:?} takes {} to {}",
+                compression.levels().start(),
+                compression.levels().end()
+            ),
+        ));
+    }
+    Ok((compression, level))
+}
+
+/// The age recipients to encrypt to, if any: the flags, else `KRONIC_BACKUP_RECIPIENTS`
+/// and `KRONIC_BACKUP_RECIPIENTS_FILE`. A bad one is 78, naming where it came from.
+pub fn recipients(flags: &[String], file: Option<&Path>) -> Result<Option<Recipients>> {
+    let mut all = Recipients::parse("", "")?;
+    if flags.is_empty() && file.is_none() {
+        if let Some(v) = env(vars::BACKUP_RECIPIENTS) {
+            all.extend(Recipients::parse(&v, vars::BACKUP_RECIPIENTS)?);
+        }
+        if let Some(f) = env(vars::BACKUP_RECIPIENTS_FILE) {
+            all.extend(Recipients::from_file(
+                Path::new(&f),
+                vars::BACKUP_RECIPIENTS_FILE,
+            )?);
+        }
+    }
+    for r in flags {
+        all.extend(Recipients::parse(r, "--recipient")?);
+    }
+    if let Some(f) = file {
+        all.extend(Recipients::from_file(f, "--recipients-file")?);
+    }
+    Ok((!all.is_empty()).then_some(all))
+}
+
+/// The identities to decrypt with: the flags, else `KRONIC_BACKUP_IDENTITY_FILE`.
+pub fn identities(flags: &[PathBuf]) -> Result<Identities> {
+    let files: Vec<PathBuf> = if flags.is_empty() {
+        env(vars::BACKUP_IDENTITY_FILE)
+            .map(PathBuf::from)
+            .into_iter()
+            .collect()
+    } else {
+        flags.to_vec()
+    };
+    Identities::load(&files)
 }
 
 /// A path setting: the flag, else the variable.

@@ -10,12 +10,13 @@ use chrono::Utc;
 use indicatif::HumanBytes;
 
 use crate::config::Config;
+use crate::crypt::Recipients;
 use crate::db;
 use crate::exit::{Code, classify, fail, io_code};
 use crate::fsutil::{self, TempFile};
 use crate::locks;
 use crate::metrics::{self, BackupStats};
-use crate::pipeline::{self, Failure};
+use crate::pipeline::{self, Compression, Failure, Output};
 use crate::process::{self, Passfile};
 use crate::progress::Progress;
 use crate::repository;
@@ -24,7 +25,10 @@ use crate::ui::{say, shutdown_signal};
 /// What one backup needs to know.
 pub struct Plan {
     pub dir: PathBuf,
+    pub compression: Compression,
     pub level: u32,
+    /// Encrypt to these (every backup, when any is configured).
+    pub recipients: Option<Recipients>,
     pub metrics_file: Option<PathBuf>,
     pub lock_wait: Duration,
     pub wait: Option<Duration>,
@@ -53,7 +57,16 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     drop(client);
     let pg_dump = process::find("pg_dump", major).await?;
 
-    let name = free_name(dir).await?;
+    let suffix = format!(
+        "{}{}",
+        plan.compression.suffix(),
+        if plan.recipients.is_some() {
+            ".age"
+        } else {
+            ""
+        }
+    );
+    let name = free_name(dir, &suffix).await?;
     let dest = dir.join(&name);
     let (tmp, file) = TempFile::create(&dest)?;
     tracing::info!(
@@ -107,13 +120,13 @@ fn prepare(dir: &Path, plan: &Plan) -> Result<(bool, repository::FolderLock)> {
 
 /// This second's backup name; when a backup of this very second exists (two runs back
 /// to back), the next second's, rather than failing after a whole dump.
-async fn free_name(dir: &Path) -> Result<String> {
-    let mut name = repository::backup_name(Utc::now());
+async fn free_name(dir: &Path, suffix: &str) -> Result<String> {
+    let mut name = repository::backup_name(Utc::now(), suffix);
     if dir.join(&name).exists() {
         let now = Utc::now();
         let wait = 1000 - i64::from(now.timestamp_subsec_millis());
         tokio::time::sleep(Duration::from_millis(wait.max(1) as u64)).await;
-        name = repository::backup_name(Utc::now());
+        name = repository::backup_name(Utc::now(), suffix);
     }
     if dir.join(&name).exists() {
         return Err(fail(
@@ -149,9 +162,19 @@ async fn run_pg_dump(
         "--lock-wait-timeout={}ms",
         plan.lock_wait.as_millis().max(1)
     ));
+    // Ciphertext only ever reaches the file: pg_dump → compression → age → file.
+    let output = match &plan.recipients {
+        Some(r) => Output::Encrypted(r.encryptor()?.wrap_output(file).map_err(|e| {
+            fail(
+                io_code(&e),
+                format!("cannot write the backup: {e}; no backup was pruned"),
+            )
+        })?),
+        None => Output::Plain(file),
+    };
     let (child, stdout) = process::spawn("pg_dump", cmd, pass)?;
     let stats = tokio::select! {
-        r = dump(child, stdout, file, plan.level) => r,
+        r = dump(child, stdout, output, plan) => r,
         _ = shutdown_signal() => Err(fail(
             Code::Interrupted,
             "interrupted: the partial backup was removed and no backup was pruned",
@@ -174,12 +197,13 @@ async fn run_pg_dump(
 async fn dump(
     mut child: process::Running,
     stdout: std::fs::File,
-    file: std::fs::File,
-    level: u32,
+    output: Output,
+    plan: &Plan,
 ) -> Result<BackupStats> {
     let mut progress = Progress::new("dumped", None);
+    let (compression, level) = (plan.compression, plan.level);
     let writer = tokio::task::spawn_blocking(move || {
-        let result = pipeline::gzip(stdout, file, level, &mut progress);
+        let result = pipeline::compress(stdout, output, compression, level, &mut progress);
         (result, progress.elapsed())
     });
     let (flowed, elapsed) = writer.await.context("the compression task failed")?;

@@ -12,17 +12,23 @@ use crate::exit::{Code, fail};
 use crate::fsutil;
 
 const PREFIX: &str = "kronic_backup_";
-const SUFFIX: &str = ".sql.gz";
+/// What a backup name may end with: compression, then `.age` when encrypted.
+const SUFFIXES: &[&str] = &[".sql.gz", ".sql.gz.age", ".sql.zst", ".sql.zst.age"];
 const STAMP: &str = "%Y%m%d_%H%M%S";
 
-/// `kronic_backup_YYYYmmdd_HHMMSS.sql.gz` for `at` (UTC).
-pub fn backup_name(at: DateTime<Utc>) -> String {
-    format!("{PREFIX}{}{SUFFIX}", at.format(STAMP))
+/// `kronic_backup_YYYYmmdd_HHMMSS<suffix>` for `at` (UTC); `suffix` is `.sql.gz`,
+/// `.sql.zst`, either with `.age`.
+pub fn backup_name(at: DateTime<Utc>, suffix: &str) -> String {
+    format!("{PREFIX}{}{suffix}", at.format(STAMP))
 }
 
 /// The time in a backup name; None for any other name.
 pub fn parse_backup_name(name: &str) -> Option<DateTime<Utc>> {
-    let stamp = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
+    let rest = name.strip_prefix(PREFIX)?;
+    let stamp = rest.get(..15)?;
+    if !SUFFIXES.contains(&rest.get(15..)?) {
+        return None;
+    }
     if stamp.len() != 15
         || !stamp.bytes().enumerate().all(|(i, b)| {
             if i == 8 {
@@ -46,6 +52,8 @@ pub struct Backup {
     pub name: String,
     pub time: DateTime<Utc>,
     pub size: u64,
+    /// Its name ends with `.age`.
+    pub encrypted: bool,
     /// Owner and permission bits, for the trust checks.
     pub uid: u32,
     pub mode: u32,
@@ -89,6 +97,7 @@ pub fn list(dir: &Path) -> Result<Vec<Backup>> {
         };
         out.push(Backup {
             path: entry.path().to_path_buf(),
+            encrypted: name.ends_with(".age"),
             name,
             time,
             size: meta.len(),
@@ -313,14 +322,21 @@ mod tests {
     #[test]
     fn names_round_trip_and_reject_lookalikes() {
         let t = Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 7).unwrap();
-        assert_eq!(backup_name(t), "kronic_backup_20261125_020007.sql.gz");
         assert_eq!(
-            parse_backup_name("kronic_backup_20261125_020007.sql.gz"),
-            Some(t)
+            backup_name(t, ".sql.gz"),
+            "kronic_backup_20261125_020007.sql.gz"
         );
+        for suffix in SUFFIXES {
+            assert_eq!(
+                parse_backup_name(&format!("kronic_backup_20261125_020007{suffix}")),
+                Some(t)
+            );
+        }
         for bad in [
             "kronic_backup_20261125_020007.sql",
             "kronic_backup_20261125_020007.sql.gz.tmp",
+            "kronic_backup_20261125_020007.sql.age",
+            "kronic_backup_20261125_020007.sql.zst.age.x",
             ".kronic_backup_20261125_020007.sql.gz.tmp-1",
             "kronic_backup_20261325_020007.sql.gz",
             "kronic_backup_2026112_0200071.sql.gz",
@@ -339,6 +355,7 @@ mod tests {
             name: format!("{days}"),
             time: now - chrono::Duration::days(days),
             size: 0,
+            encrypted: false,
             uid: 0,
             mode: 0o600,
         };

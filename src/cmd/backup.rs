@@ -10,6 +10,7 @@ use indicatif::HumanBytes;
 
 use crate::cli::{BackupAction, BackupArgs};
 use crate::config::{self, Config, vars};
+use crate::crypt::Identities;
 use crate::dumper::{Plan, take};
 use crate::exit::{Code, classify, fail};
 use crate::repository;
@@ -24,9 +25,12 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
 
 async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
     let keep_days = args.keep.days()?;
+    let (compression, level) = config::compression(args.compression, args.compression_level)?;
     let plan = Plan {
         dir: args.dir.path(),
-        level: args.compression_level,
+        compression,
+        level,
+        recipients: args.encrypt.recipients()?,
         metrics_file: config::path_setting(args.metrics_file.clone(), vars::BACKUP_METRICS_FILE),
         lock_wait: args.locks.policy()?.budget,
         wait: args.wait.wait,
@@ -48,15 +52,18 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
 
 /// `migrate up --backup`: the normal backup into the normal folder, verified; its path.
 pub async fn before_migration(config: &Config) -> Result<PathBuf> {
+    let (compression, level) = config::compression(None, None)?;
     let plan = Plan {
         dir: config::backup_dir(None),
-        level: 6,
+        compression,
+        level,
+        recipients: config::recipients(&[], None)?,
         metrics_file: None,
         lock_wait: config::lock_policy(None, None)?.budget,
         wait: None,
     };
     let taken = take(config, &plan).await?;
-    crate::dump::verify(&taken.path)
+    crate::dump::verify(&taken.path, &config::identities(&[])?)
         .context("the backup taken before migrating does not verify; nothing was migrated")?;
     Ok(taken.path)
 }
@@ -65,7 +72,12 @@ pub async fn before_migration(config: &Config) -> Result<PathBuf> {
 fn offline(action: BackupAction) -> Result<Code> {
     match action {
         BackupAction::List { dir, json } => list(&dir.path(), json),
-        BackupAction::Verify { dir, files, latest } => {
+        BackupAction::Verify {
+            dir,
+            files,
+            latest,
+            identity,
+        } => {
             let files = match (files.is_empty(), latest) {
                 (true, true) => vec![repository::latest(&dir.path())?.path],
                 (true, false) => {
@@ -76,7 +88,7 @@ fn offline(action: BackupAction) -> Result<Code> {
                 }
                 (false, _) => files,
             };
-            verify(&files)
+            verify(&files, &identity.load()?)
         }
         BackupAction::Prune { dir, keep, dry_run } => {
             let _lock = if dry_run {
@@ -100,15 +112,22 @@ fn offline(action: BackupAction) -> Result<Code> {
 
 /// Verifies every file; one failure is its own error, several are each named and
 /// summed up (exit code of the first).
-fn verify(files: &[PathBuf]) -> Result<Code> {
+fn verify(files: &[PathBuf], identities: &Identities) -> Result<Code> {
     let mut failed = Vec::new();
     for path in files {
-        match crate::dump::verify(path) {
-            Ok(sql) => say(format!(
+        match crate::dump::verify(path, identities) {
+            Ok(v) if v.content_checked => say(format!(
                 "ok: {} ({} of SQL, complete)",
                 path.display(),
-                HumanBytes(sql)
+                HumanBytes(v.sql_bytes)
             ))?,
+            Ok(_) => {
+                say(format!("ok: {} (age header only)", path.display()))?;
+                tracing::warn!(
+                    "{} is encrypted and no identity was given: only its age header was checked, not its content",
+                    path.display()
+                );
+            }
             Err(e) if files.len() == 1 => return Err(e),
             Err(e) => {
                 eprintln!("kronic: error: {e:#}");
@@ -147,6 +166,7 @@ fn list(dir: &Path, json: bool) -> Result<Code> {
                     "path": b.path,
                     "time": b.time.to_rfc3339(),
                     "size_bytes": b.size,
+                    "encrypted": b.encrypted,
                     "age_seconds": (now - b.time).num_seconds(),
                 })
             })

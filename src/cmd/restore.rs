@@ -4,6 +4,7 @@
 
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -12,6 +13,7 @@ use indicatif::HumanBytes;
 
 use crate::cli::RestoreArgs;
 use crate::config::{Config, DbConfig};
+use crate::crypt::Identities;
 use crate::db;
 use crate::dump::{self, Format, Reader};
 use crate::exit::{Code, classify, fail};
@@ -21,11 +23,14 @@ use crate::repository;
 
 struct Source {
     path: PathBuf,
-    format: Format,
     size: u64,
     time: Option<DateTime<Utc>>,
+    /// To decrypt it, when it is encrypted.
+    identities: Arc<Identities>,
 }
 
+/// The backup to restore, checked before anything connects: a dump by its content, and
+/// for an encrypted one, an identity that opens it (77 otherwise).
 fn source(args: &RestoreArgs) -> Result<Source> {
     let path = match (&args.file, args.latest) {
         (Some(f), _) => f.clone(),
@@ -49,7 +54,10 @@ fn source(args: &RestoreArgs) -> Result<Source> {
             format!("{} is not a file", path.display()),
         ));
     }
-    let format = dump::sniff(&path)?;
+    let identities = args.identity.load()?;
+    if dump::sniff(&path)? == Format::Age {
+        identities.decrypt(std::io::BufReader::new(dump::open(&path)?), &path)?;
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -58,9 +66,9 @@ fn source(args: &RestoreArgs) -> Result<Source> {
         .or_else(|| meta.modified().ok().map(DateTime::<Utc>::from));
     Ok(Source {
         path,
-        format,
         size: meta.len(),
         time,
+        identities: Arc::new(identities),
     })
 }
 
@@ -189,21 +197,20 @@ async fn restore(
     let progress = Progress::new("read", Some(src.size));
     let phase = progress.phase();
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let format = src.format;
-    let reader = tokio::task::spawn_blocking(move || {
-        let mut r = Reader::new(dump::sql_reader(
-            CountingReader {
-                inner: file,
-                progress,
-            },
-            format,
-        ));
-        while let Some(step) = r.next_step()? {
+    let (identities, path) = (src.identities.clone(), src.path.clone());
+    let reader = tokio::task::spawn_blocking(move || -> Result<u64> {
+        let counted = CountingReader {
+            inner: file,
+            progress,
+        };
+        let mut r = Reader::new(dump::sql_reader(counted, &identities, &path)?);
+        // A closed channel means the applying side stopped; it reports why.
+        while let Some(step) = r.next_step().map_err(|e| e.into_error(&path))? {
             if tx.blocking_send(step).is_err() {
                 break;
             }
         }
-        Ok::<_, dump::DumpError>(r.sql_bytes())
+        Ok(r.sql_bytes())
     });
 
     phase.set("locking the existing tables");
@@ -225,7 +232,6 @@ async fn restore(
     let sql_bytes = match (read, applied) {
         // The reader's verdict first: a refused statement or a cut file is the cause.
         (Err(e), _) => {
-            let e = e.into_error(&src.path);
             return Err(fail(classify(&e), format!("{e:#}; {unchanged}")));
         }
         (Ok(_), Err(e)) => {

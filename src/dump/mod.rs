@@ -8,12 +8,13 @@ mod lexer;
 mod policy;
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
 use anyhow::Result;
 use bytes::Bytes;
 
+use crate::crypt::Identities;
 use crate::exit::{Code, fail};
 
 pub use apply::apply;
@@ -57,15 +58,33 @@ impl DumpError {
     }
 }
 
-/// How a dump is stored, told by its first bytes.
+/// How a dump is stored, told by its first bytes (never by its name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// age-encrypted; what is inside is told after decrypting.
+    Age,
     Gzip,
+    Zstd,
     Plain,
 }
 
-/// Looks at the first bytes: gzip, or plain SQL text. Custom-format archives, binaries
-/// and empty files are refused (65) before anything reads further.
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+
+fn format_of(head: &[u8]) -> Option<Format> {
+    if crate::crypt::is_age(head) {
+        Some(Format::Age)
+    } else if head.starts_with(GZIP_MAGIC) {
+        Some(Format::Gzip)
+    } else if head.starts_with(ZSTD_MAGIC) {
+        Some(Format::Zstd)
+    } else {
+        None
+    }
+}
+
+/// Looks at the first bytes: age, gzip, zstd, or plain SQL text. Custom-format
+/// archives, binaries and empty files are refused (65) before anything reads further.
 pub fn sniff(path: &Path) -> Result<Format> {
     let mut f = open(path)?;
     let mut head = vec![0u8; 4096];
@@ -92,8 +111,8 @@ pub fn sniff(path: &Path) -> Result<Format> {
     if head.is_empty() {
         return bad("the file is empty");
     }
-    if head.starts_with(&[0x1f, 0x8b]) {
-        return Ok(Format::Gzip);
+    if let Some(format) = format_of(head) {
+        return Ok(format);
     }
     if head.starts_with(b"PGDMP") {
         return bad("it is a pg_dump custom-format archive (restore it with pg_restore)");
@@ -101,7 +120,7 @@ pub fn sniff(path: &Path) -> Result<Format> {
     // Text, allowing a character cut at the end of the sample.
     let text = std::str::from_utf8(head).map_or_else(|e| e.error_len().is_none(), |_| true);
     if head.contains(&0) || !text {
-        return bad("it is neither gzip nor SQL text");
+        return bad("it is neither gzip, zstd, age nor SQL text");
     }
     Ok(Format::Plain)
 }
@@ -113,26 +132,75 @@ pub fn open(path: &Path) -> Result<File> {
     })
 }
 
-/// The SQL inside `input`: gzip is decompressed with its CRC and length checked.
-pub fn sql_reader(input: impl Read + Send + 'static, format: Format) -> Box<dyn Read + Send> {
-    match format {
-        Format::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
-            256 * 1024,
-            input,
-        ))),
-        Format::Plain => Box::new(input),
+/// The SQL inside `input`, told by content: decrypted with `identities` when it is age,
+/// then decompressed (gzip with its CRC and length checked, zstd with its checksum), or
+/// read as it is.
+pub fn sql_reader(
+    input: impl Read + Send + 'static,
+    identities: &Identities,
+    path: &Path,
+) -> Result<Box<dyn Read + Send>> {
+    let mut buffered = BufReader::with_capacity(256 * 1024, Source(input));
+    let head = buffered.fill_buf().map_err(|e| read_error(path, e))?;
+    if format_of(head) == Some(Format::Age) {
+        let plain = identities.decrypt(buffered, path)?;
+        return decompressed(BufReader::with_capacity(256 * 1024, plain), path);
+    }
+    decompressed(buffered, path)
+}
+
+fn decompressed(
+    mut input: BufReader<impl Read + Send + 'static>,
+    path: &Path,
+) -> Result<Box<dyn Read + Send>> {
+    let head = input.fill_buf().map_err(|e| read_error(path, e))?;
+    Ok(match format_of(head) {
+        Some(Format::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(input)),
+        Some(Format::Zstd) => {
+            Box::new(zstd::Decoder::with_buffer(input).map_err(|e| read_error(path, e))?)
+        }
+        Some(Format::Age) => {
+            return Err(fail(
+                Code::DataErr,
+                format!("{} is encrypted twice", path.display()),
+            ));
+        }
+        _ => Box::new(input),
+    })
+}
+
+/// The file (or stream) under the decoders: its read errors are marked, so that every
+/// other error is known to be a decoder's verdict on the data.
+struct Source<R>(R);
+
+/// A read error of the file itself, not of the data in it.
+#[derive(Debug)]
+struct SourceError(io::Error);
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
     }
 }
 
-/// A failed read of a dump: corrupt data (65) or an I/O error (74), naming the file.
-pub fn read_error(path: &Path, e: io::Error) -> anyhow::Error {
-    use io::ErrorKind::*;
-    match e.kind() {
-        InvalidInput | InvalidData | UnexpectedEof => {
-            fail(Code::DataErr, format!("{} is corrupt: {e}", path.display()))
-        }
-        _ => fail(Code::IoErr, format!("cannot read {}: {e}", path.display())),
+impl std::error::Error for SourceError {}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0
+            .read(buf)
+            .map_err(|e| io::Error::new(e.kind(), SourceError(e)))
     }
+}
+
+/// A failed read of a dump: an I/O error of the file (74), or the decoders' (gzip,
+/// zstd, age) verdict that the data is corrupt or cut (65); naming the file.
+pub fn read_error(path: &Path, e: io::Error) -> anyhow::Error {
+    let of_file = e.get_ref().is_some_and(|inner| inner.is::<SourceError>());
+    if of_file && e.kind() != io::ErrorKind::UnexpectedEof {
+        return fail(Code::IoErr, format!("cannot read {}: {e}", path.display()));
+    }
+    fail(Code::DataErr, format!("{} is corrupt: {e}", path.display()))
 }
 
 /// One thing to do, in order, to apply a dump.
@@ -257,15 +325,35 @@ pub fn statements(sql: &str) -> Result<Vec<(u64, String)>, (u64, String)> {
 
 pub use policy::transaction_control;
 
-/// Reads a whole backup as a restore would, running nothing: compression integrity,
-/// every statement allowed, complete. Returns the SQL size.
-pub fn verify(path: &Path) -> Result<u64> {
+/// What `verify` could check.
+pub struct Verified {
+    pub sql_bytes: u64,
+    /// False for an encrypted backup checked without an identity: only its header was.
+    pub content_checked: bool,
+}
+
+/// Reads a whole backup as a restore would, running nothing: decryption, compression
+/// integrity, every statement allowed, complete. An encrypted backup without an
+/// identity gets its age header checked only.
+pub fn verify(path: &Path, identities: &Identities) -> Result<Verified> {
     let format = sniff(path)?;
-    let mut reader = Reader::new(sql_reader(open(path)?, format));
+    if format == Format::Age && identities.is_empty() {
+        crate::crypt::check_header(BufReader::new(open(path)?), path)?;
+        return Ok(Verified {
+            sql_bytes: 0,
+            content_checked: false,
+        });
+    }
+    let mut reader = Reader::new(sql_reader(open(path)?, identities, path)?);
     loop {
         match reader.next_step() {
             Ok(Some(_)) => {}
-            Ok(None) => return Ok(reader.sql_bytes()),
+            Ok(None) => {
+                return Ok(Verified {
+                    sql_bytes: reader.sql_bytes(),
+                    content_checked: true,
+                });
+            }
             Err(e) => return Err(e.into_error(path)),
         }
     }

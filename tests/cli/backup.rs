@@ -58,16 +58,7 @@ fn plant_old_backups(dir: &Path) -> Vec<String> {
 
 /// The seed's restore command: `gunzip -c FILE | psql`.
 fn seed_restore(db_name: &str, gz_file: &Path) {
-    let psql = pg_tool("psql", db_name);
-    let mut sh = std::process::Command::new("sh");
-    sh.args([
-        "-c",
-        "gunzip -c \"$1\" | \"$0\" -X -q -v ON_ERROR_STOP=1 >/dev/null",
-    ])
-    .arg(psql.get_program())
-    .arg(gz_file)
-    .envs(psql.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-    run_ok(&mut sh);
+    shell_restore(db_name, "gunzip -c \"$1\"", gz_file);
 }
 
 fn backup_restores_with_the_seed_restore_command() {

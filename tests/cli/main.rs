@@ -12,6 +12,7 @@ mod lock_keys;
 
 mod backup;
 mod docs;
+mod formats;
 mod foundation;
 mod health;
 mod hostile;
@@ -47,6 +48,7 @@ fn main() {
     tests.extend(hostile::tests());
     tests.extend(locks::tests());
     tests.extend(secrets::tests());
+    tests.extend(formats::tests());
     tests.extend(docs::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();

@@ -279,7 +279,7 @@ fn non_dump_files_are_refused_before_connecting() {
     std::fs::write(&empty, b"").unwrap();
     for (file, needle) in [
         (&custom, "custom-format"),
-        (&binary, "neither gzip nor SQL"),
+        (&binary, "neither gzip, zstd, age nor SQL"),
         (&empty, "empty"),
     ] {
         // Port 1: had kronic tried to connect, it would be 69.

@@ -416,3 +416,18 @@ pub fn assert_interrupted(out: &std::process::Output) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Restores `file` into `db_name` the way an operator would by hand: `decode` (a shell
+/// command reading "$1") piped into psql, stopping at the first error.
+pub fn shell_restore(db_name: &str, decode: &str, file: &Path) {
+    let psql = pg_tool("psql", db_name);
+    let mut sh = std::process::Command::new("sh");
+    sh.arg("-c")
+        .arg(format!(
+            "set -e; {decode} | \"$0\" -X -q -v ON_ERROR_STOP=1 >/dev/null"
+        ))
+        .arg(psql.get_program())
+        .arg(file)
+        .envs(psql.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+    run_ok(&mut sh);
+}
