@@ -170,7 +170,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup)
-            opts="-v -q -h --dir --keep-days --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --wait --database-url --verbose --quiet --help list verify prune help"
+            opts="-v -q -h --dir --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --wait --database-url --verbose --quiet --help list verify prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -181,6 +181,30 @@ _kronic() {
                     return 0
                     ;;
                 --keep-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-daily)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-weekly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-monthly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-yearly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-within)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -332,7 +356,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__prune)
-            opts="-v -q -h --dir --keep-days --dry-run --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --dir --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --json --dry-run --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -343,6 +367,30 @@ _kronic() {
                     return 0
                     ;;
                 --keep-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-daily)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-weekly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-monthly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-yearly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-within)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

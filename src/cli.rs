@@ -56,7 +56,25 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     (
         vars::BACKUP_KEEP_DAYS,
-        "prune backups older than this after a successful backup; 0 keeps all [default: 30]",
+        "the same as KRONIC_BACKUP_KEEP_WITHIN=DAYSd; 0 keeps all [default: 30]",
+    ),
+    (vars::BACKUP_KEEP_LAST, "keep the N newest backups"),
+    (
+        vars::BACKUP_KEEP_DAILY,
+        "keep the newest backup of each of the last N days",
+    ),
+    (
+        vars::BACKUP_KEEP_WEEKLY,
+        "... of each of the last N ISO weeks",
+    ),
+    (
+        vars::BACKUP_KEEP_MONTHLY,
+        "... of each of the last N months",
+    ),
+    (vars::BACKUP_KEEP_YEARLY, "... of each of the last N years"),
+    (
+        vars::BACKUP_KEEP_WITHIN,
+        "keep every backup within this of the newest (30d, 12h, 1y6m)",
     ),
     (vars::BACKUP_COMPRESSION, "gzip or zstd [default: gzip]"),
     (
@@ -369,18 +387,38 @@ impl BackupDir {
     }
 }
 
-#[derive(Debug, Args)]
-pub struct KeepDays {
-    /// Delete backups older than this many days after a successful backup (0 keeps all)
-    /// [env: KRONIC_BACKUP_KEEP_DAYS] [default: 30].
-    #[arg(long = "keep-days", id = "keep_days", value_name = "DAYS")]
-    pub flag: Option<u32>,
+/// Which backups pruning keeps (restic's `forget` rules; a backup is kept if any rule
+/// keeps it, and the newest always is). With no option at all: --keep-within 30d.
+#[derive(Debug, Args, Default)]
+pub struct Retention {
+    /// The same as --keep-within DAYSd; 0 keeps every backup [env: KRONIC_BACKUP_KEEP_DAYS].
+    #[arg(long, value_name = "DAYS", conflicts_with = "keep_within")]
+    pub keep_days: Option<u32>,
+    /// Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST].
+    #[arg(long, value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Keep the newest backup of each of the last N days (UTC) [env: KRONIC_BACKUP_KEEP_DAILY].
+    #[arg(long, value_name = "N")]
+    pub keep_daily: Option<u32>,
+    /// Keep the newest backup of each of the last N ISO weeks [env: KRONIC_BACKUP_KEEP_WEEKLY].
+    #[arg(long, value_name = "N")]
+    pub keep_weekly: Option<u32>,
+    /// Keep the newest backup of each of the last N months [env: KRONIC_BACKUP_KEEP_MONTHLY].
+    #[arg(long, value_name = "N")]
+    pub keep_monthly: Option<u32>,
+    /// Keep the newest backup of each of the last N years [env: KRONIC_BACKUP_KEEP_YEARLY].
+    #[arg(long, value_name = "N")]
+    pub keep_yearly: Option<u32>,
+    /// Keep every backup within DURATION of the newest: 30d, 12h, 1y6m
+    /// [env: KRONIC_BACKUP_KEEP_WITHIN].
+    #[arg(long, value_name = "DURATION", value_parser = parse_span)]
+    pub keep_within: Option<crate::retention::Span>,
 }
 
-impl KeepDays {
-    /// The flag, else the variable (exit 78 when it is not a number of days), else 30.
-    pub fn days(&self) -> anyhow::Result<u32> {
-        crate::config::keep_days(self.flag)
+impl Retention {
+    /// The flags, else their variables (78 naming a bad one), else --keep-within 30d.
+    pub fn policy(&self) -> anyhow::Result<crate::retention::Policy> {
+        crate::config::retention(self)
     }
 }
 
@@ -425,7 +463,7 @@ pub struct BackupArgs {
     pub dir: BackupDir,
 
     #[command(flatten)]
-    pub keep: KeepDays,
+    pub keep: Retention,
 
     /// On success, write Prometheus textfile metrics here (for node_exporter)
     /// [env: KRONIC_BACKUP_METRICS_FILE].
@@ -490,7 +528,10 @@ pub enum BackupAction {
         #[command(flatten)]
         dir: BackupDir,
         #[command(flatten)]
-        keep: KeepDays,
+        keep: Retention,
+        /// Print JSON (name, action, reasons) for scripts.
+        #[arg(long)]
+        json: bool,
         /// Only say what would be deleted.
         #[arg(long)]
         dry_run: bool,
@@ -563,6 +604,11 @@ fn parse_serve(s: &str) -> Result<String, String> {
         }),
         _ => Err(format!("{s:?}: {port:?} is not a port (1-65535)")),
     }
+}
+
+fn parse_span(s: &str) -> Result<crate::retention::Span, String> {
+    crate::retention::Span::parse(s)
+        .ok_or_else(|| format!("{s:?}: a duration like 30d, 12h or 1y6m"))
 }
 
 fn parse_compression(s: &str) -> Result<crate::pipeline::Compression, String> {

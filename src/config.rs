@@ -11,6 +11,7 @@ use crate::crypt::{Identities, Recipients};
 use crate::exit::{Code, fail};
 use crate::locks::LockPolicy;
 use crate::pipeline::Compression;
+use crate::retention::{Policy, Span};
 
 /// The names of every environment variable kronic reads.
 pub mod vars {
@@ -30,6 +31,12 @@ pub mod vars {
     pub const ADMIN_PASSWORD: &str = "KRONIC_ADMIN_PASSWORD";
     pub const BACKUP_DIR: &str = "KRONIC_BACKUP_DIR";
     pub const BACKUP_KEEP_DAYS: &str = "KRONIC_BACKUP_KEEP_DAYS";
+    pub const BACKUP_KEEP_LAST: &str = "KRONIC_BACKUP_KEEP_LAST";
+    pub const BACKUP_KEEP_DAILY: &str = "KRONIC_BACKUP_KEEP_DAILY";
+    pub const BACKUP_KEEP_WEEKLY: &str = "KRONIC_BACKUP_KEEP_WEEKLY";
+    pub const BACKUP_KEEP_MONTHLY: &str = "KRONIC_BACKUP_KEEP_MONTHLY";
+    pub const BACKUP_KEEP_YEARLY: &str = "KRONIC_BACKUP_KEEP_YEARLY";
+    pub const BACKUP_KEEP_WITHIN: &str = "KRONIC_BACKUP_KEEP_WITHIN";
     pub const BACKUP_METRICS_FILE: &str = "KRONIC_BACKUP_METRICS_FILE";
     pub const BACKUP_COMPRESSION: &str = "KRONIC_BACKUP_COMPRESSION";
     pub const BACKUP_RECIPIENTS: &str = "KRONIC_BACKUP_RECIPIENTS";
@@ -51,21 +58,66 @@ pub fn backup_dir(flag: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_BACKUP_DIR))
 }
 
-/// Days to keep: the flag, else `KRONIC_BACKUP_KEEP_DAYS` (78 when not a whole number
-/// of days), else 30.
-pub fn keep_days(flag: Option<u32>) -> Result<u32> {
-    if let Some(d) = flag {
-        return Ok(d);
+/// A retention count: the flag, else the variable (78 when not a whole number).
+fn count_setting(flag: Option<u32>, var: &str) -> Result<Option<u32>> {
+    if flag.is_some() {
+        return Ok(flag);
     }
-    match env(vars::BACKUP_KEEP_DAYS) {
-        None => Ok(DEFAULT_KEEP_DAYS),
-        Some(v) => v.trim().parse::<u32>().map_err(|_| {
-            config_err(format!(
-                "{}={v:?} must be a whole number of days (0 keeps every backup)",
-                vars::BACKUP_KEEP_DAYS
-            ))
-        }),
+    env(var)
+        .map(|v| {
+            v.trim()
+                .parse::<u32>()
+                .map_err(|_| config_err(format!("{var}={v:?} must be a whole number")))
+        })
+        .transpose()
+}
+
+/// The retention policy: each flag, else its variable; `--keep-days N` is
+/// `--keep-within Nd` (0 keeps all); with no option at all, `--keep-within 30d`, the
+/// seed script's behaviour.
+pub fn retention(r: &crate::cli::Retention) -> Result<Policy> {
+    let within = match r.keep_within {
+        Some(s) => Some(s),
+        None => env(vars::BACKUP_KEEP_WITHIN)
+            .map(|v| {
+                Span::parse(&v).ok_or_else(|| {
+                    config_err(format!(
+                        "{}={v:?} must be a duration like 30d, 12h or 1y6m",
+                        vars::BACKUP_KEEP_WITHIN
+                    ))
+                })
+            })
+            .transpose()?,
+    };
+    let days = count_setting(r.keep_days, vars::BACKUP_KEEP_DAYS).map_err(|_| {
+        config_err(format!(
+            "{}: must be a whole number of days (0 keeps every backup)",
+            vars::BACKUP_KEEP_DAYS
+        ))
+    })?;
+    let mut policy = Policy {
+        last: count_setting(r.keep_last, vars::BACKUP_KEEP_LAST)?.unwrap_or(0),
+        daily: count_setting(r.keep_daily, vars::BACKUP_KEEP_DAILY)?.unwrap_or(0),
+        weekly: count_setting(r.keep_weekly, vars::BACKUP_KEEP_WEEKLY)?.unwrap_or(0),
+        monthly: count_setting(r.keep_monthly, vars::BACKUP_KEEP_MONTHLY)?.unwrap_or(0),
+        yearly: count_setting(r.keep_yearly, vars::BACKUP_KEEP_YEARLY)?.unwrap_or(0),
+        within,
+    };
+    if policy.within.is_none() {
+        policy.within = match days {
+            Some(0) => None,
+            Some(d) => Some(Span {
+                days: d,
+                ..Span::default()
+            }),
+            None if policy.keep_all() => Some(Span {
+                days: DEFAULT_KEEP_DAYS,
+                ..Span::default()
+            }),
+            None => None,
+        };
     }
+    Ok(policy)
 }
 
 /// Lock waits: the flags, else `KRONIC_LOCK_TIMEOUT` (default 1 s a try) and

@@ -20,6 +20,7 @@ mod pipeline;
 mod process;
 mod progress;
 mod repository;
+mod retention;
 mod seeding;
 mod tls;
 mod ui;

@@ -10,6 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::exit::{Code, fail};
 use crate::fsutil;
+use crate::retention::{self, Decision, Policy};
 
 const PREFIX: &str = "kronic_backup_";
 /// What a backup name may end with: compression, then `.age` when encrypted.
@@ -139,23 +140,10 @@ fn current(backups: Vec<Backup>, now: DateTime<Utc>) -> Vec<Backup> {
     current
 }
 
-/// Backups older than `keep_days`, never the newest one. `keep_days == 0` keeps all.
-pub fn expired(backups: &[Backup], keep_days: u32, now: DateTime<Utc>) -> Vec<Backup> {
-    if keep_days == 0 {
-        return Vec::new();
-    }
-    let limit = chrono::Duration::days(i64::from(keep_days));
-    backups
-        .iter()
-        .skip(1)
-        .filter(|b| now - b.time > limit)
-        .cloned()
-        .collect()
-}
-
-/// Deletes (or with `dry_run` only names) the expired backups, logging each. Only in a
-/// trusted folder, and never a file the trust checks reject or one dated in the future.
-pub fn prune(dir: &Path, keep_days: u32, dry_run: bool) -> Result<Vec<Backup>> {
+/// Applies `policy` to the folder's backups and deletes (unless `dry_run`) those it does
+/// not keep, logging each; returns every decision. Only in a trusted folder, and never a
+/// file the trust checks reject or one dated in the future (those are left out).
+pub fn prune(dir: &Path, policy: &Policy, dry_run: bool) -> Result<Vec<Decision>> {
     trusted_dir(dir)?;
     let now = Utc::now();
     let mut candidates = Vec::new();
@@ -165,25 +153,28 @@ pub fn prune(dir: &Path, keep_days: u32, dry_run: bool) -> Result<Vec<Backup>> {
             None => candidates.push(b),
         }
     }
-    let victims = expired(&candidates, keep_days, now);
+    let decisions = retention::apply(policy, candidates, now);
+    let victims: Vec<&Backup> = decisions
+        .iter()
+        .filter(|d| !d.keep)
+        .map(|d| &d.backup)
+        .collect();
     for b in &victims {
-        let age = (now - b.time).num_days();
         if dry_run {
-            tracing::debug!("would prune {} ({age} days old)", b.name);
-        } else {
-            std::fs::remove_file(&b.path).map_err(|e| {
-                fail(
-                    Code::IoErr,
-                    format!("cannot delete {}: {e}", b.path.display()),
-                )
-            })?;
-            tracing::info!("pruned {} ({age} days old)", b.name);
+            continue;
         }
+        std::fs::remove_file(&b.path).map_err(|e| {
+            fail(
+                Code::IoErr,
+                format!("cannot delete {}: {e}", b.path.display()),
+            )
+        })?;
+        tracing::info!("pruned {} ({} days old)", b.name, (now - b.time).num_days());
     }
     if !dry_run && !victims.is_empty() {
         fsutil::sync_dir(dir)?;
     }
-    Ok(victims)
+    Ok(decisions)
 }
 
 /// Like ssh's StrictModes: a backup folder that others can write to can hold planted
@@ -345,26 +336,5 @@ mod tests {
         ] {
             assert_eq!(parse_backup_name(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn expiry_keeps_the_newest_and_young_ones() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 0).unwrap();
-        let b = |days: i64| Backup {
-            path: PathBuf::new(),
-            name: format!("{days}"),
-            time: now - chrono::Duration::days(days),
-            size: 0,
-            encrypted: false,
-            uid: 0,
-            mode: 0o600,
-        };
-        // Newest first, as list() returns them.
-        let all = vec![b(40), b(45), b(60)];
-        let gone: Vec<String> = expired(&all, 30, now).into_iter().map(|b| b.name).collect();
-        assert_eq!(gone, ["45", "60"], "the newest survives even when old");
-        let all = vec![b(1), b(29), b(31)];
-        assert_eq!(expired(&all, 30, now).len(), 1);
-        assert!(expired(&all, 0, now).is_empty());
     }
 }

@@ -14,6 +14,7 @@ use crate::crypt::Identities;
 use crate::dumper::{Plan, take};
 use crate::exit::{Code, classify, fail};
 use crate::repository;
+use crate::retention::Decision;
 use crate::ui::say;
 
 pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> Result<Code> {
@@ -24,7 +25,7 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
 }
 
 async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
-    let keep_days = args.keep.days()?;
+    let policy = args.keep.policy()?;
     let (compression, level) = config::compression(args.compression, args.compression_level)?;
     let plan = Plan {
         dir: args.dir.path(),
@@ -39,13 +40,11 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
     if !taken.trusted {
         return Ok(Code::Ok);
     }
-    let pruned = repository::prune(&plan.dir, keep_days, false)
+    let decisions = repository::prune(&plan.dir, &policy, false)
         .context("the backup succeeded, but pruning old backups failed")?;
-    if !pruned.is_empty() {
-        tracing::info!(
-            "pruned {} backup(s) older than {keep_days} days",
-            pruned.len()
-        );
+    let pruned = decisions.iter().filter(|d| !d.keep).count();
+    if pruned > 0 {
+        tracing::info!("pruned {pruned} backup(s)");
     }
     Ok(Code::Ok)
 }
@@ -90,24 +89,52 @@ fn offline(action: BackupAction) -> Result<Code> {
             };
             verify(&files, &identity.load()?)
         }
-        BackupAction::Prune { dir, keep, dry_run } => {
+        BackupAction::Prune {
+            dir,
+            keep,
+            dry_run,
+            json,
+        } => {
             let _lock = if dry_run {
                 None
             } else {
                 Some(repository::lock(&dir.path())?)
             };
-            let gone = repository::prune(&dir.path(), keep.days()?, dry_run)?;
-            let verb = if dry_run { "would prune" } else { "pruned" };
-            let mut out = std::io::stdout().lock();
-            for b in &gone {
-                writeln!(out, "{verb} {}", b.name)?;
-            }
-            if gone.is_empty() {
-                writeln!(out, "nothing to prune")?;
-            }
-            Ok(Code::Ok)
+            let decisions = repository::prune(&dir.path(), &keep.policy()?, dry_run)?;
+            print_prune(&decisions, dry_run, json)
         }
     }
+}
+
+/// Per backup, keep or remove and the rules that keep it (dry run), or what was pruned.
+fn print_prune(decisions: &[Decision], dry_run: bool, json: bool) -> Result<Code> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let rows: Vec<serde_json::Value> = decisions
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "name": d.backup.name,
+                    "action": if d.keep { "keep" } else { "remove" },
+                    "reasons": d.reasons,
+                })
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
+        return Ok(Code::Ok);
+    }
+    for d in decisions {
+        match (d.keep, dry_run) {
+            (true, true) => writeln!(out, "keep {} ({})", d.backup.name, d.reasons.join(", "))?,
+            (false, true) => writeln!(out, "would prune {}", d.backup.name)?,
+            (false, false) => writeln!(out, "pruned {}", d.backup.name)?,
+            (true, false) => {}
+        }
+    }
+    if decisions.iter().all(|d| d.keep) {
+        writeln!(out, "nothing to prune")?;
+    }
+    Ok(Code::Ok)
 }
 
 /// Verifies every file; one failure is its own error, several are each named and

@@ -19,6 +19,7 @@ mod hostile;
 mod locks;
 mod migrate;
 mod restore;
+mod retention;
 mod secrets;
 mod seed;
 
@@ -49,6 +50,7 @@ fn main() {
     tests.extend(locks::tests());
     tests.extend(secrets::tests());
     tests.extend(formats::tests());
+    tests.extend(retention::tests());
     tests.extend(docs::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();
