@@ -34,6 +34,9 @@ _kronic() {
             kronic,seed)
                 cmd="kronic__subcmd__seed"
                 ;;
+            kronic__subcmd__backup,drill)
+                cmd="kronic__subcmd__backup__subcmd__drill"
+                ;;
             kronic__subcmd__backup,help)
                 cmd="kronic__subcmd__backup__subcmd__help"
                 ;;
@@ -45,6 +48,9 @@ _kronic() {
                 ;;
             kronic__subcmd__backup,verify)
                 cmd="kronic__subcmd__backup__subcmd__verify"
+                ;;
+            kronic__subcmd__backup__subcmd__help,drill)
+                cmd="kronic__subcmd__backup__subcmd__help__subcmd__drill"
                 ;;
             kronic__subcmd__backup__subcmd__help,help)
                 cmd="kronic__subcmd__backup__subcmd__help__subcmd__help"
@@ -75,6 +81,9 @@ _kronic() {
                 ;;
             kronic__subcmd__help,seed)
                 cmd="kronic__subcmd__help__subcmd__seed"
+                ;;
+            kronic__subcmd__help__subcmd__backup,drill)
+                cmd="kronic__subcmd__help__subcmd__backup__subcmd__drill"
                 ;;
             kronic__subcmd__help__subcmd__backup,list)
                 cmd="kronic__subcmd__help__subcmd__backup__subcmd__list"
@@ -170,7 +179,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup)
-            opts="-v -q -h --dir --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --wait --database-url --verbose --quiet --help list verify prune help"
+            opts="-v -q -h --dir --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --wait --database-url --verbose --quiet --help list verify drill prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,9 +260,73 @@ _kronic() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        kronic__subcmd__backup__subcmd__help)
-            opts="list verify prune help"
+        kronic__subcmd__backup__subcmd__drill)
+            opts="-i -v -q -h --dir --scratch-db --force --json --metrics-file --identity --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scratch-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --identity)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -i)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__backup__subcmd__help)
+            opts="list verify drill prune help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__backup__subcmd__help__subcmd__drill)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -504,8 +577,22 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__help__subcmd__backup)
-            opts="list verify prune"
+            opts="list verify drill prune"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__help__subcmd__backup__subcmd__drill)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

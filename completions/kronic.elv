@@ -29,7 +29,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --version 'Print version'
             cand migrate 'Apply, revert and inspect schema migrations'
             cand seed 'Create the application''s roles and the admin user (safe to run again)'
-            cand backup 'Back up the database into a compressed, atomic, pruned file; list, verify and prune backups'
+            cand backup 'Back up the database into a compressed, atomic, pruned file; list, verify, drill and prune backups'
             cand restore 'Restore a backup into the database, completely or not at all'
             cand health 'Check the database and print the health JSON (or serve it at /healthz)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -207,7 +207,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand list 'List backups, newest first'
             cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
-            cand prune 'Delete backups older than --keep-days (never the newest)'
+            cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
+            cand prune 'Delete backups the retention policy does not keep (never the newest)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kronic;backup;list'= {
@@ -240,6 +241,25 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'kronic;backup;drill'= {
+            cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --scratch-db 'The scratch database the drill creates and drops [default: <dbname>_drill]'
+            cand --metrics-file 'Write Prometheus textfile metrics here (for node_exporter) [env: KRONIC_DRILL_METRICS_FILE]'
+            cand -i 'An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]'
+            cand --identity 'An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --force 'Drop and reuse an existing scratch database that kronic did not create'
+            cand --json 'Print the report as JSON'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'kronic;backup;prune'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --keep-days 'The same as --keep-within DAYSd; 0 keeps every backup [env: KRONIC_BACKUP_KEEP_DAYS]'
@@ -265,12 +285,15 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;backup;help'= {
             cand list 'List backups, newest first'
             cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
-            cand prune 'Delete backups older than --keep-days (never the newest)'
+            cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
+            cand prune 'Delete backups the retention policy does not keep (never the newest)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kronic;backup;help;list'= {
         }
         &'kronic;backup;help;verify'= {
+        }
+        &'kronic;backup;help;drill'= {
         }
         &'kronic;backup;help;prune'= {
         }
@@ -311,7 +334,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;help'= {
             cand migrate 'Apply, revert and inspect schema migrations'
             cand seed 'Create the application''s roles and the admin user (safe to run again)'
-            cand backup 'Back up the database into a compressed, atomic, pruned file; list, verify and prune backups'
+            cand backup 'Back up the database into a compressed, atomic, pruned file; list, verify, drill and prune backups'
             cand restore 'Restore a backup into the database, completely or not at all'
             cand health 'Check the database and print the health JSON (or serve it at /healthz)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -341,11 +364,14 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;help;backup'= {
             cand list 'List backups, newest first'
             cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
-            cand prune 'Delete backups older than --keep-days (never the newest)'
+            cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
+            cand prune 'Delete backups the retention policy does not keep (never the newest)'
         }
         &'kronic;help;backup;list'= {
         }
         &'kronic;help;backup;verify'= {
+        }
+        &'kronic;help;backup;drill'= {
         }
         &'kronic;help;backup;prune'= {
         }

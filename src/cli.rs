@@ -94,6 +94,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "Prometheus textfile written after each successful backup",
     ),
     (
+        vars::DRILL_METRICS_FILE,
+        "Prometheus textfile written after each backup drill",
+    ),
+    (
         vars::MIGRATIONS_DIR,
         "load migrations from this folder instead of the built-in ones",
     ),
@@ -156,6 +160,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per run: the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply, revert and inspect schema migrations.
@@ -175,13 +181,15 @@ pub enum Command {
     )]
     Seed(SeedArgs),
 
-    /// Back up the database into a compressed, atomic, pruned file; list, verify and prune backups.
+    /// Back up the database into a compressed, atomic, pruned file; list, verify, drill and
+    /// prune backups.
     ///
-    /// Runs pg_dump (plain SQL, --clean --if-exists --no-owner --no-privileges), gzips it
-    /// as it streams, and renames the finished file into place only when pg_dump
-    /// succeeded and the dump is complete. Files are named
-    /// kronic_backup_YYYYmmdd_HHMMSS.sql.gz (UTC). After a successful backup, backups
-    /// older than --keep-days are deleted (never the newest one).
+    /// Runs pg_dump (plain SQL, --clean --if-exists --no-owner --no-privileges),
+    /// compresses it as it streams (gzip, or zstd), encrypts it when age recipients are
+    /// configured, and gives the finished file its name only when pg_dump succeeded and
+    /// the dump is complete: kronic_backup_YYYYmmdd_HHMMSS.sql.gz (UTC; .sql.zst, .age
+    /// when encrypted), with a manifest next to it. After a successful backup, the
+    /// retention policy prunes (by default: older than 30 days, never the newest).
     #[command(
         args_conflicts_with_subcommands = true,
         after_help = "Examples:\n  kronic backup --dir /var/backups/kronic --metrics-file /var/lib/node_exporter/kronic.prom\n  kronic backup list\n  kronic backup verify --latest"
@@ -522,7 +530,16 @@ pub enum BackupAction {
         #[command(flatten)]
         identity: IdentityArgs,
     },
-    /// Delete backups older than --keep-days (never the newest).
+    /// Prove that a backup restores: into a scratch database, checked against its
+    /// manifest (rows per table, schema version, indexes and constraints), then dropped.
+    ///
+    /// Exit 0 only if every check passed; 65 naming the failing check otherwise. The
+    /// scratch database is dropped in every outcome, SIGTERM included.
+    #[command(
+        after_help = "Examples:\n  kronic backup drill\n  kronic backup drill --json --metrics-file /var/lib/node_exporter/textfile/kronic_drill.prom"
+    )]
+    Drill(DrillArgs),
+    /// Delete backups the retention policy does not keep (never the newest).
     #[command(after_help = "Examples:\n  kronic backup prune --dry-run --keep-days 14")]
     Prune {
         #[command(flatten)]
@@ -536,6 +553,34 @@ pub enum BackupAction {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+/// `kronic backup drill`.
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The backup to drill [default: the newest in the backup folder].
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub dir: BackupDir,
+    /// The scratch database the drill creates and drops [default: <dbname>_drill].
+    #[arg(long, value_name = "NAME")]
+    pub scratch_db: Option<String>,
+    /// Drop and reuse an existing scratch database that kronic did not create.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write Prometheus textfile metrics here (for node_exporter) [env:
+    /// KRONIC_DRILL_METRICS_FILE].
+    #[arg(long, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
+    pub locks: LockArgs,
+    #[command(flatten)]
+    pub wait: WaitArg,
 }
 
 #[derive(Debug, Args)]

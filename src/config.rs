@@ -43,6 +43,7 @@ pub mod vars {
     pub const BACKUP_RECIPIENTS_FILE: &str = "KRONIC_BACKUP_RECIPIENTS_FILE";
     pub const BACKUP_IDENTITY_FILE: &str = "KRONIC_BACKUP_IDENTITY_FILE";
     pub const MIGRATIONS_DIR: &str = "KRONIC_MIGRATIONS_DIR";
+    pub const DRILL_METRICS_FILE: &str = "KRONIC_DRILL_METRICS_FILE";
     pub const LOCK_TIMEOUT: &str = "KRONIC_LOCK_TIMEOUT";
     pub const LOCK_WAIT: &str = "KRONIC_LOCK_WAIT";
     pub const PG_BINDIR: &str = "KRONIC_PG_BINDIR";

@@ -14,8 +14,8 @@ use crate::exit::{Code, fail};
 /// The magic line an age file starts with.
 pub const MAGIC: &[u8] = b"age-encryption.org/v1\n";
 
-/// Public keys a backup is encrypted to.
-pub struct Recipients(Vec<Box<dyn age::Recipient + Send + Sync>>);
+/// Public keys a backup is encrypted to, and their text (the manifest lists them).
+pub struct Recipients(Vec<Box<dyn age::Recipient + Send + Sync>>, Vec<String>);
 
 impl std::fmt::Debug for Recipients {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,6 +38,7 @@ impl Recipients {
     /// `source` in errors (78, with the line). Empty entries are skipped.
     pub fn parse(text: &str, source: &str) -> Result<Recipients> {
         let mut out = Vec::new();
+        let mut names = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.starts_with('#') {
@@ -46,7 +47,10 @@ impl Recipients {
             // ssh keys hold spaces, never commas; age1 keys neither.
             for entry in line.split(',').map(str::trim).filter(|e| !e.is_empty()) {
                 match recipient(entry) {
-                    Some(r) => out.push(r),
+                    Some(r) => {
+                        out.push(r);
+                        names.push(entry.to_string());
+                    }
                     None => {
                         let shown: String = entry.chars().take(24).collect();
                         return Err(fail(
@@ -60,7 +64,7 @@ impl Recipients {
                 }
             }
         }
-        Ok(Recipients(out))
+        Ok(Recipients(out, names))
     }
 
     /// A recipients file in age's format (one per line, `#` comments).
@@ -76,6 +80,12 @@ impl Recipients {
 
     pub fn extend(&mut self, other: Recipients) {
         self.0.extend(other.0);
+        self.1.extend(other.1);
+    }
+
+    /// The recipients as configured (public keys).
+    pub fn names(&self) -> &[String] {
+        &self.1
     }
 
     pub fn is_empty(&self) -> bool {

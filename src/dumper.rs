@@ -15,6 +15,7 @@ use crate::db;
 use crate::exit::{Code, classify, fail, io_code};
 use crate::fsutil::{self, TempFile};
 use crate::locks;
+use crate::manifest::{DumpStats, HashingFile, Manifest, Observed};
 use crate::metrics::{self, BackupStats};
 use crate::pipeline::{self, Compression, Failure, Output};
 use crate::process::{self, Passfile};
@@ -54,6 +55,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     // before any file exists.
     let client = db::connect_wait(&config.db, plan.wait).await?;
     let major = process::server_major(&client).await?;
+    let (server_version, schema_version) = describe_server(&client).await?;
     drop(client);
     let pg_dump = process::find("pg_dump", major).await?;
 
@@ -75,8 +77,31 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         dest.display(),
         pg_dump.path.display()
     );
-    let stats = run_pg_dump(config, plan, &pg_dump, file).await?;
+    let started_at = Utc::now();
+    let (stats, dumped) = run_pg_dump(config, plan, &pg_dump, file).await?;
     tmp.persist_new(&dest)?;
+    Manifest {
+        kronic_version: env!("CARGO_PKG_VERSION").into(),
+        server_version,
+        database: config.db.display(),
+        schema_version,
+        started_at: started_at.to_rfc3339(),
+        finished_at: Utc::now().to_rfc3339(),
+        compression: format!("{:?}", plan.compression).to_lowercase(),
+        compressed_bytes: stats.out_bytes,
+        sql_bytes: stats.sql_bytes,
+        sha256: stats.sha256.clone(),
+        recipients: plan
+            .recipients
+            .as_ref()
+            .map(|r| r.names().to_vec())
+            .unwrap_or_default(),
+        tables: dumped.tables,
+        indexes: dumped.indexes,
+        constraints: dumped.constraints,
+    }
+    .write(&dest)
+    .with_context(|| format!("the backup {name} was kept, but its manifest was not written"))?;
 
     say(format!("Backup completed: {name}"))?;
     let secs = stats.elapsed.as_secs_f64().max(1e-3);
@@ -96,6 +121,30 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         path: dest,
         trusted,
     })
+}
+
+/// The server's version and the newest applied migration (None without kronic's
+/// history), for the manifest.
+async fn describe_server(client: &tokio_postgres::Client) -> Result<(String, Option<i32>)> {
+    let row = db::query(
+        client,
+        "SELECT current_setting('server_version'), to_regclass($1) IS NOT NULL",
+        &[&crate::migrations::HISTORY],
+    )
+    .await?
+    .remove(0);
+    let version = if row.get::<_, bool>(1) {
+        db::query(
+            client,
+            &format!("SELECT max(version) FROM {}", crate::migrations::HISTORY),
+            &[],
+        )
+        .await?[0]
+            .get(0)
+    } else {
+        None
+    };
+    Ok((row.get(0), version))
 }
 
 /// The folder: created, checked (a folder others can write to still gets its backup,
@@ -146,7 +195,7 @@ async fn run_pg_dump(
     plan: &Plan,
     pg_dump: &process::Tool,
     file: std::fs::File,
-) -> Result<BackupStats> {
+) -> Result<(BackupStats, DumpStats)> {
     let pass = Passfile::new(&config.db)?;
     let mut cmd = process::command(pg_dump, &config.db, &pass);
     cmd.args([
@@ -164,13 +213,15 @@ async fn run_pg_dump(
     ));
     // Ciphertext only ever reaches the file: pg_dump → compression → age → file.
     let output = match &plan.recipients {
-        Some(r) => Output::Encrypted(r.encryptor()?.wrap_output(file).map_err(|e| {
-            fail(
-                io_code(&e),
-                format!("cannot write the backup: {e}; no backup was pruned"),
-            )
-        })?),
-        None => Output::Plain(file),
+        Some(r) => Output::Encrypted(r.encryptor()?.wrap_output(HashingFile::new(file)).map_err(
+            |e| {
+                fail(
+                    io_code(&e),
+                    format!("cannot write the backup: {e}; no backup was pruned"),
+                )
+            },
+        )?),
+        None => Output::Plain(HashingFile::new(file)),
     };
     let (child, stdout) = process::spawn("pg_dump", cmd, pass)?;
     let stats = tokio::select! {
@@ -199,14 +250,20 @@ async fn dump(
     stdout: std::fs::File,
     output: Output,
     plan: &Plan,
-) -> Result<BackupStats> {
+) -> Result<(BackupStats, DumpStats)> {
     let mut progress = Progress::new("dumped", None);
     let (compression, level) = (plan.compression, plan.level);
     let writer = tokio::task::spawn_blocking(move || {
-        let result = pipeline::compress(stdout, output, compression, level, &mut progress);
-        (result, progress.elapsed())
+        // Rows and objects are counted from the stream itself: pg_dump's snapshot.
+        let mut dumped = DumpStats::new();
+        let input = Observed {
+            inner: stdout,
+            stats: &mut dumped,
+        };
+        let result = pipeline::compress(input, output, compression, level, &mut progress);
+        (result, progress.elapsed(), dumped)
     });
-    let (flowed, elapsed) = writer.await.context("the compression task failed")?;
+    let (flowed, elapsed, dumped) = writer.await.context("the compression task failed")?;
     if flowed.is_err() {
         child.kill();
     }
@@ -244,9 +301,13 @@ async fn dump(
             "pg_dump exited 0 but its output lacks the \"dump complete\" line; no backup was written",
         ));
     }
-    Ok(BackupStats {
-        sql_bytes: flowed.sql_bytes,
-        out_bytes: flowed.out_bytes,
-        elapsed,
-    })
+    Ok((
+        BackupStats {
+            sql_bytes: flowed.sql_bytes,
+            out_bytes: flowed.out_bytes,
+            sha256: flowed.sha256,
+            elapsed,
+        },
+        dumped,
+    ))
 }

@@ -34,6 +34,7 @@ pub fn check_writable(path: &Path) -> Result<()> {
 pub struct BackupStats {
     pub sql_bytes: u64,
     pub out_bytes: u64,
+    pub sha256: String,
     pub elapsed: Duration,
 }
 
@@ -69,5 +70,54 @@ pub fn write_backup(path: &Path, db: &DbConfig, d: &BackupStats) -> Result<()> {
         ));
     }
     // 0644: node_exporter runs as another user, and nothing here is secret.
+    fsutil::write_atomic(path, text.as_bytes(), 0o644)
+}
+
+/// The drill's textfile: result, recovery time and backup age every time; the last
+/// success's timestamp only on success (otherwise carried over from the file).
+pub fn write_drill(
+    path: &Path,
+    db: &DbConfig,
+    passed: bool,
+    recovery: Duration,
+    backup_age: Option<f64>,
+) -> Result<()> {
+    const SUCCESS: &str = "kronic_drill_last_success_timestamp_seconds";
+    let label = db.display().replace('\\', "\\\\").replace('"', "\\\"");
+    let previous_success = std::fs::read_to_string(path).ok().and_then(|text| {
+        text.lines()
+            .find(|l| l.starts_with(SUCCESS))
+            .and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+    });
+    let now = Utc::now().timestamp_millis() as f64 / 1000.0;
+    let success = if passed { Some(now) } else { previous_success };
+    let mut gauges = vec![
+        (
+            "kronic_drill_last_result",
+            "1 when the last drill passed every check, 0 otherwise.",
+            if passed { 1.0 } else { 0.0 },
+        ),
+        (
+            "kronic_drill_last_duration_seconds",
+            "How long the last drill's restore took (the measured recovery time).",
+            recovery.as_secs_f64(),
+        ),
+    ];
+    if let Some(age) = backup_age {
+        gauges.push((
+            "kronic_drill_backup_age_seconds",
+            "Age of the drilled backup when the drill ran.",
+            age,
+        ));
+    }
+    if let Some(t) = success {
+        gauges.push((SUCCESS, "Unix time of the last drill that passed.", t));
+    }
+    let mut text = String::new();
+    for (name, help, value) in gauges {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{database=\"{label}\"}} {value}\n"
+        ));
+    }
     fsutil::write_atomic(path, text.as_bytes(), 0o644)
 }

@@ -2,13 +2,13 @@
 //! → [age encryption] → a sink. A new format or destination is one more stage here, not
 //! a branch in every command.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 
 use gzp::deflate::Mgzip;
 use gzp::par::compress::{Compression as GzpLevel, ParCompress, ParCompressBuilder};
 use gzp::{GzpError, ZWriter};
 
+use crate::manifest::HashingFile;
 use crate::progress::Progress;
 
 /// How a backup is compressed.
@@ -53,10 +53,11 @@ impl Compression {
     }
 }
 
-/// Where compressed bytes end: the backup file, through age when encrypting.
+/// Where compressed bytes end: the backup file (hashing what it is given), through age
+/// when encrypting.
 pub enum Output {
-    Plain(File),
-    Encrypted(age::stream::StreamWriter<File>),
+    Plain(HashingFile),
+    Encrypted(age::stream::StreamWriter<HashingFile>),
 }
 
 impl Write for Output {
@@ -76,14 +77,15 @@ impl Write for Output {
 }
 
 impl Output {
-    /// Ends the stream (age's last chunk), makes the file durable, returns its size.
-    pub fn finish(self) -> io::Result<u64> {
-        let file = match self {
+    /// Ends the stream (age's last chunk), makes the file durable; its size and SHA-256.
+    pub fn finish(self) -> io::Result<(u64, String)> {
+        let hashing = match self {
             Output::Plain(f) => f,
             Output::Encrypted(w) => w.finish()?,
         };
+        let (file, sha256) = hashing.finish();
         file.sync_all()?;
-        Ok(file.metadata()?.len())
+        Ok((file.metadata()?.len(), sha256))
     }
 }
 
@@ -98,6 +100,8 @@ pub enum Failure {
 pub struct Flowed {
     pub sql_bytes: u64,
     pub out_bytes: u64,
+    /// The file's SHA-256, as written.
+    pub sha256: String,
     /// The SQL ended with pg_dump's closing line.
     pub complete: bool,
 }
@@ -185,13 +189,14 @@ fn pump(
         tail.extend_from_slice(&buf[n.saturating_sub(256)..n]);
         tail.drain(..tail.len().saturating_sub(256));
     }
-    let out_bytes = stage
+    let (out_bytes, sha256) = stage
         .end()
         .and_then(Output::finish)
         .map_err(Failure::Write)?;
     Ok(Flowed {
         sql_bytes: progress.done(),
         out_bytes,
+        sha256,
         complete: crate::dump::ends_complete(&tail),
     })
 }

@@ -169,6 +169,8 @@ pub fn prune(dir: &Path, policy: &Policy, dry_run: bool) -> Result<Vec<Decision>
                 format!("cannot delete {}: {e}", b.path.display()),
             )
         })?;
+        // Its manifest goes with it (never through a symlink: remove_file removes links).
+        let _ = std::fs::remove_file(crate::manifest::path_for(&b.path));
         tracing::info!("pruned {} ({} days old)", b.name, (now - b.time).num_days());
     }
     if !dry_run && !victims.is_empty() {
@@ -295,7 +297,9 @@ pub fn remove_stale_temp_files(dir: &Path, _lock: &FolderLock) {
     };
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let is_ours = fsutil::temp_target(&name).is_some_and(|n| parse_backup_name(n).is_some());
+        let is_ours = fsutil::temp_target(&name).is_some_and(|n| {
+            parse_backup_name(n.strip_suffix(".manifest.json").unwrap_or(n)).is_some()
+        });
         if is_ours
             && e.file_type().is_ok_and(|t| t.is_file())
             && std::fs::remove_file(e.path()).is_ok()

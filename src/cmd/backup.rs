@@ -13,14 +13,49 @@ use crate::config::{self, Config, vars};
 use crate::crypt::Identities;
 use crate::dumper::{Plan, take};
 use crate::exit::{Code, classify, fail};
+use crate::manifest::{self, Manifest};
 use crate::repository;
 use crate::retention::Decision;
 use crate::ui::say;
 
 pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> Result<Code> {
     match args.action {
-        Some(action) => offline(action),
         None => backup(&config()?, &args).await,
+        Some(BackupAction::Drill(drill)) => super::drill::run(&config()?, drill).await,
+        Some(BackupAction::List { dir, json }) => list(&dir.path(), json),
+        Some(BackupAction::Verify {
+            dir,
+            files,
+            latest,
+            identity,
+        }) => {
+            let files = match (files.is_empty(), latest) {
+                (true, true) => vec![repository::latest(&dir.path())?.path],
+                (true, false) => {
+                    return Err(fail(
+                        Code::Usage,
+                        "backup verify needs backup FILEs, or --latest for the newest in the backup folder",
+                    ));
+                }
+                (false, _) => files,
+            };
+            verify(&files, &identity.load()?)
+        }
+        Some(BackupAction::Prune {
+            dir,
+            keep,
+            dry_run,
+            json,
+        }) => {
+            // A dry run deletes nothing, so it needs no lock.
+            let _lock = if dry_run {
+                None
+            } else {
+                Some(repository::lock(&dir.path())?)
+            };
+            let decisions = repository::prune(&dir.path(), &keep.policy()?, dry_run)?;
+            print_prune(&decisions, dry_run, json)
+        }
     }
 }
 
@@ -67,45 +102,6 @@ pub async fn before_migration(config: &Config) -> Result<PathBuf> {
     Ok(taken.path)
 }
 
-/// `list`, `verify` and `prune`: no database needed.
-fn offline(action: BackupAction) -> Result<Code> {
-    match action {
-        BackupAction::List { dir, json } => list(&dir.path(), json),
-        BackupAction::Verify {
-            dir,
-            files,
-            latest,
-            identity,
-        } => {
-            let files = match (files.is_empty(), latest) {
-                (true, true) => vec![repository::latest(&dir.path())?.path],
-                (true, false) => {
-                    return Err(fail(
-                        Code::Usage,
-                        "backup verify needs backup FILEs, or --latest for the newest in the backup folder",
-                    ));
-                }
-                (false, _) => files,
-            };
-            verify(&files, &identity.load()?)
-        }
-        BackupAction::Prune {
-            dir,
-            keep,
-            dry_run,
-            json,
-        } => {
-            let _lock = if dry_run {
-                None
-            } else {
-                Some(repository::lock(&dir.path())?)
-            };
-            let decisions = repository::prune(&dir.path(), &keep.policy()?, dry_run)?;
-            print_prune(&decisions, dry_run, json)
-        }
-    }
-}
-
 /// Per backup, keep or remove and the rules that keep it (dry run), or what was pruned.
 fn print_prune(decisions: &[Decision], dry_run: bool, json: bool) -> Result<Code> {
     let mut out = std::io::stdout().lock();
@@ -137,12 +133,32 @@ fn print_prune(decisions: &[Decision], dry_run: bool, json: bool) -> Result<Code
     Ok(Code::Ok)
 }
 
+/// A backup with a manifest must have the SHA-256 the manifest recorded (65 otherwise).
+fn matches_manifest(path: &Path) -> Result<()> {
+    let Some(m) = Manifest::read(path)? else {
+        return Ok(());
+    };
+    let actual = manifest::sha256_of(path)?;
+    if actual != m.sha256 {
+        return Err(fail(
+            Code::DataErr,
+            format!(
+                "{} does not match its manifest: SHA-256 {actual}, the manifest says {} (changed since the backup?)",
+                path.display(),
+                m.sha256
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Verifies every file; one failure is its own error, several are each named and
 /// summed up (exit code of the first).
 fn verify(files: &[PathBuf], identities: &Identities) -> Result<Code> {
     let mut failed = Vec::new();
     for path in files {
-        match crate::dump::verify(path, identities) {
+        match crate::dump::verify(path, identities).and_then(|v| matches_manifest(path).map(|()| v))
+        {
             Ok(v) if v.content_checked => say(format!(
                 "ok: {} ({} of SQL, complete)",
                 path.display(),
@@ -194,6 +210,7 @@ fn list(dir: &Path, json: bool) -> Result<Code> {
                     "time": b.time.to_rfc3339(),
                     "size_bytes": b.size,
                     "encrypted": b.encrypted,
+                    "manifest": Manifest::read(&b.path).ok().flatten(),
                     "age_seconds": (now - b.time).num_seconds(),
                 })
             })

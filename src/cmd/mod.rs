@@ -2,6 +2,7 @@
 //! connects (a lazy loader, so `migrate new` and `backup list` need no database settings).
 
 pub mod backup;
+pub mod drill;
 pub mod health;
 pub mod migrate;
 pub mod restore;

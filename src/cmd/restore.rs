@@ -1,37 +1,21 @@
 //! `kronic restore`: kronic applies the backup itself, over its own connection, in one
 //! transaction that it commits only after the whole file was read, checked and allowed.
-//! The file is never given to psql: a backup is data, not a program (see `dump`).
+//! The file is never given to psql: a backup is data, not a program (see `dump` and
+//! `restorer`).
 
-use std::io::Read;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use chrono::{DateTime, Utc};
+use anyhow::Result;
 use indicatif::HumanBytes;
 
 use crate::cli::RestoreArgs;
-use crate::config::{Config, DbConfig};
-use crate::crypt::Identities;
+use crate::config::Config;
 use crate::db;
-use crate::dump::{self, Format, Reader};
-use crate::exit::{Code, classify, fail};
-use crate::locks::{self, LockPolicy, Watch};
-use crate::progress::Progress;
+use crate::exit::{Code, fail};
 use crate::repository;
+use crate::restorer::{self, Source};
 
-struct Source {
-    path: PathBuf,
-    size: u64,
-    time: Option<DateTime<Utc>>,
-    /// To decrypt it, when it is encrypted.
-    identities: Arc<Identities>,
-}
-
-/// The backup to restore, checked before anything connects: a dump by its content, and
-/// for an encrypted one, an identity that opens it (77 otherwise).
-fn source(args: &RestoreArgs) -> Result<Source> {
+pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     let path = match (&args.file, args.latest) {
         (Some(f), _) => f.clone(),
         (None, true) => repository::latest(&args.dir.path())?.path,
@@ -42,38 +26,7 @@ fn source(args: &RestoreArgs) -> Result<Source> {
             ));
         }
     };
-    let meta = std::fs::metadata(&path).map_err(|e| {
-        fail(
-            crate::exit::io_code(&e),
-            format!("cannot open {}: {e}", path.display()),
-        )
-    })?;
-    if !meta.is_file() {
-        return Err(fail(
-            Code::NoInput,
-            format!("{} is not a file", path.display()),
-        ));
-    }
-    let identities = args.identity.load()?;
-    if dump::sniff(&path)? == Format::Age {
-        identities.decrypt(std::io::BufReader::new(dump::open(&path)?), &path)?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let time = repository::parse_backup_name(&name)
-        .or_else(|| meta.modified().ok().map(DateTime::<Utc>::from));
-    Ok(Source {
-        path,
-        size: meta.len(),
-        time,
-        identities: Arc::new(identities),
-    })
-}
-
-pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
-    let src = source(&args)?;
+    let src = Source::open(path, args.identity.load()?)?;
     let target = match &args.target_db {
         Some(name) => config.db.with_dbname(name),
         None => config.db.clone(),
@@ -82,7 +35,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     // Look at the target before asking: it must exist, or be created with --create.
     let (client, missing) = match db::connect_wait(&target, args.wait.wait).await {
         Ok(c) => (Some(c), false),
-        Err(e) => match (args.create, exists(&target).await) {
+        Err(e) => match (args.create, restorer::exists(&target).await) {
             (true, Ok(false)) => (None, true),
             (false, Ok(false)) if args.target_db.is_some() => {
                 return Err(fail(
@@ -117,7 +70,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     let client = match client {
         Some(c) => c,
         None => {
-            create(&target).await?;
+            restorer::create(&target).await?;
             db::connect(&target).await?
         }
     };
@@ -126,8 +79,8 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     let policy = args.locks.policy()?;
     let cancel = client.cancel_token();
     let started = Instant::now();
-    let sql_bytes = tokio::select! {
-        r = restore(&client, &target, &src, policy) => r,
+    let restored = tokio::select! {
+        r = restorer::restore(&client, &target, &src, policy) => r,
         _ = crate::ui::shutdown_signal() => {
             db::cancel(&cancel, &target).await;
             Err(fail(
@@ -141,158 +94,8 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         "Restore completed: {} into {} ({} of SQL from {} in {secs:.1}s)",
         src.path.display(),
         target.display(),
-        HumanBytes(sql_bytes),
+        HumanBytes(restored.sql_bytes),
         HumanBytes(src.size)
     ))?;
     Ok(Code::Ok)
-}
-
-/// Does `target`'s database exist? Asked of the server's `postgres` database.
-async fn exists(target: &DbConfig) -> Result<bool> {
-    let client = db::connect(&target.with_dbname("postgres")).await?;
-    let rows = db::query(
-        &client,
-        "SELECT 1 FROM pg_database WHERE datname = $1",
-        &[&target.dbname],
-    )
-    .await?;
-    Ok(!rows.is_empty())
-}
-
-async fn create(target: &DbConfig) -> Result<()> {
-    let client = db::connect(&target.with_dbname("postgres")).await?;
-    let sql = format!("CREATE DATABASE {}", quote_ident(&target.dbname));
-    db::batch(&client, &sql).await.map_err(|e| {
-        let why = match e.as_db_error() {
-            Some(d) if d.code() == &tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE => format!(
-                "role {} lacks the CREATEDB privilege (ALTER ROLE {} CREATEDB, or create the database as a superuser)",
-                target.user, target.user
-            ),
-            Some(d) => d.message().to_string(),
-            None => e.to_string(),
-        };
-        fail(
-            classify(&anyhow::Error::new(e)),
-            format!("cannot create database {}: {why}", target.dbname),
-        )
-    })?;
-    tracing::info!("created database {}", target.dbname);
-    Ok(())
-}
-
-fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// Reads the dump on a plain thread (decompressing, splitting, judging every
-/// statement) while this task applies what it sends; commits only when the reader has
-/// read the whole file and refused nothing.
-async fn restore(
-    client: &tokio_postgres::Client,
-    target: &DbConfig,
-    src: &Source,
-    policy: LockPolicy,
-) -> Result<u64> {
-    let file = dump::open(&src.path)?;
-    let progress = Progress::new("read", Some(src.size));
-    let phase = progress.phase();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let (identities, path) = (src.identities.clone(), src.path.clone());
-    let reader = tokio::task::spawn_blocking(move || -> Result<u64> {
-        let counted = CountingReader {
-            inner: file,
-            progress,
-        };
-        let mut r = Reader::new(dump::sql_reader(counted, &identities, &path)?);
-        // A closed channel means the applying side stopped; it reports why.
-        while let Some(step) = r.next_step().map_err(|e| e.into_error(&path))? {
-            if tx.blocking_send(step).is_err() {
-                break;
-            }
-        }
-        Ok(r.sql_bytes())
-    });
-
-    phase.set("locking the existing tables");
-    let watch = Watch::start(target, client).await;
-    locks::retrying(policy, &watch, "restore", async || {
-        db::batch(client, "BEGIN").await?;
-        let locked = lock_existing(client, policy).await;
-        if locked.is_err() {
-            db::batch(client, "ROLLBACK").await.ok();
-        }
-        locked
-    })
-    .await?;
-    drop(watch);
-    let applied = dump::apply(client, &mut rx, &phase).await;
-    drop(rx);
-    let read = reader.await.context("the reading task failed")?;
-    let unchanged = format!("nothing was restored, {} is unchanged", target.display());
-    let sql_bytes = match (read, applied) {
-        // The reader's verdict first: a refused statement or a cut file is the cause.
-        (Err(e), _) => {
-            return Err(fail(classify(&e), format!("{e:#}; {unchanged}")));
-        }
-        (Ok(_), Err(e)) => {
-            return Err(fail(
-                classify(&e),
-                format!("restore failed at {e:#}; rolled back, {unchanged}"),
-            ));
-        }
-        (Ok(n), Ok(applied)) => {
-            let rows: u64 = applied.tables.iter().map(|(_, r)| r).sum();
-            tracing::info!("{} rows in {} tables", rows, applied.tables.len());
-            n
-        }
-    };
-    phase.set("commit");
-    db::batch(client, "COMMIT").await.map_err(|e| {
-        let e = anyhow::Error::new(e);
-        fail(
-            classify(&e),
-            format!("restore failed at commit: {e:#}; rolled back, {unchanged}"),
-        )
-    })?;
-    Ok(sql_bytes)
-}
-
-/// Takes every existing table's lock up front, each try bounded by the policy's
-/// timeout: once held, the dump's DROPs cannot queue behind the application (and block
-/// it) halfway through. The timeout stays set for the rest of the restore.
-async fn lock_existing(client: &tokio_postgres::Client, policy: LockPolicy) -> Result<()> {
-    db::batch(
-        client,
-        &format!("SET LOCAL lock_timeout = '{}'", policy.setting()),
-    )
-    .await?;
-    let names = db::texts(
-        client,
-        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
-         JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') \
-           AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
-         ORDER BY 1",
-    )
-    .await?;
-    if names.is_empty() {
-        return Ok(());
-    }
-    let sql = format!("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE", names.join(", "));
-    db::batch(client, &sql).await?;
-    Ok(())
-}
-
-/// Counts file bytes for the progress bar.
-struct CountingReader {
-    inner: std::fs::File,
-    progress: Progress,
-}
-
-impl Read for CountingReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.progress.add(n as u64);
-        Ok(n)
-    }
 }

@@ -323,7 +323,7 @@ pub fn statements(sql: &str) -> Result<Vec<(u64, String)>, (u64, String)> {
     }
 }
 
-pub use policy::transaction_control;
+pub use policy::{copy_table, transaction_control};
 
 /// What `verify` could check.
 pub struct Verified {

@@ -176,6 +176,13 @@ fn word(t: Option<&Tok>) -> &str {
     }
 }
 
+/// The table a `COPY table [(columns)] FROM stdin;` statement loads, as restore names
+/// it; None for any other statement.
+pub fn copy_table(sql: &str) -> Option<String> {
+    let toks = tokens(sql);
+    (word(toks.first()) == "COPY").then(|| copy_from_stdin(&toks))?
+}
+
 /// The transaction-control keyword a statement starts with, if it ends or starts a
 /// transaction (`ROLLBACK TO` a savepoint and `BEGIN ATOMIC` bodies do not).
 pub fn transaction_control(sql: &str) -> Option<String> {

@@ -31,7 +31,7 @@ fn backups_in(dir: &Path) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default();
-    v.retain(|n| n != ".kronic_backup.lock");
+    v.retain(|n| n != ".kronic_backup.lock" && !n.ends_with(".manifest.json"));
     v.sort();
     v
 }

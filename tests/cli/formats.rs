@@ -152,7 +152,7 @@ fn no_plaintext_reaches_the_folder_while_encrypting() {
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with(".kronic_backup.lock"))
+        .filter(|n| !n.starts_with(".kronic_backup.lock") && !n.ends_with(".manifest.json"))
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     assert!(files[0].ends_with(".sql.gz.age"));
@@ -380,10 +380,10 @@ fn mixed_folders_list_prune_and_restore_the_latest() {
         std::fs::read_dir(&dir)
             .unwrap()
             .flatten()
-            .filter(|e| e
-                .file_name()
-                .to_string_lossy()
-                .starts_with("kronic_backup_"))
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.starts_with("kronic_backup_") && !n.ends_with(".manifest.json")
+            })
             .count(),
         3
     );

@@ -12,6 +12,7 @@ mod lock_keys;
 
 mod backup;
 mod docs;
+mod drill;
 mod formats;
 mod foundation;
 mod health;
@@ -51,6 +52,7 @@ fn main() {
     tests.extend(secrets::tests());
     tests.extend(formats::tests());
     tests.extend(retention::tests());
+    tests.extend(drill::tests());
     tests.extend(docs::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();

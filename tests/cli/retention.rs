@@ -9,7 +9,7 @@ fn names_in(dir: &std::path::Path) -> Vec<String> {
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("kronic_backup_"))
+        .filter(|n| n.starts_with("kronic_backup_") && !n.ends_with(".manifest.json"))
         .collect();
     v.sort();
     v

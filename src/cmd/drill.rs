@@ -1,0 +1,275 @@
+//! `kronic backup drill`: restore a backup into a scratch database, check it against the
+//! backup's manifest, report (text, JSON, Prometheus), and drop the scratch database in
+//! every outcome.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use crate::cli::DrillArgs;
+use crate::config::{self, Config, DbConfig, vars};
+use crate::db;
+use crate::exit::{Code, classify, fail};
+use crate::manifest::Manifest;
+use crate::metrics;
+use crate::repository;
+use crate::restorer::{self, Restored, Source};
+use crate::ui::{say, shutdown_signal};
+
+/// One check of the restored database.
+struct Check {
+    name: &'static str,
+    ok: bool,
+    detail: String,
+}
+
+pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
+    let path = match &args.file {
+        Some(f) => f.clone(),
+        None => repository::latest(&args.dir.path())?.path,
+    };
+    let manifest = Manifest::read(&path)?;
+    let src = Source::open(path.clone(), args.identity.load()?)?;
+    let scratch = config.db.with_dbname(
+        &args
+            .scratch_db
+            .clone()
+            .unwrap_or_else(|| format!("{}_drill", config.db.dbname)),
+    );
+    let policy = args.locks.policy()?;
+    let metrics_file = config::path_setting(args.metrics_file.clone(), vars::DRILL_METRICS_FILE);
+    if let Some(m) = &metrics_file {
+        metrics::check_writable(m)?;
+    }
+    db::connect_wait(&config.db, args.wait.wait).await?;
+    prepare_scratch(&scratch, args.force).await?;
+
+    let started = Instant::now();
+    let outcome = tokio::select! {
+        r = drill(&scratch, &src, manifest.as_ref(), policy) => r,
+        _ = shutdown_signal() => Err(fail(
+            Code::Interrupted,
+            format!("interrupted: the drill stopped; {} was dropped", scratch.dbname),
+        )),
+    };
+    let recovery = started.elapsed();
+    // In every outcome: the scratch database goes.
+    let dropped = drop_scratch(&scratch).await;
+    let checks = outcome?;
+    dropped?;
+
+    let age = src
+        .time
+        .map(|t| (Utc::now() - t).num_milliseconds() as f64 / 1000.0);
+    let passed = checks.iter().all(|c| c.ok);
+    if let Some(m) = &metrics_file {
+        metrics::write_drill(m, &config.db, passed, recovery, age)?;
+    }
+    report(
+        &args,
+        &src,
+        &scratch,
+        &checks,
+        recovery,
+        age,
+        manifest.is_some(),
+    )?;
+    match checks.iter().find(|c| !c.ok) {
+        None => Ok(Code::Ok),
+        Some(c) => Err(fail(
+            Code::DataErr,
+            format!(
+                "drill of {} failed the {} check: {}",
+                path.display(),
+                c.name,
+                c.detail
+            ),
+        )),
+    }
+}
+
+/// Creates the scratch database; one that exists is kronic's to drop only with --force.
+async fn prepare_scratch(scratch: &DbConfig, force: bool) -> Result<()> {
+    if restorer::exists(scratch).await? {
+        if !force {
+            return Err(fail(
+                Code::CantCreate,
+                format!(
+                    "scratch database {} exists and this drill did not create it: drop it, choose --scratch-db, or add --force",
+                    scratch.dbname
+                ),
+            ));
+        }
+        drop_scratch(scratch).await?;
+    }
+    restorer::create(scratch).await
+}
+
+async fn drop_scratch(scratch: &DbConfig) -> Result<()> {
+    let client = db::connect(&scratch.with_dbname("postgres")).await?;
+    let sql = format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        restorer::quote_ident(&scratch.dbname)
+    );
+    db::batch(&client, &sql).await.map_err(|e| {
+        let e = anyhow::Error::new(e);
+        fail(
+            classify(&e),
+            format!("cannot drop the scratch database {}: {e:#}", scratch.dbname),
+        )
+    })
+}
+
+/// Restores and checks; Err only when the restore itself failed.
+async fn drill(
+    scratch: &DbConfig,
+    src: &Source,
+    manifest: Option<&Manifest>,
+    policy: crate::locks::LockPolicy,
+) -> Result<Vec<Check>> {
+    let client = db::connect(scratch).await?;
+    let restored = restorer::restore(&client, scratch, src, policy).await?;
+    let mut checks = vec![Check {
+        name: "restore",
+        ok: true,
+        detail: format!("{} tables, {} rows", restored.tables.len(), rows(&restored)),
+    }];
+    let Some(m) = manifest else {
+        checks.push(Check {
+            name: "manifest",
+            ok: true,
+            detail: "none (an older backup): row counts and objects not checked".into(),
+        });
+        return Ok(checks);
+    };
+    checks.push(row_check(m, &restored));
+    let version = schema_version(&client).await?;
+    checks.push(Check {
+        name: "schema version",
+        ok: version == m.schema_version,
+        detail: format!(
+            "{version:?} restored, {:?} in the manifest",
+            m.schema_version
+        ),
+    });
+    let indexes = db::texts(
+        &client,
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+    )
+    .await?;
+    checks.push(names_check("indexes", &m.indexes, &indexes));
+    let constraints = db::texts(
+        &client,
+        "SELECT c.conname::text FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')",
+    )
+    .await?;
+    checks.push(names_check("constraints", &m.constraints, &constraints));
+    Ok(checks)
+}
+
+fn rows(r: &Restored) -> u64 {
+    r.tables.iter().map(|(_, n)| n).sum()
+}
+
+fn row_check(m: &Manifest, restored: &Restored) -> Check {
+    let wrong: Vec<String> = m
+        .tables
+        .iter()
+        .filter_map(|(table, want)| {
+            let got = restored
+                .tables
+                .iter()
+                .find(|(t, _)| t == table)
+                .map(|(_, n)| *n);
+            (got != Some(*want)).then(|| {
+                format!(
+                    "{table}: {} restored, {want} in the manifest",
+                    got.map_or("none".into(), |n| n.to_string())
+                )
+            })
+        })
+        .collect();
+    Check {
+        name: "rows",
+        ok: wrong.is_empty(),
+        detail: if wrong.is_empty() {
+            format!("{} tables match the manifest", m.tables.len())
+        } else {
+            wrong.join("; ")
+        },
+    }
+}
+
+fn names_check(name: &'static str, want: &[String], have: &[String]) -> Check {
+    let missing: Vec<&String> = want
+        .iter()
+        .filter(|w| !have.contains(&w.trim_matches('"').to_string()))
+        .collect();
+    Check {
+        name,
+        ok: missing.is_empty(),
+        detail: if missing.is_empty() {
+            format!("all {} present", want.len())
+        } else {
+            format!("missing {missing:?}")
+        },
+    }
+}
+
+async fn schema_version(client: &tokio_postgres::Client) -> Result<Option<i32>> {
+    let exists: bool = db::query(
+        client,
+        "SELECT to_regclass($1) IS NOT NULL",
+        &[&crate::migrations::HISTORY],
+    )
+    .await?[0]
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let sql = format!("SELECT max(version) FROM {}", crate::migrations::HISTORY);
+    Ok(db::query(client, &sql, &[]).await?[0].get(0))
+}
+
+fn report(
+    args: &DrillArgs,
+    src: &Source,
+    scratch: &DbConfig,
+    checks: &[Check],
+    recovery: Duration,
+    age: Option<f64>,
+    has_manifest: bool,
+) -> Result<()> {
+    let passed = checks.iter().all(|c| c.ok);
+    if args.json {
+        let v: Value = json!({
+            "backup": PathBuf::from(&src.path),
+            "scratch_db": scratch.display(),
+            "passed": passed,
+            "recovery_seconds": (recovery.as_secs_f64() * 1000.0).round() / 1000.0,
+            "backup_age_seconds": age,
+            "manifest": has_manifest,
+            "checks": checks.iter().map(|c| json!({"name": c.name, "ok": c.ok, "detail": c.detail})).collect::<Vec<_>>(),
+        });
+        return say(serde_json::to_string_pretty(&v)?);
+    }
+    for c in checks {
+        say(format!(
+            "{} {}: {}",
+            if c.ok { "ok  " } else { "FAIL" },
+            c.name,
+            c.detail
+        ))?;
+    }
+    say(format!(
+        "Drill {}: {} restored into {} in {:.1}s (then dropped)",
+        if passed { "passed" } else { "failed" },
+        src.path.display(),
+        scratch.display(),
+        recovery.as_secs_f64()
+    ))
+}
