@@ -152,6 +152,7 @@ async fn describe_server(client: &tokio_postgres::Client) -> Result<(String, Opt
 /// swept of temporary files of killed runs. Also the metrics file's folder.
 fn prepare(dir: &Path, plan: &Plan) -> Result<(bool, repository::FolderLock)> {
     fsutil::create_private_dir(dir)?;
+    repository::not_root_in_anothers_folder(dir)?;
     let trusted = match repository::trusted_dir(dir) {
         Ok(()) => true,
         Err(e) => {

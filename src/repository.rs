@@ -194,6 +194,24 @@ pub fn trusted_dir(dir: &Path) -> Result<()> {
     }
 }
 
+/// Root writing into a folder another user owns (the packaged `kronic` user's) would
+/// leave backups that user cannot read or prune: refused (77), saying to run as the
+/// folder's owner.
+pub fn not_root_in_anothers_folder(dir: &Path) -> Result<()> {
+    let owner = std::fs::metadata(dir).map(|m| m.uid()).unwrap_or(0);
+    if rustix::process::geteuid().is_root() && owner != 0 {
+        let user = user_name(owner);
+        return Err(fail(
+            Code::NoPerm,
+            format!(
+                "backup folder {} belongs to {user}: run kronic as that user (runuser -u {user} -- kronic backup), so that its backups stay readable and prunable by it",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Why a backup file cannot be trusted, if it cannot.
 pub fn distrust(b: &Backup) -> Option<String> {
     untrusted("backup", &b.path, b.uid, b.mode)

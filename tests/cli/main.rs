@@ -19,6 +19,7 @@ mod health;
 mod hostile;
 mod locks;
 mod migrate;
+mod package;
 mod restore;
 mod retention;
 mod secrets;
@@ -53,6 +54,7 @@ fn main() {
     tests.extend(formats::tests());
     tests.extend(retention::tests());
     tests.extend(drill::tests());
+    tests.extend(package::tests());
     tests.extend(docs::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();
