@@ -55,6 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')
             [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Create the next numbered migration and its down script')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Compare the live schema with what the applied migrations build')
             [CompletionResult]::new('stamp', 'stamp', [CompletionResultType]::ParameterValue, 'Record VERSION (and everything below it) as applied without running anything')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -140,6 +141,21 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'kronic;migrate;check' {
+            [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]')
+            [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON for CI')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'kronic;migrate;stamp' {
             [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]')
@@ -160,6 +176,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')
             [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Create the next numbered migration and its down script')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Compare the live schema with what the applied migrations build')
             [CompletionResult]::new('stamp', 'stamp', [CompletionResultType]::ParameterValue, 'Record VERSION (and everything below it) as applied without running anything')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -177,6 +194,9 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             break
         }
         'kronic;migrate;help;new' {
+            break
+        }
+        'kronic;migrate;help;check' {
             break
         }
         'kronic;migrate;help;stamp' {
@@ -379,6 +399,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')
             [CompletionResult]::new('new', 'new', [CompletionResultType]::ParameterValue, 'Create the next numbered migration and its down script')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Compare the live schema with what the applied migrations build')
             [CompletionResult]::new('stamp', 'stamp', [CompletionResultType]::ParameterValue, 'Record VERSION (and everything below it) as applied without running anything')
             break
         }
@@ -395,6 +416,9 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             break
         }
         'kronic;help;migrate;new' {
+            break
+        }
+        'kronic;help;migrate;check' {
             break
         }
         'kronic;help;migrate;stamp' {

@@ -94,6 +94,9 @@ _kronic() {
             kronic__subcmd__help__subcmd__backup,verify)
                 cmd="kronic__subcmd__help__subcmd__backup__subcmd__verify"
                 ;;
+            kronic__subcmd__help__subcmd__migrate,check)
+                cmd="kronic__subcmd__help__subcmd__migrate__subcmd__check"
+                ;;
             kronic__subcmd__help__subcmd__migrate,current)
                 cmd="kronic__subcmd__help__subcmd__migrate__subcmd__current"
                 ;;
@@ -111,6 +114,9 @@ _kronic() {
                 ;;
             kronic__subcmd__help__subcmd__migrate,up)
                 cmd="kronic__subcmd__help__subcmd__migrate__subcmd__up"
+                ;;
+            kronic__subcmd__migrate,check)
+                cmd="kronic__subcmd__migrate__subcmd__check"
                 ;;
             kronic__subcmd__migrate,current)
                 cmd="kronic__subcmd__migrate__subcmd__current"
@@ -132,6 +138,9 @@ _kronic() {
                 ;;
             kronic__subcmd__migrate,up)
                 cmd="kronic__subcmd__migrate__subcmd__up"
+                ;;
+            kronic__subcmd__migrate__subcmd__help,check)
+                cmd="kronic__subcmd__migrate__subcmd__help__subcmd__check"
                 ;;
             kronic__subcmd__migrate__subcmd__help,current)
                 cmd="kronic__subcmd__migrate__subcmd__help__subcmd__current"
@@ -675,8 +684,22 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__help__subcmd__migrate)
-            opts="up down current history new stamp"
+            opts="up down current history new check stamp"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__help__subcmd__migrate__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -801,8 +824,42 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate)
-            opts="-v -q -h --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help up down current history new stamp help"
+            opts="-v -q -h --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help up down current history new check stamp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --migrations)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__migrate__subcmd__check)
+            opts="-v -q -h --json --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -907,8 +964,22 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__help)
-            opts="up down current history new stamp help"
+            opts="up down current history new check stamp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__migrate__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

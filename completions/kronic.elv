@@ -51,6 +51,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand current 'Show the applied version'
             cand history 'List every migration: applied, pending, divergent or missing'
             cand new 'Create the next numbered migration and its down script'
+            cand check 'Compare the live schema with what the applied migrations build'
             cand stamp 'Record VERSION (and everything below it) as applied without running anything'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -130,6 +131,20 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'kronic;migrate;check'= {
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --json 'Print JSON for CI'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'kronic;migrate;stamp'= {
             cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
             cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
@@ -149,6 +164,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand current 'Show the applied version'
             cand history 'List every migration: applied, pending, divergent or missing'
             cand new 'Create the next numbered migration and its down script'
+            cand check 'Compare the live schema with what the applied migrations build'
             cand stamp 'Record VERSION (and everything below it) as applied without running anything'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -161,6 +177,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;migrate;help;history'= {
         }
         &'kronic;migrate;help;new'= {
+        }
+        &'kronic;migrate;help;check'= {
         }
         &'kronic;migrate;help;stamp'= {
         }
@@ -345,6 +363,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand current 'Show the applied version'
             cand history 'List every migration: applied, pending, divergent or missing'
             cand new 'Create the next numbered migration and its down script'
+            cand check 'Compare the live schema with what the applied migrations build'
             cand stamp 'Record VERSION (and everything below it) as applied without running anything'
         }
         &'kronic;help;migrate;up'= {
@@ -356,6 +375,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;help;migrate;history'= {
         }
         &'kronic;help;migrate;new'= {
+        }
+        &'kronic;help;migrate;check'= {
         }
         &'kronic;help;migrate;stamp'= {
         }

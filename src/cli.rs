@@ -341,6 +341,19 @@ pub enum MigrateCommand {
         dir: PathBuf,
     },
 
+    /// Compare the live schema with what the applied migrations build.
+    ///
+    /// Builds the applied migrations in a throwaway schema inside a transaction that is
+    /// rolled back (no CREATEDB needed, nothing left behind) and compares the catalogs:
+    /// tables, columns (type, nullability, default, identity or serial), constraints
+    /// and indexes by definition, sequences. Exit 0 when they match, 1 when they differ.
+    #[command(after_help = "Examples:\n  kronic migrate check\n  kronic migrate check --json")]
+    Check {
+        /// Print JSON for CI.
+        #[arg(long)]
+        json: bool,
+    },
+
     /// Record VERSION (and everything below it) as applied without running anything.
     ///
     /// Adopts a database created by the old Alembic toolchain: its tables exist, but

@@ -6,8 +6,9 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     Ok = 0,
-    /// Migrations are pending (`migrate current --exit-code`).
-    Pending = 1,
+    /// Migrations are pending (`migrate current --exit-code`) or the schema differs from
+    /// what the migrations build (`migrate check`).
+    Attention = 1,
     /// Wrong usage: a missing `--yes` off a terminal, conflicting flags.
     Usage = 64,
     /// Bad input data: a failing or divergent migration, an invalid email, a corrupt backup.
@@ -37,7 +38,7 @@ impl Code {
     /// Every code, in order.
     pub const ALL: [Code; 13] = [
         Code::Ok,
-        Code::Pending,
+        Code::Attention,
         Code::Usage,
         Code::DataErr,
         Code::NoInput,
@@ -59,7 +60,9 @@ impl Code {
     pub fn meaning(self) -> &'static str {
         match self {
             Code::Ok => "success",
-            Code::Pending => "migrations are pending (only with migrate current --exit-code)",
+            Code::Attention => {
+                "migrations are pending (migrate current --exit-code), or the schema differs from what the migrations build (migrate check)"
+            }
             Code::Usage => {
                 "usage error (bad arguments, a destructive command without --yes off a terminal)"
             }

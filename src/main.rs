@@ -7,6 +7,7 @@ mod crypt;
 mod db;
 #[cfg(test)]
 mod docs;
+mod drift;
 mod dump;
 mod dumper;
 mod exit;

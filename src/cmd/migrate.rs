@@ -7,6 +7,7 @@ use std::io::Write;
 use anyhow::Result;
 use tokio_postgres::Client;
 
+use crate::drift;
 use crate::locks::{self, LockPolicy, Watch};
 
 use crate::cli::{MigrateArgs, MigrateCommand};
@@ -49,7 +50,9 @@ async fn migrate(
 ) -> Result<Code> {
     let read_only = matches!(
         command,
-        MigrateCommand::Current { .. } | MigrateCommand::History { .. }
+        MigrateCommand::Current { .. }
+            | MigrateCommand::History { .. }
+            | MigrateCommand::Check { .. }
     );
     if !read_only {
         migrations::lock(client, policy.budget).await?;
@@ -64,10 +67,11 @@ async fn migrate(
         MigrateCommand::Current { json, exit_code } => {
             current(&state, json)?;
             if exit_code && !state.pending(None).is_empty() {
-                return Ok(Code::Pending);
+                return Ok(Code::Attention);
             }
         }
         MigrateCommand::History { json } => history(&state, json)?,
+        MigrateCommand::Check { json } => return check(client, &state, json).await,
         MigrateCommand::Up {
             target,
             dry_run,
@@ -272,10 +276,56 @@ async fn down(
 }
 
 async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<()> {
-    match migrations::stamp(client, state, version).await? {
-        Some(at) => say(format!("already at version {at}; nothing stamped")),
-        None => say(format!(
-            "stamped version {version}: recorded as applied, nothing was run"
-        )),
+    if let Some(at) = migrations::stamp(client, state, version).await? {
+        return say(format!("already at version {at}; nothing stamped"));
     }
+    say(format!(
+        "stamped version {version}: recorded as applied, nothing was run"
+    ))?;
+    // Adoption must not hide drift: compare what was stamped with what is there.
+    let applied: Vec<&MigrationFile> = state.set.iter().filter(|m| m.version <= version).collect();
+    let diffs = drift::check(client, &applied).await?;
+    if !diffs.is_empty() {
+        tracing::warn!(
+            "the database differs from what migrations 1..={version} build, in {} places; see `kronic migrate check`:",
+            diffs.len()
+        );
+        for d in &diffs {
+            tracing::warn!("  {}", d.what);
+        }
+    }
+    Ok(())
+}
+
+/// `migrate check`: the differences, one a line, grouped by table; exit 1 when any.
+async fn check(client: &mut Client, state: &State, json: bool) -> Result<Code> {
+    state.check_consistent()?;
+    let applied: Vec<&MigrationFile> = state
+        .set
+        .iter()
+        .filter(|m| state.applied().iter().any(|a| a.version == m.version))
+        .collect();
+    let diffs = drift::check(client, &applied).await?;
+    if json {
+        say(serde_json::to_string_pretty(&diffs)?)?;
+    } else if diffs.is_empty() {
+        say(format!(
+            "the schema matches what the {} applied migration(s) build",
+            applied.len()
+        ))?;
+    } else {
+        let mut table = "";
+        for d in &diffs {
+            if d.table != table {
+                table = &d.table;
+                say(format!("{table}:"))?;
+            }
+            say(format!("  {}", d.what))?;
+        }
+    }
+    Ok(if diffs.is_empty() {
+        Code::Ok
+    } else {
+        Code::Attention
+    })
 }

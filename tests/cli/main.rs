@@ -12,6 +12,7 @@ mod lock_keys;
 
 mod backup;
 mod docs;
+mod drift;
 mod drill;
 mod formats;
 mod foundation;
@@ -55,6 +56,7 @@ fn main() {
     tests.extend(retention::tests());
     tests.extend(drill::tests());
     tests.extend(package::tests());
+    tests.extend(drift::tests());
     tests.extend(docs::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();
