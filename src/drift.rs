@@ -79,35 +79,10 @@ async fn shape(tx: &tokio_postgres::Transaction<'_>, schema: &str) -> Result<Sha
         ),
     )
     .await?;
-    let mut s = Shape::default();
-    let cols = db::query(
-        tx,
-        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
-                coalesce(pg_get_expr(d.adbin, d.adrelid), ''), a.attidentity::text \
-         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
-         JOIN pg_namespace n ON n.oid = c.relnamespace \
-         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped",
-        &[&schema],
-    )
-    .await?;
-    for r in cols {
-        let table: String = r.get(0);
-        if IGNORED.contains(&table.as_str()) {
-            continue;
-        }
-        let (ty, not_null, default, identity): (String, bool, String, String) =
-            (r.get(2), r.get(3), r.get(4), r.get(5));
-        let mut desc = format!("{ty}{}", if not_null { " NOT NULL" } else { " nullable" });
-        match identity.as_str() {
-            "d" => desc.push_str(" identity (by default)"),
-            "a" => desc.push_str(" identity (always)"),
-            _ if default.starts_with("nextval(") => desc.push_str(" serial (a sequence default)"),
-            _ if !default.is_empty() => desc.push_str(&format!(" default {default}")),
-            _ => {}
-        }
-        s.columns.entry(table).or_default().insert(r.get(1), desc);
-    }
+    let mut s = Shape {
+        columns: columns(tx, schema).await?,
+        ..Shape::default()
+    };
     for r in db::query(
         tx,
         "SELECT c.relname::text, k.conname::text, pg_get_constraintdef(k.oid) \
@@ -155,6 +130,43 @@ async fn shape(tx: &tokio_postgres::Transaction<'_>, schema: &str) -> Result<Sha
         s.sequences.insert(r.get(0));
     }
     Ok(s)
+}
+
+/// table → column → "type NOT NULL default …".
+async fn columns(
+    tx: &tokio_postgres::Transaction<'_>,
+    schema: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+    let mut columns: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let cols = db::query(
+        tx,
+        "SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+                coalesce(pg_get_expr(d.adbin, d.adrelid), ''), a.attidentity::text \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped",
+        &[&schema],
+    )
+    .await?;
+    for r in cols {
+        let table: String = r.get(0);
+        if IGNORED.contains(&table.as_str()) {
+            continue;
+        }
+        let (ty, not_null, default, identity): (String, bool, String, String) =
+            (r.get(2), r.get(3), r.get(4), r.get(5));
+        let mut desc = format!("{ty}{}", if not_null { " NOT NULL" } else { " nullable" });
+        match identity.as_str() {
+            "d" => desc.push_str(" identity (by default)"),
+            "a" => desc.push_str(" identity (always)"),
+            _ if default.starts_with("nextval(") => desc.push_str(" serial (a sequence default)"),
+            _ if !default.is_empty() => desc.push_str(&format!(" default {default}")),
+            _ => {}
+        }
+        columns.entry(table).or_default().insert(r.get(1), desc);
+    }
+    Ok(columns)
 }
 
 fn compare(built: &Shape, live: &Shape) -> Vec<Difference> {

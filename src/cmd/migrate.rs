@@ -71,7 +71,9 @@ async fn migrate(
             }
         }
         MigrateCommand::History { json } => history(&state, json)?,
-        MigrateCommand::Check { json } => return check(client, &state, json).await,
+        MigrateCommand::Check { json } => {
+            return super::migrate_check::run(client, &state, json).await;
+        }
         MigrateCommand::Up {
             target,
             dry_run,
@@ -295,37 +297,4 @@ async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `migrate check`: the differences, one a line, grouped by table; exit 1 when any.
-async fn check(client: &mut Client, state: &State, json: bool) -> Result<Code> {
-    state.check_consistent()?;
-    let applied: Vec<&MigrationFile> = state
-        .set
-        .iter()
-        .filter(|m| state.applied().iter().any(|a| a.version == m.version))
-        .collect();
-    let diffs = drift::check(client, &applied).await?;
-    if json {
-        say(serde_json::to_string_pretty(&diffs)?)?;
-    } else if diffs.is_empty() {
-        say(format!(
-            "the schema matches what the {} applied migration(s) build",
-            applied.len()
-        ))?;
-    } else {
-        let mut table = "";
-        for d in &diffs {
-            if d.table != table {
-                table = &d.table;
-                say(format!("{table}:"))?;
-            }
-            say(format!("  {}", d.what))?;
-        }
-    }
-    Ok(if diffs.is_empty() {
-        Code::Ok
-    } else {
-        Code::Attention
-    })
 }

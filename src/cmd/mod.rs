@@ -5,6 +5,7 @@ pub mod backup;
 pub mod drill;
 pub mod health;
 pub mod migrate;
+pub mod migrate_check;
 pub mod restore;
 pub mod seed;
 

@@ -9,11 +9,34 @@ use anyhow::Result;
 use indicatif::HumanBytes;
 
 use crate::cli::RestoreArgs;
-use crate::config::Config;
+use crate::config::{Config, DbConfig};
 use crate::db;
 use crate::exit::{Code, fail};
 use crate::repository;
 use crate::restorer::{self, Source};
+
+/// Looks at the target before asking: it must exist, or be created with --create
+/// (`missing`). A connection when it exists.
+async fn look_at_target(
+    target: &DbConfig,
+    args: &RestoreArgs,
+) -> Result<(Option<tokio_postgres::Client>, bool)> {
+    match db::connect_wait(target, args.wait.wait).await {
+        Ok(c) => Ok((Some(c), false)),
+        Err(e) => match (args.create, restorer::exists(target).await) {
+            (true, Ok(false)) => Ok((None, true)),
+            (false, Ok(false)) if args.target_db.is_some() => Err(fail(
+                Code::Unavailable,
+                format!(
+                    "database {} does not exist on {}: add --create to create it",
+                    target.dbname,
+                    target.display()
+                ),
+            )),
+            _ => Err(e),
+        },
+    }
+}
 
 pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     let path = match (&args.file, args.latest) {
@@ -32,24 +55,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         None => config.db.clone(),
     };
 
-    // Look at the target before asking: it must exist, or be created with --create.
-    let (client, missing) = match db::connect_wait(&target, args.wait.wait).await {
-        Ok(c) => (Some(c), false),
-        Err(e) => match (args.create, restorer::exists(&target).await) {
-            (true, Ok(false)) => (None, true),
-            (false, Ok(false)) if args.target_db.is_some() => {
-                return Err(fail(
-                    Code::Unavailable,
-                    format!(
-                        "database {} does not exist on {}: add --create to create it",
-                        target.dbname,
-                        target.display()
-                    ),
-                ));
-            }
-            _ => return Err(e),
-        },
-    };
+    let (client, missing) = look_at_target(&target, &args).await?;
 
     let when = src
         .time
