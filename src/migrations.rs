@@ -687,6 +687,9 @@ pub async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<O
         .run_async(client)
         .await
         .map_err(|e| {
+            if crate::locks::is_lock_timeout(&e) {
+                return anyhow::Error::new(e);
+            }
             fail(
                 Code::DataErr,
                 format!("cannot stamp version {version}: {e}"),

@@ -7,7 +7,6 @@ use std::io::Write;
 use anyhow::Result;
 use tokio_postgres::Client;
 
-use crate::drift;
 use crate::locks::{self, LockPolicy, Watch};
 
 use crate::cli::{MigrateArgs, MigrateCommand};
@@ -118,7 +117,15 @@ async fn migrate(
             let plan = state.down_plan(steps, target)?;
             down(config, client, plan, dry_run, yes, policy).await?;
         }
-        MigrateCommand::Stamp { version } => stamp(client, &state, version).await?,
+        MigrateCommand::Stamp { version } => {
+            let watch = Watch::start(&config.db, client).await;
+            let stamped = locks::retrying(policy, &watch, "stamp", async || {
+                migrations::stamp(client, &state, version).await
+            })
+            .await?;
+            drop(watch);
+            super::migrate_check::after_stamp(client, &state, version, stamped).await?
+        }
         MigrateCommand::New { .. } => {}
     }
     Ok(Code::Ok)
@@ -273,28 +280,6 @@ async fn down(
         })
         .await?;
         say(format!("reverted {} {}", file.version, file.name))?;
-    }
-    Ok(())
-}
-
-async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<()> {
-    if let Some(at) = migrations::stamp(client, state, version).await? {
-        return say(format!("already at version {at}; nothing stamped"));
-    }
-    say(format!(
-        "stamped version {version}: recorded as applied, nothing was run"
-    ))?;
-    // Adoption must not hide drift: compare what was stamped with what is there.
-    let applied: Vec<&MigrationFile> = state.set.iter().filter(|m| m.version <= version).collect();
-    let diffs = drift::check(client, &applied).await?;
-    if !diffs.is_empty() {
-        tracing::warn!(
-            "the database differs from what migrations 1..={version} build, in {} places; see `kronic migrate check`:",
-            diffs.len()
-        );
-        for d in &diffs {
-            tracing::warn!("  {}", d.what);
-        }
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! `kronic migrate check`: the drift report (see `drift`).
+//! The drift report (see `drift`): `kronic migrate check`, and the warning after
+//! `kronic migrate stamp`, so that adoption never hides drift.
 
 use anyhow::Result;
 use tokio_postgres::Client;
@@ -39,4 +40,32 @@ pub async fn run(client: &mut Client, state: &State, json: bool) -> Result<Code>
     } else {
         Code::Attention
     })
+}
+
+/// After `stamp`: what was stamped, then how the database differs from it.
+pub async fn after_stamp(
+    client: &mut Client,
+    state: &State,
+    version: u32,
+    stamped: Option<u32>,
+) -> Result<()> {
+    if let Some(at) = stamped {
+        return say(format!("already at version {at}; nothing stamped"));
+    }
+    say(format!(
+        "stamped version {version}: recorded as applied, nothing was run"
+    ))?;
+    // Adoption must not hide drift: compare what was stamped with what is there.
+    let applied: Vec<&MigrationFile> = state.set.iter().filter(|m| m.version <= version).collect();
+    let diffs = drift::check(client, &applied).await?;
+    if !diffs.is_empty() {
+        tracing::warn!(
+            "the database differs from what migrations 1..={version} build, in {} places; see `kronic migrate check`:",
+            diffs.len()
+        );
+        for d in &diffs {
+            tracing::warn!("  {}", d.what);
+        }
+    }
+    Ok(())
 }

@@ -137,6 +137,55 @@ fn the_package_installs_runs_its_backup_unit_and_removes() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // The README's cron line, as written, under env -i: the URL in the crontab, the
+    // password in the kronic user's ~/.pgpass.
+    let s = server();
+    let pgpass = "/var/lib/kronic/.pgpass";
+    let escaped = APP_PASSWORD.replace('\\', "\\\\").replace(':', "\\:");
+    std::fs::write(
+        pgpass,
+        format!("{}:{}:{}:{APP_USER}:{escaped}\n", s.host, s.port, db.name),
+    )
+    .unwrap();
+    std::fs::set_permissions(pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(pgpass, Some(id("-u", "kronic")), Some(id("-g", "kronic"))).unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let cron = readme
+        .lines()
+        .find(|l| l.starts_with("0 2 * * * kronic "))
+        .expect("the README's cron line");
+    let command = cron.strip_prefix("0 2 * * * kronic ").unwrap();
+    let before = std::fs::read_dir("/var/backups/kronic").unwrap().count();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = std::process::Command::new("runuser")
+        .args([
+            "-u",
+            "kronic",
+            "--",
+            "env",
+            "-i",
+            "HOME=/var/lib/kronic",
+            "PATH=/usr/bin:/bin",
+            "SHELL=/bin/sh",
+        ])
+        .arg(format!(
+            "KRONIC_DATABASE_URL=postgresql://{APP_USER}@{}:{}/{}",
+            s.host, s.port, db.name
+        ))
+        .args(["sh", "-c", command])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        std::fs::read_dir("/var/backups/kronic").unwrap().count() > before,
+        "the cron line made no backup"
+    );
+
     run_ok(std::process::Command::new("dpkg").args(["-r", "kronic"]));
     assert!(!Path::new("/usr/bin/kronic").exists());
     assert!(
@@ -148,6 +197,10 @@ fn the_package_installs_runs_its_backup_unit_and_removes() {
         .args(["--purge", "kronic"])
         .status();
     let _ = std::fs::remove_dir_all("/var/backups/kronic");
+    let _ = std::fs::remove_dir_all("/var/lib/kronic");
+    let _ = std::process::Command::new("deluser")
+        .args(["--system", "kronic"])
+        .output();
 }
 
 fn root_refuses_a_folder_owned_by_another_user() {
