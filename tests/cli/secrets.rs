@@ -68,8 +68,13 @@ fn children_get_no_kronic_variable_and_no_password() {
     }
 }
 
-/// Every regular file under `dir` (not following links) that contains `needle`.
-fn files_holding(dir: &Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
+/// Every regular file under `dir` (not following links) written since `since` that
+/// contains `needle` (older files, such as this test's own build, cannot be kronic's).
+fn files_holding(
+    dir: &Path,
+    needle: &[u8],
+    since: std::time::SystemTime,
+) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
         return found;
@@ -81,9 +86,10 @@ fn files_holding(dir: &Path, needle: &[u8]) -> Vec<std::path::PathBuf> {
     for e in entries.flatten() {
         let Ok(t) = e.file_type() else { continue };
         if t.is_dir() {
-            found.extend(files_holding(&e.path(), needle));
+            found.extend(files_holding(&e.path(), needle, since));
         } else if t.is_file()
-            && e.metadata().is_ok_and(|m| m.len() < 4 << 20)
+            && e.metadata()
+                .is_ok_and(|m| m.len() < 4 << 20 && m.modified().is_ok_and(|t| t >= since))
             && std::fs::read(e.path()).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
         {
             found.push(e.path());
@@ -100,6 +106,7 @@ fn kill_9_mid_backup_leaves_the_password_nowhere() {
              FROM generate_series(1, 1500000) i",
         )
         .unwrap();
+    let since = std::time::SystemTime::now();
     let mut cmd = db.kronic_std();
     cmd.arg("backup")
         .stdout(std::process::Stdio::null())
@@ -129,7 +136,7 @@ fn kill_9_mid_backup_leaves_the_password_nowhere() {
         "/dev/shm".into(),
         db.dir.path().into(),
     ] {
-        let found = files_holding(&dir, APP_PASSWORD.as_bytes());
+        let found = files_holding(&dir, APP_PASSWORD.as_bytes(), since);
         assert!(found.is_empty(), "the password is on disk: {found:?}");
     }
 }
