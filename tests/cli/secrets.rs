@@ -325,6 +325,35 @@ fn metrics_are_world_readable_and_a_missing_folder_fails_first() {
     assert!(out.stderr.contains("no-such-folder"), "{}", out.stderr);
     assert!(out.stdout.is_empty(), "no backup was made: {}", out.stdout);
     assert_eq!(std::fs::read_dir(db.backup_dir()).unwrap().count(), before);
+    // Writing the metrics fails after a good backup (the path is a folder): the backup
+    // is kept, and the error says so.
+    let blocked = db.path("prom-is-a-folder");
+    std::fs::create_dir_all(&blocked).unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = run(db
+        .kronic()
+        .arg("backup")
+        .arg("--metrics-file")
+        .arg(&blocked));
+    assert_ne!(out.code, 0);
+    assert_stderr(&out, "was kept, but the metrics file was not written");
+    let name = out
+        .stdout
+        .trim()
+        .strip_prefix("Backup completed: ")
+        .unwrap();
+    assert!(db.backup_dir().join(name).exists());
+    // A dry run says "would prune" once, on stdout only.
+    let old = db.backup_dir().join("kronic_backup_20000101_000000.sql.gz");
+    std::fs::copy(db.backup_dir().join(name), &old).unwrap();
+    let out = expect(db.kronic().args(["backup", "prune", "--dry-run"]), 0);
+    assert_eq!(
+        out.stdout.matches("would prune").count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stderr.contains("would prune"), "{}", out.stderr);
 }
 
 fn http_get(port: u16) -> Result<u16, String> {
