@@ -589,6 +589,14 @@ pub struct DrillArgs {
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
     #[command(flatten)]
+    pub apply: ApplyArgs,
+}
+
+/// What applying a backup to a database takes: the key for encrypted backups, lock
+/// waits, and how long to wait for the server (restore and drill share them).
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
     pub identity: IdentityArgs,
     #[command(flatten)]
     pub locks: LockArgs,
@@ -622,13 +630,7 @@ pub struct RestoreArgs {
     pub yes: bool,
 
     #[command(flatten)]
-    pub identity: IdentityArgs,
-
-    #[command(flatten)]
-    pub locks: LockArgs,
-
-    #[command(flatten)]
-    pub wait: WaitArg,
+    pub apply: ApplyArgs,
 }
 
 #[derive(Debug, Args)]

@@ -32,19 +32,19 @@ pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
         None => repository::latest(&args.dir.path())?.path,
     };
     let manifest = Manifest::read(&path)?;
-    let src = Source::open(path.clone(), args.identity.load()?)?;
+    let src = Source::open(path.clone(), args.apply.identity.load()?)?;
     let scratch = config.db.with_dbname(
         &args
             .scratch_db
             .clone()
             .unwrap_or_else(|| format!("{}_drill", config.db.dbname)),
     );
-    let policy = args.locks.policy()?;
+    let policy = args.apply.locks.policy()?;
     let metrics_file = config::path_setting(args.metrics_file.clone(), vars::DRILL_METRICS_FILE);
     if let Some(m) = &metrics_file {
         metrics::check_writable(m)?;
     }
-    db::connect_wait(&config.db, args.wait.wait).await?;
+    db::connect_wait(&config.db, args.apply.wait.wait).await?;
     prepare_scratch(&scratch, args.force).await?;
 
     let started = Instant::now();

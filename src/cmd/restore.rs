@@ -21,7 +21,7 @@ async fn look_at_target(
     target: &DbConfig,
     args: &RestoreArgs,
 ) -> Result<(Option<tokio_postgres::Client>, bool)> {
-    match db::connect_wait(target, args.wait.wait).await {
+    match db::connect_wait(target, args.apply.wait.wait).await {
         Ok(c) => Ok((Some(c), false)),
         Err(e) => match (args.create, restorer::exists(target).await) {
             (true, Ok(false)) => Ok((None, true)),
@@ -49,7 +49,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
             ));
         }
     };
-    let src = Source::open(path, args.identity.load()?)?;
+    let src = Source::open(path, args.apply.identity.load()?)?;
     let target = match &args.target_db {
         Some(name) => config.db.with_dbname(name),
         None => config.db.clone(),
@@ -82,7 +82,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     };
     tracing::info!("restoring {what}");
     db::guard_session(&client).await;
-    let policy = args.locks.policy()?;
+    let policy = args.apply.locks.policy()?;
     let cancel = client.cancel_token();
     let started = Instant::now();
     let restored = tokio::select! {
