@@ -506,11 +506,51 @@ pub struct BackupArgs {
     #[command(flatten)]
     pub encrypt: EncryptArgs,
 
+    /// Also upload every backup, in the same pass, to s3://BUCKET/PREFIX (any
+    /// S3-compatible service; credentials and endpoint from the AWS_* variables) [env:
+    /// KRONIC_BACKUP_REMOTE].
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
+
+    /// Upload only, keeping no file in the backup folder (hosts with little disk).
+    #[arg(long)]
+    pub remote_only: bool,
+
     #[command(flatten)]
     pub wait: WaitArg,
 
     #[command(subcommand)]
     pub action: Option<BackupAction>,
+}
+
+/// The offsite copies instead of the folder (list, verify, prune, restore).
+#[derive(Debug, Args)]
+pub struct RemoteSel {
+    /// Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of
+    /// the backup folder.
+    #[arg(long)]
+    pub remote: bool,
+
+    /// The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE].
+    #[arg(long, value_name = "URL", requires = "remote")]
+    pub remote_url: Option<String>,
+}
+
+impl RemoteSel {
+    /// The remote, with --remote; None without.
+    pub fn load(&self) -> anyhow::Result<Option<crate::remote::Remote>> {
+        if !self.remote {
+            return Ok(None);
+        }
+        crate::config::remote(self.remote_url.clone())?
+            .map(Some)
+            .ok_or_else(|| {
+                crate::exit::fail(
+                    crate::exit::Code::Config,
+                    "--remote needs KRONIC_BACKUP_REMOTE or --remote-url s3://BUCKET/PREFIX",
+                )
+            })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -522,6 +562,8 @@ pub enum BackupAction {
     List {
         #[command(flatten)]
         dir: BackupDir,
+        #[command(flatten)]
+        remote: RemoteSel,
         /// Print JSON for scripts.
         #[arg(long)]
         json: bool,
@@ -541,6 +583,8 @@ pub enum BackupAction {
         #[arg(long)]
         latest: bool,
         #[command(flatten)]
+        remote: RemoteSel,
+        #[command(flatten)]
         identity: IdentityArgs,
     },
     /// Prove that a backup restores: into a scratch database, checked against its
@@ -558,11 +602,30 @@ pub enum BackupAction {
         #[command(flatten)]
         dir: BackupDir,
         #[command(flatten)]
+        remote: RemoteSel,
+        #[command(flatten)]
         keep: Retention,
         /// Print JSON (name, action, reasons) for scripts.
         #[arg(long)]
         json: bool,
         /// Only say what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Upload the local backups that the offsite copy lacks (after an outage), oldest
+    /// first, each checked; then prune the offsite copies by the retention rules.
+    #[command(
+        after_help = "Examples:\n  kronic backup sync --dry-run\n  kronic backup sync --remote-url s3://backups/kronic"
+    )]
+    Sync {
+        #[command(flatten)]
+        dir: BackupDir,
+        /// The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE].
+        #[arg(long, value_name = "URL")]
+        remote_url: Option<String>,
+        #[command(flatten)]
+        keep: Retention,
+        /// Only say what would be uploaded.
         #[arg(long)]
         dry_run: bool,
     },
@@ -606,13 +669,17 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// The backup to restore: gzip or plain SQL (or --latest).
+    /// The backup to restore: a file, or s3://BUCKET/PREFIX/NAME streamed from object
+    /// storage (or --latest).
     #[arg(conflicts_with = "latest")]
     pub file: Option<PathBuf>,
 
-    /// Restore the newest backup in the backup folder.
+    /// Restore the newest backup in the backup folder (with --remote: in the bucket).
     #[arg(long)]
     pub latest: bool,
+
+    #[command(flatten)]
+    pub remote: RemoteSel,
 
     #[command(flatten)]
     pub dir: BackupDir,

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
+use object_store::aws::AmazonS3Builder;
 
 use crate::crypt::{Identities, Recipients};
 use crate::exit::{Code, fail};
 use crate::locks::LockPolicy;
 use crate::pipeline::Compression;
+use crate::remote::Remote;
 use crate::retention::{Policy, Span};
 
 /// The names of every environment variable kronic reads.
@@ -42,6 +44,8 @@ pub mod vars {
     pub const BACKUP_RECIPIENTS: &str = "KRONIC_BACKUP_RECIPIENTS";
     pub const BACKUP_RECIPIENTS_FILE: &str = "KRONIC_BACKUP_RECIPIENTS_FILE";
     pub const BACKUP_IDENTITY_FILE: &str = "KRONIC_BACKUP_IDENTITY_FILE";
+    pub const BACKUP_REMOTE: &str = "KRONIC_BACKUP_REMOTE";
+    pub const REMOTE_TIMEOUT: &str = "KRONIC_REMOTE_TIMEOUT";
     pub const MIGRATIONS_DIR: &str = "KRONIC_MIGRATIONS_DIR";
     pub const DRILL_METRICS_FILE: &str = "KRONIC_DRILL_METRICS_FILE";
     pub const LOCK_TIMEOUT: &str = "KRONIC_LOCK_TIMEOUT";
@@ -144,6 +148,36 @@ pub fn lock_policy(per_try: Option<Duration>, budget: Option<Duration>) -> Resul
         },
     };
     Ok(LockPolicy { per_try, budget })
+}
+
+/// The offsite location: the flag, else `KRONIC_BACKUP_REMOTE`; None when neither is
+/// set. Bounded by `KRONIC_REMOTE_TIMEOUT` (default 30 s). The AWS_* variables
+/// (credentials, region, endpoint, instance and container roles) are read here too, by
+/// object_store's own `from_env`. A plain-http endpoint must be allowed explicitly
+/// (`AWS_ALLOW_HTTP=true`): requests are signed, but the data would cross in the clear.
+pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
+    let Some(url) = text_setting(flag, vars::BACKUP_REMOTE) else {
+        return Ok(None);
+    };
+    let timeout = match env(vars::REMOTE_TIMEOUT) {
+        Some(v) => seconds(vars::REMOTE_TIMEOUT, &v, false)?,
+        None => Duration::from_secs(30),
+    };
+    let endpoint = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT"));
+    if let Some(e) = &endpoint {
+        let allowed = env("AWS_ALLOW_HTTP").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if e.starts_with("http://") && !allowed {
+            return Err(config_err(format!(
+                "AWS_ENDPOINT_URL={e} is plain http: set AWS_ALLOW_HTTP=true to allow it, or use https"
+            )));
+        }
+        if !e.starts_with("http://") && !e.starts_with("https://") {
+            return Err(config_err(format!(
+                "AWS_ENDPOINT_URL={e:?}: use an http:// or https:// URL"
+            )));
+        }
+    }
+    Remote::new(&url, timeout, AmazonS3Builder::from_env()).map(Some)
 }
 
 /// Compression and level: the flags, else `KRONIC_BACKUP_COMPRESSION` (78 when neither

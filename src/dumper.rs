@@ -15,11 +15,12 @@ use crate::db;
 use crate::exit::{Code, classify, fail, io_code};
 use crate::fsutil::{self, TempFile};
 use crate::locks;
-use crate::manifest::{DumpStats, HashingFile, Manifest, Observed};
+use crate::manifest::{DumpStats, Manifest, Observed};
 use crate::metrics::{self, BackupStats};
-use crate::pipeline::{self, Compression, Failure, Output};
+use crate::pipeline::{self, Compression, Failure, Output, Sink};
 use crate::process::{self, Passfile};
 use crate::progress::Progress;
+use crate::remote::{Feed, Remote, Upload};
 use crate::repository;
 use crate::ui::{say, shutdown_signal};
 
@@ -33,6 +34,10 @@ pub struct Plan {
     pub metrics_file: Option<PathBuf>,
     pub lock_wait: Duration,
     pub wait: Option<Duration>,
+    /// Upload it here too, in the same pass.
+    pub remote: Option<Remote>,
+    /// Keep a local copy in `dir` (false: `--remote-only`).
+    pub local: bool,
 }
 
 /// A backup that was taken.
@@ -40,6 +45,9 @@ pub struct Taken {
     pub path: PathBuf,
     /// The folder passed the trust checks (else: no pruning).
     pub trusted: bool,
+    /// How the offsite copy went, when there was one (the error says the local backup
+    /// was kept).
+    pub offsite: Option<Result<()>>,
 }
 
 /// Takes one backup into `plan.dir`: checks and locks the folder, connects, runs pg_dump
@@ -49,7 +57,17 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     let dir = &plan.dir;
     // A file-size limit (ulimit -f) must fail the write, not kill kronic mid-file.
     let _xfsz = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25));
-    let (trusted, _lock) = prepare(dir, plan)?;
+    let (trusted, _lock) = if plan.local {
+        let (trusted, lock) = prepare(dir, plan)?;
+        (trusted, Some(lock))
+    } else {
+        if let Some(path) = &plan.metrics_file {
+            metrics::check_writable(path)?;
+        }
+        (false, None)
+    };
+    // Uploads an earlier run could not abort are written down in the folder.
+    let journal = plan.local.then_some(dir.as_path());
 
     // Connect first: configuration, authentication and version problems are reported
     // before any file exists.
@@ -68,19 +86,40 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
             ""
         }
     );
-    let name = free_name(dir, &suffix).await?;
+    let name = free_name(plan, &suffix).await?;
     let dest = dir.join(&name);
-    let (tmp, file) = TempFile::create(&dest)?;
-    tracing::info!(
-        "backing up {} to {} with {}",
-        config.db.display(),
-        dest.display(),
-        pg_dump.path.display()
-    );
+    // Starting the upload is the check that the bucket can be written to: before
+    // pg_dump runs.
+    let mut upload = match &plan.remote {
+        Some(remote) => {
+            if let Some(dir) = journal {
+                remote.finish_journal(dir).await;
+            }
+            Some(remote.start_upload(&name).await?)
+        }
+        None => None,
+    };
+    let feed = upload.as_mut().map(Upload::feed);
     let started_at = Utc::now();
-    let (stats, dumped) = run_pg_dump(config, plan, &pg_dump, file).await?;
-    tmp.persist_new(&dest)?;
-    Manifest {
+    let written = write_backup(config, plan, &pg_dump, &dest, feed).await;
+    let (stats, dumped, feed) = match written {
+        Ok(w) => w,
+        Err(e) => {
+            let cause = match upload {
+                Some(u) => u.abort(journal).await,
+                None => None,
+            };
+            // Without a local file the upload is the backup: its failure is the cause.
+            return Err(match cause {
+                Some(c) if !plan.local => fail(
+                    crate::exit::classify(&c),
+                    format!("{c:#}; no backup was written and none was pruned"),
+                ),
+                _ => e,
+            });
+        }
+    };
+    let manifest = Manifest {
         kronic_version: env!("CARGO_PKG_VERSION").into(),
         server_version,
         database: config.db.display(),
@@ -99,11 +138,19 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         tables: dumped.tables,
         indexes: dumped.indexes,
         constraints: dumped.constraints,
+    };
+    if plan.local {
+        let kept = manifest.write(&dest).with_context(|| {
+            format!("the backup {name} was kept, but its manifest was not written")
+        });
+        if let Err(e) = kept {
+            if let Some(u) = upload {
+                u.abort(journal).await;
+            }
+            return Err(e);
+        }
+        say(format!("Backup completed: {name}"))?;
     }
-    .write(&dest)
-    .with_context(|| format!("the backup {name} was kept, but its manifest was not written"))?;
-
-    say(format!("Backup completed: {name}"))?;
     let secs = stats.elapsed.as_secs_f64().max(1e-3);
     tracing::info!(
         "{name}: {} compressed from {} of SQL in {:.1}s ({}/s)",
@@ -112,15 +159,84 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         secs,
         HumanBytes((stats.sql_bytes as f64 / secs) as u64)
     );
+
+    // The dump is complete and the local file durable: now the object may appear.
+    let offsite = match upload {
+        None => None,
+        Some(u) => {
+            let url = u.url();
+            let sent = async {
+                if let Some(feed) = feed {
+                    tokio::task::spawn_blocking(move || feed.finish())
+                        .await?
+                        .map_err(|e| fail(Code::IoErr, format!("{url}: {e}")))?;
+                }
+                u.complete(stats.out_bytes, &stats.sha256, manifest, journal)
+                    .await
+            };
+            Some(sent.await.map(|()| url))
+        }
+    };
     if let Some(path) = &plan.metrics_file {
-        metrics::write_backup(path, &config.db, &stats).with_context(|| {
+        let remote_ok = offsite.as_ref().map(Result::is_ok);
+        metrics::write_backup(path, &config.db, &stats, remote_ok).with_context(|| {
             format!("the backup {name} was kept, but the metrics file was not written")
         })?;
     }
+    let offsite = match offsite {
+        Some(Ok(url)) => {
+            say(format!("Offsite copy completed: {url}"))?;
+            Some(Ok(()))
+        }
+        Some(Err(e)) if plan.local => Some(Err(fail(
+            Code::LocalOnly,
+            format!(
+                "local backup kept: {name}; offsite copy failed: {e:#} (kronic backup sync uploads it later)"
+            ),
+        ))),
+        Some(Err(e)) => {
+            return Err(fail(
+                crate::exit::classify(&e),
+                format!("{e:#}; no backup was written and none was pruned"),
+            ));
+        }
+        None => None,
+    };
     Ok(Taken {
         path: dest,
         trusted,
+        offsite,
     })
+}
+
+/// The backup's bytes, into a temporary file that takes its final name only when the
+/// dump is complete (when keeping a local copy), and into `feed` (when uploading).
+async fn write_backup(
+    config: &Config,
+    plan: &Plan,
+    pg_dump: &process::Tool,
+    dest: &Path,
+    feed: Option<Feed>,
+) -> Result<(BackupStats, DumpStats, Option<Feed>)> {
+    if !plan.local {
+        tracing::info!(
+            "backing up {} to {} with {}",
+            config.db.display(),
+            plan.remote.as_ref().map_or("", |r| r.url()),
+            pg_dump.path.display()
+        );
+        return run_pg_dump(config, plan, pg_dump, Sink::new(None, feed)).await;
+    }
+    let (tmp, file) = TempFile::create(dest)?;
+    tracing::info!(
+        "backing up {} to {} with {}",
+        config.db.display(),
+        dest.display(),
+        pg_dump.path.display()
+    );
+    let dumped = run_pg_dump(config, plan, pg_dump, Sink::new(Some(file), feed)).await?;
+    tmp.persist_new(dest)?;
+    Ok(dumped)
 }
 
 /// The server's version and the newest applied migration (None without kronic's
@@ -169,22 +285,29 @@ fn prepare(dir: &Path, plan: &Plan) -> Result<(bool, repository::FolderLock)> {
 }
 
 /// This second's backup name; when a backup of this very second exists (two runs back
-/// to back), the next second's, rather than failing after a whole dump.
-async fn free_name(dir: &Path, suffix: &str) -> Result<String> {
+/// to back), locally or in the bucket, the next second's, rather than failing after a
+/// whole dump.
+async fn free_name(plan: &Plan, suffix: &str) -> Result<String> {
+    let taken = async |name: &str| -> Result<Option<String>> {
+        if plan.local && plan.dir.join(name).exists() {
+            return Ok(Some(plan.dir.join(name).display().to_string()));
+        }
+        match &plan.remote {
+            Some(r) if r.exists(name).await? => Ok(Some(r.url_of(name))),
+            _ => Ok(None),
+        }
+    };
     let mut name = repository::backup_name(Utc::now(), suffix);
-    if dir.join(&name).exists() {
+    if taken(&name).await?.is_some() {
         let now = Utc::now();
         let wait = 1000 - i64::from(now.timestamp_subsec_millis());
         tokio::time::sleep(Duration::from_millis(wait.max(1) as u64)).await;
         name = repository::backup_name(Utc::now(), suffix);
     }
-    if dir.join(&name).exists() {
+    if let Some(existing) = taken(&name).await? {
         return Err(fail(
             Code::CantCreate,
-            format!(
-                "{} already exists; not overwritten",
-                dir.join(&name).display()
-            ),
+            format!("{existing} already exists; not overwritten"),
         ));
     }
     Ok(name)
@@ -195,8 +318,8 @@ async fn run_pg_dump(
     config: &Config,
     plan: &Plan,
     pg_dump: &process::Tool,
-    file: std::fs::File,
-) -> Result<(BackupStats, DumpStats)> {
+    sink: Sink,
+) -> Result<(BackupStats, DumpStats, Option<Feed>)> {
     let pass = Passfile::new(&config.db)?;
     let mut cmd = process::command(pg_dump, &config.db, &pass);
     cmd.args([
@@ -214,15 +337,13 @@ async fn run_pg_dump(
     ));
     // Ciphertext only ever reaches the file: pg_dump → compression → age → file.
     let output = match &plan.recipients {
-        Some(r) => Output::Encrypted(r.encryptor()?.wrap_output(HashingFile::new(file)).map_err(
-            |e| {
-                fail(
-                    io_code(&e),
-                    format!("cannot write the backup: {e}; no backup was pruned"),
-                )
-            },
-        )?),
-        None => Output::Plain(HashingFile::new(file)),
+        Some(r) => Output::Encrypted(r.encryptor()?.wrap_output(sink).map_err(|e| {
+            fail(
+                io_code(&e),
+                format!("cannot write the backup: {e}; no backup was pruned"),
+            )
+        })?),
+        None => Output::Plain(sink),
     };
     let (child, stdout) = process::spawn("pg_dump", cmd, pass)?;
     let stats = tokio::select! {
@@ -251,7 +372,7 @@ async fn dump(
     stdout: std::fs::File,
     output: Output,
     plan: &Plan,
-) -> Result<(BackupStats, DumpStats)> {
+) -> Result<(BackupStats, DumpStats, Option<Feed>)> {
     let mut progress = Progress::new("dumped", None);
     let (compression, level) = (plan.compression, plan.level);
     let writer = tokio::task::spawn_blocking(move || {
@@ -310,5 +431,6 @@ async fn dump(
             elapsed,
         },
         dumped,
+        flowed.feed,
     ))
 }

@@ -9,6 +9,8 @@ pub enum Code {
     /// Migrations are pending (`migrate current --exit-code`) or the schema differs from
     /// what the migrations build (`migrate check`).
     Attention = 1,
+    /// The backup was kept in the folder, but its offsite copy failed.
+    LocalOnly = 3,
     /// Wrong usage: a missing `--yes` off a terminal, conflicting flags.
     Usage = 64,
     /// Bad input data: a failing or divergent migration, an invalid email, a corrupt backup.
@@ -36,9 +38,10 @@ pub enum Code {
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 13] = [
+    pub const ALL: [Code; 14] = [
         Code::Ok,
         Code::Attention,
+        Code::LocalOnly,
         Code::Usage,
         Code::DataErr,
         Code::NoInput,
@@ -62,6 +65,9 @@ impl Code {
             Code::Ok => "success",
             Code::Attention => {
                 "migrations are pending (migrate current --exit-code), or the schema differs from what the migrations build (migrate check)"
+            }
+            Code::LocalOnly => {
+                "the backup was kept in the backup folder, but its offsite copy failed (kronic backup sync uploads it later)"
             }
             Code::Usage => {
                 "usage error (bad arguments, a destructive command without --yes off a terminal)"

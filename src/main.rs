@@ -21,6 +21,7 @@ mod migrations;
 mod pipeline;
 mod process;
 mod progress;
+mod remote;
 mod repository;
 mod restorer;
 mod retention;

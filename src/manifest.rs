@@ -6,7 +6,7 @@
 //! restore.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -40,9 +40,13 @@ pub struct Manifest {
 
 /// Where the manifest of `backup` lives.
 pub fn path_for(backup: &Path) -> PathBuf {
-    let mut name = backup.file_name().unwrap_or_default().to_os_string();
-    name.push(".manifest.json");
-    backup.with_file_name(name)
+    let name = backup.file_name().unwrap_or_default().to_string_lossy();
+    backup.with_file_name(name_for(&name))
+}
+
+/// The manifest's name for a backup called `backup` (in a folder or a bucket).
+pub fn name_for(backup: &str) -> String {
+    format!("{backup}.manifest.json")
 }
 
 impl Manifest {
@@ -91,35 +95,45 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A file that hashes what is written to it.
-pub struct HashingFile {
-    pub file: std::fs::File,
-    hasher: Sha256,
+/// A reader that hashes what is read through it (uploads and remote verifies). The
+/// digest and count are shared, so they can be read after the reader was handed on.
+pub struct HashingReader<R> {
+    inner: R,
+    state: std::sync::Arc<std::sync::Mutex<(Sha256, u64)>>,
 }
 
-impl HashingFile {
-    pub fn new(file: std::fs::File) -> HashingFile {
-        HashingFile {
-            file,
-            hasher: Sha256::new(),
-        }
-    }
+/// The digest side of a `HashingReader`.
+#[derive(Clone)]
+pub struct Digest256(std::sync::Arc<std::sync::Mutex<(Sha256, u64)>>);
 
-    /// The file and the hex digest of everything written.
-    pub fn finish(self) -> (std::fs::File, String) {
-        (self.file, hex(&self.hasher.finalize()))
+impl Digest256 {
+    /// The hex SHA-256 and the byte count so far.
+    pub fn get(&self) -> (String, u64) {
+        let state = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        (hex(&state.0.clone().finalize()), state.1)
     }
 }
 
-impl Write for HashingFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> (HashingReader<R>, Digest256) {
+        let state = std::sync::Arc::new(std::sync::Mutex::new((Sha256::new(), 0)));
+        (
+            HashingReader {
+                inner,
+                state: state.clone(),
+            },
+            Digest256(state),
+        )
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.0.update(&buf[..n]);
+        state.1 += n as u64;
         Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
     }
 }
 

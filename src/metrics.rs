@@ -38,11 +38,40 @@ pub struct BackupStats {
     pub elapsed: Duration,
 }
 
-/// Prometheus textfile metrics for node_exporter, replaced atomically.
-pub fn write_backup(path: &Path, db: &DbConfig, d: &BackupStats) -> Result<()> {
+const REMOTE_SUCCESS: &str = "kronic_backup_remote_last_success_timestamp_seconds";
+
+/// A gauge's value in the textfile as it is now (to carry a last success over).
+fn previous(path: &Path, gauge: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .find(|l| l.starts_with(gauge))
+        .and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
+}
+
+/// Prometheus textfile metrics for node_exporter, replaced atomically. With an offsite
+/// copy (`remote`: whether it succeeded), its own last success: a failed upload leaves
+/// it as it was, so monitoring sees the offsite copy falling behind.
+pub fn write_backup(
+    path: &Path,
+    db: &DbConfig,
+    d: &BackupStats,
+    remote: Option<bool>,
+) -> Result<()> {
     let label = db.display().replace('\\', "\\\\").replace('"', "\\\"");
     let now = Utc::now().timestamp_millis() as f64 / 1000.0;
     let mut text = String::new();
+    let remote_success = match remote {
+        Some(true) => Some(now),
+        Some(false) => previous(path, REMOTE_SUCCESS),
+        None => None,
+    };
+    let remote_gauges = remote_success.map(|t| {
+        (
+            REMOTE_SUCCESS,
+            "Unix time of the last backup whose offsite copy succeeded.",
+            t,
+        )
+    });
     for (name, help, value) in [
         (
             "kronic_backup_last_success_timestamp_seconds",
@@ -64,7 +93,10 @@ pub fn write_backup(path: &Path, db: &DbConfig, d: &BackupStats) -> Result<()> {
             "Uncompressed size of the last successful dump.",
             d.sql_bytes as f64,
         ),
-    ] {
+    ]
+    .into_iter()
+    .chain(remote_gauges)
+    {
         text.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} gauge\n{name}{{database=\"{label}\"}} {value}\n"
         ));
@@ -84,11 +116,7 @@ pub fn write_drill(
 ) -> Result<()> {
     const SUCCESS: &str = "kronic_drill_last_success_timestamp_seconds";
     let label = db.display().replace('\\', "\\\\").replace('"', "\\\"");
-    let previous_success = std::fs::read_to_string(path).ok().and_then(|text| {
-        text.lines()
-            .find(|l| l.starts_with(SUCCESS))
-            .and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()))
-    });
+    let previous_success = previous(path, SUCCESS);
     let now = Utc::now().timestamp_millis() as f64 / 1000.0;
     let success = if passed { Some(now) } else { previous_success };
     let mut gauges = vec![

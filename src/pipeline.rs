@@ -8,8 +8,10 @@ use gzp::deflate::Mgzip;
 use gzp::par::compress::{Compression as GzpLevel, ParCompress, ParCompressBuilder};
 use gzp::{GzpError, ZWriter};
 
-use crate::manifest::HashingFile;
+use sha2::{Digest, Sha256};
+
 use crate::progress::Progress;
+use crate::remote::Feed;
 
 /// How a backup is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,11 +55,57 @@ impl Compression {
     }
 }
 
-/// Where compressed bytes end: the backup file (hashing what it is given), through age
-/// when encrypting.
+/// The last stage: the backup file, the offsite upload, or both at once (the same
+/// bytes, read once), hashed as they pass.
+pub struct Sink {
+    file: Option<std::fs::File>,
+    feed: Option<Feed>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Sink {
+    /// Into `file`, and into `feed` as well when uploading. Without a file the upload is
+    /// the backup: its failure fails the write.
+    pub fn new(file: Option<std::fs::File>, mut feed: Option<Feed>) -> Sink {
+        if let (None, Some(f)) = (&file, &mut feed) {
+            f.set_required();
+        }
+        Sink {
+            file,
+            feed,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = match &mut self.file {
+            Some(f) => f.write(buf)?,
+            None => buf.len(),
+        };
+        if let Some(feed) = &mut self.feed {
+            feed.write_all(&buf[..n])?;
+        }
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.file {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Where compressed bytes end: the sink, through age when encrypting.
 pub enum Output {
-    Plain(HashingFile),
-    Encrypted(age::stream::StreamWriter<HashingFile>),
+    Plain(Sink),
+    Encrypted(age::stream::StreamWriter<Sink>),
 }
 
 impl Write for Output {
@@ -76,16 +124,29 @@ impl Write for Output {
     }
 }
 
+/// What reached the sink.
+pub struct Written {
+    pub bytes: u64,
+    pub sha256: String,
+    /// The upload's feed, for the caller to finish once the dump is known complete.
+    pub feed: Option<Feed>,
+}
+
 impl Output {
-    /// Ends the stream (age's last chunk), makes the file durable; its size and SHA-256.
-    pub fn finish(self) -> io::Result<(u64, String)> {
-        let hashing = match self {
+    /// Ends the stream (age's last chunk) and makes the file durable.
+    pub fn finish(self) -> io::Result<Written> {
+        let sink = match self {
             Output::Plain(f) => f,
             Output::Encrypted(w) => w.finish()?,
         };
-        let (file, sha256) = hashing.finish();
-        file.sync_all()?;
-        Ok((file.metadata()?.len(), sha256))
+        if let Some(file) = &sink.file {
+            file.sync_all()?;
+        }
+        Ok(Written {
+            bytes: sink.bytes,
+            sha256: crate::manifest::hex(&sink.hasher.finalize()),
+            feed: sink.feed,
+        })
     }
 }
 
@@ -104,6 +165,7 @@ pub struct Flowed {
     pub sha256: String,
     /// The SQL ended with pg_dump's closing line.
     pub complete: bool,
+    pub feed: Option<Feed>,
 }
 
 /// A compressor writing into the output.
@@ -189,15 +251,16 @@ fn pump(
         tail.extend_from_slice(&buf[n.saturating_sub(256)..n]);
         tail.drain(..tail.len().saturating_sub(256));
     }
-    let (out_bytes, sha256) = stage
+    let written = stage
         .end()
         .and_then(Output::finish)
         .map_err(Failure::Write)?;
     Ok(Flowed {
         sql_bytes: progress.done(),
-        out_bytes,
-        sha256,
+        out_bytes: written.bytes,
+        sha256: written.sha256,
         complete: crate::dump::ends_complete(&tail),
+        feed: written.feed,
     })
 }
 

@@ -126,7 +126,7 @@ pub fn latest(dir: &Path) -> Result<Backup> {
 }
 
 /// `backups` without the ones dated more than a day in the future, warning about those.
-fn current(backups: Vec<Backup>, now: DateTime<Utc>) -> Vec<Backup> {
+pub fn current(backups: Vec<Backup>, now: DateTime<Utc>) -> Vec<Backup> {
     let (future, current): (Vec<Backup>, Vec<Backup>) = backups
         .into_iter()
         .partition(|b| b.time > now + chrono::Duration::days(1));

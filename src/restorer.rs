@@ -14,19 +14,22 @@ use chrono::{DateTime, Utc};
 use crate::config::DbConfig;
 use crate::crypt::Identities;
 use crate::db;
-use crate::dump::{self, Format, Reader};
+use crate::dump::{self, Reader};
 use crate::exit::{Code, classify, fail};
 use crate::locks::{self, LockPolicy, Watch};
 use crate::progress::Progress;
+use crate::remote::Remote;
 use crate::repository;
 
-/// A backup to restore.
+/// A backup to restore: a file, or an object streamed from the bucket.
 pub struct Source {
+    /// The file, or the object's URL (for messages).
     pub path: PathBuf,
     pub size: u64,
     pub time: Option<DateTime<Utc>>,
     /// To decrypt it, when it is encrypted.
     identities: Arc<Identities>,
+    object: Option<(Remote, String)>,
 }
 
 impl Source {
@@ -45,9 +48,7 @@ impl Source {
                 format!("{} is not a file", path.display()),
             ));
         }
-        if dump::sniff(&path)? == Format::Age {
-            identities.decrypt(std::io::BufReader::new(dump::open(&path)?), &path)?;
-        }
+        dump::check_opens(dump::open(&path)?, &identities, &path)?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -59,7 +60,34 @@ impl Source {
             size: meta.len(),
             time,
             identities: Arc::new(identities),
+            object: None,
         })
+    }
+
+    /// The object `name` in `remote`, checked like a file (its first bytes are read).
+    pub async fn object(remote: &Remote, name: &str, identities: Identities) -> Result<Source> {
+        let path = PathBuf::from(remote.url_of(name));
+        let (head, size) = remote.reader(name).await?;
+        let identities = Arc::new(identities);
+        let (ids, label) = (identities.clone(), path.clone());
+        tokio::task::spawn_blocking(move || dump::check_opens(head, &ids, &label))
+            .await
+            .context("the checking task failed")??;
+        Ok(Source {
+            path,
+            size,
+            time: repository::parse_backup_name(name),
+            identities,
+            object: Some((remote.clone(), name.to_string())),
+        })
+    }
+
+    /// Its bytes, from the start.
+    async fn bytes(&self) -> Result<Box<dyn Read + Send>> {
+        match &self.object {
+            None => Ok(Box::new(dump::open(&self.path)?)),
+            Some((remote, name)) => Ok(remote.reader(name).await?.0),
+        }
     }
 }
 
@@ -116,7 +144,7 @@ pub async fn restore(
     src: &Source,
     policy: LockPolicy,
 ) -> Result<Restored> {
-    let file = dump::open(&src.path)?;
+    let file = src.bytes().await?;
     let progress = Progress::new("read", Some(src.size));
     let phase = progress.phase();
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
@@ -214,7 +242,7 @@ async fn lock_existing(client: &tokio_postgres::Client, policy: LockPolicy) -> R
 
 /// Counts file bytes for the progress bar.
 struct CountingReader {
-    inner: std::fs::File,
+    inner: Box<dyn Read + Send>,
     progress: Progress,
 }
 

@@ -18,17 +18,40 @@ use crate::repository;
 use crate::retention::Decision;
 use crate::ui::say;
 
+use super::offsite;
+
 pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> Result<Code> {
     match args.action {
         None => backup(&config()?, &args).await,
         Some(BackupAction::Drill(drill)) => super::drill::run(&config()?, drill).await,
-        Some(BackupAction::List { dir, json }) => list(&dir.path(), json),
+        Some(BackupAction::List { dir, remote, json }) => match remote.load()? {
+            Some(remote) => offsite::list(&remote, json).await,
+            None => list(&dir.path(), json),
+        },
+        Some(BackupAction::Sync {
+            dir,
+            remote_url,
+            keep,
+            dry_run,
+        }) => {
+            let remote = config::remote(remote_url)?.ok_or_else(|| {
+                fail(
+                    Code::Config,
+                    "backup sync needs KRONIC_BACKUP_REMOTE or --remote-url s3://BUCKET/PREFIX",
+                )
+            })?;
+            offsite::sync(&dir.path(), &remote, &keep.policy()?, dry_run).await
+        }
         Some(BackupAction::Verify {
             dir,
             files,
             latest,
+            remote,
             identity,
         }) => {
+            if let Some(remote) = remote.load()? {
+                return offsite::verify(&remote, &files, latest, identity.load()?).await;
+            }
             let files = match (files.is_empty(), latest) {
                 (true, true) => vec![repository::latest(&dir.path())?.path],
                 (true, false) => {
@@ -43,10 +66,15 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
         }
         Some(BackupAction::Prune {
             dir,
+            remote,
             keep,
             dry_run,
             json,
         }) => {
+            if let Some(remote) = remote.load()? {
+                let decisions = remote.prune(&keep.policy()?, dry_run).await?;
+                return print_prune(&decisions, dry_run, json);
+            }
             // A dry run deletes nothing, so it needs no lock.
             let _lock = if dry_run {
                 None
@@ -62,7 +90,16 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
 async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
     let policy = args.keep.policy()?;
     let (compression, level) = config::compression(args.compression, args.compression_level)?;
+    let remote = config::remote(args.remote.clone())?;
+    if args.remote_only && remote.is_none() {
+        return Err(fail(
+            Code::Usage,
+            "--remote-only needs --remote s3://BUCKET/PREFIX or KRONIC_BACKUP_REMOTE",
+        ));
+    }
     let plan = Plan {
+        remote,
+        local: !args.remote_only,
         dir: args.dir.path(),
         compression,
         level,
@@ -72,16 +109,28 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
         wait: args.wait.wait,
     };
     let taken = take(config, &plan).await?;
-    if !taken.trusted {
-        return Ok(Code::Ok);
+    if taken.trusted {
+        let decisions = repository::prune(&plan.dir, &policy, false)
+            .context("the backup succeeded, but pruning old backups failed")?;
+        let pruned = decisions.iter().filter(|d| !d.keep).count();
+        if pruned > 0 {
+            tracing::info!("pruned {pruned} backup(s)");
+        }
     }
-    let decisions = repository::prune(&plan.dir, &policy, false)
-        .context("the backup succeeded, but pruning old backups failed")?;
-    let pruned = decisions.iter().filter(|d| !d.keep).count();
-    if pruned > 0 {
-        tracing::info!("pruned {pruned} backup(s)");
+    // The offsite copies are pruned only after this run's upload succeeded.
+    match (taken.offsite, &plan.remote) {
+        (Some(Err(e)), _) => Err(e),
+        (Some(Ok(())), Some(remote)) => {
+            remote.prune(&policy, false).await.with_context(|| {
+                format!(
+                    "the backup and its offsite copy succeeded, but pruning {} failed",
+                    remote.url()
+                )
+            })?;
+            Ok(Code::Ok)
+        }
+        _ => Ok(Code::Ok),
     }
-    Ok(Code::Ok)
 }
 
 /// `migrate up --backup`: the normal backup into the normal folder, verified; its path.
@@ -95,6 +144,10 @@ pub async fn before_migration(config: &Config) -> Result<PathBuf> {
         metrics_file: None,
         lock_wait: config::lock_policy(None, None)?.budget,
         wait: None,
+        // The safety net before migrating stays local: migrating must not depend on
+        // the object store being reachable.
+        remote: None,
+        local: true,
     };
     let taken = take(config, &plan).await?;
     crate::dump::verify(&taken.path, &config::identities(&[])?)
@@ -103,7 +156,7 @@ pub async fn before_migration(config: &Config) -> Result<PathBuf> {
 }
 
 /// Per backup, keep or remove and the rules that keep it (dry run), or what was pruned.
-fn print_prune(decisions: &[Decision], dry_run: bool, json: bool) -> Result<Code> {
+pub(super) fn print_prune(decisions: &[Decision], dry_run: bool, json: bool) -> Result<Code> {
     let mut out = std::io::stdout().lock();
     if json {
         let rows: Vec<serde_json::Value> = decisions
@@ -236,7 +289,7 @@ fn list(dir: &Path, json: bool) -> Result<Code> {
     Ok(Code::Ok)
 }
 
-fn age(secs: i64) -> String {
+pub(super) fn age(secs: i64) -> String {
     match secs {
         s if s < 3600 => format!("{}m", s.max(0) / 60),
         s if s < 86_400 => format!("{}h", s / 3600),

@@ -6,6 +6,7 @@ pub mod drill;
 pub mod health;
 pub mod migrate;
 pub mod migrate_check;
+pub mod offsite;
 pub mod restore;
 pub mod seed;
 

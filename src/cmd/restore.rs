@@ -9,7 +9,7 @@ use anyhow::Result;
 use indicatif::HumanBytes;
 
 use crate::cli::RestoreArgs;
-use crate::config::{Config, DbConfig};
+use crate::config::{self, Config, DbConfig};
 use crate::db;
 use crate::exit::{Code, fail};
 use crate::repository;
@@ -38,7 +38,31 @@ async fn look_at_target(
     }
 }
 
-pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
+/// The backup: a file, the folder's newest, an s3:// URL, or the bucket's newest.
+async fn source(args: &RestoreArgs) -> Result<Source> {
+    let identities = args.apply.identity.load()?;
+    let url = args.file.as_ref().and_then(|f| f.to_str()).filter(|f| f.contains("://"));
+    if let Some(url) = url {
+        let (location, name) = url.rsplit_once('/').unwrap_or((url, ""));
+        let remote = config::remote(Some(location.to_string()))?.expect("a URL was given");
+        if repository::parse_backup_name(name).is_none() {
+            return Err(fail(
+                Code::Usage,
+                format!("{url} does not name a kronic backup (kronic_backup_YYYYmmdd_HHMMSS.sql.gz and the like)"),
+            ));
+        }
+        return Source::object(&remote, name, identities).await;
+    }
+    if let Some(remote) = args.remote.load()? {
+        if !args.latest {
+            return Err(fail(
+                Code::Usage,
+                "restore --remote needs --latest (or give the object's s3:// URL)",
+            ));
+        }
+        let newest = remote.latest().await?;
+        return Source::object(&remote, &newest.name, identities).await;
+    }
     let path = match (&args.file, args.latest) {
         (Some(f), _) => f.clone(),
         (None, true) => repository::latest(&args.dir.path())?.path,
@@ -49,7 +73,11 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
             ));
         }
     };
-    let src = Source::open(path, args.apply.identity.load()?)?;
+    Source::open(path, identities)
+}
+
+pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
+    let src = source(&args).await?;
     let target = match &args.target_db {
         Some(name) => config.db.with_dbname(name),
         None => config.db.clone(),

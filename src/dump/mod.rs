@@ -85,23 +85,7 @@ fn format_of(head: &[u8]) -> Option<Format> {
 
 /// Looks at the first bytes: age, gzip, zstd, or plain SQL text. Custom-format
 /// archives, binaries and empty files are refused (65) before anything reads further.
-pub fn sniff(path: &Path) -> Result<Format> {
-    let mut f = open(path)?;
-    let mut head = vec![0u8; 4096];
-    let mut n = 0;
-    while n < head.len() {
-        match f.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) => {
-                return Err(fail(
-                    Code::IoErr,
-                    format!("cannot read {}: {e}", path.display()),
-                ));
-            }
-        }
-    }
-    let head = &head[..n];
+fn judge(head: &[u8], path: &Path) -> Result<Format> {
     let bad = |why: &str| {
         Err(fail(
             Code::DataErr,
@@ -336,15 +320,27 @@ pub struct Verified {
 /// integrity, every statement allowed, complete. An encrypted backup without an
 /// identity gets its age header checked only.
 pub fn verify(path: &Path, identities: &Identities) -> Result<Verified> {
-    let format = sniff(path)?;
+    verify_stream(open(path)?, identities, path)
+}
+
+/// `verify` of any stream (an object being downloaded); `label` names it. An encrypted
+/// one checked without an identity is still read to its end.
+pub fn verify_stream(
+    input: impl Read + Send + 'static,
+    identities: &Identities,
+    label: &Path,
+) -> Result<Verified> {
+    let mut input = BufReader::with_capacity(256 * 1024, Source(input));
+    let format = judge(input.fill_buf().map_err(|e| read_error(label, e))?, label)?;
     if format == Format::Age && identities.is_empty() {
-        crate::crypt::check_header(BufReader::new(open(path)?), path)?;
+        crate::crypt::check_header(&mut input, label)?;
+        io::copy(&mut input, &mut io::sink()).map_err(|e| read_error(label, e))?;
         return Ok(Verified {
             sql_bytes: 0,
             content_checked: false,
         });
     }
-    let mut reader = Reader::new(sql_reader(open(path)?, identities, path)?);
+    let mut reader = Reader::new(sql_reader(input, identities, label)?);
     loop {
         match reader.next_step() {
             Ok(Some(_)) => {}
@@ -354,9 +350,20 @@ pub fn verify(path: &Path, identities: &Identities) -> Result<Verified> {
                     content_checked: true,
                 });
             }
-            Err(e) => return Err(e.into_error(path)),
+            Err(e) => return Err(e.into_error(label)),
         }
     }
+}
+
+/// What `restorer::Source` checks before anything connects, on a stream: a dump by its
+/// first bytes, and for an encrypted one an identity that opens it (77 otherwise).
+pub fn check_opens(input: impl Read, identities: &Identities, label: &Path) -> Result<()> {
+    let mut input = BufReader::with_capacity(8192, Source(input));
+    let format = judge(input.fill_buf().map_err(|e| read_error(label, e))?, label)?;
+    if format == Format::Age {
+        identities.decrypt(input, label)?;
+    }
+    Ok(())
 }
 
 /// Does `tail` (the last bytes of a dump) end with pg_dump's closing comment?
