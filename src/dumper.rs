@@ -86,6 +86,9 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
             ""
         }
     );
+    if let Some(remote) = &plan.remote {
+        remote.check().await?;
+    }
     let name = free_name(plan, &suffix).await?;
     let dest = dir.join(&name);
     // Starting the upload is the check that the bucket can be written to: before

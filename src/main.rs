@@ -60,6 +60,8 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::Code::Software.as_u8());
         }
     };
+    // One crypto stack for every TLS client (PostgreSQL and the object store): ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let result = runtime.block_on(cmd::run(cli));
     // Don't wait for stray connection tasks or blocking readers.
     runtime.shutdown_background();
@@ -93,7 +95,8 @@ fn init_logging(verbose: u8, quiet: bool) {
     let default = match (quiet, verbose) {
         (true, _) => "warn",
         // refinery's own progress lines repeat what kronic prints.
-        (false, 0) => "info,refinery_core=warn",
+        // object_store's retry lines: the final error says it once.
+        (false, 0) => "info,refinery_core=warn,object_store=warn",
         (false, 1) => "warn,kronic=debug",
         // Every SQL statement kronic sends; tokio_postgres stays quiet because it logs
         // statement parameters, which may hold password hashes.
@@ -102,10 +105,16 @@ fn init_logging(verbose: u8, quiet: bool) {
     let filter = config::env(config::vars::LOG)
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new(default));
-    // tokio-postgres logs statement parameters (password hashes) at debug: never shown,
-    // whatever KRONIC_LOG asks for.
-    let no_parameters =
-        filter_fn(|m| !(m.target().starts_with("tokio_postgres") && *m.level() > Level::INFO));
+    // tokio-postgres logs statement parameters (password hashes) at debug, the HTTP
+    // stack logs request headers (an AWS session token) at trace: never shown, whatever
+    // KRONIC_LOG asks for.
+    let no_parameters = filter_fn(|m| {
+        let t = m.target();
+        let secretive = ["tokio_postgres", "hyper", "hyper_util", "reqwest", "h2"]
+            .iter()
+            .any(|p| t == *p || t.starts_with(&format!("{p}::")));
+        !(secretive && *m.level() > Level::INFO)
+    });
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && config::env("NO_COLOR").is_none())

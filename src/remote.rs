@@ -193,12 +193,19 @@ impl Remote {
         Ok(decisions)
     }
 
+    /// Can the bucket be reached and read (77 credentials, 66 no such bucket, 69
+    /// unreachable)? Writing is checked by starting the upload. Listing first also
+    /// keeps servers that create buckets on the first write from doing so.
+    pub async fn check(&self) -> Result<()> {
+        self.list().await.map(|_| ())
+    }
+
     /// Is there an object called `name`?
     pub async fn exists(&self, name: &str) -> Result<bool> {
         match self.store.head(&self.key(name)).await {
             Ok(_) => Ok(true),
             Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(self.error("look at", name, e)),
+            Err(e) => Err(self.error(name, e)),
         }
     }
 
@@ -229,13 +236,13 @@ impl Remote {
         let key = self.key(&crate::manifest::name_for(name));
         let got = match self.store.get(&key).await {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(self.error("read the manifest of", name, e)),
+            Err(e) => return Err(self.error(name, e)),
             Ok(g) => g,
         };
         let bytes = got
             .bytes()
             .await
-            .map_err(|e| self.error("read the manifest of", name, e))?;
+            .map_err(|e| self.error(name, e))?;
         serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             fail(
                 Code::DataErr,
@@ -257,11 +264,11 @@ impl Remote {
         self.store
             .delete(&self.key(name))
             .await
-            .map_err(|e| self.error("delete", name, e))?;
+            .map_err(|e| self.error(name, e))?;
         let sidecar = self.key(&crate::manifest::name_for(name));
         match self.store.delete(&sidecar).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.error("delete the manifest of", name, e)),
+            Err(e) => Err(self.error(name, e)),
         }
     }
 
@@ -370,7 +377,7 @@ impl Remote {
     ) -> Result<T> {
         match tokio::time::timeout(self.timeout, op).await {
             Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.error("reach", what, e)),
+            Ok(Err(e)) => Err(self.error(what, e)),
             Err(_) => Err(fail(
                 Code::Unavailable,
                 format!(
@@ -382,39 +389,59 @@ impl Remote {
         }
     }
 
-    /// One line naming the URL and what to check; never a credential.
-    fn error(&self, _op: &str, what: &str, e: object_store::Error) -> anyhow::Error {
+    /// One line naming the URL and what to check; never a credential. Told by the
+    /// error kind and by S3's error code (listing errors arrive as generic ones).
+    fn error(&self, what: &str, e: object_store::Error) -> anyhow::Error {
         use object_store::Error as E;
-        let detail = first_line(&source_text(&e));
-        match e {
-            E::Unauthenticated { .. } | E::PermissionDenied { .. } => fail(
+        let detail = reason(&source_text(&e));
+        let code = detail.split(':').next().unwrap_or("");
+        let denied = matches!(e, E::Unauthenticated { .. } | E::PermissionDenied { .. })
+            || DENIED.contains(&code)
+            || detail.starts_with("403");
+        if denied {
+            return fail(
                 Code::NoPerm,
                 format!(
                     "{}: access denied ({detail}); check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) and the bucket's policy",
                     self.url
                 ),
-            ),
-            E::NotFound { .. } if detail.contains("NoSuchBucket") || what == "list" => fail(
+            );
+        }
+        if code == "NoSuchBucket" {
+            return fail(
                 Code::NoInput,
                 format!(
                     "{}: the bucket does not exist ({detail}); create it or fix KRONIC_BACKUP_REMOTE",
                     self.url
                 ),
-            ),
-            E::NotFound { .. } => fail(
+            );
+        }
+        if let E::NotFound { .. } = e {
+            return fail(
                 Code::NoInput,
                 format!("{} does not exist", self.url_of(what)),
-            ),
-            _ => fail(
-                Code::Unavailable,
-                format!(
-                    "{}: cannot reach the object store ({detail}); check AWS_ENDPOINT_URL, AWS_REGION and the network",
-                    self.url
-                ),
-            ),
+            );
         }
+        fail(
+            Code::Unavailable,
+            format!(
+                "{}: cannot reach the object store ({detail}); check AWS_ENDPOINT_URL, AWS_REGION and the network",
+                self.url
+            ),
+        )
     }
 }
+
+/// S3's error codes for credentials it does not accept.
+const DENIED: &[&str] = &[
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "AllAccessDisabled",
+];
 
 /// An error's innermost useful text (object_store wraps the HTTP client's).
 fn source_text(e: &object_store::Error) -> String {
@@ -425,6 +452,24 @@ fn source_text(e: &object_store::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// S3's own `<Code>` and `<Message>` when the text carries an error document, else its
+/// first line.
+fn reason(text: &str) -> String {
+    let tag = |name: &str| {
+        let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = start + text[start..].find(&format!("</{name}>"))?;
+        Some(text[start..end].to_string())
+    };
+    match (tag("Code"), tag("Message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code,
+        _ => first_line(text)
+            .trim_start_matches("Server returned non-2xx status code: ")
+            .trim_end_matches(':')
+            .to_string(),
+    }
 }
 
 fn first_line(s: &str) -> String {
@@ -501,7 +546,7 @@ impl Upload {
         let sent = match task.await {
             Ok(Ok(sent)) => sent,
             Ok(Err(e)) => {
-                let e = self.remote.error("upload", &self.name, e);
+                let e = self.remote.error(&self.name, e);
                 self.abort(journal).await;
                 return Err(e);
             }
@@ -559,7 +604,7 @@ impl Upload {
         // The sending task's own error, when it stopped first: the cause to report.
         let cause = match self.task.take() {
             Some(task) if task.is_finished() => match task.await {
-                Ok(Err(e)) => Some(self.remote.error("upload", &self.name, e)),
+                Ok(Err(e)) => Some(self.remote.error(&self.name, e)),
                 _ => None,
             },
             Some(task) => {
