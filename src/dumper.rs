@@ -188,7 +188,8 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     }
     let offsite = match offsite {
         Some(Ok(url)) => {
-            say(format!("Offsite copy completed: {url}"))?;
+            let what = if plan.local { "Offsite copy" } else { "Backup" };
+            say(format!("{what} completed: {url}"))?;
             Some(Ok(()))
         }
         Some(Err(e)) if plan.local => Some(Err(fail(

@@ -381,7 +381,7 @@ impl Remote {
             Err(_) => Err(fail(
                 Code::Unavailable,
                 format!(
-                    "{}: no answer within {}s (KRONIC_REMOTE_TIMEOUT); check AWS_ENDPOINT_URL and the network",
+                    "{}: cannot reach the object store: no answer within {}s (KRONIC_REMOTE_TIMEOUT); check AWS_ENDPOINT_URL and the network",
                     self.url,
                     self.timeout.as_secs()
                 ),

@@ -118,7 +118,7 @@ fn backup_restores_with_the_seed_restore_command() {
 }
 
 /// A pg_dump that records how it was called, then runs the real one.
-fn spy_bindir(dir: &Path) -> PathBuf {
+pub(crate) fn spy_bindir(dir: &Path) -> PathBuf {
     let bin = dir.join("spybin");
     std::fs::create_dir_all(&bin).unwrap();
     let real = cluster::bindir().join("pg_dump");

@@ -18,7 +18,7 @@ crate::register!(
 );
 
 /// A fresh age key pair from age-keygen: (identity file, public key).
-fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
+pub(crate) fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
     let key = dir.join(name);
     run_ok(std::process::Command::new("age-keygen").arg("-o").arg(&key));
     let text = std::fs::read_to_string(&key).unwrap();

@@ -21,6 +21,7 @@ mod hostile;
 mod locks;
 mod migrate;
 mod package;
+mod remote;
 mod restore;
 mod retention;
 mod secrets;
@@ -57,6 +58,7 @@ fn main() {
     tests.extend(drill::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
+    tests.extend(remote::tests());
     tests.extend(docs::tests());
     let conclusion = libtest_mimic::run(&args, tests);
     support::shutdown();

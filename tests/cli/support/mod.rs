@@ -2,6 +2,7 @@
 //! fresh database per test, and the real `kronic` binary pointed at it.
 
 pub mod cluster;
+pub mod s3;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -67,6 +68,7 @@ pub fn tls_cluster() -> &'static Cluster {
 
 /// Stops what the run started (statics are never dropped).
 pub fn shutdown() {
+    s3::shutdown();
     if let Some(c) = SERVER.get().and_then(|s| s.local.as_ref()) {
         c.destroy();
     }
