@@ -237,8 +237,10 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--compression-level', '--compression-level', [CompletionResultType]::ParameterName, 'Compression level: gzip 1-9 [default: 6], zstd 1-19 [default: 3]')
             [CompletionResult]::new('--recipient', '--recipient', [CompletionResultType]::ParameterName, 'Encrypt to this age recipient (age1…, or an ssh-ed25519/ssh-rsa public key); repeatable. With any --recipient or --recipients-file, KRONIC_BACKUP_RECIPIENTS and KRONIC_BACKUP_RECIPIENTS_FILE are not read')
             [CompletionResult]::new('--recipients-file', '--recipients-file', [CompletionResultType]::ParameterName, 'Encrypt to the recipients in this file (age''s format: one per line, # comments)')
+            [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Also upload every backup, in the same pass, to s3://BUCKET/PREFIX (any S3-compatible service; credentials and endpoint from the AWS_* variables) [env: KRONIC_BACKUP_REMOTE]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--remote-only', '--remote-only', [CompletionResultType]::ParameterName, 'Upload only, keeping no file in the backup folder (hosts with little disk)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
@@ -249,15 +251,18 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump')
             [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups the retention policy does not keep (never the newest)')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'kronic;backup;list' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]')
+            [CompletionResult]::new('--remote-url', '--remote-url', [CompletionResultType]::ParameterName, 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]')
             [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON for scripts')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
@@ -269,6 +274,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         }
         'kronic;backup;verify' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]')
+            [CompletionResult]::new('--remote-url', '--remote-url', [CompletionResultType]::ParameterName, 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]')
@@ -276,6 +282,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
             [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Verify the newest backup in the folder')
+            [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
@@ -306,6 +313,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         }
         'kronic;backup;prune' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]')
+            [CompletionResult]::new('--remote-url', '--remote-url', [CompletionResultType]::ParameterName, 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]')
             [CompletionResult]::new('--keep-days', '--keep-days', [CompletionResultType]::ParameterName, 'The same as --keep-within DAYSd; 0 keeps every backup [env: KRONIC_BACKUP_KEEP_DAYS]')
             [CompletionResult]::new('--keep-last', '--keep-last', [CompletionResultType]::ParameterName, 'Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST]')
             [CompletionResult]::new('--keep-daily', '--keep-daily', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N days (UTC) [env: KRONIC_BACKUP_KEEP_DAILY]')
@@ -317,8 +325,32 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON (name, action, reasons) for scripts')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only say what would be deleted')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;backup;sync' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]')
+            [CompletionResult]::new('--remote-url', '--remote-url', [CompletionResultType]::ParameterName, 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]')
+            [CompletionResult]::new('--keep-days', '--keep-days', [CompletionResultType]::ParameterName, 'The same as --keep-within DAYSd; 0 keeps every backup [env: KRONIC_BACKUP_KEEP_DAYS]')
+            [CompletionResult]::new('--keep-last', '--keep-last', [CompletionResultType]::ParameterName, 'Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST]')
+            [CompletionResult]::new('--keep-daily', '--keep-daily', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N days (UTC) [env: KRONIC_BACKUP_KEEP_DAILY]')
+            [CompletionResult]::new('--keep-weekly', '--keep-weekly', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N ISO weeks [env: KRONIC_BACKUP_KEEP_WEEKLY]')
+            [CompletionResult]::new('--keep-monthly', '--keep-monthly', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N months [env: KRONIC_BACKUP_KEEP_MONTHLY]')
+            [CompletionResult]::new('--keep-yearly', '--keep-yearly', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N years [env: KRONIC_BACKUP_KEEP_YEARLY]')
+            [CompletionResult]::new('--keep-within', '--keep-within', [CompletionResultType]::ParameterName, 'Keep every backup within DURATION of the newest: 30d, 12h, 1y6m [env: KRONIC_BACKUP_KEEP_WITHIN]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]')
+            [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Only say what would be uploaded')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
@@ -332,6 +364,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump')
             [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups the retention policy does not keep (never the newest)')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -347,10 +380,14 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         'kronic;backup;help;prune' {
             break
         }
+        'kronic;backup;help;sync' {
+            break
+        }
         'kronic;backup;help;help' {
             break
         }
         'kronic;restore' {
+            [CompletionResult]::new('--remote-url', '--remote-url', [CompletionResultType]::ParameterName, 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]')
             [CompletionResult]::new('--target-db', '--target-db', [CompletionResultType]::ParameterName, 'Restore into this database on the same server instead')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]')
@@ -359,7 +396,8 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
-            [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Restore the newest backup in the backup folder')
+            [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Restore the newest backup in the backup folder (with --remote: in the bucket)')
+            [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder')
             [CompletionResult]::new('--create', '--create', [CompletionResultType]::ParameterName, 'Create the --target-db database first if it does not exist')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
@@ -432,6 +470,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump')
             [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups the retention policy does not keep (never the newest)')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules')
             break
         }
         'kronic;help;backup;list' {
@@ -444,6 +483,9 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             break
         }
         'kronic;help;backup;prune' {
+            break
+        }
+        'kronic;help;backup;sync' {
             break
         }
         'kronic;help;restore' {

@@ -46,6 +46,9 @@ _kronic() {
             kronic__subcmd__backup,prune)
                 cmd="kronic__subcmd__backup__subcmd__prune"
                 ;;
+            kronic__subcmd__backup,sync)
+                cmd="kronic__subcmd__backup__subcmd__sync"
+                ;;
             kronic__subcmd__backup,verify)
                 cmd="kronic__subcmd__backup__subcmd__verify"
                 ;;
@@ -60,6 +63,9 @@ _kronic() {
                 ;;
             kronic__subcmd__backup__subcmd__help,prune)
                 cmd="kronic__subcmd__backup__subcmd__help__subcmd__prune"
+                ;;
+            kronic__subcmd__backup__subcmd__help,sync)
+                cmd="kronic__subcmd__backup__subcmd__help__subcmd__sync"
                 ;;
             kronic__subcmd__backup__subcmd__help,verify)
                 cmd="kronic__subcmd__backup__subcmd__help__subcmd__verify"
@@ -90,6 +96,9 @@ _kronic() {
                 ;;
             kronic__subcmd__help__subcmd__backup,prune)
                 cmd="kronic__subcmd__help__subcmd__backup__subcmd__prune"
+                ;;
+            kronic__subcmd__help__subcmd__backup,sync)
+                cmd="kronic__subcmd__help__subcmd__backup__subcmd__sync"
                 ;;
             kronic__subcmd__help__subcmd__backup,verify)
                 cmd="kronic__subcmd__help__subcmd__backup__subcmd__verify"
@@ -188,7 +197,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup)
-            opts="-v -q -h --dir --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --wait --database-url --verbose --quiet --help list verify drill prune help"
+            opts="-v -q -h --dir --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --remote --remote-only --wait --database-url --verbose --quiet --help list verify drill prune sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,6 +260,10 @@ _kronic() {
                     return 0
                     ;;
                 --recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -320,7 +333,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__help)
-            opts="list verify drill prune help"
+            opts="list verify drill prune sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -389,6 +402,20 @@ _kronic() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kronic__subcmd__backup__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kronic__subcmd__backup__subcmd__help__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -404,13 +431,17 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__list)
-            opts="-v -q -h --dir --json --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --dir --remote --remote-url --json --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -438,13 +469,83 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__prune)
-            opts="-v -q -h --dir --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --json --dry-run --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --dir --remote --remote-url --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --json --dry-run --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-last)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-daily)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-weekly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-monthly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-yearly)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep-within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__backup__subcmd__sync)
+            opts="-v -q -h --dir --remote-url --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --dry-run --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -500,13 +601,17 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__verify)
-            opts="-i -v -q -h --dir --latest --identity --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-i -v -q -h --dir --latest --remote --remote-url --identity --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -586,7 +691,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__help__subcmd__backup)
-            opts="list verify drill prune"
+            opts="list verify drill prune sync"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,6 +733,20 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__help__subcmd__backup__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__help__subcmd__backup__subcmd__sync)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1234,12 +1353,16 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__restore)
-            opts="-y -i -v -q -h --latest --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-y -i -v -q -h --latest --remote --remote-url --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --remote-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -215,8 +215,10 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --compression-level 'Compression level: gzip 1-9 [default: 6], zstd 1-19 [default: 3]'
             cand --recipient 'Encrypt to this age recipient (age1…, or an ssh-ed25519/ssh-rsa public key); repeatable. With any --recipient or --recipients-file, KRONIC_BACKUP_RECIPIENTS and KRONIC_BACKUP_RECIPIENTS_FILE are not read'
             cand --recipients-file 'Encrypt to the recipients in this file (age''s format: one per line, # comments)'
+            cand --remote 'Also upload every backup, in the same pass, to s3://BUCKET/PREFIX (any S3-compatible service; credentials and endpoint from the AWS_* variables) [env: KRONIC_BACKUP_REMOTE]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --remote-only 'Upload only, keeping no file in the backup folder (hosts with little disk)'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand -q 'Only warnings and errors on stderr'
@@ -227,14 +229,17 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
             cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
             cand prune 'Delete backups the retention policy does not keep (never the newest)'
+            cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kronic;backup;list'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --remote-url 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]'
             cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
             cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --remote 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
             cand --json 'Print JSON for scripts'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -245,6 +250,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;backup;verify'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --remote-url 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]'
             cand -i 'An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]'
             cand --identity 'An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]'
             cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
@@ -252,6 +258,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --latest 'Verify the newest backup in the folder'
+            cand --remote 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand -q 'Only warnings and errors on stderr'
@@ -280,6 +287,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;backup;prune'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --remote-url 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]'
             cand --keep-days 'The same as --keep-within DAYSd; 0 keeps every backup [env: KRONIC_BACKUP_KEEP_DAYS]'
             cand --keep-last 'Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST]'
             cand --keep-daily 'Keep the newest backup of each of the last N days (UTC) [env: KRONIC_BACKUP_KEEP_DAILY]'
@@ -291,8 +299,31 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --remote 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
             cand --json 'Print JSON (name, action, reasons) for scripts'
             cand --dry-run 'Only say what would be deleted'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;backup;sync'= {
+            cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --remote-url 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]'
+            cand --keep-days 'The same as --keep-within DAYSd; 0 keeps every backup [env: KRONIC_BACKUP_KEEP_DAYS]'
+            cand --keep-last 'Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST]'
+            cand --keep-daily 'Keep the newest backup of each of the last N days (UTC) [env: KRONIC_BACKUP_KEEP_DAILY]'
+            cand --keep-weekly 'Keep the newest backup of each of the last N ISO weeks [env: KRONIC_BACKUP_KEEP_WEEKLY]'
+            cand --keep-monthly 'Keep the newest backup of each of the last N months [env: KRONIC_BACKUP_KEEP_MONTHLY]'
+            cand --keep-yearly 'Keep the newest backup of each of the last N years [env: KRONIC_BACKUP_KEEP_YEARLY]'
+            cand --keep-within 'Keep every backup within DURATION of the newest: 30d, 12h, 1y6m [env: KRONIC_BACKUP_KEEP_WITHIN]'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --dry-run 'Only say what would be uploaded'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand -q 'Only warnings and errors on stderr'
@@ -305,6 +336,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
             cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
             cand prune 'Delete backups the retention policy does not keep (never the newest)'
+            cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kronic;backup;help;list'= {
@@ -315,9 +347,12 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;backup;help;prune'= {
         }
+        &'kronic;backup;help;sync'= {
+        }
         &'kronic;backup;help;help'= {
         }
         &'kronic;restore'= {
+            cand --remote-url 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]'
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --target-db 'Restore into this database on the same server instead'
             cand -i 'An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]'
@@ -326,7 +361,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
-            cand --latest 'Restore the newest backup in the backup folder'
+            cand --latest 'Restore the newest backup in the backup folder (with --remote: in the bucket)'
+            cand --remote 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
             cand --create 'Create the --target-db database first if it does not exist'
             cand -y 'Do not ask for confirmation'
             cand --yes 'Do not ask for confirmation'
@@ -387,6 +423,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
             cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
             cand prune 'Delete backups the retention policy does not keep (never the newest)'
+            cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules'
         }
         &'kronic;help;backup;list'= {
         }
@@ -395,6 +432,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;help;backup;drill'= {
         }
         &'kronic;help;backup;prune'= {
+        }
+        &'kronic;help;backup;sync'= {
         }
         &'kronic;help;restore'= {
         }

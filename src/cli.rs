@@ -90,6 +90,35 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "age identity file (or unencrypted ssh key) to restore and verify encrypted backups",
     ),
     (
+        vars::BACKUP_REMOTE,
+        "s3://BUCKET/PREFIX: every backup is also uploaded there, in the same pass",
+    ),
+    (
+        vars::REMOTE_TIMEOUT,
+        "seconds the object store may take to answer [default: 30]",
+    ),
+    (
+        "AWS_ACCESS_KEY_ID",
+        "object-store credentials (with AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)",
+    ),
+    (
+        "AWS_SECRET_ACCESS_KEY",
+        "never printed or passed to pg_dump",
+    ),
+    ("AWS_SESSION_TOKEN", "temporary credentials"),
+    (
+        "AWS_REGION",
+        "[default: us-east-1]; AWS_DEFAULT_REGION also works",
+    ),
+    (
+        "AWS_ENDPOINT_URL",
+        "a non-AWS service (MinIO, Ceph, R2, B2, SeaweedFS)",
+    ),
+    (
+        "AWS_ALLOW_HTTP",
+        "true allows a plain-http AWS_ENDPOINT_URL",
+    ),
+    (
         vars::BACKUP_METRICS_FILE,
         "Prometheus textfile written after each successful backup",
     ),

@@ -225,10 +225,7 @@ impl Remote {
         let size = got.meta.size;
         let stream = got.into_stream().map_err(io::Error::other);
         let reader = tokio_util::io::StreamReader::new(stream);
-        Ok((
-            Box::new(tokio_util::io::SyncIoBridge::new(reader)),
-            size,
-        ))
+        Ok((Box::new(tokio_util::io::SyncIoBridge::new(reader)), size))
     }
 
     /// The manifest uploaded with `name`, if there is one.
@@ -239,14 +236,14 @@ impl Remote {
             Err(e) => return Err(self.error(name, e)),
             Ok(g) => g,
         };
-        let bytes = got
-            .bytes()
-            .await
-            .map_err(|e| self.error(name, e))?;
+        let bytes = got.bytes().await.map_err(|e| self.error(name, e))?;
         serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             fail(
                 Code::DataErr,
-                format!("the manifest of {} is not a kronic manifest: {e}", self.url_of(name)),
+                format!(
+                    "the manifest of {} is not a kronic manifest: {e}",
+                    self.url_of(name)
+                ),
             )
         })
     }
@@ -356,7 +353,10 @@ impl Remote {
                     tracing::info!("aborted the unfinished upload of {key} left by an earlier run");
                 }
                 Err(e) => {
-                    tracing::warn!("cannot abort the unfinished upload of {key} yet: {}", first_line(&e.to_string()));
+                    tracing::warn!(
+                        "cannot abort the unfinished upload of {key} yet: {}",
+                        first_line(&e.to_string())
+                    );
                     left.push_str(line);
                     left.push('\n');
                 }
@@ -473,9 +473,16 @@ fn reason(text: &str) -> String {
 }
 
 fn first_line(s: &str) -> String {
-    let line = s.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = s
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     line.chars().take(300).collect()
 }
+
+/// The parts sent, in order, and their bytes.
+type Sent = (Vec<PartId>, u64);
 
 /// Sends parts as they come, IN_FLIGHT at most; the part ids in order and the bytes.
 async fn send_parts(
@@ -483,7 +490,7 @@ async fn send_parts(
     key: Path,
     id: MultipartId,
     mut rx: tokio::sync::mpsc::Receiver<Bytes>,
-) -> object_store::Result<(Vec<PartId>, u64)> {
+) -> object_store::Result<Sent> {
     let mut running: JoinSet<object_store::Result<(usize, PartId)>> = JoinSet::new();
     let mut parts: Vec<Option<PartId>> = Vec::new();
     let mut bytes = 0u64;
@@ -509,7 +516,13 @@ async fn send_parts(
     while let Some(done) = running.join_next().await {
         collect(done??, &mut parts);
     }
-    Ok((parts.into_iter().map(|p| p.expect("every part was sent")).collect(), bytes))
+    Ok((
+        parts
+            .into_iter()
+            .map(|p| p.expect("every part was sent"))
+            .collect(),
+        bytes,
+    ))
 }
 
 /// An upload in progress. Complete it, or abort it: on every failure path.
@@ -518,7 +531,7 @@ pub struct Upload {
     name: String,
     key: Path,
     id: MultipartId,
-    task: Option<tokio::task::JoinHandle<object_store::Result<(Vec<PartId>, u64)>>>,
+    task: Option<tokio::task::JoinHandle<object_store::Result<Sent>>>,
     feed: Option<Feed>,
 }
 
@@ -565,7 +578,10 @@ impl Upload {
         }
         let r = self.remote.clone();
         if let Err(e) = r
-            .bounded(&self.name, r.store.complete_multipart(&self.key, &self.id, sent.0))
+            .bounded(
+                &self.name,
+                r.store.complete_multipart(&self.key, &self.id, sent.0),
+            )
             .await
         {
             self.abort(journal).await;
@@ -614,18 +630,29 @@ impl Upload {
             None => None,
         };
         let r = self.remote.clone();
-        if let Err(e) = r.bounded(&self.name, r.store.abort_multipart(&self.key, &self.id)).await {
+        if let Err(e) = r
+            .bounded(&self.name, r.store.abort_multipart(&self.key, &self.id))
+            .await
+        {
             let id: &str = self.id.as_ref();
             match journal {
                 Some(dir) => {
                     let line = format!("{}\t{id}\n", self.key);
                     let path = dir.join(JOURNAL);
                     let old = std::fs::read_to_string(&path).unwrap_or_default();
-                    let written = crate::fsutil::write_atomic(&path, format!("{old}{line}").as_bytes(), 0o600);
+                    let written = crate::fsutil::write_atomic(
+                        &path,
+                        format!("{old}{line}").as_bytes(),
+                        0o600,
+                    );
                     tracing::warn!(
                         "cannot abort the upload of {} ({e:#}); {}",
                         self.url(),
-                        if written.is_ok() { "the next backup or sync aborts it" } else { "abort it by hand" }
+                        if written.is_ok() {
+                            "the next backup or sync aborts it"
+                        } else {
+                            "abort it by hand"
+                        }
                     );
                 }
                 None => tracing::warn!(
@@ -699,14 +726,26 @@ mod tests {
     use super::*;
 
     fn remote(url: &str) -> Result<Remote> {
-        Remote::new(url, Duration::from_secs(1), AmazonS3Builder::new().with_region("us-east-1"))
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Remote::new(
+            url,
+            Duration::from_secs(1),
+            AmazonS3Builder::new().with_region("us-east-1"),
+        )
     }
 
     #[test]
     fn urls() {
         assert_eq!(remote("s3://b/p/q/").unwrap().url(), "s3://b/p/q");
         assert_eq!(remote("s3://b").unwrap().url_of("x"), "s3://b/x");
-        for bad in ["gs://b/p", "az://c/p", "https://b", "s3:///p", "s3://b/a//c", "s3://b/../c"] {
+        for bad in [
+            "gs://b/p",
+            "az://c/p",
+            "https://b",
+            "s3:///p",
+            "s3://b/a//c",
+            "s3://b/../c",
+        ] {
             let e = remote(bad).err().unwrap();
             assert_eq!(crate::exit::classify(&e), Code::Config, "{bad}");
         }

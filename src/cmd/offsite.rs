@@ -119,7 +119,11 @@ pub async fn verify(
             say(format!(
                 "ok: {url} ({} of SQL, complete, SHA-256 {})",
                 HumanBytes(verified.sql_bytes),
-                if manifest.is_some() { "matches" } else { "not recorded" }
+                if manifest.is_some() {
+                    "matches"
+                } else {
+                    "not recorded"
+                }
             ))?;
         } else {
             say(format!("ok: {url} (age header and SHA-256 only)"))?;
@@ -145,17 +149,18 @@ pub async fn sync(dir: &Path, remote: &Remote, policy: &Policy, dry_run: bool) -
         remote.finish_journal(dir).await;
     }
     let present: HashSet<String> = remote.list().await?.into_iter().map(|b| b.name).collect();
-    let mut missing: Vec<repository::Backup> = repository::current(repository::list(dir)?, Utc::now())
-        .into_iter()
-        .filter(|b| !present.contains(&b.name))
-        .filter(|b| match repository::distrust(b) {
-            Some(why) => {
-                tracing::warn!("not uploading: {why}");
-                false
-            }
-            None => true,
-        })
-        .collect();
+    let mut missing: Vec<repository::Backup> =
+        repository::current(repository::list(dir)?, Utc::now())
+            .into_iter()
+            .filter(|b| !present.contains(&b.name))
+            .filter(|b| match repository::distrust(b) {
+                Some(why) => {
+                    tracing::warn!("not uploading: {why}");
+                    false
+                }
+                None => true,
+            })
+            .collect();
     missing.reverse();
     for b in &missing {
         if dry_run {
@@ -164,11 +169,16 @@ pub async fn sync(dir: &Path, remote: &Remote, policy: &Policy, dry_run: bool) -
         }
         crate::dump::verify(&b.path, &Identities::default())
             .with_context(|| format!("{} does not verify; not uploaded", b.path.display()))?;
-        remote.upload_file(&b.path, Manifest::read(&b.path)?).await?;
+        remote
+            .upload_file(&b.path, Manifest::read(&b.path)?)
+            .await?;
         say(format!("uploaded {}", remote.url_of(&b.name)))?;
     }
     if missing.is_empty() {
-        say(format!("nothing to upload: {} has every backup", remote.url()))?;
+        say(format!(
+            "nothing to upload: {} has every backup",
+            remote.url()
+        ))?;
     }
     let decisions = remote.prune(policy, dry_run).await?;
     for d in decisions.iter().filter(|d| !d.keep) {

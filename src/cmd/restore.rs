@@ -41,14 +41,20 @@ async fn look_at_target(
 /// The backup: a file, the folder's newest, an s3:// URL, or the bucket's newest.
 async fn source(args: &RestoreArgs) -> Result<Source> {
     let identities = args.apply.identity.load()?;
-    let url = args.file.as_ref().and_then(|f| f.to_str()).filter(|f| f.contains("://"));
+    let url = args
+        .file
+        .as_ref()
+        .and_then(|f| f.to_str())
+        .filter(|f| f.contains("://"));
     if let Some(url) = url {
         let (location, name) = url.rsplit_once('/').unwrap_or((url, ""));
         let remote = config::remote(Some(location.to_string()))?.expect("a URL was given");
         if repository::parse_backup_name(name).is_none() {
             return Err(fail(
                 Code::Usage,
-                format!("{url} does not name a kronic backup (kronic_backup_YYYYmmdd_HHMMSS.sql.gz and the like)"),
+                format!(
+                    "{url} does not name a kronic backup (kronic_backup_YYYYmmdd_HHMMSS.sql.gz and the like)"
+                ),
             ));
         }
         return Source::object(&remote, name, identities).await;

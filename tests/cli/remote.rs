@@ -30,11 +30,18 @@ fn kronic_s3(db: &TestDb, s3: &S3, prefix: &str) -> assert_cmd::Command {
 
 /// Neither the secret nor anything but one line per error.
 fn assert_no_aws_secret(s3: &S3, out: &Output) {
-    assert!(!out.all().contains(&s3.secret), "the AWS secret leaked: {}", out.all());
+    assert!(
+        !out.all().contains(&s3.secret),
+        "the AWS secret leaked: {}",
+        out.all()
+    );
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The one backup file in `dir`.
@@ -51,12 +58,18 @@ fn only_backup(dir: &Path) -> String {
 fn a_backup_lands_in_the_bucket_with_its_digest() {
     let db = TestDb::populated();
     let s3 = s3::shared();
-    let out = expect(kronic_s3(&db, s3, &db.name).args(["backup", "--compression", "zstd"]), 0);
+    let out = expect(
+        kronic_s3(&db, s3, &db.name).args(["backup", "--compression", "zstd"]),
+        0,
+    );
     assert_no_aws_secret(s3, &out);
     let name = only_backup(&db.backup_dir());
     assert!(name.ends_with(".sql.zst"), "{name}");
     assert!(
-        out.stdout.contains(&format!("Offsite copy completed: {}/{name}", s3.url(&db.name))),
+        out.stdout.contains(&format!(
+            "Offsite copy completed: {}/{name}",
+            s3.url(&db.name)
+        )),
         "{}",
         out.stdout
     );
@@ -66,7 +79,10 @@ fn a_backup_lands_in_the_bucket_with_its_digest() {
         s3.objects(&db.name),
         vec![
             (name.clone(), local.len() as u64),
-            (manifest_name.clone(), s3.get(&format!("{}/{manifest_name}", db.name)).len() as u64)
+            (
+                manifest_name.clone(),
+                s3.get(&format!("{}/{manifest_name}", db.name)).len() as u64
+            )
         ]
     );
     // The same bytes as the local file, and the digest recorded next to them.
@@ -78,9 +94,19 @@ fn a_backup_lands_in_the_bucket_with_its_digest() {
     assert_eq!(sidecar["compressed_bytes"], object.len() as u64);
     assert_eq!(sidecar["tables"]["public.users"], 2001);
 
-    let out = expect(kronic_s3(&db, s3, &db.name).args(["backup", "verify", "--remote", "--latest"]), 0);
-    assert!(out.stdout.contains("complete, SHA-256 matches"), "{}", out.stdout);
-    let out = expect(kronic_s3(&db, s3, &db.name).args(["backup", "list", "--remote", "--json"]), 0);
+    let out = expect(
+        kronic_s3(&db, s3, &db.name).args(["backup", "verify", "--remote", "--latest"]),
+        0,
+    );
+    assert!(
+        out.stdout.contains("complete, SHA-256 matches"),
+        "{}",
+        out.stdout
+    );
+    let out = expect(
+        kronic_s3(&db, s3, &db.name).args(["backup", "list", "--remote", "--json"]),
+        0,
+    );
     let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1);
     assert_eq!(rows[0]["file"], name.as_str());
@@ -90,7 +116,10 @@ fn a_backup_lands_in_the_bucket_with_its_digest() {
     let mut tampered = object.clone();
     tampered.extend_from_slice(&object[..64]);
     s3.put(&format!("{}/{name}", db.name), &tampered);
-    let out = expect(kronic_s3(&db, s3, &db.name).args(["backup", "verify", "--remote", &name]), 65);
+    let out = expect(
+        kronic_s3(&db, s3, &db.name).args(["backup", "verify", "--remote", &name]),
+        65,
+    );
     assert_stderr(&out, &format!("{}/{name}", s3.url(&db.name)));
 }
 
@@ -108,7 +137,11 @@ fn restores_from_the_bucket_plain_and_encrypted() {
         kronic_s3(&db, s3, &db.name).args(["restore", &url, "--target-db", &plain.name, "--yes"]),
         0,
     );
-    assert!(out2.stdout.contains(&format!("Restore completed: {url}")), "{}", out2.stdout);
+    assert!(
+        out2.stdout.contains(&format!("Restore completed: {url}")),
+        "{}",
+        out2.stdout
+    );
     assert_eq!(content_checksum(&mut plain.client()), expected);
     assert_no_aws_secret(s3, &out);
 
@@ -123,16 +156,34 @@ fn restores_from_the_bucket_plain_and_encrypted() {
     let objects = s3.objects(&prefix);
     assert!(objects[0].0.ends_with(".sql.gz.age"), "{objects:?}");
     let object = s3.get(&format!("{prefix}/{}", objects[0].0));
-    assert!(object.starts_with(b"age-encryption.org/v1"), "only ciphertext is uploaded");
+    assert!(
+        object.starts_with(b"age-encryption.org/v1"),
+        "only ciphertext is uploaded"
+    );
     // Without the key: 77 before anything connects; with it, the newest restores.
     let target = TestDb::new();
     expect(
-        kronic_s3(&db, s3, &prefix).args(["restore", "--remote", "--latest", "--target-db", &target.name, "--yes"]),
+        kronic_s3(&db, s3, &prefix).args([
+            "restore",
+            "--remote",
+            "--latest",
+            "--target-db",
+            &target.name,
+            "--yes",
+        ]),
         77,
     );
     expect(
         kronic_s3(&db, s3, &prefix)
-            .args(["restore", "--remote", "--latest", "--target-db", &target.name, "--yes", "--identity"])
+            .args([
+                "restore",
+                "--remote",
+                "--latest",
+                "--target-db",
+                &target.name,
+                "--yes",
+                "--identity",
+            ])
             .arg(&identity),
         0,
     );
@@ -146,7 +197,8 @@ fn the_server_killed_mid_upload_keeps_the_local_backup_and_leaves_no_upload() {
     let spy = crate::backup::spy_bindir(db.dir.path());
     // The application holds a lock: pg_dump waits for it with the upload under way.
     let mut app = db.client();
-    app.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE").unwrap();
+    app.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
     let mut cmd = db.kronic_std();
     for (k, v) in s3.vars() {
         cmd.env(k, v);
@@ -194,11 +246,22 @@ fn the_server_killed_mid_upload_keeps_the_local_backup_and_leaves_no_upload() {
     // What could not be aborted with the server gone is aborted by the next run, which
     // also uploads the backup that was missed.
     let out = expect(
-        s3.env(&mut db.kronic()).env("KRONIC_BACKUP_REMOTE", s3.url(prefix)).args(["backup", "sync"]),
+        s3.env(&mut db.kronic())
+            .env("KRONIC_BACKUP_REMOTE", s3.url(prefix))
+            .args(["backup", "sync"]),
         0,
     );
-    assert!(out.stdout.contains(&format!("uploaded {}/{name}", s3.url(prefix))), "{}", out.stdout);
-    assert_eq!(s3.uploads(), Vec::<String>::new(), "no multipart upload is left");
+    assert!(
+        out.stdout
+            .contains(&format!("uploaded {}/{name}", s3.url(prefix))),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        s3.uploads(),
+        Vec::<String>::new(),
+        "no multipart upload is left"
+    );
     let local = std::fs::read(db.backup_dir().join(&name)).unwrap();
     assert_eq!(s3.get(&format!("{prefix}/{name}")), local);
     assert!(!db.backup_dir().join(".kronic-unfinished-uploads").exists());
@@ -219,20 +282,37 @@ fn wrong_secret_is_77_before_pg_dump_runs() {
     );
     assert_stderr(&out, &format!("{}: access denied (", s3.url(&db.name)));
     assert_stderr(&out, "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY");
-    assert!(!out.all().contains(wrong) && !out.all().contains(&s3.secret), "{}", out.all());
+    assert!(
+        !out.all().contains(wrong) && !out.all().contains(&s3.secret),
+        "{}",
+        out.all()
+    );
     assert!(!db.path("argv").exists(), "pg_dump ran");
-    let files: Vec<_> = std::fs::read_dir(db.backup_dir()).unwrap().flatten().map(|e| e.file_name()).collect();
-    assert!(files.iter().all(|f| f.to_string_lossy().starts_with(".kronic")), "{files:?}");
+    let files: Vec<_> = std::fs::read_dir(db.backup_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .all(|f| f.to_string_lossy().starts_with(".kronic")),
+        "{files:?}"
+    );
 }
 
 fn missing_bucket_is_66_and_unreachable_is_69_within_the_timeout() {
     let db = TestDb::new();
     let s3 = s3::shared();
     let out = expect(
-        s3.env(&mut db.kronic()).args(["backup", "--remote", "s3://no-such-bucket-kronic/x"]),
+        s3.env(&mut db.kronic())
+            .args(["backup", "--remote", "s3://no-such-bucket-kronic/x"]),
         66,
     );
-    assert_stderr(&out, "s3://no-such-bucket-kronic/x: the bucket does not exist (NoSuchBucket");
+    assert_stderr(
+        &out,
+        "s3://no-such-bucket-kronic/x: the bucket does not exist (NoSuchBucket",
+    );
     assert_no_aws_secret(s3, &out);
 
     // A server that accepts and never answers: 69 once the timeout has passed.
@@ -247,11 +327,17 @@ fn missing_bucket_is_66_and_unreachable_is_69_within_the_timeout() {
     );
     let took = started.elapsed();
     assert!(took < Duration::from_secs(8), "took {took:?}");
-    assert_stderr(&out, "cannot reach the object store: no answer within 2s (KRONIC_REMOTE_TIMEOUT); check AWS_ENDPOINT_URL");
+    assert_stderr(
+        &out,
+        "cannot reach the object store: no answer within 2s (KRONIC_REMOTE_TIMEOUT); check AWS_ENDPOINT_URL",
+    );
     // Nothing listening: 69 as well, naming the endpoint variable to check.
     let out = expect(
         kronic_s3(&db, s3, "x")
-            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", cluster::free_port()))
+            .env(
+                "AWS_ENDPOINT_URL",
+                format!("http://127.0.0.1:{}", cluster::free_port()),
+            )
             .env("KRONIC_REMOTE_TIMEOUT", "2")
             .args(["backup", "list", "--remote"]),
         69,
@@ -273,10 +359,20 @@ fn remote_only_leaves_no_local_file() {
     assert!(!db.backup_dir().exists(), "a local folder was made");
     let objects = s3.objects(&db.name);
     assert_eq!(objects.len(), 2, "{objects:?}");
-    assert!(out.stdout.contains(&format!("Backup completed: {}/{}", s3.url(&db.name), objects[0].0)));
+    assert!(out.stdout.contains(&format!(
+        "Backup completed: {}/{}",
+        s3.url(&db.name),
+        objects[0].0
+    )));
     let text = std::fs::read_to_string(&metrics).unwrap();
-    assert!(text.contains("kronic_backup_remote_last_success_timestamp_seconds{"), "{text}");
-    expect(kronic_s3(&db, s3, &db.name).args(["backup", "verify", "--remote", "--latest"]), 0);
+    assert!(
+        text.contains("kronic_backup_remote_last_success_timestamp_seconds{"),
+        "{text}"
+    );
+    expect(
+        kronic_s3(&db, s3, &db.name).args(["backup", "verify", "--remote", "--latest"]),
+        0,
+    );
     // Without a remote, --remote-only is a usage error.
     expect(db.kronic().args(["backup", "--remote-only"]), 64);
 }
@@ -297,21 +393,37 @@ fn sync_uploads_exactly_the_missing_backups() {
     assert_eq!(names.len(), 3);
     assert_eq!(first[0].0, names[0]);
 
-    let out = expect(kronic_s3(&db, s3, &db.name).args(["backup", "sync", "--dry-run"]), 0);
+    let out = expect(
+        kronic_s3(&db, s3, &db.name).args(["backup", "sync", "--dry-run"]),
+        0,
+    );
     assert_eq!(
-        out.stdout.lines().filter(|l| l.starts_with("would upload")).collect::<Vec<_>>(),
-        vec![format!("would upload {}", names[1]), format!("would upload {}", names[2])]
+        out.stdout
+            .lines()
+            .filter(|l| l.starts_with("would upload"))
+            .collect::<Vec<_>>(),
+        vec![
+            format!("would upload {}", names[1]),
+            format!("would upload {}", names[2])
+        ]
     );
     assert_eq!(s3.objects(&db.name), first, "a dry run uploads nothing");
 
     let out = expect(kronic_s3(&db, s3, &db.name).args(["backup", "sync"]), 0);
-    let uploaded: Vec<&str> = out.stdout.lines().filter(|l| l.starts_with("uploaded")).collect();
+    let uploaded: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("uploaded"))
+        .collect();
     assert_eq!(uploaded.len(), 2, "{}", out.stdout);
     for (i, name) in names.iter().enumerate() {
         let local = std::fs::read(db.backup_dir().join(name)).unwrap();
         assert_eq!(s3.get(&format!("{}/{name}", db.name)), local, "{name}");
         if i > 0 {
-            assert!(uploaded[i - 1].ends_with(name.as_str()), "oldest first: {uploaded:?}");
+            assert!(
+                uploaded[i - 1].ends_with(name.as_str()),
+                "oldest first: {uploaded:?}"
+            );
         }
     }
     assert_eq!(s3.objects(&db.name).len(), 6);
@@ -337,7 +449,10 @@ fn remote_prune_touches_only_old_backups_directly_under_the_prefix() {
         s3.put(&key, b"not a backup, but named like one");
     }
     // Only old backups: the newest of them stays, whatever the rules say.
-    let out = expect(kronic_s3(&db, s3, p).args(["backup", "prune", "--remote", "--keep-days", "7"]), 0);
+    let out = expect(
+        kronic_s3(&db, s3, p).args(["backup", "prune", "--remote", "--keep-days", "7"]),
+        0,
+    );
     assert_eq!(out.stdout.trim(), format!("pruned {older}"));
     let keys: Vec<String> = s3.objects(p).into_iter().map(|(k, _)| k).collect();
     assert_eq!(
@@ -351,7 +466,10 @@ fn remote_prune_touches_only_old_backups_directly_under_the_prefix() {
         ]
     );
     // A backup with an upload: then the old one goes too, with its manifest.
-    expect(kronic_s3(&db, s3, p).args(["backup", "--keep-days", "7"]), 0);
+    expect(
+        kronic_s3(&db, s3, p).args(["backup", "--keep-days", "7"]),
+        0,
+    );
     let keys: Vec<String> = s3.objects(p).into_iter().map(|(k, _)| k).collect();
     let name = only_backup(&db.backup_dir());
     assert_eq!(
@@ -379,5 +497,8 @@ fn other_schemes_are_not_supported_yet() {
             .args(["backup", "--remote", "s3://b/p"]),
         78,
     );
-    assert_stderr(&out, "AWS_ENDPOINT_URL=http://127.0.0.1:9 is plain http: set AWS_ALLOW_HTTP=true");
+    assert_stderr(
+        &out,
+        "AWS_ENDPOINT_URL=http://127.0.0.1:9 is plain http: set AWS_ALLOW_HTTP=true",
+    );
 }

@@ -54,7 +54,10 @@ impl S3 {
             bucket: bucket.into(),
             secret: format!("S3cret-DoNotLeak-{}", random_token(20)),
             ports: (0..10).map(|_| free_port()).collect(),
-            dir: tempfile::Builder::new().prefix("kronic-s3").tempdir().unwrap(),
+            dir: tempfile::Builder::new()
+                .prefix("kronic-s3")
+                .tempdir()
+                .unwrap(),
             child: Mutex::new(None),
         };
         s.run();
@@ -71,7 +74,12 @@ impl S3 {
         let child = Command::new(tools().join("weed"))
             .arg("mini")
             .arg(format!("-dir={}", data.display()))
-            .args(["-ip=127.0.0.1", "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0"])
+            .args([
+                "-ip=127.0.0.1",
+                "-webdav=false",
+                "-admin.ui=false",
+                "-s3.port.iceberg=0",
+            ])
             .arg(format!("-s3.port={}", p[0]))
             .arg(format!("-s3.port.grpc={}", p[1]))
             .arg(format!("-master.port={}", p[2]))
@@ -86,7 +94,9 @@ impl S3 {
             .env("AWS_SECRET_ACCESS_KEY", &self.secret)
             .env("S3_BUCKET", &self.bucket)
             .stdout(std::fs::File::create(&log).unwrap())
-            .stderr(Stdio::from(std::fs::File::options().append(true).open(&log).unwrap()))
+            .stderr(Stdio::from(
+                std::fs::File::options().append(true).open(&log).unwrap(),
+            ))
             .spawn()
             .expect("start weed");
         *self.child.lock().unwrap() = Some(child);
@@ -177,14 +187,18 @@ impl S3 {
             "--output",
             "json",
         ]);
-        let v: serde_json::Value = serde_json::from_str(if out.trim().is_empty() { "{}" } else { &out }).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(if out.trim().is_empty() { "{}" } else { &out }).unwrap();
         let mut keys: Vec<(String, u64)> = v["Contents"]
             .as_array()
             .map(|a| {
                 a.iter()
                     .map(|o| {
                         let key = o["Key"].as_str().unwrap();
-                        (key.strip_prefix(&format!("{prefix}/")).unwrap().to_string(), o["Size"].as_u64().unwrap())
+                        (
+                            key.strip_prefix(&format!("{prefix}/")).unwrap().to_string(),
+                            o["Size"].as_u64().unwrap(),
+                        )
                     })
                     .collect()
             })
@@ -195,18 +209,35 @@ impl S3 {
 
     /// The multipart uploads in progress in the bucket.
     pub fn uploads(&self) -> Vec<String> {
-        let out = self.aws(&["s3api", "list-multipart-uploads", "--bucket", &self.bucket, "--output", "json"]);
-        let v: serde_json::Value = serde_json::from_str(if out.trim().is_empty() { "{}" } else { &out }).unwrap();
+        let out = self.aws(&[
+            "s3api",
+            "list-multipart-uploads",
+            "--bucket",
+            &self.bucket,
+            "--output",
+            "json",
+        ]);
+        let v: serde_json::Value =
+            serde_json::from_str(if out.trim().is_empty() { "{}" } else { &out }).unwrap();
         v["Uploads"]
             .as_array()
-            .map(|a| a.iter().map(|u| u["Key"].as_str().unwrap().to_string()).collect())
+            .map(|a| {
+                a.iter()
+                    .map(|u| u["Key"].as_str().unwrap().to_string())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// An object's bytes.
     pub fn get(&self, key: &str) -> Vec<u8> {
         let file = self.dir.path().join(format!("get-{}", random_token(8)));
-        self.aws(&["s3", "cp", &format!("s3://{}/{key}", self.bucket), file.to_str().unwrap()]);
+        self.aws(&[
+            "s3",
+            "cp",
+            &format!("s3://{}/{key}", self.bucket),
+            file.to_str().unwrap(),
+        ]);
         let bytes = std::fs::read(&file).unwrap();
         std::fs::remove_file(&file).unwrap();
         bytes
@@ -216,7 +247,12 @@ impl S3 {
     pub fn put(&self, key: &str, bytes: &[u8]) {
         let file = self.dir.path().join(format!("put-{}", random_token(8)));
         std::fs::write(&file, bytes).unwrap();
-        self.aws(&["s3", "cp", file.to_str().unwrap(), &format!("s3://{}/{key}", self.bucket)]);
+        self.aws(&[
+            "s3",
+            "cp",
+            file.to_str().unwrap(),
+            &format!("s3://{}/{key}", self.bucket),
+        ]);
         std::fs::remove_file(&file).unwrap();
     }
 }
