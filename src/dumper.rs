@@ -105,7 +105,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     let feed = upload.as_mut().map(Upload::feed);
     let started_at = Utc::now();
     let written = write_backup(config, plan, &pg_dump, &dest, feed).await;
-    let (stats, dumped, feed) = match written {
+    let (stats, dumped) = match written {
         Ok(w) => w,
         Err(e) => {
             let cause = match upload {
@@ -168,16 +168,10 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         None => None,
         Some(u) => {
             let url = u.url();
-            let sent = async {
-                if let Some(feed) = feed {
-                    tokio::task::spawn_blocking(move || feed.finish())
-                        .await?
-                        .map_err(|e| fail(Code::IoErr, format!("{url}: {e}")))?;
-                }
-                u.complete(stats.out_bytes, &stats.sha256, manifest, journal)
-                    .await
-            };
-            Some(sent.await.map(|()| url))
+            let sent = u
+                .complete(stats.out_bytes, &stats.sha256, manifest, journal)
+                .await;
+            Some(sent.map(|()| url))
         }
     };
     if let Some(path) = &plan.metrics_file {
@@ -221,7 +215,7 @@ async fn write_backup(
     pg_dump: &process::Tool,
     dest: &Path,
     feed: Option<Feed>,
-) -> Result<(BackupStats, DumpStats, Option<Feed>)> {
+) -> Result<(BackupStats, DumpStats)> {
     if !plan.local {
         tracing::info!(
             "backing up {} to {} with {}",
@@ -323,7 +317,7 @@ async fn run_pg_dump(
     plan: &Plan,
     pg_dump: &process::Tool,
     sink: Sink,
-) -> Result<(BackupStats, DumpStats, Option<Feed>)> {
+) -> Result<(BackupStats, DumpStats)> {
     let pass = Passfile::new(&config.db)?;
     let mut cmd = process::command(pg_dump, &config.db, &pass);
     cmd.args([
@@ -376,7 +370,7 @@ async fn dump(
     stdout: std::fs::File,
     output: Output,
     plan: &Plan,
-) -> Result<(BackupStats, DumpStats, Option<Feed>)> {
+) -> Result<(BackupStats, DumpStats)> {
     let mut progress = Progress::new("dumped", None);
     let (compression, level) = (plan.compression, plan.level);
     let writer = tokio::task::spawn_blocking(move || {
@@ -435,6 +429,5 @@ async fn dump(
             elapsed,
         },
         dumped,
-        flowed.feed,
     ))
 }

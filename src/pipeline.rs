@@ -128,24 +128,26 @@ impl Write for Output {
 pub struct Written {
     pub bytes: u64,
     pub sha256: String,
-    /// The upload's feed, for the caller to finish once the dump is known complete.
-    pub feed: Option<Feed>,
 }
 
 impl Output {
     /// Ends the stream (age's last chunk) and makes the file durable.
     pub fn finish(self) -> io::Result<Written> {
-        let sink = match self {
+        let mut sink = match self {
             Output::Plain(f) => f,
             Output::Encrypted(w) => w.finish()?,
         };
+        // The last part goes out while the file is synced; the object still appears
+        // only when the caller completes the upload.
+        if let Some(feed) = sink.feed.take() {
+            feed.finish()?;
+        }
         if let Some(file) = &sink.file {
             file.sync_all()?;
         }
         Ok(Written {
             bytes: sink.bytes,
             sha256: crate::manifest::hex(&sink.hasher.finalize()),
-            feed: sink.feed,
         })
     }
 }
@@ -165,7 +167,6 @@ pub struct Flowed {
     pub sha256: String,
     /// The SQL ended with pg_dump's closing line.
     pub complete: bool,
-    pub feed: Option<Feed>,
 }
 
 /// A compressor writing into the output.
@@ -260,7 +261,6 @@ fn pump(
         out_bytes: written.bytes,
         sha256: written.sha256,
         complete: crate::dump::ends_complete(&tail),
-        feed: written.feed,
     })
 }
 

@@ -22,7 +22,7 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))')"
   export AWS_ACCESS_KEY_ID=kronic-bench AWS_SECRET_ACCESS_KEY
   AWS_SECRET_ACCESS_KEY=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
   export AWS_REGION=us-east-1 AWS_ENDPOINT_URL=http://127.0.0.1:${ports[0]} AWS_ALLOW_HTTP=true
-  S3_BUCKET=$1 "$weed" mini -dir="$S3_WORK" -ip=127.0.0.1 -s3.port="${ports[0]}" \
+  S3_BUCKET=$1 nice -n "${S3_NICE:-0}" "$weed" mini -dir="$S3_WORK" -ip=127.0.0.1 -s3.port="${ports[0]}" \
     -s3.port.grpc="${ports[1]}" -master.port="${ports[2]}" -master.port.grpc="${ports[3]}" \
     -volume.port="${ports[4]}" -volume.port.grpc="${ports[5]}" -filer.port="${ports[6]}" \
     -filer.port.grpc="${ports[7]}" -admin.port="${ports[8]}" -admin.port.grpc="${ports[9]}" \

@@ -190,13 +190,17 @@ fn restores_from_the_bucket_plain_and_encrypted() {
     assert_eq!(content_checksum(&mut target.client()), expected);
 }
 
-fn the_server_killed_mid_upload_keeps_the_local_backup_and_leaves_no_upload() {
-    let db = TestDb::populated();
-    let s3 = S3::start("kronic-kill");
-    let prefix = "daily";
+/// A `kronic backup` to `s3`'s `prefix` whose pg_dump waits for the lock an application
+/// transaction (`app`) holds on users: the upload is under way when this returns.
+fn backup_held_by_a_lock(
+    db: &TestDb,
+    s3: &S3,
+    prefix: &str,
+    app: &mut postgres::Client,
+    args: &[&str],
+) -> std::process::Child {
     let spy = crate::backup::spy_bindir(db.dir.path());
-    // The application holds a lock: pg_dump waits for it with the upload under way.
-    let mut app = db.client();
+    let _ = std::fs::remove_file(db.path("env"));
     app.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
         .unwrap();
     let mut cmd = db.kronic_std();
@@ -207,26 +211,69 @@ fn the_server_killed_mid_upload_keeps_the_local_backup_and_leaves_no_upload() {
         .env("KRONIC_BACKUP_REMOTE", s3.url(prefix))
         .env("KRONIC_REMOTE_TIMEOUT", "3")
         .env("KRONIC_PG_BINDIR", &spy)
+        .env("KRONIC_LOG", "trace")
         .arg("backup")
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while s3.uploads().is_empty() {
-        assert!(Instant::now() < deadline, "the upload never started");
+    while s3.uploads().is_empty() || !db.path("env").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the upload or pg_dump never started"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     // pg_dump runs now: its argv and environment hold no AWS secret.
-    while !db.path("env").exists() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
     std::thread::sleep(Duration::from_millis(200));
     let env = std::fs::read_to_string(db.path("env")).unwrap();
     let argv = std::fs::read_to_string(db.path("argv")).unwrap();
     assert!(!env.contains("AWS_") && !env.contains(&s3.secret), "{env}");
     assert!(!argv.contains(&s3.secret));
+    child
+}
 
+fn gauge(metrics: &Path, start: &str) -> String {
+    let text = std::fs::read_to_string(metrics).unwrap();
+    text.lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("{start} not in {text}"))
+        .to_string()
+}
+
+fn remote_timestamp(metrics: &Path) -> String {
+    gauge(
+        metrics,
+        "kronic_backup_remote_last_success_timestamp_seconds{",
+    )
+}
+
+fn the_server_killed_mid_upload_keeps_the_local_backup_and_leaves_no_upload() {
+    let db = TestDb::populated();
+    let s3 = S3::start("kronic-kill");
+    let prefix = "daily";
+    let metrics = db.path("backup.prom");
+    let metrics_arg = format!("--metrics-file={}", metrics.display());
+    // A first good backup, for the metrics' last offsite success.
+    expect(
+        s3.env(&mut db.kronic())
+            .env("KRONIC_BACKUP_REMOTE", s3.url(prefix))
+            .args([
+                "backup",
+                "--dir",
+                db.path("first").to_str().unwrap(),
+                &metrics_arg,
+            ]),
+        0,
+    );
+    let before = remote_timestamp(&metrics);
+    let local_before = gauge(&metrics, "kronic_backup_last_success_timestamp_seconds{");
+    std::thread::sleep(Duration::from_millis(1100));
+
+    let mut app = db.client();
+    let child = backup_held_by_a_lock(&db, &s3, prefix, &mut app, &[&metrics_arg]);
     s3.kill();
     app.batch_execute("COMMIT").unwrap();
     let out = child.wait_with_output().unwrap();
@@ -238,11 +285,20 @@ fn the_server_killed_mid_upload_keeps_the_local_backup_and_leaves_no_upload() {
         stderr.contains(&format!("local backup kept: {name}; offsite copy failed: ")),
         "{stderr}"
     );
-    // The local backup is whole.
+    // The local backup is whole and counted; the offsite success is not.
     expect(db.kronic().args(["backup", "verify", "--latest"]), 0);
+    assert_eq!(remote_timestamp(&metrics), before);
+    assert_ne!(
+        gauge(&metrics, "kronic_backup_last_success_timestamp_seconds{"),
+        local_before
+    );
 
     s3.run();
-    assert!(s3.objects(prefix).is_empty(), "no object may appear");
+    let first: Vec<String> = s3.objects(prefix).into_iter().map(|(k, _)| k).collect();
+    assert!(
+        !first.iter().any(|k| k.starts_with(&name)),
+        "no object may appear: {first:?}"
+    );
     // What could not be aborted with the server gone is aborted by the next run, which
     // also uploads the backup that was missed.
     let out = expect(
@@ -265,6 +321,22 @@ fn the_server_killed_mid_upload_keeps_the_local_backup_and_leaves_no_upload() {
     let local = std::fs::read(db.backup_dir().join(&name)).unwrap();
     assert_eq!(s3.get(&format!("{prefix}/{name}")), local);
     assert!(!db.backup_dir().join(".kronic-unfinished-uploads").exists());
+
+    // Every signal mid-upload: the upload is aborted, nothing appears, nothing is left.
+    for signal in ["-TERM", "-INT", "-HUP", "-QUIT"] {
+        let child = backup_held_by_a_lock(&db, &s3, prefix, &mut app, &[]);
+        let out = signal_and_wait(child, signal);
+        app.batch_execute("COMMIT").unwrap();
+        assert_interrupted(&out);
+        assert!(!String::from_utf8_lossy(&out.stderr).contains(&s3.secret));
+        assert_eq!(
+            s3.uploads(),
+            Vec::<String>::new(),
+            "{signal}: an upload is left"
+        );
+        assert_eq!(s3.objects(prefix).len(), first.len() + 2, "{signal}");
+        assert_eq!(only_backup(&db.backup_dir()), name, "{signal}");
+    }
 }
 
 fn wrong_secret_is_77_before_pg_dump_runs() {
