@@ -224,6 +224,11 @@ pub fn compress(
             z.multithread(threads as u32).map_err(Failure::Write)?;
             // Without the frame checksum a flipped bit can decode silently to other data.
             z.include_checksum(true).map_err(Failure::Write)?;
+            // 2 MiB jobs (libzstd's default at level 3 is 8 MiB): half the memory, and
+            // on two cores the workers start sooner and finish together; measured
+            // faster than the default and than `zstd -3 -T0`, output no larger.
+            z.set_parameter(zstd::stream::raw::CParameter::JobSize(2 << 20))
+                .map_err(Failure::Write)?;
             pump(input, z, progress)
         }
     }
