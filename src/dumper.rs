@@ -50,22 +50,14 @@ pub struct Taken {
     pub offsite: Option<Result<()>>,
 }
 
-/// Takes one backup into `plan.dir`: checks and locks the folder, connects, runs pg_dump
-/// through the pipeline into a temporary file, and gives it its final name only when
-/// the dump is complete.
+/// Takes one backup into `plan.dir` (and to the remote): checks and locks the folder,
+/// connects, starts the upload, runs pg_dump through the pipeline into a temporary file,
+/// gives it its final name only when the dump is complete, then completes the upload.
 pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     let dir = &plan.dir;
     // A file-size limit (ulimit -f) must fail the write, not kill kronic mid-file.
     let _xfsz = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25));
-    let (trusted, _lock) = if plan.local {
-        let (trusted, lock) = prepare(dir, plan)?;
-        (trusted, Some(lock))
-    } else {
-        if let Some(path) = &plan.metrics_file {
-            metrics::check_writable(path)?;
-        }
-        (false, None)
-    };
+    let (trusted, _lock) = prepare(plan)?;
     // Uploads an earlier run could not abort are written down in the folder.
     let journal = plan.local.then_some(dir.as_path());
 
@@ -77,35 +69,21 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     drop(client);
     let pg_dump = process::find("pg_dump", major).await?;
 
-    let suffix = format!(
-        "{}{}",
-        plan.compression.suffix(),
-        if plan.recipients.is_some() {
-            ".age"
-        } else {
-            ""
-        }
-    );
+    let encrypted = if plan.recipients.is_some() {
+        ".age"
+    } else {
+        ""
+    };
+    let suffix = format!("{}{encrypted}", plan.compression.suffix());
     if let Some(remote) = &plan.remote {
         remote.check().await?;
     }
     let name = free_name(plan, &suffix).await?;
     let dest = dir.join(&name);
-    // Starting the upload is the check that the bucket can be written to: before
-    // pg_dump runs.
-    let mut upload = match &plan.remote {
-        Some(remote) => {
-            if let Some(dir) = journal {
-                remote.finish_journal(dir).await;
-            }
-            Some(remote.start_upload(&name).await?)
-        }
-        None => None,
-    };
-    let feed = upload.as_mut().map(Upload::feed);
+    let mut upload = start_upload(plan, &name, journal).await?;
     let started_at = Utc::now();
-    let written = write_backup(config, plan, &pg_dump, &dest, feed).await;
-    let (stats, dumped) = match written {
+    let feed = upload.as_mut().map(Upload::feed);
+    let (stats, dumped) = match write_backup(config, plan, &pg_dump, &dest, feed).await {
         Ok(w) => w,
         Err(e) => {
             let cause = match upload {
@@ -122,7 +100,95 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
             });
         }
     };
-    let manifest = Manifest {
+    let server = (server_version, schema_version);
+    let manifest = manifest_of(config, plan, server, started_at, &stats, dumped);
+    if plan.local {
+        let kept = manifest.write(&dest).with_context(|| {
+            format!("the backup {name} was kept, but its manifest was not written")
+        });
+        if let Err(e) = kept {
+            if let Some(u) = upload {
+                u.abort(journal).await;
+            }
+            return Err(e);
+        }
+        say(format!("Backup completed: {name}"))?;
+    }
+    log_stats(&name, &stats);
+
+    // The dump is complete and the local file durable: now the object may appear.
+    let offsite = match upload {
+        None => None,
+        Some(u) => Some(complete_upload(plan, &name, u, &stats, manifest, journal).await?),
+    };
+    if let Some(path) = &plan.metrics_file {
+        let remote_ok = offsite.as_ref().map(Result::is_ok);
+        metrics::write_backup(path, &config.db, &stats, remote_ok).with_context(|| {
+            format!("the backup {name} was kept, but the metrics file was not written")
+        })?;
+    }
+    Ok(Taken {
+        path: dest,
+        trusted,
+        offsite,
+    })
+}
+
+/// Starts the upload of `name`, when there is a remote: also the check that the bucket
+/// can be written to, before pg_dump runs.
+async fn start_upload(plan: &Plan, name: &str, journal: Option<&Path>) -> Result<Option<Upload>> {
+    let Some(remote) = &plan.remote else {
+        return Ok(None);
+    };
+    if let Some(dir) = journal {
+        remote.finish_journal(dir).await;
+    }
+    remote.start_upload(name).await.map(Some)
+}
+
+/// Completes the upload and says so. With a local copy, a failure is reported as the
+/// outcome (the local backup was kept); without one, it is the backup's failure.
+async fn complete_upload(
+    plan: &Plan,
+    name: &str,
+    upload: Upload,
+    stats: &BackupStats,
+    manifest: Manifest,
+    journal: Option<&Path>,
+) -> Result<Result<()>> {
+    let url = upload.url();
+    match upload
+        .complete(stats.out_bytes, &stats.sha256, manifest, journal)
+        .await
+    {
+        Ok(()) => {
+            let what = if plan.local { "Offsite copy" } else { "Backup" };
+            say(format!("{what} completed: {url}"))?;
+            Ok(Ok(()))
+        }
+        Err(e) if plan.local => Ok(Err(fail(
+            Code::LocalOnly,
+            format!(
+                "local backup kept: {name}; offsite copy failed: {e:#} (kronic backup sync uploads it later)"
+            ),
+        ))),
+        Err(e) => Err(fail(
+            crate::exit::classify(&e),
+            format!("{e:#}; no backup was written and none was pruned"),
+        )),
+    }
+}
+
+/// What the manifest records of this backup.
+fn manifest_of(
+    config: &Config,
+    plan: &Plan,
+    (server_version, schema_version): (String, Option<i32>),
+    started_at: chrono::DateTime<Utc>,
+    stats: &BackupStats,
+    dumped: DumpStats,
+) -> Manifest {
+    Manifest {
         kronic_version: env!("CARGO_PKG_VERSION").into(),
         server_version,
         database: config.db.display(),
@@ -141,19 +207,10 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         tables: dumped.tables,
         indexes: dumped.indexes,
         constraints: dumped.constraints,
-    };
-    if plan.local {
-        let kept = manifest.write(&dest).with_context(|| {
-            format!("the backup {name} was kept, but its manifest was not written")
-        });
-        if let Err(e) = kept {
-            if let Some(u) = upload {
-                u.abort(journal).await;
-            }
-            return Err(e);
-        }
-        say(format!("Backup completed: {name}"))?;
     }
+}
+
+fn log_stats(name: &str, stats: &BackupStats) {
     let secs = stats.elapsed.as_secs_f64().max(1e-3);
     tracing::info!(
         "{name}: {} compressed from {} of SQL in {:.1}s ({}/s)",
@@ -162,49 +219,6 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         secs,
         HumanBytes((stats.sql_bytes as f64 / secs) as u64)
     );
-
-    // The dump is complete and the local file durable: now the object may appear.
-    let offsite = match upload {
-        None => None,
-        Some(u) => {
-            let url = u.url();
-            let sent = u
-                .complete(stats.out_bytes, &stats.sha256, manifest, journal)
-                .await;
-            Some(sent.map(|()| url))
-        }
-    };
-    if let Some(path) = &plan.metrics_file {
-        let remote_ok = offsite.as_ref().map(Result::is_ok);
-        metrics::write_backup(path, &config.db, &stats, remote_ok).with_context(|| {
-            format!("the backup {name} was kept, but the metrics file was not written")
-        })?;
-    }
-    let offsite = match offsite {
-        Some(Ok(url)) => {
-            let what = if plan.local { "Offsite copy" } else { "Backup" };
-            say(format!("{what} completed: {url}"))?;
-            Some(Ok(()))
-        }
-        Some(Err(e)) if plan.local => Some(Err(fail(
-            Code::LocalOnly,
-            format!(
-                "local backup kept: {name}; offsite copy failed: {e:#} (kronic backup sync uploads it later)"
-            ),
-        ))),
-        Some(Err(e)) => {
-            return Err(fail(
-                crate::exit::classify(&e),
-                format!("{e:#}; no backup was written and none was pruned"),
-            ));
-        }
-        None => None,
-    };
-    Ok(Taken {
-        path: dest,
-        trusted,
-        offsite,
-    })
 }
 
 /// The backup's bytes, into a temporary file that takes its final name only when the
@@ -263,8 +277,16 @@ async fn describe_server(client: &tokio_postgres::Client) -> Result<(String, Opt
 
 /// The folder: created, checked (a folder others can write to still gets its backup,
 /// but kronic will not prune or pick "latest" there: said once, with the fix), locked,
-/// swept of temporary files of killed runs. Also the metrics file's folder.
-fn prepare(dir: &Path, plan: &Plan) -> Result<(bool, repository::FolderLock)> {
+/// swept of temporary files of killed runs. Also the metrics file's folder. Without a
+/// local copy, only the latter.
+fn prepare(plan: &Plan) -> Result<(bool, Option<repository::FolderLock>)> {
+    if let Some(path) = &plan.metrics_file {
+        metrics::check_writable(path)?;
+    }
+    if !plan.local {
+        return Ok((false, None));
+    }
+    let dir = &plan.dir;
     fsutil::create_private_dir(dir)?;
     repository::not_root_in_anothers_folder(dir)?;
     let trusted = match repository::trusted_dir(dir) {
@@ -274,12 +296,9 @@ fn prepare(dir: &Path, plan: &Plan) -> Result<(bool, repository::FolderLock)> {
             false
         }
     };
-    if let Some(path) = &plan.metrics_file {
-        metrics::check_writable(path)?;
-    }
     let lock = repository::lock(dir)?;
     repository::remove_stale_temp_files(dir, &lock);
-    Ok((trusted, lock))
+    Ok((trusted, Some(lock)))
 }
 
 /// This second's backup name; when a backup of this very second exists (two runs back

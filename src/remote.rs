@@ -18,7 +18,9 @@ use futures_util::TryStreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
-use object_store::{ClientConfigKey, MultipartId, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{
+    ClientConfigKey, ClientOptions, MultipartId, ObjectStore, ObjectStoreExt, PutPayload,
+};
 use tokio::task::JoinSet;
 
 use crate::exit::{Code, fail};
@@ -40,6 +42,8 @@ pub struct Remote {
     url: String,
     prefix: String,
     store: Arc<AmazonS3>,
+    /// The same bucket, for streaming downloads (no whole-request time limit).
+    reads: Arc<AmazonS3>,
     timeout: Duration,
 }
 
@@ -80,22 +84,46 @@ impl Remote {
         {
             return Err(bad("the prefix has an empty, . or .. segment"));
         }
-        let store = builder
+        let builder = builder
             .with_bucket_name(bucket)
             .with_retry(object_store::RetryConfig {
                 max_retries: 10,
                 retry_timeout: timeout,
                 ..Default::default()
-            })
-            .with_config(
-                AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
-                format!("{}ms", timeout.as_millis().max(1)),
-            )
-            .with_config(
-                AmazonS3ConfigKey::Client(ClientConfigKey::Timeout),
-                format!("{}ms", timeout.max(Duration::from_secs(30)).as_millis()),
+            });
+        let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
+        let client = |key: ClientConfigKey, value: String| (AmazonS3ConfigKey::Client(key), value);
+        // Requests and uploaded parts: each whole request bounded (an 8 MiB part gets
+        // at least two minutes, for slow links).
+        let store = [
+            client(ClientConfigKey::ConnectTimeout, ms(timeout)),
+            client(ClientConfigKey::ReadTimeout, ms(timeout)),
+            client(
+                ClientConfigKey::Timeout,
+                ms((timeout * 4).max(Duration::from_secs(120))),
+            ),
+        ]
+        .into_iter()
+        .fold(builder.clone(), |b, (k, v)| b.with_config(k, v))
+        .build()
+        .map(Arc::new)
+        .map_err(|e| bad(&first_line(&e.to_string())))?;
+        // Downloads feed a restore for as long as it takes: no limit on the whole
+        // request, only on a stalled read.
+        let allow_http = builder
+            .get_config_value(&AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp))
+            .is_some_and(|v| v == "true");
+        let reads = builder
+            .clone()
+            .with_client_options(
+                ClientOptions::new()
+                    .with_allow_http(allow_http)
+                    .with_timeout_disabled()
+                    .with_connect_timeout(timeout)
+                    .with_read_timeout(timeout),
             )
             .build()
+            .map(Arc::new)
             .map_err(|e| bad(&first_line(&e.to_string())))?;
         Ok(Remote {
             url: format!(
@@ -103,7 +131,8 @@ impl Remote {
                 if prefix.is_empty() { "" } else { "/" }
             ),
             prefix: prefix.to_string(),
-            store: Arc::new(store),
+            store,
+            reads,
             timeout,
         })
     }
@@ -213,7 +242,7 @@ impl Remote {
     /// streamed: no temporary copy. Its size.
     pub async fn reader(&self, name: &str) -> Result<(Box<dyn Read + Send>, u64)> {
         let got = self
-            .bounded(name, self.store.get(&self.key(name)))
+            .bounded(name, self.reads.get(&self.key(name)))
             .await
             .map_err(|e| match crate::exit::classify(&e) {
                 Code::NoInput => fail(
@@ -378,14 +407,7 @@ impl Remote {
         match tokio::time::timeout(self.timeout, op).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(self.error(what, e)),
-            Err(_) => Err(fail(
-                Code::Unavailable,
-                format!(
-                    "{}: cannot reach the object store: no answer within {}s (KRONIC_REMOTE_TIMEOUT); check AWS_ENDPOINT_URL and the network",
-                    self.url,
-                    self.timeout.as_secs()
-                ),
-            )),
+            Err(_) => Err(self.no_answer()),
         }
     }
 
@@ -422,11 +444,25 @@ impl Remote {
                 format!("{} does not exist", self.url_of(what)),
             );
         }
+        if detail.contains("timed out") {
+            return self.no_answer();
+        }
         fail(
             Code::Unavailable,
             format!(
                 "{}: cannot reach the object store ({detail}); check AWS_ENDPOINT_URL, AWS_REGION and the network",
                 self.url
+            ),
+        )
+    }
+
+    fn no_answer(&self) -> anyhow::Error {
+        fail(
+            Code::Unavailable,
+            format!(
+                "{}: cannot reach the object store: no answer within {}s (KRONIC_REMOTE_TIMEOUT); check AWS_ENDPOINT_URL and the network",
+                self.url,
+                self.timeout.as_secs()
             ),
         )
     }
