@@ -271,25 +271,39 @@ fn list(dir: &Path, json: bool) -> Result<Code> {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(Code::Ok);
     }
-    writeln!(
-        out,
-        "{:<20}  {:>10}  {:>8}  FILE",
-        "TIME (UTC)", "SIZE", "AGE"
-    )?;
-    for b in &backups {
-        writeln!(
-            out,
-            "{:<20}  {:>10}  {:>8}  {}",
-            b.time.format("%Y-%m-%d %H:%M:%S"),
-            HumanBytes(b.size).to_string(),
-            age((now - b.time).num_seconds()),
-            b.name
-        )?;
-    }
+    let rows: Vec<_> = backups
+        .iter()
+        .map(|b| (b.time, b.size, b.name.as_str()))
+        .collect();
+    print_listing(&mut out, "FILE", &rows)?;
     Ok(Code::Ok)
 }
 
-pub(super) fn age(secs: i64) -> String {
+/// The listing table: time, size, age and name (`title` heads the last column).
+pub(super) fn print_listing(
+    out: &mut impl Write,
+    title: &str,
+    rows: &[(chrono::DateTime<Utc>, u64, &str)],
+) -> Result<()> {
+    let now = Utc::now();
+    writeln!(
+        out,
+        "{:<20}  {:>10}  {:>8}  {title}",
+        "TIME (UTC)", "SIZE", "AGE"
+    )?;
+    for (time, size, name) in rows {
+        writeln!(
+            out,
+            "{:<20}  {:>10}  {:>8}  {name}",
+            time.format("%Y-%m-%d %H:%M:%S"),
+            HumanBytes(*size).to_string(),
+            age((now - *time).num_seconds()),
+        )?;
+    }
+    Ok(())
+}
+
+fn age(secs: i64) -> String {
     match secs {
         s if s < 3600 => format!("{}m", s.max(0) / 60),
         s if s < 86_400 => format!("{}h", s / 3600),

@@ -37,24 +37,11 @@ pub async fn list(remote: &Remote, json: bool) -> Result<Code> {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(Code::Ok);
     }
-    writeln!(
-        out,
-        "{:<20}  {:>10}  {:>8}  {}",
-        "TIME (UTC)",
-        "SIZE",
-        "AGE",
-        remote.url()
-    )?;
-    for b in &backups {
-        writeln!(
-            out,
-            "{:<20}  {:>10}  {:>8}  {}",
-            b.time.format("%Y-%m-%d %H:%M:%S"),
-            HumanBytes(b.size).to_string(),
-            super::backup::age((now - b.time).num_seconds()),
-            b.name
-        )?;
-    }
+    let rows: Vec<_> = backups
+        .iter()
+        .map(|b| (b.time, b.size, b.name.as_str()))
+        .collect();
+    super::backup::print_listing(&mut out, remote.url(), &rows)?;
     Ok(Code::Ok)
 }
 

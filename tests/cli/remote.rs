@@ -162,28 +162,19 @@ fn restores_from_the_bucket_plain_and_encrypted() {
     );
     // Without the key: 77 before anything connects; with it, the newest restores.
     let target = TestDb::new();
-    expect(
-        kronic_s3(&db, s3, &prefix).args([
-            "restore",
-            "--remote",
-            "--latest",
-            "--target-db",
-            &target.name,
-            "--yes",
-        ]),
-        77,
-    );
+    let restore = [
+        "restore",
+        "--remote",
+        "--latest",
+        "--target-db",
+        &target.name,
+        "--yes",
+    ];
+    expect(kronic_s3(&db, s3, &prefix).args(restore), 77);
     expect(
         kronic_s3(&db, s3, &prefix)
-            .args([
-                "restore",
-                "--remote",
-                "--latest",
-                "--target-db",
-                &target.name,
-                "--yes",
-                "--identity",
-            ])
+            .args(restore)
+            .arg("--identity")
             .arg(&identity),
         0,
     );
