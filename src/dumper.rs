@@ -58,8 +58,9 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     // A file-size limit (ulimit -f) must fail the write, not kill kronic mid-file.
     let _xfsz = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25));
     let (trusted, _lock) = prepare(plan)?;
-    // Uploads an earlier run could not abort are written down in the folder.
-    let journal = plan.local.then_some(dir.as_path());
+    // Uploads an earlier run could not abort are written down in the folder (only a
+    // trusted one: a planted list could name other uploads to abort).
+    let journal = (plan.local && trusted).then_some(dir.as_path());
 
     // Connect first: configuration, authentication and version problems are reported
     // before any file exists.

@@ -376,6 +376,14 @@ impl Remote {
             let Some((key, id)) = line.split_once('\t') else {
                 continue;
             };
+            // Only kronic's own under this prefix: a backup name directly in it (another
+            // prefix's lines wait for a run against that one).
+            let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
+            if prefix != self.prefix || repository::parse_backup_name(name).is_none() {
+                left.push_str(line);
+                left.push('\n');
+                continue;
+            }
             let (key, id) = (Path::from(key), MultipartId::from(id.to_string()));
             match self.store.abort_multipart(&key, &id).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {

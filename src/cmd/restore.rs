@@ -48,7 +48,8 @@ async fn source(args: &RestoreArgs) -> Result<Source> {
         .filter(|f| f.contains("://"));
     if let Some(url) = url {
         let (location, name) = url.rsplit_once('/').unwrap_or((url, ""));
-        let remote = config::remote(Some(location.to_string()))?.expect("a URL was given");
+        let remote = config::remote(Some(location.to_string()))?
+            .ok_or_else(|| fail(Code::Usage, format!("{url} names no bucket")))?;
         if repository::parse_backup_name(name).is_none() {
             return Err(fail(
                 Code::Usage,
