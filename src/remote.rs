@@ -7,7 +7,7 @@
 //! next run.
 
 use std::io::{self, Read, Write};
-use std::path::{Path as FsPath, PathBuf};
+use std::path::Path as FsPath;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,8 +25,8 @@ use tokio::task::JoinSet;
 
 use crate::exit::{Code, fail};
 use crate::manifest::Manifest;
-use crate::repository::{self, Backup};
-use crate::retention::{self, Decision, Policy};
+use crate::repository;
+use crate::retention::{self, Dated, Decision, Policy};
 
 /// Parts of 8 MiB, four in flight: memory stays near 48 MiB whatever the database's
 /// size (a part filling, one queued, four sending); objects up to 80 GB (S3 allows
@@ -51,8 +51,24 @@ pub struct Remote {
 #[derive(Debug, Clone)]
 pub struct RemoteBackup {
     pub name: String,
+    /// `s3://bucket/prefix/NAME`.
+    pub url: String,
     pub time: DateTime<Utc>,
     pub size: u64,
+}
+
+impl Dated for RemoteBackup {
+    fn time(&self) -> DateTime<Utc> {
+        self.time
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn location(&self) -> String {
+        self.url.clone()
+    }
 }
 
 impl Remote {
@@ -169,6 +185,7 @@ impl Remote {
                 let name = o.location.filename()?.to_string();
                 let time = repository::parse_backup_name(&name)?;
                 Some(RemoteBackup {
+                    url: self.url_of(&name),
                     name,
                     time,
                     size: o.size,
@@ -181,40 +198,29 @@ impl Remote {
 
     /// The newest backup, passing over names dated more than a day ahead.
     pub async fn latest(&self) -> Result<RemoteBackup> {
-        let now = Utc::now();
-        self.list()
-            .await?
+        repository::current(self.list().await?, Utc::now())
             .into_iter()
-            .find(|b| b.time <= now + chrono::Duration::days(1))
+            .next()
             .ok_or_else(|| fail(Code::NoInput, format!("no backups in {}", self.url)))
     }
 
     /// Applies `policy` to the backups directly under the prefix, as in the folder (never
     /// the newest, nothing dated in the future) and deletes (unless `dry_run`) what it
     /// does not keep, each with its manifest. Other keys are never touched.
-    pub async fn prune(&self, policy: &Policy, dry_run: bool) -> Result<Vec<Decision>> {
+    pub async fn prune(
+        &self,
+        policy: &Policy,
+        dry_run: bool,
+    ) -> Result<Vec<Decision<RemoteBackup>>> {
         let now = Utc::now();
-        let backups = self
-            .list()
-            .await?
-            .into_iter()
-            .map(|b| Backup {
-                path: PathBuf::from(self.url_of(&b.name)),
-                encrypted: b.name.ends_with(".age"),
-                name: b.name,
-                time: b.time,
-                size: b.size,
-                uid: 0,
-                mode: 0,
-            })
-            .collect();
-        let decisions = retention::apply(policy, repository::current(backups, now), now);
+        let backups = repository::current(self.list().await?, now);
+        let decisions = retention::apply(policy, backups, now);
         for d in decisions.iter().filter(|d| !d.keep) {
             if !dry_run {
                 self.delete(&d.backup.name).await?;
                 tracing::info!(
                     "pruned {} ({} days old)",
-                    d.backup.path.display(),
+                    d.backup.url,
                     (now - d.backup.time).num_days()
                 );
             }

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use crate::exit::{Code, fail};
 use crate::fsutil;
-use crate::retention::{self, Decision, Policy};
+use crate::retention::{self, Dated, Decision, Policy};
 
 const PREFIX: &str = "kronic_backup_";
 /// What a backup name may end with: compression, then `.age` when encrypted.
@@ -53,11 +53,23 @@ pub struct Backup {
     pub name: String,
     pub time: DateTime<Utc>,
     pub size: u64,
-    /// Its name ends with `.age`.
-    pub encrypted: bool,
     /// Owner and permission bits, for the trust checks.
     pub uid: u32,
     pub mode: u32,
+}
+
+impl Dated for Backup {
+    fn time(&self) -> DateTime<Utc> {
+        self.time
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
 }
 
 /// The regular files directly in `dir` named like backups, newest first. Symlinks,
@@ -98,7 +110,6 @@ pub fn list(dir: &Path) -> Result<Vec<Backup>> {
         };
         out.push(Backup {
             path: entry.path().to_path_buf(),
-            encrypted: name.ends_with(".age"),
             name,
             time,
             size: meta.len(),
@@ -125,16 +136,17 @@ pub fn latest(dir: &Path) -> Result<Backup> {
     }
 }
 
-/// `backups` without the ones dated more than a day in the future, warning about those.
-pub fn current(backups: Vec<Backup>, now: DateTime<Utc>) -> Vec<Backup> {
-    let (future, current): (Vec<Backup>, Vec<Backup>) = backups
+/// `backups` (in the folder or the bucket) without the ones dated more than a day in
+/// the future, warning about those.
+pub fn current<B: Dated>(backups: Vec<B>, now: DateTime<Utc>) -> Vec<B> {
+    let (future, current): (Vec<B>, Vec<B>) = backups
         .into_iter()
-        .partition(|b| b.time > now + chrono::Duration::days(1));
+        .partition(|b| b.time() > now + chrono::Duration::days(1));
     for b in &future {
         tracing::warn!(
             "ignoring {}: its name is dated in the future ({}); rename or remove it",
-            b.path.display(),
-            b.time.format("%Y-%m-%d %H:%M:%S UTC")
+            b.location(),
+            b.time().format("%Y-%m-%d %H:%M:%S UTC")
         );
     }
     current

@@ -86,10 +86,20 @@ impl Policy {
     }
 }
 
+/// What retention needs to know of a backup, wherever it is kept (the folder, the
+/// bucket).
+pub trait Dated {
+    /// The time in its name.
+    fn time(&self) -> DateTime<Utc>;
+    fn name(&self) -> &str;
+    /// Where it is, for messages: a path or a URL.
+    fn location(&self) -> String;
+}
+
 /// What the policy decided for one backup.
 #[derive(Debug, Clone)]
-pub struct Decision {
-    pub backup: Backup,
+pub struct Decision<B = Backup> {
+    pub backup: B,
     pub keep: bool,
     /// The rules that keep it.
     pub reasons: Vec<String>,
@@ -119,8 +129,12 @@ fn each(_: DateTime<Utc>, nr: usize) -> i64 {
 }
 
 /// Decides for every backup in `backups` (any order; returned newest first).
-pub fn apply(policy: &Policy, mut backups: Vec<Backup>, now: DateTime<Utc>) -> Vec<Decision> {
-    backups.sort_by(|a, b| b.time.cmp(&a.time).then(b.name.cmp(&a.name)));
+pub fn apply<B: Dated>(
+    policy: &Policy,
+    mut backups: Vec<B>,
+    now: DateTime<Utc>,
+) -> Vec<Decision<B>> {
+    backups.sort_by(|a, b| b.time().cmp(&a.time()).then(b.name().cmp(a.name())));
     if policy.keep_all() {
         return backups
             .into_iter()
@@ -146,7 +160,7 @@ pub fn apply(policy: &Policy, mut backups: Vec<Backup>, now: DateTime<Utc>) -> V
             reasons.push("newest".to_string());
         }
         if let Some(span) = policy.within
-            && backup.time > span.before(now)
+            && backup.time() > span.before(now)
         {
             reasons.push(format!("within {span}"));
         }
@@ -154,7 +168,7 @@ pub fn apply(policy: &Policy, mut backups: Vec<Backup>, now: DateTime<Utc>) -> V
             if *left == 0 {
                 continue;
             }
-            let val = bucket(backup.time, nr);
+            let val = bucket(backup.time(), nr);
             if Some(val) != *last {
                 reasons.push(name.to_string());
             } else if nr == count - 1 {
@@ -190,7 +204,6 @@ mod tests {
             name: t.format("%Y-%m-%d %H:%M").to_string(),
             time: t,
             size: 0,
-            encrypted: false,
             uid: 0,
             mode: 0o600,
         }

@@ -15,7 +15,7 @@ use crate::dumper::{Plan, take};
 use crate::exit::{Code, classify, fail};
 use crate::manifest::{self, Manifest};
 use crate::repository;
-use crate::retention::Decision;
+use crate::retention::{Dated, Decision};
 use crate::ui::say;
 
 use super::offsite;
@@ -156,14 +156,18 @@ pub async fn before_migration(config: &Config) -> Result<PathBuf> {
 }
 
 /// Per backup, keep or remove and the rules that keep it (dry run), or what was pruned.
-pub(super) fn print_prune(decisions: &[Decision], dry_run: bool, json: bool) -> Result<Code> {
+pub(super) fn print_prune<B: Dated>(
+    decisions: &[Decision<B>],
+    dry_run: bool,
+    json: bool,
+) -> Result<Code> {
     let mut out = std::io::stdout().lock();
     if json {
         let rows: Vec<serde_json::Value> = decisions
             .iter()
             .map(|d| {
                 serde_json::json!({
-                    "name": d.backup.name,
+                    "name": d.backup.name(),
                     "action": if d.keep { "keep" } else { "remove" },
                     "reasons": d.reasons,
                 })
@@ -174,9 +178,9 @@ pub(super) fn print_prune(decisions: &[Decision], dry_run: bool, json: bool) -> 
     }
     for d in decisions {
         match (d.keep, dry_run) {
-            (true, true) => writeln!(out, "keep {} ({})", d.backup.name, d.reasons.join(", "))?,
-            (false, true) => writeln!(out, "would prune {}", d.backup.name)?,
-            (false, false) => writeln!(out, "pruned {}", d.backup.name)?,
+            (true, true) => writeln!(out, "keep {} ({})", d.backup.name(), d.reasons.join(", "))?,
+            (false, true) => writeln!(out, "would prune {}", d.backup.name())?,
+            (false, false) => writeln!(out, "pruned {}", d.backup.name())?,
             (true, false) => {}
         }
     }
@@ -250,57 +254,70 @@ fn verify(files: &[PathBuf], identities: &Identities) -> Result<Code> {
 }
 
 fn list(dir: &Path, json: bool) -> Result<Code> {
-    let backups = repository::list(dir)?;
+    let rows: Vec<Listed> = repository::list(dir)?
+        .into_iter()
+        .map(|b| Listed {
+            manifest: json
+                .then(|| Manifest::read(&b.path).ok().flatten())
+                .flatten(),
+            location: ("path", b.path.display().to_string()),
+            name: b.name,
+            time: b.time,
+            size: b.size,
+        })
+        .collect();
+    print_list(&rows, "FILE", json)
+}
+
+/// One backup in a listing, from the folder or the bucket.
+pub(super) struct Listed {
+    pub name: String,
+    /// `("path", …)` or `("url", …)`, for the JSON.
+    pub location: (&'static str, String),
+    pub time: chrono::DateTime<Utc>,
+    pub size: u64,
+    /// Read only for JSON.
+    pub manifest: Option<Manifest>,
+}
+
+/// The listing: JSON for scripts, or a table of time, size, age and name (`title`
+/// heads the last column).
+pub(super) fn print_list(rows: &[Listed], title: &str, json: bool) -> Result<Code> {
     let now = Utc::now();
     let mut out = std::io::stdout().lock();
     if json {
-        let rows: Vec<serde_json::Value> = backups
+        let rows: Vec<serde_json::Value> = rows
             .iter()
             .map(|b| {
-                serde_json::json!({
-                    "file": b.name,
-                    "path": b.path,
-                    "time": b.time.to_rfc3339(),
-                    "size_bytes": b.size,
-                    "encrypted": b.encrypted,
-                    "manifest": Manifest::read(&b.path).ok().flatten(),
-                    "age_seconds": (now - b.time).num_seconds(),
-                })
+                let mut row = serde_json::json!({ "file": b.name });
+                row[b.location.0] = b.location.1.clone().into();
+                row["time"] = b.time.to_rfc3339().into();
+                row["size_bytes"] = b.size.into();
+                row["encrypted"] = b.name.ends_with(".age").into();
+                row["manifest"] = serde_json::to_value(&b.manifest).unwrap_or_default();
+                row["age_seconds"] = (now - b.time).num_seconds().into();
+                row
             })
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(Code::Ok);
     }
-    let rows: Vec<_> = backups
-        .iter()
-        .map(|b| (b.time, b.size, b.name.as_str()))
-        .collect();
-    print_listing(&mut out, "FILE", &rows)?;
-    Ok(Code::Ok)
-}
-
-/// The listing table: time, size, age and name (`title` heads the last column).
-pub(super) fn print_listing(
-    out: &mut impl Write,
-    title: &str,
-    rows: &[(chrono::DateTime<Utc>, u64, &str)],
-) -> Result<()> {
-    let now = Utc::now();
     writeln!(
         out,
         "{:<20}  {:>10}  {:>8}  {title}",
         "TIME (UTC)", "SIZE", "AGE"
     )?;
-    for (time, size, name) in rows {
+    for b in rows {
         writeln!(
             out,
-            "{:<20}  {:>10}  {:>8}  {name}",
-            time.format("%Y-%m-%d %H:%M:%S"),
-            HumanBytes(*size).to_string(),
-            age((now - *time).num_seconds()),
+            "{:<20}  {:>10}  {:>8}  {}",
+            b.time.format("%Y-%m-%d %H:%M:%S"),
+            HumanBytes(b.size).to_string(),
+            age((now - b.time).num_seconds()),
+            b.name
         )?;
     }
-    Ok(())
+    Ok(Code::Ok)
 }
 
 fn age(secs: i64) -> String {

@@ -1,7 +1,6 @@
 //! The offsite copies: `backup list|verify|prune --remote` and `backup sync`.
 
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,32 +16,23 @@ use crate::repository;
 use crate::retention::Policy;
 use crate::ui::say;
 
+use super::backup::{Listed, print_list};
+
 pub async fn list(remote: &Remote, json: bool) -> Result<Code> {
-    let backups = remote.list().await?;
-    let now = Utc::now();
-    let mut out = std::io::stdout().lock();
-    if json {
-        let mut rows = Vec::new();
-        for b in &backups {
-            rows.push(serde_json::json!({
-                "file": b.name,
-                "url": remote.url_of(&b.name),
-                "time": b.time.to_rfc3339(),
-                "size_bytes": b.size,
-                "encrypted": b.name.ends_with(".age"),
-                "manifest": remote.manifest(&b.name).await.ok().flatten(),
-                "age_seconds": (now - b.time).num_seconds(),
-            }));
-        }
-        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
-        return Ok(Code::Ok);
+    let mut rows = Vec::new();
+    for b in remote.list().await? {
+        rows.push(Listed {
+            manifest: match json {
+                true => remote.manifest(&b.name).await.ok().flatten(),
+                false => None,
+            },
+            location: ("url", b.url),
+            name: b.name,
+            time: b.time,
+            size: b.size,
+        });
     }
-    let rows: Vec<_> = backups
-        .iter()
-        .map(|b| (b.time, b.size, b.name.as_str()))
-        .collect();
-    super::backup::print_listing(&mut out, remote.url(), &rows)?;
-    Ok(Code::Ok)
+    print_list(&rows, remote.url(), json)
 }
 
 /// The name a user gave for an object: a bare backup name, or its full URL.
@@ -172,7 +162,7 @@ pub async fn sync(dir: &Path, remote: &Remote, policy: &Policy, dry_run: bool) -
         say(format!(
             "{} {}",
             if dry_run { "would prune" } else { "pruned" },
-            d.backup.path.display()
+            d.backup.url
         ))?;
     }
     Ok(Code::Ok)
