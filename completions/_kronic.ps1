@@ -281,7 +281,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
-            [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Verify the newest backup in the folder')
+            [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Verify the newest backup in the folder (with --remote: in the bucket)')
             [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')

@@ -257,7 +257,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
-            cand --latest 'Verify the newest backup in the folder'
+            cand --latest 'Verify the newest backup in the folder (with --remote: in the bucket)'
             cand --remote 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'

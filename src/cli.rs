@@ -217,24 +217,27 @@ pub enum Command {
     /// compresses it as it streams (gzip, or zstd), encrypts it when age recipients are
     /// configured, and gives the finished file its name only when pg_dump succeeded and
     /// the dump is complete: kronic_backup_YYYYmmdd_HHMMSS.sql.gz (UTC; .sql.zst, .age
-    /// when encrypted), with a manifest next to it. After a successful backup, the
-    /// retention policy prunes (by default: older than 30 days, never the newest).
+    /// when encrypted), with a manifest next to it. With a remote (s3://), the same bytes
+    /// are uploaded in the same pass; exit 3 means the local backup was kept but the
+    /// offsite copy failed. After a successful backup, the retention policy prunes (by
+    /// default: older than 30 days, never the newest), in the bucket too.
     #[command(
         args_conflicts_with_subcommands = true,
-        after_help = "Examples:\n  kronic backup --dir /var/backups/kronic --metrics-file /var/lib/node_exporter/kronic.prom\n  kronic backup list\n  kronic backup verify --latest"
+        after_help = "Examples:\n  kronic backup --dir /var/backups/kronic --metrics-file /var/lib/node_exporter/kronic.prom\n  kronic backup --remote s3://acme-backups/kronic\n  kronic backup list --remote\n  kronic backup verify --latest"
     )]
     Backup(BackupArgs),
 
     /// Restore a backup into the database, completely or not at all.
     ///
-    /// Accepts a gzip or a plain SQL dump (told apart by content). kronic applies it
+    /// Accepts gzip, zstd, age-encrypted or plain SQL dumps (told apart by content),
+    /// from a file or streamed from s3://BUCKET/PREFIX/NAME. kronic applies it
     /// itself, in a single transaction, running only the statements pg_dump writes: psql
     /// meta-commands, transaction control and anything that reaches outside the database
     /// are refused (exit 65). Any error, a truncated or corrupt file, Ctrl-C or SIGTERM
     /// leaves the database as it was. --latest trusts only a backup folder and file that
     /// no other user can write to.
     #[command(
-        after_help = "Examples:\n  kronic restore --latest --yes\n  kronic restore backup.sql.gz --target-db kronic_drill --create --yes"
+        after_help = "Examples:\n  kronic restore --latest --yes\n  kronic restore backup.sql.gz --target-db kronic_drill --create --yes\n  kronic restore --remote --latest --yes"
     )]
     Restore(RestoreArgs),
 
@@ -608,7 +611,7 @@ pub enum BackupAction {
         /// The backup files (each is checked; the failures are named).
         #[arg(conflicts_with = "latest", value_name = "FILE")]
         files: Vec<PathBuf>,
-        /// Verify the newest backup in the folder.
+        /// Verify the newest backup in the folder (with --remote: in the bucket).
         #[arg(long)]
         latest: bool,
         #[command(flatten)]

@@ -56,6 +56,21 @@ impl Manifest {
         fsutil::write_atomic(&path_for(backup), text.as_bytes(), 0o600)
     }
 
+    /// Were the bytes read from `what` (their SHA-256) the ones this manifest recorded?
+    /// 65 naming both digests otherwise.
+    pub fn check_digest(&self, what: &str, sha256: &str) -> Result<()> {
+        if sha256 == self.sha256 {
+            return Ok(());
+        }
+        Err(fail(
+            Code::DataErr,
+            format!(
+                "{what} does not match its manifest: SHA-256 {sha256}, the manifest says {} (changed since the backup?)",
+                self.sha256
+            ),
+        ))
+    }
+
     /// The manifest of `backup`, if it has one (an unreadable or invalid one is 65).
     pub fn read(backup: &Path) -> Result<Option<Manifest>> {
         let path = path_for(backup);
@@ -72,22 +87,6 @@ impl Manifest {
                 )
             }),
         }
-    }
-}
-
-/// The SHA-256 of a file, read whole.
-pub fn sha256_of(path: &Path) -> Result<String> {
-    let mut file = crate::dump::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| crate::dump::read_error(path, e))?;
-        if n == 0 {
-            return Ok(hex(&hasher.finalize()));
-        }
-        hasher.update(&buf[..n]);
     }
 }
 

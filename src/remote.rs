@@ -355,20 +355,16 @@ impl Remote {
                 ));
             }
         };
-        let manifest = manifest.unwrap_or_default();
-        if manifest.sha256.is_empty() || manifest.sha256 == sha256 {
-            upload.complete(size, &sha256, manifest, None).await
-        } else {
+        let matches = match &manifest {
+            Some(m) => m.check_digest(&path.display().to_string(), &sha256),
+            None => Ok(()),
+        };
+        if let Err(e) = matches {
             upload.abort(None).await;
-            Err(fail(
-                Code::DataErr,
-                format!(
-                    "{} does not match its manifest (SHA-256 {sha256}, the manifest says {}); not uploaded",
-                    path.display(),
-                    manifest.sha256
-                ),
-            ))
+            return Err(e.context("not uploaded"));
         }
+        let manifest = manifest.unwrap_or_default();
+        upload.complete(size, &sha256, manifest, None).await
     }
 
     /// Aborts the uploads an earlier run could not abort (written down in `dir`).

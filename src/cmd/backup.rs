@@ -13,7 +13,7 @@ use crate::config::{self, Config, vars};
 use crate::crypt::Identities;
 use crate::dumper::{Plan, take};
 use crate::exit::{Code, classify, fail};
-use crate::manifest::{self, Manifest};
+use crate::manifest::{HashingReader, Manifest};
 use crate::repository;
 use crate::retention::{Dated, Decision};
 use crate::ui::say;
@@ -190,23 +190,16 @@ pub(super) fn print_prune<B: Dated>(
     Ok(Code::Ok)
 }
 
-/// A backup with a manifest must have the SHA-256 the manifest recorded (65 otherwise).
-fn matches_manifest(path: &Path) -> Result<()> {
-    let Some(m) = Manifest::read(path)? else {
-        return Ok(());
-    };
-    let actual = manifest::sha256_of(path)?;
-    if actual != m.sha256 {
-        return Err(fail(
-            Code::DataErr,
-            format!(
-                "{} does not match its manifest: SHA-256 {actual}, the manifest says {} (changed since the backup?)",
-                path.display(),
-                m.sha256
-            ),
-        ));
+/// Reads the file once: every check of `dump::verify`, and the SHA-256 the manifest
+/// recorded, when it has one (65 otherwise).
+fn verify_file(path: &Path, identities: &Identities) -> Result<crate::dump::Verified> {
+    let manifest = Manifest::read(path)?;
+    let (hashing, digest) = HashingReader::new(crate::dump::open(path)?);
+    let verified = crate::dump::verify_stream(hashing, identities, path)?;
+    if let Some(m) = manifest {
+        m.check_digest(&path.display().to_string(), &digest.get().0)?;
     }
-    Ok(())
+    Ok(verified)
 }
 
 /// Verifies every file; one failure is its own error, several are each named and
@@ -214,8 +207,7 @@ fn matches_manifest(path: &Path) -> Result<()> {
 fn verify(files: &[PathBuf], identities: &Identities) -> Result<Code> {
     let mut failed = Vec::new();
     for path in files {
-        match crate::dump::verify(path, identities).and_then(|v| matches_manifest(path).map(|()| v))
-        {
+        match verify_file(path, identities) {
             Ok(v) if v.content_checked => say(format!(
                 "ok: {} ({} of SQL, complete)",
                 path.display(),

@@ -80,16 +80,7 @@ pub async fn verify(
             ));
         }
         match &manifest {
-            Some(m) if m.sha256 != sha256 => {
-                return Err(fail(
-                    Code::DataErr,
-                    format!(
-                        "{url} does not match its manifest: SHA-256 {sha256}, the manifest says {} (changed since the upload?)",
-                        m.sha256
-                    ),
-                ));
-            }
-            Some(_) => {}
+            Some(m) => m.check_digest(&url, &sha256)?,
             None => tracing::warn!("{url} has no manifest: its SHA-256 could not be compared"),
         }
         if verified.content_checked {

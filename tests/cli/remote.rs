@@ -492,6 +492,29 @@ fn sync_uploads_exactly_the_missing_backups() {
     assert_eq!(s3.objects(&db.name).len(), 6);
     let out = expect(kronic_s3(&db, s3, &db.name).args(["backup", "sync"]), 0);
     assert!(out.stdout.contains("nothing to upload"), "{}", out.stdout);
+
+    // A local backup that no longer matches its manifest is not uploaded.
+    expect(db.kronic().arg("backup"), 0);
+    let newest = std::fs::read_dir(db.backup_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".manifest.json"))
+        .max()
+        .unwrap();
+    let text = std::fs::read_to_string(&newest).unwrap();
+    let sha = serde_json::from_str::<serde_json::Value>(&text).unwrap()["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(&newest, text.replace(&sha, &"0".repeat(64))).unwrap();
+    let out = expect(kronic_s3(&db, s3, &db.name).args(["backup", "sync"]), 65);
+    assert_stderr(&out, "not uploaded");
+    assert_stderr(&out, "does not match its manifest");
+    assert_eq!(s3.objects(&db.name).len(), 6, "nothing was uploaded");
+    assert!(
+        s3.uploads().iter().all(|k| !k.starts_with(&db.name)),
+        "no upload is left"
+    );
 }
 
 fn remote_prune_touches_only_old_backups_directly_under_the_prefix() {
