@@ -19,6 +19,7 @@ crate::register!(
     sync_uploads_exactly_the_missing_backups,
     remote_prune_touches_only_old_backups_directly_under_the_prefix,
     other_schemes_are_not_supported_yet,
+    a_planted_journal_aborts_nobody_elses_upload,
 );
 
 /// kronic for `db`, with the shared server's credentials and `prefix` as the remote.
@@ -587,4 +588,56 @@ fn other_schemes_are_not_supported_yet() {
         &out,
         "AWS_ENDPOINT_URL=http://127.0.0.1:9 is plain http: set AWS_ALLOW_HTTP=true",
     );
+}
+
+fn a_planted_journal_aborts_nobody_elses_upload() {
+    let db = TestDb::populated();
+    let s3 = s3::shared();
+    let p = &db.name;
+    // Someone else's uploads in progress: under another prefix, and a foreign key here.
+    let create = |key: &str| {
+        let out = s3.aws(&[
+            "s3api",
+            "create-multipart-upload",
+            "--bucket",
+            &s3.bucket,
+            "--key",
+            key,
+            "--output",
+            "json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["UploadId"].as_str().unwrap().to_string()
+    };
+    let theirs = [
+        format!("{p}-other/kronic_backup_20200101_000000.sql.gz"),
+        format!("{p}/notes.txt"),
+    ];
+    let mut journal = String::new();
+    for key in &theirs {
+        journal.push_str(&format!("{key}\t{}\n", create(key)));
+    }
+    std::fs::create_dir_all(db.backup_dir()).unwrap();
+    cluster::set_mode(&db.backup_dir(), 0o700);
+    let planted = db.backup_dir().join(".kronic-unfinished-uploads");
+    std::fs::write(&planted, &journal).unwrap();
+
+    expect(kronic_s3(&db, s3, p).arg("backup"), 0);
+    let uploads = s3.uploads();
+    for key in &theirs {
+        assert!(uploads.contains(key), "{key} was aborted: {uploads:?}");
+    }
+    // Kept for a run against their own prefix, not acted on here.
+    assert_eq!(std::fs::read_to_string(&planted).unwrap(), journal);
+
+    // In a folder others can write to, the journal is not even read.
+    cluster::set_mode(&db.backup_dir(), 0o777);
+    std::fs::write(
+        &planted,
+        format!("{p}/kronic_backup_20200101_000000.sql.gz\tbogus\n"),
+    )
+    .unwrap();
+    expect(kronic_s3(&db, s3, p).arg("backup"), 0);
+    assert!(std::fs::read_to_string(&planted).unwrap().contains("bogus"));
+    cluster::set_mode(&db.backup_dir(), 0o700);
 }
