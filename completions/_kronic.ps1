@@ -293,6 +293,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         }
         'kronic;backup;drill' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]')
+            [CompletionResult]::new('--remote-url', '--remote-url', [CompletionResultType]::ParameterName, 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]')
             [CompletionResult]::new('--scratch-db', '--scratch-db', [CompletionResultType]::ParameterName, 'The scratch database the drill creates and drops [default: <dbname>_drill]')
             [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'Write Prometheus textfile metrics here (for node_exporter) [env: KRONIC_DRILL_METRICS_FILE]')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]')
@@ -301,6 +302,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Drop and reuse an existing scratch database that kronic did not create')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')

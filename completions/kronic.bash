@@ -283,13 +283,17 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__drill)
-            opts="-i -v -q -h --dir --scratch-db --force --json --metrics-file --identity --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-i -v -q -h --dir --remote --remote-url --scratch-db --force --json --metrics-file --identity --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

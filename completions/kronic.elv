@@ -268,6 +268,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;backup;drill'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --remote-url 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]'
             cand --scratch-db 'The scratch database the drill creates and drops [default: <dbname>_drill]'
             cand --metrics-file 'Write Prometheus textfile metrics here (for node_exporter) [env: KRONIC_DRILL_METRICS_FILE]'
             cand -i 'An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]'
@@ -276,6 +277,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --remote 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
             cand --force 'Drop and reuse an existing scratch database that kronic did not create'
             cand --json 'Print the report as JSON'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'

@@ -188,6 +188,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_su
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l dir -d 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l remote-url -d 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l scratch-db -d 'The scratch database the drill creates and drops [default: <dbname>_drill]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l metrics-file -d 'Write Prometheus textfile metrics here (for node_exporter) [env: KRONIC_DRILL_METRICS_FILE]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -s i -l identity -d 'An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]' -r -F
@@ -195,6 +196,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_su
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l remote -d 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l force -d 'Drop and reuse an existing scratch database that kronic did not create'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l json -d 'Print the report as JSON'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'

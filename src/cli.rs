@@ -119,6 +119,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "true allows a plain-http AWS_ENDPOINT_URL",
     ),
     (
+        vars::CA_BUNDLE,
+        "PEM file of CA certificates to trust for an https AWS_ENDPOINT_URL",
+    ),
+    (
         vars::BACKUP_METRICS_FILE,
         "Prometheus textfile written after each successful backup",
     ),
@@ -666,10 +670,13 @@ pub enum BackupAction {
 /// `kronic backup drill`.
 #[derive(Debug, Args)]
 pub struct DrillArgs {
-    /// The backup to drill [default: the newest in the backup folder].
+    /// The backup to drill: a file, or s3://BUCKET/PREFIX/NAME (with --remote, a NAME in
+    /// the bucket) [default: the newest in the backup folder, or in the bucket].
     pub file: Option<PathBuf>,
     #[command(flatten)]
     pub dir: BackupDir,
+    #[command(flatten)]
+    pub remote: RemoteSel,
     /// The scratch database the drill creates and drops [default: <dbname>_drill].
     #[arg(long, value_name = "NAME")]
     pub scratch_db: Option<String>,
@@ -702,7 +709,7 @@ pub struct ApplyArgs {
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// The backup to restore: a file, or s3://BUCKET/PREFIX/NAME streamed from object
-    /// storage (or --latest).
+    /// storage (with --remote, a NAME in the bucket), or --latest.
     #[arg(conflicts_with = "latest")]
     pub file: Option<PathBuf>,
 

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::{Certificate, ClientOptions};
 
 use crate::crypt::{Identities, Recipients};
 use crate::exit::{Code, fail};
@@ -46,6 +47,7 @@ pub mod vars {
     pub const BACKUP_IDENTITY_FILE: &str = "KRONIC_BACKUP_IDENTITY_FILE";
     pub const BACKUP_REMOTE: &str = "KRONIC_BACKUP_REMOTE";
     pub const REMOTE_TIMEOUT: &str = "KRONIC_REMOTE_TIMEOUT";
+    pub const CA_BUNDLE: &str = "AWS_CA_BUNDLE";
     pub const MIGRATIONS_DIR: &str = "KRONIC_MIGRATIONS_DIR";
     pub const DRILL_METRICS_FILE: &str = "KRONIC_DRILL_METRICS_FILE";
     pub const LOCK_TIMEOUT: &str = "KRONIC_LOCK_TIMEOUT";
@@ -153,7 +155,7 @@ pub fn lock_policy(per_try: Option<Duration>, budget: Option<Duration>) -> Resul
 /// The offsite location: the flag, else `KRONIC_BACKUP_REMOTE`; None when neither is
 /// set. Bounded by `KRONIC_REMOTE_TIMEOUT` (default 30 s). The AWS_* variables
 /// (credentials, region, endpoint, instance and container roles) are read here too, by
-/// object_store's own `from_env`. A plain-http endpoint must be allowed explicitly
+/// object_store's own `from_env`, and `AWS_CA_BUNDLE`. A plain-http endpoint must be allowed explicitly
 /// (`AWS_ALLOW_HTTP=true`): requests are signed, but the data would cross in the clear.
 pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
     let Some(url) = text_setting(flag, vars::BACKUP_REMOTE) else {
@@ -177,7 +179,37 @@ pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
             )));
         }
     }
-    Remote::new(&url, timeout, AmazonS3Builder::from_env()).map(Some)
+    Remote::new(&url, timeout, AmazonS3Builder::from_env(), http_client()?).map(Some)
+}
+
+/// The object store's HTTP client settings: the ones object_store reads from AWS_*
+/// (proxy, allow_http, certificate switches…), and the CA certificates in
+/// `AWS_CA_BUNDLE` (a private S3 service's own CA), as the AWS CLI reads them.
+fn http_client() -> Result<ClientOptions> {
+    let mut options = ClientOptions::new();
+    for (key, value) in std::env::vars_os() {
+        let (Some(key), Some(value)) = (key.to_str(), value.to_str()) else {
+            continue;
+        };
+        if !key.starts_with("AWS_") || value.is_empty() {
+            continue;
+        }
+        if let Ok(AmazonS3ConfigKey::Client(k)) = key.to_ascii_lowercase().parse() {
+            options = options.with_config(k, value);
+        }
+    }
+    if let Some(path) = env(vars::CA_BUNDLE) {
+        let bad = |why: String| config_err(format!("{}={path}: {why}", vars::CA_BUNDLE));
+        let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+        let certs = Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("no PEM certificate in the file".into()));
+        }
+        options = certs
+            .into_iter()
+            .fold(options, ClientOptions::with_root_certificate);
+    }
+    Ok(options)
 }
 
 /// Compression and level: the flags, else `KRONIC_BACKUP_COMPRESSION` (78 when neither

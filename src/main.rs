@@ -92,15 +92,17 @@ fn init_logging(verbose: u8, quiet: bool) {
     use tracing_subscriber::filter::filter_fn;
     use tracing_subscriber::prelude::*;
     use tracing_subscriber::{EnvFilter, Layer};
+    // rustls's own error lines (a certificate refused): kronic's error says it once,
+    // with what to do.
     let default = match (quiet, verbose) {
-        (true, _) => "warn",
+        (true, _) => "warn,rustls=off",
         // refinery's own progress lines repeat what kronic prints.
         // object_store's retry lines: the final error says it once.
-        (false, 0) => "info,refinery_core=warn,object_store=warn",
-        (false, 1) => "warn,kronic=debug",
+        (false, 0) => "info,refinery_core=warn,object_store=warn,rustls=off",
+        (false, 1) => "warn,kronic=debug,rustls=off",
         // Every SQL statement kronic sends; tokio_postgres stays quiet because it logs
         // statement parameters, which may hold password hashes.
-        _ => "warn,kronic=trace,refinery_core=debug",
+        _ => "warn,kronic=trace,refinery_core=debug,rustls=off",
     };
     let filter = config::env(config::vars::LOG)
         .and_then(|v| EnvFilter::try_new(v).ok())

@@ -15,12 +15,14 @@ use anyhow::Result;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
-use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::client::{
+    HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpService,
+    ReqwestConnector,
+};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
-use object_store::{
-    ClientConfigKey, ClientOptions, MultipartId, ObjectStore, ObjectStoreExt, PutPayload,
-};
+use object_store::{ClientOptions, MultipartId, ObjectStore, ObjectStoreExt, PutPayload};
 use tokio::task::JoinSet;
 
 use crate::exit::{Code, fail};
@@ -73,8 +75,14 @@ impl Dated for RemoteBackup {
 
 impl Remote {
     /// `url` must be `s3://bucket[/prefix]`; gs:// and az:// are not supported yet (78).
-    /// Credentials, region and endpoint come with `builder` (the AWS_* variables).
-    pub fn new(url: &str, timeout: Duration, builder: AmazonS3Builder) -> Result<Remote> {
+    /// Credentials, region and endpoint come with `builder` (the AWS_* variables), the
+    /// HTTP client's settings (proxy, CA certificates) with `http`.
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        builder: AmazonS3Builder,
+        http: ClientOptions,
+    ) -> Result<Remote> {
         let bad = |why: &str| fail(Code::Config, format!("remote {url:?}: {why}"));
         let Some((scheme, rest)) = url.split_once("://") else {
             return Err(bad("use s3://BUCKET/PREFIX"));
@@ -100,47 +108,35 @@ impl Remote {
         {
             return Err(bad("the prefix has an empty, . or .. segment"));
         }
-        let builder = builder
-            .with_bucket_name(bucket)
-            .with_retry(object_store::RetryConfig {
-                max_retries: 10,
-                retry_timeout: timeout,
-                ..Default::default()
-            });
-        let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
-        let client = |key: ClientConfigKey, value: String| (AmazonS3ConfigKey::Client(key), value);
+        let builder = builder.with_bucket_name(bucket);
+        let build = |options: ClientOptions, retry_timeout: Duration| {
+            builder
+                .clone()
+                .with_http_connector(UntrustedFailsFast)
+                .with_retry(object_store::RetryConfig {
+                    max_retries: 10,
+                    retry_timeout,
+                    ..Default::default()
+                })
+                .with_client_options(
+                    options
+                        .with_connect_timeout(timeout)
+                        .with_read_timeout(timeout),
+                )
+                .build()
+                .map(Arc::new)
+                .map_err(|e| bad(&first_line(&e.to_string())))
+        };
         // Requests and uploaded parts: each whole request bounded (an 8 MiB part gets
-        // at least two minutes, for slow links).
-        let store = [
-            client(ClientConfigKey::ConnectTimeout, ms(timeout)),
-            client(ClientConfigKey::ReadTimeout, ms(timeout)),
-            client(
-                ClientConfigKey::Timeout,
-                ms((timeout * 4).max(Duration::from_secs(120))),
-            ),
-        ]
-        .into_iter()
-        .fold(builder.clone(), |b, (k, v)| b.with_config(k, v))
-        .build()
-        .map(Arc::new)
-        .map_err(|e| bad(&first_line(&e.to_string())))?;
+        // at least two minutes, for slow links), retries too.
+        let whole = (timeout * 4).max(Duration::from_secs(120));
+        let store = build(http.clone().with_timeout(whole), timeout)?;
         // Downloads feed a restore for as long as it takes: no limit on the whole
-        // request, only on a stalled read.
-        let allow_http = builder
-            .get_config_value(&AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp))
-            .is_some_and(|v| v == "true");
-        let reads = builder
-            .clone()
-            .with_client_options(
-                ClientOptions::new()
-                    .with_allow_http(allow_http)
-                    .with_timeout_disabled()
-                    .with_connect_timeout(timeout)
-                    .with_read_timeout(timeout),
-            )
-            .build()
-            .map(Arc::new)
-            .map_err(|e| bad(&first_line(&e.to_string())))?;
+        // request, only on a stalled read. object_store resumes a broken download where
+        // it stopped (a range request, the same ETag) while its retry budget lasts, and
+        // that budget counts from the request's start: hours into a restore, only the
+        // number of retries may bound it. (The first answer is bounded by `bounded`.)
+        let reads = build(http.with_timeout_disabled(), DOWNLOAD_RETRY_BUDGET)?;
         Ok(Remote {
             url: format!(
                 "s3://{bucket}{}{prefix}",
@@ -271,6 +267,17 @@ impl Remote {
             Err(e) => return Err(self.error(name, e)),
             Ok(g) => g,
         };
+        // A manifest is a few KiB; a server's answer is not trusted to be one.
+        if got.meta.size > MANIFEST_MAX {
+            return Err(fail(
+                Code::DataErr,
+                format!(
+                    "the manifest of {} is {} bytes: not a kronic manifest",
+                    self.url_of(name),
+                    got.meta.size
+                ),
+            ));
+        }
         let bytes = got.bytes().await.map_err(|e| self.error(name, e))?;
         serde_json::from_slice(&bytes).map(Some).map_err(|e| {
             fail(
@@ -454,6 +461,15 @@ impl Remote {
                 format!("{} does not exist", self.url_of(what)),
             );
         }
+        if let Some(t) = tls_failure(&e) {
+            return fail(
+                Code::Unavailable,
+                format!(
+                    "{}: the object store's TLS certificate is not trusted ({t}); if it uses a private CA, set AWS_CA_BUNDLE to that CA's certificate, and name the host as the certificate does in AWS_ENDPOINT_URL",
+                    self.url
+                ),
+            );
+        }
         if detail.contains("timed out") {
             return self.no_answer();
         }
@@ -476,6 +492,56 @@ impl Remote {
             ),
         )
     }
+}
+
+const MANIFEST_MAX: u64 = 16 << 20;
+
+/// A download's retries are bounded by their number (10), not by time.
+const DOWNLOAD_RETRY_BUDGET: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// object_store's own HTTP client, with one change: a TLS certificate that is not
+/// trusted is not retried like a refused connection (it will not become trusted within
+/// the timeout); its error comes back at once, to be reported as what it is.
+#[derive(Debug)]
+struct UntrustedFailsFast;
+
+impl HttpConnector for UntrustedFailsFast {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        let inner = ReqwestConnector::default().connect(options)?;
+        Ok(HttpClient::new(NoRetryOnTls(inner)))
+    }
+}
+
+#[derive(Debug)]
+struct NoRetryOnTls(HttpClient);
+
+#[async_trait::async_trait]
+impl HttpService for NoRetryOnTls {
+    async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.0
+            .execute(req)
+            .await
+            .map_err(|e| match tls_failure(&e) {
+                Some(_) => HttpError::new(HttpErrorKind::Unknown, e),
+                None => e,
+            })
+    }
+}
+
+/// The TLS error somewhere in `e`'s sources (rustls reports inside io::Errors, and an
+/// io::Error's `source` skips what it wraps: `get_ref` is followed instead).
+fn tls_failure<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(t) = e.downcast_ref::<rustls::Error>() {
+            return Some(t);
+        }
+        next = match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    None
 }
 
 /// S3's error codes for credentials it does not accept.
@@ -777,6 +843,7 @@ mod tests {
             url,
             Duration::from_secs(1),
             AmazonS3Builder::new().with_region("us-east-1"),
+            ClientOptions::new(),
         )
     }
 

@@ -82,6 +82,14 @@ impl Source {
         })
     }
 
+    /// Its manifest, when it has one (next to the file, or next to the object).
+    pub async fn manifest(&self) -> Result<Option<crate::manifest::Manifest>> {
+        match &self.object {
+            None => crate::manifest::Manifest::read(&self.path),
+            Some((remote, name)) => remote.manifest(name).await,
+        }
+    }
+
     /// Its bytes, from the start.
     async fn bytes(&self) -> Result<Box<dyn Read + Send>> {
         match &self.object {

@@ -10,12 +10,12 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use crate::cli::DrillArgs;
+use crate::cmd::restore::source;
 use crate::config::{self, Config, DbConfig, vars};
 use crate::db;
 use crate::exit::{Code, classify, fail};
 use crate::manifest::Manifest;
 use crate::metrics;
-use crate::repository;
 use crate::restorer::{self, Restored, Source};
 use crate::ui::{say, shutdown_signal};
 
@@ -27,12 +27,17 @@ struct Check {
 }
 
 pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
-    let path = match &args.file {
-        Some(f) => f.clone(),
-        None => repository::latest(&args.dir.path())?.path,
-    };
-    let manifest = Manifest::read(&path)?;
-    let src = Source::open(path.clone(), args.apply.identity.load()?)?;
+    // The newest backup unless one is named: in the folder, or with --remote in the
+    // bucket (the copy that outlives the server is the one worth drilling).
+    let src = source(
+        args.file.as_deref(),
+        &args.remote,
+        true,
+        &args.dir.path(),
+        args.apply.identity.load()?,
+    )
+    .await?;
+    let manifest = src.manifest().await?;
     let scratch = config.db.with_dbname(
         &args
             .scratch_db
@@ -83,7 +88,7 @@ pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
             Code::DataErr,
             format!(
                 "drill of {} failed the {} check: {}",
-                path.display(),
+                src.path.display(),
                 c.name,
                 c.detail
             ),

@@ -3,13 +3,15 @@
 //! The file is never given to psql: a backup is data, not a program (see `dump` and
 //! `restorer`).
 
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
 use indicatif::HumanBytes;
 
-use crate::cli::RestoreArgs;
+use crate::cli::{RemoteSel, RestoreArgs};
 use crate::config::{self, Config, DbConfig};
+use crate::crypt::Identities;
 use crate::db;
 use crate::exit::{Code, fail};
 use crate::repository;
@@ -38,41 +40,52 @@ async fn look_at_target(
     }
 }
 
-/// The backup: a file, the folder's newest, an s3:// URL, or the bucket's newest.
-async fn source(args: &RestoreArgs) -> Result<Source> {
-    let identities = args.apply.identity.load()?;
-    let url = args
-        .file
-        .as_ref()
-        .and_then(|f| f.to_str())
-        .filter(|f| f.contains("://"));
-    if let Some(url) = url {
+/// The backup a restore or a drill reads: `file` (a path, or an object's s3:// URL); with
+/// `--remote`, the object `file` names under the prefix, or the bucket's newest; else
+/// the folder's newest, when `latest`.
+pub async fn source(
+    file: Option<&Path>,
+    remote: &RemoteSel,
+    latest: bool,
+    dir: &Path,
+    identities: Identities,
+) -> Result<Source> {
+    let backup_name = |name: &str, shown: &str| match repository::parse_backup_name(name) {
+        Some(_) => Ok(()),
+        None => Err(fail(
+            Code::Usage,
+            format!(
+                "{shown} does not name a kronic backup (kronic_backup_YYYYmmdd_HHMMSS.sql.gz and the like)"
+            ),
+        )),
+    };
+    if let Some(url) = file.and_then(Path::to_str).filter(|f| f.contains("://")) {
         let (location, name) = url.rsplit_once('/').unwrap_or((url, ""));
         let remote = config::remote(Some(location.to_string()))?
             .ok_or_else(|| fail(Code::Usage, format!("{url} names no bucket")))?;
-        if repository::parse_backup_name(name).is_none() {
-            return Err(fail(
-                Code::Usage,
-                format!(
-                    "{url} does not name a kronic backup (kronic_backup_YYYYmmdd_HHMMSS.sql.gz and the like)"
-                ),
-            ));
-        }
+        backup_name(name, url)?;
         return Source::object(&remote, name, identities).await;
     }
-    if let Some(remote) = args.remote.load()? {
-        if !args.latest {
-            return Err(fail(
-                Code::Usage,
-                "restore --remote needs --latest (or give the object's s3:// URL)",
-            ));
-        }
-        let newest = remote.latest().await?;
-        return Source::object(&remote, &newest.name, identities).await;
+    if let Some(remote) = remote.load()? {
+        let name = match file {
+            Some(f) => {
+                let name = f.to_string_lossy().into_owned();
+                backup_name(&name, &remote.url_of(&name))?;
+                name
+            }
+            None if latest => remote.latest().await?.name,
+            None => {
+                return Err(fail(
+                    Code::Usage,
+                    "--remote needs a backup NAME or --latest (or give the object's s3:// URL)",
+                ));
+            }
+        };
+        return Source::object(&remote, &name, identities).await;
     }
-    let path = match (&args.file, args.latest) {
-        (Some(f), _) => f.clone(),
-        (None, true) => repository::latest(&args.dir.path())?.path,
+    let path = match (file, latest) {
+        (Some(f), _) => f.to_path_buf(),
+        (None, true) => repository::latest(dir)?.path,
         (None, false) => {
             return Err(fail(
                 Code::Usage,
@@ -84,7 +97,14 @@ async fn source(args: &RestoreArgs) -> Result<Source> {
 }
 
 pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
-    let src = source(&args).await?;
+    let src = source(
+        args.file.as_deref(),
+        &args.remote,
+        args.latest,
+        &args.dir.path(),
+        args.apply.identity.load()?,
+    )
+    .await?;
     let target = match &args.target_db {
         Some(name) => config.db.with_dbname(name),
         None => config.db.clone(),

@@ -20,6 +20,9 @@ crate::register!(
     remote_prune_touches_only_old_backups_directly_under_the_prefix,
     other_schemes_are_not_supported_yet,
     a_planted_journal_aborts_nobody_elses_upload,
+    https_with_a_private_ca_in_aws_ca_bundle,
+    drills_the_offsite_copy_against_its_own_manifest,
+    a_restore_from_the_bucket_resumes_a_broken_download,
 );
 
 /// kronic for `db`, with the shared server's credentials and `prefix` as the remote.
@@ -640,4 +643,227 @@ fn a_planted_journal_aborts_nobody_elses_upload() {
     expect(kronic_s3(&db, s3, p).arg("backup"), 0);
     assert!(std::fs::read_to_string(&planted).unwrap().contains("bogus"));
     cluster::set_mode(&db.backup_dir(), 0o700);
+}
+
+/// kronic over TLS to the shared server: `AWS_CA_BUNDLE` trusts its private CA; without
+/// it, or under a name the certificate does not carry, nothing is sent (69, before
+/// pg_dump); a bundle that cannot be read is 78.
+fn https_with_a_private_ca_in_aws_ca_bundle() {
+    let db = TestDb::populated();
+    let s3 = s3::shared();
+    let tls = |cmd: &mut assert_cmd::Command, endpoint: &str| {
+        cmd.env("AWS_ENDPOINT_URL", endpoint)
+            .env_remove("AWS_ALLOW_HTTP")
+            .env("KRONIC_REMOTE_TIMEOUT", "3");
+    };
+    let mut cmd = kronic_s3(&db, s3, &db.name);
+    tls(&mut cmd, &s3.https_endpoint());
+    let out = expect(cmd.env("AWS_CA_BUNDLE", s3.ca_file()).arg("backup"), 0);
+    let name = only_backup(&db.backup_dir());
+    let local = std::fs::read(db.backup_dir().join(&name)).unwrap();
+    assert_eq!(s3.get(&format!("{}/{name}", db.name)), local);
+    assert_no_aws_secret(s3, &out);
+    // Reads go through the same trust: the object streamed back and checked.
+    let mut cmd = kronic_s3(&db, s3, &db.name);
+    tls(&mut cmd, &s3.https_endpoint());
+    let out = expect(
+        cmd.env("AWS_CA_BUNDLE", s3.ca_file())
+            .args(["backup", "verify", "--remote", "--latest"]),
+        0,
+    );
+    assert!(out.stdout.contains("SHA-256 matches"), "{}", out.stdout);
+
+    // Not trusted: the system roots do not know the test CA.
+    let other = db.path("other-backups");
+    for (endpoint, bundle) in [
+        (s3.https_endpoint(), None),
+        // The certificate names localhost, not 127.0.0.1.
+        (
+            s3.https_endpoint().replace("localhost", "127.0.0.1"),
+            Some(s3.ca_file()),
+        ),
+    ] {
+        let mut cmd = kronic_s3(&db, s3, &db.name);
+        tls(&mut cmd, &endpoint);
+        if let Some(b) = &bundle {
+            cmd.env("AWS_CA_BUNDLE", b);
+        }
+        let started = Instant::now();
+        let out = expect(cmd.arg("backup").arg("--dir").arg(&other), 69);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_stderr(&out, "certificate");
+        assert_stderr(&out, "AWS_CA_BUNDLE");
+        assert_no_aws_secret(s3, &out);
+        let written: Vec<_> = std::fs::read_dir(&other)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("kronic_backup_"))
+            .collect();
+        assert!(written.is_empty(), "pg_dump ran: {written:?}");
+    }
+
+    // A bundle that is missing or holds no certificate names the variable.
+    let not_pem = db.path("not-a-ca.pem");
+    std::fs::write(&not_pem, "hello\n").unwrap();
+    for bundle in [db.path("missing.pem"), not_pem] {
+        let mut cmd = kronic_s3(&db, s3, &db.name);
+        tls(&mut cmd, &s3.https_endpoint());
+        let out = expect(cmd.env("AWS_CA_BUNDLE", &bundle).arg("backup"), 78);
+        assert_stderr(&out, &format!("AWS_CA_BUNDLE={}", bundle.display()));
+    }
+    assert_eq!(
+        s3.objects(&db.name).len(),
+        2,
+        "only the first backup landed"
+    );
+}
+
+/// `drill --remote` restores the bucket's copy (with no local folder at all) into a
+/// scratch database and checks it against the manifest stored next to it.
+fn drills_the_offsite_copy_against_its_own_manifest() {
+    let db = TestDb::populated();
+    let s3 = s3::shared();
+    expect(
+        kronic_s3(&db, s3, &db.name).args(["backup", "--remote-only"]),
+        0,
+    );
+    let (name, _) = s3.objects(&db.name).remove(0);
+    let out = expect(
+        kronic_s3(&db, s3, &db.name).args(["backup", "drill", "--remote", "--json"]),
+        0,
+    );
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["passed"], true, "{report}");
+    assert_eq!(report["backup"], format!("{}/{name}", s3.url(&db.name)));
+    assert_eq!(report["manifest"], true, "{report}");
+    let rows = &report["checks"][1];
+    assert_eq!(rows["name"], "rows");
+    assert!(
+        rows["detail"]
+            .as_str()
+            .unwrap()
+            .contains("tables match the manifest"),
+        "{report}"
+    );
+    assert!(!db.backup_dir().exists(), "a local folder was made");
+
+    // The bucket's manifest is the one checked: a sidecar that claims other counts fails
+    // the drill, named by its URL; the scratch database is gone either way.
+    let key = format!("{}/{name}.manifest.json", db.name);
+    let mut sidecar: serde_json::Value = serde_json::from_slice(&s3.get(&key)).unwrap();
+    sidecar["tables"]["public.users"] = 9999.into();
+    s3.put(&key, &serde_json::to_vec(&sidecar).unwrap());
+    let url = format!("{}/{name}", s3.url(&db.name));
+    let out = expect(s3.env(&mut db.kronic()).args(["backup", "drill", &url]), 65);
+    assert_stderr(
+        &out,
+        &format!(
+            "drill of {url} failed the rows check: public.users: 2001 restored, 9999 in the manifest"
+        ),
+    );
+    let scratch = format!("{}_drill", db.name);
+    let left: Option<postgres::Row> =
+        postgres::Client::connect(&server().admin_url, postgres::NoTls)
+            .unwrap()
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&scratch])
+            .unwrap();
+    assert!(left.is_none(), "the scratch database was left behind");
+    // --remote with a NAME that is not a backup's: a usage error, nothing fetched.
+    expect(
+        kronic_s3(&db, s3, &db.name).args(["backup", "drill", "--remote", "../etc/passwd"]),
+        64,
+    );
+}
+
+/// Rows of the `noise` table, summed up.
+fn noise_fingerprint(db: &TestDb) -> (i64, String) {
+    let row = db
+        .client()
+        .query_one(
+            "SELECT count(*), md5(string_agg(h, '' ORDER BY i)) FROM noise",
+            &[],
+        )
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+/// The server killed and restarted under a restore that is waiting for an application's
+/// lock, long after the download's first answer: the restore resumes the download
+/// where its bytes stopped (same object, checked by ETag) and restores everything.
+fn a_restore_from_the_bucket_resumes_a_broken_download() {
+    let db = TestDb::populated();
+    // Tens of MB that do not compress away: more than the sockets can buffer.
+    db.client()
+        .batch_execute(
+            "SET ROLE kronic_app; CREATE TABLE noise AS SELECT i, \
+             encode(sha256(i::text::bytea), 'base64') AS h FROM generate_series(1, 1000000) i",
+        )
+        .unwrap();
+    let s3 = S3::start("kronic-resume");
+    expect(
+        s3.env(&mut db.kronic())
+            .env("KRONIC_BACKUP_REMOTE", s3.url("resume"))
+            .args(["backup", "--remote-only"]),
+        0,
+    );
+    let want = noise_fingerprint(&db);
+
+    let mut app = db.client();
+    app.batch_execute("BEGIN; SELECT count(*) FROM noise")
+        .unwrap();
+    let mut cmd = db.kronic_std();
+    for (k, v) in s3.vars() {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .env("KRONIC_BACKUP_REMOTE", s3.url("resume"))
+        .env("KRONIC_REMOTE_TIMEOUT", "2")
+        .env("KRONIC_LOG", "info,object_store=info")
+        .args(["restore", "--remote", "--latest", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The download has started once the restore waits for the application's lock.
+    let mut admin = db.client();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE%'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the restore never waited for the lock"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Past the remote timeout since the download began, then the server goes away.
+    std::thread::sleep(Duration::from_secs(3));
+    s3.kill();
+    std::thread::sleep(Duration::from_secs(1));
+    s3.run();
+    app.batch_execute("ROLLBACK").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Encountered error while reading response body"),
+        "the download never broke: {stderr}"
+    );
+    assert!(!stderr.contains(&s3.secret));
+    assert_eq!(noise_fingerprint(&db), want);
 }

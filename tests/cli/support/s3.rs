@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::cluster::{free_port, random_token};
+use super::cluster::{free_port, make_certs, random_token};
 
 /// The credentials' key id; the secret is distinctive, so a leak is easy to find.
 pub const ACCESS_KEY: &str = "kronic-test-access";
@@ -53,7 +53,7 @@ impl S3 {
         let s = S3 {
             bucket: bucket.into(),
             secret: format!("S3cret-DoNotLeak-{}", random_token(20)),
-            ports: (0..10).map(|_| free_port()).collect(),
+            ports: (0..11).map(|_| free_port()).collect(),
             dir: tempfile::Builder::new()
                 .prefix("kronic-s3")
                 .tempdir()
@@ -71,6 +71,14 @@ impl S3 {
         let _ = std::fs::remove_file(&log);
         let data = self.dir.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
+        // HTTPS too, with a certificate for `localhost` from a CA of the test's own.
+        let certs = self.dir.path().join("ca.pem");
+        if !certs.exists() {
+            let c = make_certs();
+            std::fs::write(self.dir.path().join("server.pem"), c.server_pem).unwrap();
+            std::fs::write(self.dir.path().join("server.key"), c.server_key).unwrap();
+            std::fs::write(&certs, c.ca_pem).unwrap();
+        }
         let child = Command::new(tools().join("weed"))
             .arg("mini")
             .arg(format!("-dir={}", data.display()))
@@ -90,6 +98,15 @@ impl S3 {
             .arg(format!("-filer.port.grpc={}", p[7]))
             .arg(format!("-admin.port={}", p[8]))
             .arg(format!("-admin.port.grpc={}", p[9]))
+            .arg(format!("-s3.port.https={}", p[10]))
+            .arg(format!(
+                "-s3.cert.file={}",
+                self.dir.path().join("server.pem").display()
+            ))
+            .arg(format!(
+                "-s3.key.file={}",
+                self.dir.path().join("server.key").display()
+            ))
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", &self.secret)
             .env("S3_BUCKET", &self.bucket)
@@ -129,6 +146,16 @@ impl S3 {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.ports[0])
+    }
+
+    /// The same server over TLS, named as its certificate names it.
+    pub fn https_endpoint(&self) -> String {
+        format!("https://localhost:{}", self.ports[10])
+    }
+
+    /// The CA that signed the TLS certificate (a PEM file).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// `s3://bucket/prefix`.
