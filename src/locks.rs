@@ -87,42 +87,51 @@ impl Drop for Watch {
     }
 }
 
+/// The columns [`holder`] reads, from a pg_stat_activity row `b`.
+const HOLDER_COLUMNS: &str = "b.pid, coalesce(b.application_name, ''), coalesce(b.usename::text, ''), \
+     b.state IS NOT NULL, coalesce(host(b.client_addr), 'local'), coalesce(b.state, ''), \
+     coalesce(extract(epoch FROM now() - b.xact_start), 0)::float8, current_user::text";
+
+/// One session that holds a lock, from [`HOLDER_COLUMNS`] starting at column `at`:
+/// `pid 4242 (app-web, user app, 10.0.0.5, idle in transaction for 12m03s)`. PostgreSQL
+/// hides other roles' address and state from a role without pg_read_all_stats: then
+/// that is said, rather than a made-up "local, for 0.0s".
+fn holder(r: &tokio_postgres::Row, at: usize) -> String {
+    let app: String = r.get(at + 1);
+    let app = if app.is_empty() {
+        "no application_name".into()
+    } else {
+        app
+    };
+    let (pid, user): (i32, String) = (r.get(at), r.get(at + 2));
+    if !r.get::<_, bool>(at + 3) {
+        return format!(
+            "pid {pid} ({app}, user {user}; its state is hidden from {}: grant it pg_read_all_stats to see it)",
+            r.get::<_, String>(at + 7)
+        );
+    }
+    format!(
+        "pid {pid} ({app}, user {user}, {}, {} for {})",
+        r.get::<_, String>(at + 4),
+        r.get::<_, String>(at + 5),
+        duration(r.get::<_, f64>(at + 6))
+    )
+}
+
 /// Who blocks `pid` now, and on what: one line, or None when nothing does.
 async fn blockers(monitor: &Client, pid: i32) -> Result<Option<String>> {
-    let rows = db::query(
-        monitor,
+    let sql = format!(
         "SELECT (SELECT l.relation::regclass::text FROM pg_locks l \
                  WHERE l.pid = $1 AND NOT l.granted AND l.relation IS NOT NULL LIMIT 1), \
-                b.pid, coalesce(b.usename::text, ''), coalesce(b.application_name, ''), \
-                coalesce(host(b.client_addr), 'local'), coalesce(b.state, ''), \
-                coalesce(extract(epoch FROM now() - b.xact_start), 0)::float8 \
-         FROM pg_stat_activity b WHERE b.pid = ANY(pg_blocking_pids($1)) ORDER BY b.pid",
-        &[&pid],
-    )
-    .await?;
+                {HOLDER_COLUMNS} \
+         FROM pg_stat_activity b WHERE b.pid = ANY(pg_blocking_pids($1)) ORDER BY b.pid"
+    );
+    let rows = db::query(monitor, &sql, &[&pid]).await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
     let on: Option<String> = first.get(0);
-    let held: Vec<String> = rows
-        .iter()
-        .map(|r| {
-            let app: String = r.get(3);
-            format!(
-                "pid {} ({}, user {}, {}, {} for {})",
-                r.get::<_, i32>(1),
-                if app.is_empty() {
-                    "no application_name".into()
-                } else {
-                    app
-                },
-                r.get::<_, String>(2),
-                r.get::<_, String>(4),
-                r.get::<_, String>(5),
-                duration(r.get::<_, f64>(6))
-            )
-        })
-        .collect();
+    let held: Vec<String> = rows.iter().map(|r| holder(r, 1)).collect();
     Ok(Some(format!(
         "{}: held by {}",
         on.unwrap_or_else(|| "a table".into()),
@@ -134,35 +143,17 @@ async fn blockers(monitor: &Client, pid: i32) -> Result<Option<String>> {
 /// line; None when nobody does or the question cannot be asked.
 pub async fn exclusive_holders(db: &DbConfig) -> Option<String> {
     let client = db::connect(db).await.ok()?;
-    let rows = db::query(
-        &client,
-        "SELECT l.relation::regclass::text, a.pid, coalesce(a.application_name, ''), \
-                coalesce(a.state, ''), coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8 \
-         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+    let sql = format!(
+        "SELECT l.relation::regclass::text, {HOLDER_COLUMNS} \
+         FROM pg_locks l JOIN pg_stat_activity b ON b.pid = l.pid \
          WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND l.relation IS NOT NULL \
            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-           AND l.pid <> pg_backend_pid() ORDER BY 1, 2 LIMIT 5",
-        &[],
-    )
-    .await
-    .ok()?;
+           AND l.pid <> pg_backend_pid() ORDER BY 1, 2 LIMIT 5"
+    );
+    let rows = db::query(&client, &sql, &[]).await.ok()?;
     let held: Vec<String> = rows
         .iter()
-        .map(|r| {
-            let app: String = r.get(2);
-            format!(
-                "{} held by pid {} ({}, {} for {})",
-                r.get::<_, String>(0),
-                r.get::<_, i32>(1),
-                if app.is_empty() {
-                    "no application_name".into()
-                } else {
-                    app
-                },
-                r.get::<_, String>(3),
-                duration(r.get::<_, f64>(4))
-            )
-        })
+        .map(|r| format!("{} held by {}", r.get::<_, String>(0), holder(r, 1)))
         .collect();
     (!held.is_empty()).then(|| held.join("; "))
 }

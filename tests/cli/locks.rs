@@ -130,7 +130,36 @@ fn migrate_restore_and_backup_give_up_naming_the_blocker() {
         out.stderr
     );
     assert_eq!(std::fs::read_dir(db.backup_dir()).unwrap().count(), files);
+    // The application runs as another role: PostgreSQL hides its state from kronic's,
+    // and the message says so instead of guessing.
+    assert!(
+        out.stderr.contains(&format!(
+            "(app-web, user postgres; its state is hidden from {APP_USER}: grant it pg_read_all_stats to see it)"
+        )),
+        "{}",
+        out.stderr
+    );
     app.batch_execute("ROLLBACK").unwrap();
+
+    // The same role as kronic's: its state and how long its transaction has been open.
+    let mut cfg: postgres::Config = db.url().parse().unwrap();
+    cfg.application_name("app-worker");
+    let mut same = cfg.connect(postgres::NoTls).unwrap();
+    let pid: i32 = same
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    same.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let out = expect(db.kronic().args(["backup", "--lock-wait", "1"]), 75);
+    assert!(
+        out.stderr.contains(&format!(
+            "users held by pid {pid} (app-worker, user {APP_USER}, "
+        )) && out.stderr.contains(", idle in transaction for "),
+        "{}",
+        out.stderr
+    );
+    same.batch_execute("ROLLBACK").unwrap();
 }
 
 /// A populated database, an application transaction holding users, and `migrate up` of
