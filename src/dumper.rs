@@ -22,7 +22,7 @@ use crate::process::{self, Passfile};
 use crate::progress::Progress;
 use crate::remote::{Feed, Remote, Upload};
 use crate::repository;
-use crate::ui::{say, shutdown_signal};
+use crate::ui::{Interrupts, say};
 
 /// What one backup needs to know.
 pub struct Plan {
@@ -70,21 +70,19 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     drop(client);
     let pg_dump = process::find("pg_dump", major).await?;
 
-    let encrypted = if plan.recipients.is_some() {
-        ".age"
-    } else {
-        ""
-    };
-    let suffix = format!("{}{encrypted}", plan.compression.suffix());
     if let Some(remote) = &plan.remote {
         remote.check().await?;
     }
-    let name = free_name(plan, &suffix).await?;
+    let name = free_name(plan).await?;
     let dest = dir.join(&name);
-    let mut upload = start_upload(plan, &name, journal).await?;
+    // From here a signal must not kill kronic outright (an upload may exist to abort):
+    // it ends the dump, or waits for the step that cannot be cut short.
+    let mut interrupts = Interrupts::listen();
+    let mut upload = start_upload(plan, &name, journal, &mut interrupts).await?;
     let started_at = Utc::now();
     let feed = upload.as_mut().map(Upload::feed);
-    let (stats, dumped) = match write_backup(config, plan, &pg_dump, &dest, feed).await {
+    let dumped = write_backup(config, plan, &pg_dump, &dest, feed, &mut interrupts).await;
+    let (stats, dumped) = match dumped {
         Ok(w) => w,
         Err(e) => {
             let cause = match upload {
@@ -120,14 +118,11 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     // The dump is complete and the local file durable: now the object may appear.
     let offsite = match upload {
         None => None,
-        Some(u) => Some(complete_upload(plan, &name, u, &stats, manifest, journal).await?),
+        Some(u) => {
+            Some(complete_upload(plan, &name, u, &stats, manifest, journal, &mut interrupts).await?)
+        }
     };
-    if let Some(path) = &plan.metrics_file {
-        let remote_ok = offsite.as_ref().map(Result::is_ok);
-        metrics::write_backup(path, &config.db, &stats, remote_ok).with_context(|| {
-            format!("the backup {name} was kept, but the metrics file was not written")
-        })?;
-    }
+    settle(config, plan, &name, &stats, &offsite, &mut interrupts)?;
     Ok(Taken {
         path: dest,
         trusted,
@@ -136,15 +131,28 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
 }
 
 /// Starts the upload of `name`, when there is a remote: also the check that the bucket
-/// can be written to, before pg_dump runs.
-async fn start_upload(plan: &Plan, name: &str, journal: Option<&Path>) -> Result<Option<Upload>> {
+/// can be written to, before pg_dump runs. A signal meanwhile aborts it again.
+async fn start_upload(
+    plan: &Plan,
+    name: &str,
+    journal: Option<&Path>,
+    interrupts: &mut Interrupts,
+) -> Result<Option<Upload>> {
     let Some(remote) = &plan.remote else {
         return Ok(None);
     };
     if let Some(dir) = journal {
         remote.finish_journal(dir).await;
     }
-    remote.start_upload(name).await.map(Some)
+    let upload = remote.start_upload(name).await?;
+    if interrupts.pending() {
+        upload.abort(journal).await;
+        return Err(fail(
+            Code::Interrupted,
+            "interrupted before the dump started: no backup was written and none was pruned",
+        ));
+    }
+    Ok(Some(upload))
 }
 
 /// Completes the upload and says so. With a local copy, a failure is reported as the
@@ -156,10 +164,12 @@ async fn complete_upload(
     stats: &BackupStats,
     manifest: Manifest,
     journal: Option<&Path>,
+    interrupts: &mut Interrupts,
 ) -> Result<Result<()>> {
     let url = upload.url();
+    let (size, sha256) = (stats.out_bytes, &stats.sha256);
     match upload
-        .complete(stats.out_bytes, &stats.sha256, manifest, journal)
+        .complete(size, sha256, manifest, journal, interrupts)
         .await
     {
         Ok(()) => {
@@ -178,6 +188,38 @@ async fn complete_upload(
             format!("{e:#}; no backup was written and none was pruned"),
         )),
     }
+}
+
+/// After a backup was kept: the metrics file; then, if a signal came while the backup
+/// was being completed, the stop it asked for (nothing is pruned).
+fn settle(
+    config: &Config,
+    plan: &Plan,
+    name: &str,
+    stats: &BackupStats,
+    offsite: &Option<Result<()>>,
+    interrupts: &mut Interrupts,
+) -> Result<()> {
+    if let Some(path) = &plan.metrics_file {
+        let remote_ok = offsite.as_ref().map(Result::is_ok);
+        metrics::write_backup(path, &config.db, stats, remote_ok).with_context(|| {
+            format!("the backup {name} was kept, but the metrics file was not written")
+        })?;
+    }
+    if !interrupts.pending() {
+        return Ok(());
+    }
+    let copies = match offsite {
+        Some(Ok(())) => " (locally and offsite)",
+        Some(Err(_)) => " locally; its offsite copy was aborted",
+        None => "",
+    };
+    Err(fail(
+        Code::Interrupted,
+        format!(
+            "interrupted while the backup was completed: {name} was kept{copies}; none was pruned"
+        ),
+    ))
 }
 
 /// What the manifest records of this backup.
@@ -230,6 +272,7 @@ async fn write_backup(
     pg_dump: &process::Tool,
     dest: &Path,
     feed: Option<Feed>,
+    interrupts: &mut Interrupts,
 ) -> Result<(BackupStats, DumpStats)> {
     if !plan.local {
         tracing::info!(
@@ -238,7 +281,7 @@ async fn write_backup(
             plan.remote.as_ref().map_or("", |r| r.url()),
             pg_dump.path.display()
         );
-        return run_pg_dump(config, plan, pg_dump, Sink::new(None, feed)).await;
+        return run_pg_dump(config, plan, pg_dump, Sink::new(None, feed), interrupts).await;
     }
     let (tmp, file) = TempFile::create(dest)?;
     tracing::info!(
@@ -247,7 +290,8 @@ async fn write_backup(
         dest.display(),
         pg_dump.path.display()
     );
-    let dumped = run_pg_dump(config, plan, pg_dump, Sink::new(Some(file), feed)).await?;
+    let sink = Sink::new(Some(file), feed);
+    let dumped = run_pg_dump(config, plan, pg_dump, sink, interrupts).await?;
     tmp.persist_new(dest)?;
     Ok(dumped)
 }
@@ -302,10 +346,16 @@ fn prepare(plan: &Plan) -> Result<(bool, Option<repository::FolderLock>)> {
     Ok((trusted, Some(lock)))
 }
 
-/// This second's backup name; when a backup of this very second exists (two runs back
-/// to back), locally or in the bucket, the next second's, rather than failing after a
-/// whole dump.
-async fn free_name(plan: &Plan, suffix: &str) -> Result<String> {
+/// This second's backup name (its suffix from the plan); when a backup of this very
+/// second exists (two runs back to back), locally or in the bucket, the next second's,
+/// rather than failing after a whole dump.
+async fn free_name(plan: &Plan) -> Result<String> {
+    let encrypted = if plan.recipients.is_some() {
+        ".age"
+    } else {
+        ""
+    };
+    let suffix = &format!("{}{encrypted}", plan.compression.suffix());
     let taken = async |name: &str| -> Result<Option<String>> {
         if plan.local && plan.dir.join(name).exists() {
             return Ok(Some(plan.dir.join(name).display().to_string()));
@@ -337,6 +387,7 @@ async fn run_pg_dump(
     plan: &Plan,
     pg_dump: &process::Tool,
     sink: Sink,
+    interrupts: &mut Interrupts,
 ) -> Result<(BackupStats, DumpStats)> {
     let pass = Passfile::new(&config.db)?;
     let mut cmd = process::command(pg_dump, &config.db, &pass);
@@ -366,7 +417,7 @@ async fn run_pg_dump(
     let (child, stdout) = process::spawn("pg_dump", cmd, pass)?;
     let stats = tokio::select! {
         r = dump(child, stdout, output, plan) => r,
-        _ = shutdown_signal() => Err(fail(
+        _ = interrupts.arrived() => Err(fail(
             Code::Interrupted,
             "interrupted: the partial backup was removed and no backup was pruned",
         )),

@@ -29,6 +29,7 @@ use crate::exit::{Code, fail};
 use crate::manifest::Manifest;
 use crate::repository;
 use crate::retention::{self, Dated, Decision, Policy};
+use crate::ui::Interrupts;
 
 /// Parts of 8 MiB, four in flight: memory stays near 48 MiB whatever the database's
 /// size (a part filling, one queued, four sending); objects up to 80 GB (S3 allows
@@ -335,27 +336,51 @@ impl Remote {
         })
     }
 
-    /// Uploads a local backup file (sync): the same multipart path, read once.
-    pub async fn upload_file(&self, path: &FsPath, manifest: Option<Manifest>) -> Result<()> {
+    /// Uploads a local backup file (sync): the same multipart path, read once. A signal
+    /// aborts the upload (written down in `journal` if that fails); one during the
+    /// upload's completion lets it complete first.
+    pub async fn upload_file(
+        &self,
+        path: &FsPath,
+        manifest: Option<Manifest>,
+        journal: Option<&FsPath>,
+        interrupts: &mut Interrupts,
+    ) -> Result<()> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        let interrupted = || {
+            fail(
+                Code::Interrupted,
+                format!("interrupted: the upload of {name} was aborted"),
+            )
+        };
         let mut upload = self.start_upload(&name).await?;
+        if interrupts.pending() {
+            upload.abort(journal).await;
+            return Err(interrupted());
+        }
         let mut feed = upload.feed();
         let file = crate::dump::open(path)?;
-        let copied = tokio::task::spawn_blocking(move || -> io::Result<(u64, String)> {
+        let copy = tokio::task::spawn_blocking(move || -> io::Result<(u64, String)> {
             let (mut hashing, digest) = crate::manifest::HashingReader::new(file);
             io::copy(&mut hashing, &mut feed)?;
             feed.finish()?;
             let (sha256, size) = digest.get();
             Ok((size, sha256))
-        })
-        .await?;
+        });
+        let copied = tokio::select! {
+            r = copy => r?,
+            _ = interrupts.arrived() => {
+                upload.abort(journal).await;
+                return Err(interrupted());
+            }
+        };
         let (size, sha256) = match copied {
             Ok(done) => done,
             Err(e) => {
-                upload.abort(None).await;
+                upload.abort(journal).await;
                 return Err(fail(
                     Code::IoErr,
                     format!("cannot upload {}: {e}", path.display()),
@@ -367,11 +392,13 @@ impl Remote {
             None => Ok(()),
         };
         if let Err(e) = matches {
-            upload.abort(None).await;
+            upload.abort(journal).await;
             return Err(e.context("not uploaded"));
         }
         let manifest = manifest.unwrap_or_default();
-        upload.complete(size, &sha256, manifest, None).await
+        upload
+            .complete(size, &sha256, manifest, journal, interrupts)
+            .await
     }
 
     /// Aborts the uploads an earlier run could not abort (written down in `dir`).
@@ -659,16 +686,29 @@ impl Upload {
 
     /// Completes the upload once the feed is finished: every part sent, the object made
     /// visible, its size checked against `size`, then the manifest (with `sha256`) put
-    /// next to it. Any failure aborts (or removes what was completed).
+    /// next to it. Any failure aborts (or removes what was completed); so does a signal
+    /// while parts are still being sent, but not once the object is being made visible.
     pub async fn complete(
         mut self,
         size: u64,
         sha256: &str,
         mut manifest: Manifest,
         journal: Option<&FsPath>,
+        interrupts: &mut Interrupts,
     ) -> Result<()> {
         let task = self.task.take().expect("complete or abort once");
-        let sent = match task.await {
+        let sent = tokio::select! {
+            r = task => r,
+            _ = interrupts.arrived() => {
+                let e = fail(
+                    Code::Interrupted,
+                    format!("interrupted: the upload of {} was aborted", self.name),
+                );
+                self.abort(journal).await;
+                return Err(e);
+            }
+        };
+        let sent = match sent {
             Ok(Ok(sent)) => sent,
             Ok(Err(e)) => {
                 let e = self.remote.error(&self.name, e);

@@ -43,17 +43,45 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
 /// Resolves on SIGTERM, SIGINT (Ctrl-C), SIGHUP or SIGQUIT: each ends a run the same
 /// way, after cleaning up (exit 130).
 pub async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let kinds = [
-        SignalKind::terminate(),
-        SignalKind::interrupt(),
-        SignalKind::hangup(),
-        SignalKind::quit(),
-    ];
-    let mut streams: Vec<_> = kinds.into_iter().filter_map(|k| signal(k).ok()).collect();
-    if streams.is_empty() {
-        return std::future::pending().await;
+    Interrupts::listen().arrived().await;
+}
+
+/// SIGTERM, SIGINT, SIGHUP and SIGQUIT, listened for from now on: one that arrives
+/// during a step that must not be cut short (an upload being created or completed) is
+/// kept, to be acted on right after that step, instead of killing kronic mid-way.
+pub struct Interrupts {
+    signals: Vec<tokio::signal::unix::Signal>,
+    seen: bool,
+}
+
+impl Interrupts {
+    pub fn listen() -> Interrupts {
+        use tokio::signal::unix::{SignalKind, signal};
+        let kinds = [
+            SignalKind::terminate(),
+            SignalKind::interrupt(),
+            SignalKind::hangup(),
+            SignalKind::quit(),
+        ];
+        Interrupts {
+            signals: kinds.into_iter().filter_map(|k| signal(k).ok()).collect(),
+            seen: false,
+        }
     }
-    let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
-    futures_util::future::select_all(waits).await;
+
+    /// Resolves when a signal arrives, or at once for one that arrived already.
+    pub async fn arrived(&mut self) {
+        if self.signals.is_empty() {
+            return std::future::pending().await;
+        }
+        let waits = self.signals.iter_mut().map(|s| Box::pin(s.recv()));
+        futures_util::future::select_all(waits).await;
+        self.seen = true;
+    }
+
+    /// Whether a signal has arrived (and been acted on, or not yet), without waiting.
+    pub fn pending(&mut self) -> bool {
+        use futures_util::FutureExt;
+        self.seen || self.arrived().now_or_never().is_some()
+    }
 }

@@ -14,7 +14,7 @@ use crate::manifest::{HashingReader, Manifest};
 use crate::remote::Remote;
 use crate::repository;
 use crate::retention::Policy;
-use crate::ui::say;
+use crate::ui::{Interrupts, say};
 
 use super::backup::{Listed, print_list};
 
@@ -130,6 +130,7 @@ pub async fn sync(dir: &Path, remote: &Remote, policy: &Policy, dry_run: bool) -
             })
             .collect();
     missing.reverse();
+    let mut interrupts = Interrupts::listen();
     for b in &missing {
         if dry_run {
             say(format!("would upload {}", b.name))?;
@@ -137,10 +138,17 @@ pub async fn sync(dir: &Path, remote: &Remote, policy: &Policy, dry_run: bool) -
         }
         crate::dump::verify(&b.path, &Identities::default())
             .with_context(|| format!("{} does not verify; not uploaded", b.path.display()))?;
+        let manifest = Manifest::read(&b.path)?;
         remote
-            .upload_file(&b.path, Manifest::read(&b.path)?)
+            .upload_file(&b.path, manifest, Some(dir), &mut interrupts)
             .await?;
         say(format!("uploaded {}", remote.url_of(&b.name)))?;
+        if interrupts.pending() {
+            return Err(fail(
+                Code::Interrupted,
+                format!("interrupted: {} was uploaded; nothing was pruned", b.name),
+            ));
+        }
     }
     if missing.is_empty() {
         say(format!(

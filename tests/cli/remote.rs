@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::support::s3::{self, S3};
+use crate::support::s3::{self, DelayProxy, S3, holds};
 use crate::support::*;
 
 crate::register!(
@@ -23,6 +23,7 @@ crate::register!(
     https_with_a_private_ca_in_aws_ca_bundle,
     drills_the_offsite_copy_against_its_own_manifest,
     a_restore_from_the_bucket_resumes_a_broken_download,
+    a_signal_while_an_upload_is_created_or_completed_leaves_nothing_half_done,
 );
 
 /// kronic for `db`, with the shared server's credentials and `prefix` as the remote.
@@ -866,4 +867,101 @@ fn a_restore_from_the_bucket_resumes_a_broken_download() {
     );
     assert!(!stderr.contains(&s3.secret));
     assert_eq!(noise_fingerprint(&db), want);
+}
+
+/// kronic `args` through `proxy`, sent SIGTERM while the proxy holds a request back.
+fn signalled(db: &TestDb, s3: &S3, proxy: &DelayProxy, args: &[&str]) -> std::process::Output {
+    let mut cmd = db.kronic_std();
+    for (k, v) in s3.vars() {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .env("AWS_ENDPOINT_URL", proxy.endpoint())
+        .env("KRONIC_BACKUP_REMOTE", s3.url(&db.name))
+        .env("KRONIC_REMOTE_TIMEOUT", "20")
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    proxy.wait_held();
+    let out = signal_and_wait(child, "-TERM");
+    assert_interrupted(&out);
+    out
+}
+
+/// The steps a signal cannot cut short: the upload being created (before pg_dump) and
+/// being completed, and `sync` mid-upload. A signal then no longer kills kronic
+/// outright: the upload is aborted, or completed first, and the message says which.
+fn a_signal_while_an_upload_is_created_or_completed_leaves_nothing_half_done() {
+    let db = TestDb::populated();
+    let s3 = s3::shared();
+    let mine = |s3: &S3| -> Vec<String> {
+        s3.uploads()
+            .into_iter()
+            .filter(|k| k.starts_with(&format!("{}/", db.name)))
+            .collect()
+    };
+    let hold = Duration::from_secs(3);
+
+    // Being created: aborted once the server answers; pg_dump never ran.
+    let creating = DelayProxy::start(s3.port(), |c| holds(c, b"?uploads="), hold);
+    let out = signalled(&db, s3, &creating, &["backup"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("interrupted before the dump started: no backup was written"),
+        "{stderr}"
+    );
+    assert_eq!(mine(s3), Vec::<String>::new(), "an upload is left");
+    assert!(s3.objects(&db.name).is_empty());
+    let files: Vec<_> = std::fs::read_dir(db.backup_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("kronic_backup_"))
+        .collect();
+    assert!(files.is_empty(), "{files:?}");
+
+    // Being completed: completed first, then stopped, saying the backup was kept.
+    let completing = DelayProxy::start(
+        s3.port(),
+        |c| c.starts_with(b"POST ") && holds(c, b"?uploadId="),
+        hold,
+    );
+    let out = signalled(&db, s3, &completing, &["backup"]);
+    let name = only_backup(&db.backup_dir());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "interrupted while the backup was completed: {name} was kept (locally and offsite); none was pruned"
+        )),
+        "{stderr}"
+    );
+    let local = std::fs::read(db.backup_dir().join(&name)).unwrap();
+    assert_eq!(s3.get(&format!("{}/{name}", db.name)), local);
+    assert_eq!(s3.objects(&db.name).len(), 2, "the object and its manifest");
+    assert_eq!(mine(s3), Vec::<String>::new());
+
+    // sync mid-upload: aborted; the next sync uploads it.
+    let out = expect(db.kronic().arg("backup"), 0);
+    let second = out
+        .stdout
+        .trim()
+        .strip_prefix("Backup completed: ")
+        .unwrap()
+        .to_string();
+    let uploading = DelayProxy::start(
+        s3.port(),
+        |c| c.starts_with(b"PUT ") && holds(c, b"?partNumber="),
+        hold,
+    );
+    let out = signalled(&db, s3, &uploading, &["backup", "sync"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("interrupted: the upload of {second} was aborted")),
+        "{stderr}"
+    );
+    assert_eq!(mine(s3), Vec::<String>::new(), "an upload is left");
+    assert_eq!(s3.objects(&db.name).len(), 2);
+    expect(kronic_s3(&db, s3, &db.name).args(["backup", "sync"]), 0);
+    assert_eq!(s3.objects(&db.name).len(), 4);
 }

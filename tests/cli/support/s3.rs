@@ -2,9 +2,12 @@
 //! SigV4 signatures, with a bucket; the `aws` CLI to look at what landed. Both come from
 //! `scripts/s3-tools` (installed once under the cache folder).
 
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::cluster::{free_port, make_certs, random_token};
@@ -148,6 +151,10 @@ impl S3 {
         format!("http://127.0.0.1:{}", self.ports[0])
     }
 
+    pub fn port(&self) -> u16 {
+        self.ports[0]
+    }
+
     /// The same server over TLS, named as its certificate names it.
     pub fn https_endpoint(&self) -> String {
         format!("https://localhost:{}", self.ports[10])
@@ -288,4 +295,73 @@ impl Drop for S3 {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A TCP proxy in front of an S3 port that holds back, for `delay`, each chunk a client
+/// sends that `held` picks (a request's head), and counts them: a signal can then be
+/// sent while a given request is in flight.
+pub struct DelayProxy {
+    pub port: u16,
+    seen: Arc<AtomicUsize>,
+}
+
+impl DelayProxy {
+    pub fn start(target: u16, held: fn(&[u8]) -> bool, delay: Duration) -> DelayProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(AtomicUsize::new(0));
+        let counter = seen.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let (back_from, back_to) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut &back_from, &mut &back_to);
+                    let _ = back_to.shutdown(Shutdown::Write);
+                });
+                let counter = counter.clone();
+                std::thread::spawn(move || {
+                    let (mut client, mut server) = (client, server);
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match client.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if held(&buf[..n]) {
+                            counter.fetch_add(1, Ordering::SeqCst);
+                            std::thread::sleep(delay);
+                        }
+                        if server.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = server.shutdown(Shutdown::Write);
+                });
+            }
+        });
+        DelayProxy { port, seen }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Waits until a request was held back (panics after 30 s).
+    pub fn wait_held(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.seen.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "no request was held back");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Whether `haystack` holds `needle`.
+pub fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
