@@ -155,8 +155,9 @@ pub fn lock_policy(per_try: Option<Duration>, budget: Option<Duration>) -> Resul
 /// The offsite location: the flag, else `KRONIC_BACKUP_REMOTE`; None when neither is
 /// set. Bounded by `KRONIC_REMOTE_TIMEOUT` (default 30 s). The AWS_* variables
 /// (credentials, region, endpoint, instance and container roles) are read here too, by
-/// object_store's own `from_env`, and `AWS_CA_BUNDLE`. A plain-http endpoint must be allowed explicitly
-/// (`AWS_ALLOW_HTTP=true`): requests are signed, but the data would cross in the clear.
+/// object_store's own `from_env`, and `AWS_CA_BUNDLE`. A plain-http endpoint must be
+/// allowed explicitly (`AWS_ALLOW_HTTP=true`): requests are signed, but the data would
+/// cross in the clear.
 pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
     let Some(url) = text_setting(flag, vars::BACKUP_REMOTE) else {
         return Ok(None);

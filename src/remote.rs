@@ -337,8 +337,8 @@ impl Remote {
     }
 
     /// Uploads a local backup file (sync): the same multipart path, read once. A signal
-    /// aborts the upload (written down in `journal` if that fails); one during the
-    /// upload's completion lets it complete first.
+    /// aborts the upload (written down in `journal` if that fails), unless the object
+    /// is already being made visible: that finishes first.
     pub async fn upload_file(
         &self,
         path: &FsPath,

@@ -69,8 +69,12 @@ impl Interrupts {
         }
     }
 
-    /// Resolves when a signal arrives, or at once for one that arrived already.
+    /// Resolves when a signal arrives, or at once once one has: a run asked to stop
+    /// stays asked.
     pub async fn arrived(&mut self) {
+        if self.seen {
+            return;
+        }
         if self.signals.is_empty() {
             return std::future::pending().await;
         }
