@@ -24,6 +24,7 @@ crate::register!(
     drills_the_offsite_copy_against_its_own_manifest,
     a_restore_from_the_bucket_resumes_a_broken_download,
     a_signal_while_an_upload_is_created_or_completed_leaves_nothing_half_done,
+    downloads_go_through_the_configured_proxy,
 );
 
 /// kronic for `db`, with the shared server's credentials and `prefix` as the remote.
@@ -964,4 +965,29 @@ fn a_signal_while_an_upload_is_created_or_completed_leaves_nothing_half_done() {
     assert_eq!(s3.objects(&db.name).len(), 2);
     expect(kronic_s3(&db, s3, &db.name).args(["backup", "sync"]), 0);
     assert_eq!(s3.objects(&db.name).len(), 4);
+}
+
+/// `AWS_PROXY_URL` applies to the streamed download as to every other request (the
+/// download client once dropped the environment's HTTP settings).
+fn downloads_go_through_the_configured_proxy() {
+    let db = TestDb::populated();
+    let s3 = s3::shared();
+    expect(
+        kronic_s3(&db, s3, &db.name).args(["backup", "--remote-only"]),
+        0,
+    );
+    // A forwarding proxy: requests reach it in absolute form; it counts the object's GETs.
+    let proxy = DelayProxy::start(
+        s3.port(),
+        |c| c.starts_with(b"GET http://") && holds(c, b".sql.gz HTTP/1.1"),
+        Duration::ZERO,
+    );
+    let out = expect(
+        kronic_s3(&db, s3, &db.name)
+            .env("AWS_PROXY_URL", proxy.endpoint())
+            .args(["backup", "verify", "--remote", "--latest"]),
+        0,
+    );
+    assert!(out.stdout.contains("SHA-256 matches"), "{}", out.stdout);
+    proxy.wait_held();
 }
