@@ -696,14 +696,16 @@ impl Upload {
         journal: Option<&FsPath>,
         interrupts: &mut Interrupts,
     ) -> Result<()> {
-        let task = self.task.take().expect("complete or abort once");
+        let mut task = self.task.take().expect("complete or abort once");
         let sent = tokio::select! {
-            r = task => r,
+            r = &mut task => r,
             _ = interrupts.arrived() => {
                 let e = fail(
                     Code::Interrupted,
                     format!("interrupted: the upload of {} was aborted", self.name),
                 );
+                // The sending task goes with the upload (not left sending parts).
+                self.task = Some(task);
                 self.abort(journal).await;
                 return Err(e);
             }

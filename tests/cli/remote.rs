@@ -776,6 +776,13 @@ fn drills_the_offsite_copy_against_its_own_manifest() {
             .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&scratch])
             .unwrap();
     assert!(left.is_none(), "the scratch database was left behind");
+    // A "manifest" the size of a backup is not read into memory: 65, named.
+    s3.put(&key, &vec![b' '; (16 << 20) + 1]);
+    let out = expect(s3.env(&mut db.kronic()).args(["backup", "drill", &url]), 65);
+    assert_stderr(
+        &out,
+        &format!("the manifest of {url} is 16777217 bytes: not a kronic manifest"),
+    );
     // --remote with a NAME that is not a backup's: a usage error, nothing fetched.
     expect(
         kronic_s3(&db, s3, &db.name).args(["backup", "drill", "--remote", "../etc/passwd"]),
