@@ -738,7 +738,18 @@ impl Upload {
             )
             .await
         {
-            self.abort(journal).await;
+            // An answer that never came may hide a completion that happened: then the
+            // object goes again (none without its manifest); else the upload is aborted.
+            match r.bounded(&self.name, r.store.head(&self.key)).await {
+                Ok(_) => {
+                    if let Err(gone) = r.bounded(&self.name, r.store.delete(&self.key)).await {
+                        tracing::warn!("{} is left without its manifest: {gone:#}", self.url());
+                    }
+                }
+                Err(_) => {
+                    self.abort(journal).await;
+                }
+            }
             return Err(e);
         }
         let checked = async {

@@ -25,6 +25,7 @@ crate::register!(
     a_restore_from_the_bucket_resumes_a_broken_download,
     a_signal_while_an_upload_is_created_or_completed_leaves_nothing_half_done,
     downloads_go_through_the_configured_proxy,
+    a_completion_whose_answer_never_comes_leaves_no_object,
 );
 
 /// kronic for `db`, with the shared server's credentials and `prefix` as the remote.
@@ -997,4 +998,39 @@ fn downloads_go_through_the_configured_proxy() {
     );
     assert!(out.stdout.contains("SHA-256 matches"), "{}", out.stdout);
     proxy.wait_held();
+}
+
+/// The server completes the upload but its answer never reaches kronic in time: kronic
+/// cannot know the object exists, so it looks, and removes it (no object without its
+/// manifest); the local backup is kept (3) and `sync` uploads it whole later.
+fn a_completion_whose_answer_never_comes_leaves_no_object() {
+    let db = TestDb::populated();
+    let s3 = s3::shared();
+    let proxy = DelayProxy::answering_late(
+        s3.port(),
+        |c| c.starts_with(b"POST ") && holds(c, b"?uploadId="),
+        Duration::from_secs(6),
+    );
+    let out = expect(
+        kronic_s3(&db, s3, &db.name)
+            .env("AWS_ENDPOINT_URL", proxy.endpoint())
+            .env("KRONIC_REMOTE_TIMEOUT", "2")
+            .arg("backup"),
+        3,
+    );
+    proxy.wait_held();
+    let name = only_backup(&db.backup_dir());
+    assert_stderr(
+        &out,
+        &format!("local backup kept: {name}; offsite copy failed: "),
+    );
+    assert_eq!(s3.objects(&db.name), Vec::<(String, u64)>::new());
+    let left: Vec<String> = s3
+        .uploads()
+        .into_iter()
+        .filter(|k| k.starts_with(&format!("{}/", db.name)))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    expect(kronic_s3(&db, s3, &db.name).args(["backup", "sync"]), 0);
+    assert_eq!(s3.objects(&db.name).len(), 2, "the object and its manifest");
 }

@@ -307,6 +307,16 @@ pub struct DelayProxy {
 
 impl DelayProxy {
     pub fn start(target: u16, held: fn(&[u8]) -> bool, delay: Duration) -> DelayProxy {
+        DelayProxy::run(target, held, delay, false)
+    }
+
+    /// The same, holding back the server's answer to the picked request instead (the
+    /// server acts on it at once; the client hears of it late).
+    pub fn answering_late(target: u16, held: fn(&[u8]) -> bool, delay: Duration) -> DelayProxy {
+        DelayProxy::run(target, held, delay, true)
+    }
+
+    fn run(target: u16, held: fn(&[u8]) -> bool, delay: Duration, answer_late: bool) -> DelayProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(AtomicUsize::new(0));
@@ -317,11 +327,24 @@ impl DelayProxy {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
                     continue;
                 };
-                let (back_from, back_to) =
-                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                let (mut from, mut to) = (server.try_clone().unwrap(), client.try_clone().unwrap());
+                let late = Arc::new(AtomicUsize::new(0));
+                let answer = late.clone();
                 std::thread::spawn(move || {
-                    let _ = std::io::copy(&mut &back_from, &mut &back_to);
-                    let _ = back_to.shutdown(Shutdown::Write);
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        let n = match from.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if answer.swap(0, Ordering::SeqCst) > 0 {
+                            std::thread::sleep(delay);
+                        }
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = to.shutdown(Shutdown::Write);
                 });
                 let counter = counter.clone();
                 std::thread::spawn(move || {
@@ -334,7 +357,11 @@ impl DelayProxy {
                         };
                         if held(&buf[..n]) {
                             counter.fetch_add(1, Ordering::SeqCst);
-                            std::thread::sleep(delay);
+                            if answer_late {
+                                late.store(1, Ordering::SeqCst);
+                            } else {
+                                std::thread::sleep(delay);
+                            }
                         }
                         if server.write_all(&buf[..n]).is_err() {
                             break;
