@@ -7,11 +7,11 @@
 //! next run.
 
 use std::io::{self, Read, Write};
-use std::path::Path as FsPath;
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
@@ -336,9 +336,10 @@ impl Remote {
         })
     }
 
-    /// Uploads a local backup file (sync): the same multipart path, read once. A signal
-    /// aborts the upload (written down in `journal` if that fails), unless the object
-    /// is already being made visible: that finishes first.
+    /// Uploads a local backup file (sync): the same multipart path, read once, and
+    /// verified (`dump::verify`) from the same read: a file that does not verify is not
+    /// uploaded. A signal aborts the upload (written down in `journal` if that fails),
+    /// unless the object is already being made visible: that finishes first.
     pub async fn upload_file(
         &self,
         path: &FsPath,
@@ -361,15 +362,10 @@ impl Remote {
             upload.abort(journal).await;
             return Err(interrupted());
         }
-        let mut feed = upload.feed();
+        let feed = upload.feed();
         let file = crate::dump::open(path)?;
-        let copy = tokio::task::spawn_blocking(move || -> io::Result<(u64, String)> {
-            let (mut hashing, digest) = crate::manifest::HashingReader::new(file);
-            io::copy(&mut hashing, &mut feed)?;
-            feed.finish()?;
-            let (sha256, size) = digest.get();
-            Ok((size, sha256))
-        });
+        let label = path.to_path_buf();
+        let copy = tokio::task::spawn_blocking(move || copy_verified(file, feed, label));
         let copied = tokio::select! {
             r = copy => r?,
             _ = interrupts.arrived() => {
@@ -381,10 +377,7 @@ impl Remote {
             Ok(done) => done,
             Err(e) => {
                 upload.abort(journal).await;
-                return Err(fail(
-                    Code::IoErr,
-                    format!("cannot upload {}: {e}", path.display()),
-                ));
+                return Err(e.context("not uploaded"));
             }
         };
         let matches = match &manifest {
@@ -519,6 +512,60 @@ impl Remote {
             ),
         )
     }
+}
+
+/// `file` into `feed` and, through a pipe, into `dump::verify` on a thread of its own:
+/// one read for both. Its size and SHA-256 when it verified; the verifier's verdict
+/// comes first.
+fn copy_verified(file: std::fs::File, mut feed: Feed, label: PathBuf) -> Result<(u64, String)> {
+    let (mut hashing, digest) = crate::manifest::HashingReader::new(file);
+    let (pipe, check) = io::pipe()?;
+    let mut check = Some(check);
+    let shown = label.clone();
+    let verifier = std::thread::spawn(move || {
+        crate::dump::verify_stream(pipe, &crate::crypt::Identities::default(), &shown)
+    });
+    // Err((true, e)) when the file could not be read: that, not the verdict on a
+    // stream cut short, is the cause.
+    let copied = (|| -> Result<(), (bool, io::Error)> {
+        let mut buf = vec![0; 256 * 1024];
+        loop {
+            let n = hashing.read(&mut buf).map_err(|e| (true, e))?;
+            if n == 0 {
+                return Ok(());
+            }
+            feed.write_all(&buf[..n]).map_err(|e| (false, e))?;
+            // A verifier that stopped reading has its verdict: the rest still uploads.
+            if check
+                .as_mut()
+                .is_some_and(|c| c.write_all(&buf[..n]).is_err())
+            {
+                check = None;
+            }
+        }
+    })();
+    drop(check);
+    let verdict = verifier
+        .join()
+        .map_err(|_| anyhow::anyhow!("the verifying thread failed"))?;
+    if let Err((true, e)) = &copied {
+        return Err(fail(
+            crate::exit::io_code(e),
+            format!("cannot read {}: {e}", label.display()),
+        ));
+    }
+    verdict.with_context(|| format!("{} does not verify", label.display()))?;
+    copied
+        .map_err(|(_, e)| e)
+        .and_then(|()| feed.finish())
+        .map_err(|e| {
+            fail(
+                Code::IoErr,
+                format!("cannot upload {}: {e}", label.display()),
+            )
+        })?;
+    let (sha256, size) = digest.get();
+    Ok((size, sha256))
 }
 
 const MANIFEST_MAX: u64 = 16 << 20;

@@ -522,6 +522,20 @@ fn sync_uploads_exactly_the_missing_backups() {
         s3.uploads().iter().all(|k| !k.starts_with(&db.name)),
         "no upload is left"
     );
+
+    // Nor one cut in half (no manifest to compare): verified from the same read as the
+    // upload, and refused before the object is made.
+    let file = newest.to_string_lossy().replace(".manifest.json", "");
+    std::fs::remove_file(&newest).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let out = expect(kronic_s3(&db, s3, &db.name).args(["backup", "sync"]), 65);
+    assert_stderr(&out, &format!("not uploaded: {file} does not verify"));
+    assert_eq!(s3.objects(&db.name).len(), 6, "nothing was uploaded");
+    assert!(
+        s3.uploads().iter().all(|k| !k.starts_with(&db.name)),
+        "no upload is left"
+    );
 }
 
 fn remote_prune_touches_only_old_backups_directly_under_the_prefix() {
