@@ -448,7 +448,8 @@ impl BackupDir {
 /// keeps it, and the newest always is). With no option at all: --keep-within 30d.
 #[derive(Debug, Args, Default)]
 pub struct Retention {
-    /// The same as --keep-within DAYSd; 0 keeps every backup [env: KRONIC_BACKUP_KEEP_DAYS].
+    /// The same as --keep-within DAYSd; 0 keeps every backup, whatever the other rules
+    /// say [env: KRONIC_BACKUP_KEEP_DAYS].
     #[arg(long, value_name = "DAYS", conflicts_with = "keep_within")]
     pub keep_days: Option<u32>,
     /// Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST].
@@ -466,8 +467,8 @@ pub struct Retention {
     /// Keep the newest backup of each of the last N years [env: KRONIC_BACKUP_KEEP_YEARLY].
     #[arg(long, value_name = "N")]
     pub keep_yearly: Option<u32>,
-    /// Keep every backup within DURATION of the newest: 30d, 12h, 1y6m
-    /// [env: KRONIC_BACKUP_KEEP_WITHIN].
+    /// Keep every backup within DURATION of the newest backup: 30d, 12h, 1y6m (0 is
+    /// refused: see --keep-days 0) [env: KRONIC_BACKUP_KEEP_WITHIN].
     #[arg(long, value_name = "DURATION", value_parser = parse_span)]
     pub keep_within: Option<crate::retention::Span>,
 }
@@ -475,7 +476,15 @@ pub struct Retention {
 impl Retention {
     /// The flags, else their variables (78 naming a bad one), else --keep-within 30d.
     pub fn policy(&self) -> anyhow::Result<crate::retention::Policy> {
-        crate::config::retention(self)
+        crate::config::retention(&crate::config::RetentionFlags {
+            keep_days: self.keep_days,
+            keep_last: self.keep_last,
+            keep_daily: self.keep_daily,
+            keep_weekly: self.keep_weekly,
+            keep_monthly: self.keep_monthly,
+            keep_yearly: self.keep_yearly,
+            keep_within: self.keep_within,
+        })
     }
 }
 
@@ -774,7 +783,6 @@ fn parse_serve(s: &str) -> Result<String, String> {
 
 fn parse_span(s: &str) -> Result<crate::retention::Span, String> {
     crate::retention::Span::parse(s)
-        .ok_or_else(|| format!("{s:?}: a duration like 30d, 12h or 1y6m"))
 }
 
 fn parse_compression(s: &str) -> Result<crate::pipeline::Compression, String> {

@@ -65,43 +65,50 @@ pub fn backup_dir(flag: Option<PathBuf>) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_BACKUP_DIR))
 }
 
-/// A retention count: the flag, else the variable (78 when not a whole number).
+/// A retention count: the flag, else the variable (78 when not a whole number that
+/// fits).
 fn count_setting(flag: Option<u32>, var: &str) -> Result<Option<u32>> {
     if flag.is_some() {
         return Ok(flag);
     }
     env(var)
         .map(|v| {
-            v.trim()
-                .parse::<u32>()
-                .map_err(|_| config_err(format!("{var}={v:?} must be a whole number")))
+            v.trim().parse::<u32>().map_err(|_| {
+                config_err(format!(
+                    "{var}={v:?} must be a whole number from 0 to 4294967295"
+                ))
+            })
         })
         .transpose()
 }
 
+/// The retention numbers as given: flags, each `None` when not given (its variable is
+/// read then).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RetentionFlags {
+    pub keep_days: Option<u32>,
+    pub keep_last: Option<u32>,
+    pub keep_daily: Option<u32>,
+    pub keep_weekly: Option<u32>,
+    pub keep_monthly: Option<u32>,
+    pub keep_yearly: Option<u32>,
+    pub keep_within: Option<Span>,
+}
+
 /// The retention policy: each flag, else its variable; `--keep-days N` is
-/// `--keep-within Nd` (0 keeps all); with no option at all, `--keep-within 30d`, the
-/// seed script's behaviour.
-pub fn retention(r: &crate::cli::Retention) -> Result<Policy> {
+/// `--keep-within Nd`, and `--keep-days 0` keeps every backup whatever the other rules
+/// say; with no option at all, `--keep-within 30d`, the seed script's behaviour.
+pub fn retention(r: &RetentionFlags) -> Result<Policy> {
     let within = match r.keep_within {
         Some(s) => Some(s),
         None => env(vars::BACKUP_KEEP_WITHIN)
             .map(|v| {
-                Span::parse(&v).ok_or_else(|| {
-                    config_err(format!(
-                        "{}={v:?} must be a duration like 30d, 12h or 1y6m",
-                        vars::BACKUP_KEEP_WITHIN
-                    ))
-                })
+                Span::parse(&v)
+                    .map_err(|why| config_err(format!("{}={why}", vars::BACKUP_KEEP_WITHIN)))
             })
             .transpose()?,
     };
-    let days = count_setting(r.keep_days, vars::BACKUP_KEEP_DAYS).map_err(|_| {
-        config_err(format!(
-            "{}: must be a whole number of days (0 keeps every backup)",
-            vars::BACKUP_KEEP_DAYS
-        ))
-    })?;
+    let days = count_setting(r.keep_days, vars::BACKUP_KEEP_DAYS)?;
     let mut policy = Policy {
         last: count_setting(r.keep_last, vars::BACKUP_KEEP_LAST)?.unwrap_or(0),
         daily: count_setting(r.keep_daily, vars::BACKUP_KEEP_DAILY)?.unwrap_or(0),
@@ -109,6 +116,7 @@ pub fn retention(r: &crate::cli::Retention) -> Result<Policy> {
         monthly: count_setting(r.keep_monthly, vars::BACKUP_KEEP_MONTHLY)?.unwrap_or(0),
         yearly: count_setting(r.keep_yearly, vars::BACKUP_KEEP_YEARLY)?.unwrap_or(0),
         within,
+        all: days == Some(0),
     };
     if policy.within.is_none() {
         policy.within = match days {
@@ -244,24 +252,38 @@ pub fn compression(flag: Option<Compression>, level: Option<u32>) -> Result<(Com
 
 /// The age recipients to encrypt to, if any: the flags, else `KRONIC_BACKUP_RECIPIENTS`
 /// and `KRONIC_BACKUP_RECIPIENTS_FILE`. A bad one is 78, naming where it came from.
+/// Encryption fails closed: when any of them is set, finding no recipient in it (a file
+/// of comments, `=,`) is 78 too, never a plaintext backup.
 pub fn recipients(flags: &[String], file: Option<&Path>) -> Result<Option<Recipients>> {
     let mut all = Recipients::parse("", "")?;
+    let mut configured = Vec::new();
     if flags.is_empty() && file.is_none() {
         if let Some(v) = env(vars::BACKUP_RECIPIENTS) {
             all.extend(Recipients::parse(&v, vars::BACKUP_RECIPIENTS)?);
+            configured.push(vars::BACKUP_RECIPIENTS.to_string());
         }
         if let Some(f) = env(vars::BACKUP_RECIPIENTS_FILE) {
             all.extend(Recipients::from_file(
                 Path::new(&f),
                 vars::BACKUP_RECIPIENTS_FILE,
             )?);
+            configured.push(format!("{}={f}", vars::BACKUP_RECIPIENTS_FILE));
         }
     }
     for r in flags {
         all.extend(Recipients::parse(r, "--recipient")?);
+        configured.push("--recipient".into());
     }
     if let Some(f) = file {
         all.extend(Recipients::from_file(f, "--recipients-file")?);
+        configured.push(format!("--recipients-file {}", f.display()));
+    }
+    if all.is_empty() && !configured.is_empty() {
+        configured.dedup();
+        return Err(config_err(format!(
+            "encryption is configured ({}) but holds no recipient (only comments or separators?): refusing to write an unencrypted backup",
+            configured.join(", ")
+        )));
     }
     Ok((!all.is_empty()).then_some(all))
 }
@@ -390,6 +412,32 @@ impl DbConfig {
         }
     }
 
+    /// The same server, another database that kronic may create, drop or restore over
+    /// (`flag` names it): never an empty name (PostgreSQL would read it as the role's
+    /// name, often the production database), never the configured database itself,
+    /// never `postgres` or a template. Exit 64, naming the flag.
+    pub fn other_db(&self, flag: &str, name: &str) -> Result<DbConfig> {
+        let refuse = |why: String| Err(fail(Code::Usage, format!("{flag} {name:?}: {why}")));
+        if name.trim().is_empty() {
+            return refuse(
+                "an empty database name (an unset shell variable?) is refused: PostgreSQL would read it as the role's own database".into(),
+            );
+        }
+        if name == self.dbname {
+            return refuse(format!(
+                "that is the configured database ({}); kronic never drops or restores over it through {flag} (restore into it with plain `kronic restore`)",
+                vars::DATABASE_NAME
+            ));
+        }
+        if RESERVED_DBS.contains(&name) {
+            return refuse(
+                "postgres and the template databases are never created, dropped or restored over"
+                    .into(),
+            );
+        }
+        Ok(self.with_dbname(name))
+    }
+
     /// Which settings to check when the host or port is wrong.
     pub fn hint_host(&self) -> &'static str {
         match self.source {
@@ -431,6 +479,8 @@ pub const DEFAULT_HOST: &str = "localhost";
 pub const DEFAULT_PORT: u16 = 5432;
 pub const DEFAULT_NAME: &str = "kronic";
 pub const DEFAULT_USER: &str = "kronic";
+/// Databases kronic never creates, drops or restores over under another name.
+const RESERVED_DBS: &[&str] = &["postgres", "template0", "template1"];
 
 impl Config {
     /// Reads the process environment.

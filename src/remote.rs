@@ -211,7 +211,7 @@ impl Remote {
     ) -> Result<Vec<Decision<RemoteBackup>>> {
         let now = Utc::now();
         let backups = repository::current(self.list().await?, now);
-        let decisions = retention::apply(policy, backups, now);
+        let decisions = retention::apply(policy, backups);
         for d in decisions.iter().filter(|d| !d.keep) {
             if !dry_run {
                 self.delete(&d.backup.name).await?;

@@ -165,7 +165,7 @@ pub fn prune(dir: &Path, policy: &Policy, dry_run: bool) -> Result<Vec<Decision>
             None => candidates.push(b),
         }
     }
-    let decisions = retention::apply(policy, candidates, now);
+    let decisions = retention::apply(policy, candidates);
     let victims: Vec<&Backup> = decisions
         .iter()
         .filter(|d| !d.keep)

@@ -106,16 +106,45 @@ pub struct Restored {
     pub tables: Vec<(String, u64)>,
 }
 
-/// Does `target`'s database exist? Asked of the server's `postgres` database.
+/// Does `target`'s database exist? Asked of the server's `postgres` database. A
+/// template database is refused (64): kronic never restores over or drops one.
 pub async fn exists(target: &DbConfig) -> Result<bool> {
     let client = db::connect(&target.with_dbname("postgres")).await?;
     let rows = db::query(
         &client,
-        "SELECT 1 FROM pg_database WHERE datname = $1",
+        "SELECT datistemplate FROM pg_database WHERE datname = $1",
         &[&target.dbname],
     )
     .await?;
-    Ok(!rows.is_empty())
+    match rows.first().map(|r| r.get::<_, bool>(0)) {
+        Some(true) => Err(template(target)),
+        Some(false) => Ok(true),
+        None => Ok(false),
+    }
+}
+
+/// The database `client` is connected to, refused (64) if it is a template.
+pub async fn refuse_template(client: &tokio_postgres::Client, target: &DbConfig) -> Result<()> {
+    let rows = db::query(
+        client,
+        "SELECT datistemplate FROM pg_database WHERE datname = current_database()",
+        &[],
+    )
+    .await?;
+    match rows.first().map(|r| r.get::<_, bool>(0)) {
+        Some(true) => Err(template(target)),
+        _ => Ok(()),
+    }
+}
+
+fn template(target: &DbConfig) -> anyhow::Error {
+    fail(
+        Code::Usage,
+        format!(
+            "database {} is a template: kronic never restores over or drops a template database",
+            target.dbname
+        ),
+    )
 }
 
 pub async fn create(target: &DbConfig) -> Result<()> {

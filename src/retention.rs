@@ -2,11 +2,11 @@
 //! backup is kept if any rule keeps it: the last N; the newest of each of the last N
 //! days, ISO weeks, months and years that have a backup (UTC buckets, counting back
 //! from the newest; while a rule still has room, the oldest backup is kept too, as
-//! restic does); everything within a duration of now (as kronic's --keep-days always
-//! counted; restic counts from its newest snapshot). kronic adds one rule of its own:
-//! the newest backup is always kept.
+//! restic does); everything within a duration of the newest backup (as restic counts).
+//! kronic adds two rules of its own: the newest backup is always kept, and
+//! `--keep-days 0` keeps everything. A span beyond the calendar keeps everything.
 
-use chrono::{DateTime, Datelike, Duration, Months, Utc};
+use chrono::{DateTime, Datelike, Months, TimeDelta, Utc};
 
 use crate::repository::Backup;
 
@@ -20,8 +20,11 @@ pub struct Span {
 }
 
 impl Span {
-    /// Parses `30d`, `12h`, `1y5m7d2h` (restic's form); None otherwise.
-    pub fn parse(s: &str) -> Option<Span> {
+    /// Parses `30d`, `12h`, `1y5m7d2h` (restic's form). Each number must fit in 32 bits,
+    /// and a span of zero is refused: it would keep nothing by itself, while
+    /// `--keep-days 0` keeps everything, and one must not be mistaken for the other.
+    pub fn parse(s: &str) -> Result<Span, String> {
+        let shape = || format!("{s:?}: a duration like 30d, 12h or 1y6m");
         let mut span = Span::default();
         let mut digits = String::new();
         let mut any = false;
@@ -30,25 +33,43 @@ impl Span {
                 digits.push(c);
                 continue;
             }
-            let n: u32 = digits.parse().ok()?;
-            digits.clear();
-            match c {
-                'y' => span.years += n,
-                'm' => span.months += n,
-                'd' => span.days += n,
-                'h' => span.hours += n,
-                _ => return None,
+            if digits.is_empty() {
+                return Err(shape());
             }
+            let n: u32 = digits.parse().map_err(|_| {
+                format!("{s:?}: {digits}{c} is out of range (at most 4294967295 of a unit)")
+            })?;
+            digits.clear();
+            let unit = match c {
+                'y' => &mut span.years,
+                'm' => &mut span.months,
+                'd' => &mut span.days,
+                'h' => &mut span.hours,
+                _ => return Err(shape()),
+            };
+            *unit = unit
+                .checked_add(n)
+                .ok_or_else(|| format!("{s:?} is out of range"))?;
             any = true;
         }
-        (any && digits.is_empty()).then_some(span)
+        if !any || !digits.is_empty() {
+            return Err(shape());
+        }
+        if span == Span::default() {
+            return Err(format!(
+                "{s:?} is zero: it would keep nothing by itself; use --keep-days 0 to keep every backup, or --keep-last 1 to keep only the newest"
+            ));
+        }
+        Ok(span)
     }
 
-    /// `t` minus this span, by the calendar.
-    fn before(self, t: DateTime<Utc>) -> DateTime<Utc> {
-        let months = self.years * 12 + self.months;
-        let t = t.checked_sub_months(Months::new(months)).unwrap_or(t);
-        t - Duration::days(i64::from(self.days)) - Duration::hours(i64::from(self.hours))
+    /// `t` minus this span, by the calendar; None when that is before the calendar
+    /// begins (chrono's range): then every backup is within the span.
+    fn before(self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let months = u64::from(self.years) * 12 + u64::from(self.months);
+        let t = t.checked_sub_months(Months::new(u32::try_from(months).ok()?))?;
+        let t = t.checked_sub_signed(TimeDelta::try_days(i64::from(self.days))?)?;
+        t.checked_sub_signed(TimeDelta::try_hours(i64::from(self.hours))?)
     }
 }
 
@@ -77,12 +98,19 @@ pub struct Policy {
     pub monthly: u32,
     pub yearly: u32,
     pub within: Option<Span>,
+    /// `--keep-days 0`: every backup is kept, whatever the other rules say (a backup
+    /// any rule keeps is kept).
+    pub all: bool,
 }
 
 impl Policy {
-    /// Keeps everything (`--keep-days 0`).
+    /// Keeps everything: `--keep-days 0`, or no rule at all.
     pub fn keep_all(&self) -> bool {
-        *self == Policy::default()
+        self.all
+            || Policy {
+                all: false,
+                ..*self
+            } == Policy::default()
     }
 }
 
@@ -129,12 +157,14 @@ fn each(_: DateTime<Utc>, nr: usize) -> i64 {
 }
 
 /// Decides for every backup in `backups` (any order; returned newest first).
-pub fn apply<B: Dated>(
-    policy: &Policy,
-    mut backups: Vec<B>,
-    now: DateTime<Utc>,
-) -> Vec<Decision<B>> {
+pub fn apply<B: Dated>(policy: &Policy, mut backups: Vec<B>) -> Vec<Decision<B>> {
     backups.sort_by(|a, b| b.time().cmp(&a.time()).then(b.name().cmp(a.name())));
+    // `within` counts back from the newest backup, as restic's does: backups that
+    // stopped for a while never make the older ones expire all at once.
+    let within_since = match (policy.within, backups.first()) {
+        (Some(span), Some(newest)) => Some(span.before(newest.time())),
+        _ => None,
+    };
     if policy.keep_all() {
         return backups
             .into_iter()
@@ -159,8 +189,8 @@ pub fn apply<B: Dated>(
         if nr == 0 {
             reasons.push("newest".to_string());
         }
-        if let Some(span) = policy.within
-            && backup.time() > span.before(now)
+        if let (Some(span), Some(since)) = (policy.within, within_since)
+            && since.is_none_or(|since| backup.time() > since)
         {
             reasons.push(format!("within {span}"));
         }
@@ -210,11 +240,7 @@ mod tests {
     }
 
     fn kept(policy: Policy, times: &[DateTime<Utc>]) -> Vec<String> {
-        kept_at(policy, times, at(2100, 1, 1, 0))
-    }
-
-    fn kept_at(policy: Policy, times: &[DateTime<Utc>], now: DateTime<Utc>) -> Vec<String> {
-        apply(&policy, times.iter().map(|t| backup(*t)).collect(), now)
+        apply(&policy, times.iter().map(|t| backup(*t)).collect())
             .into_iter()
             .filter(|d| d.keep)
             .map(|d| d.backup.name)
@@ -225,24 +251,74 @@ mod tests {
     fn durations() {
         assert_eq!(
             Span::parse("30d"),
-            Some(Span {
+            Ok(Span {
                 days: 30,
                 ..Span::default()
             })
         );
         assert_eq!(
             Span::parse("1y5m7d2h"),
-            Some(Span {
+            Ok(Span {
                 years: 1,
                 months: 5,
                 days: 7,
                 hours: 2
             })
         );
-        for bad in ["", "30", "d", "3w", "-1d", "1.5d"] {
-            assert_eq!(Span::parse(bad), None, "{bad}");
+        for bad in [
+            "",
+            "30",
+            "d",
+            "3w",
+            "-1d",
+            "1.5d",
+            "0d",
+            "0y0h",
+            "4294967296d",
+        ] {
+            assert!(Span::parse(bad).is_err(), "{bad}");
         }
+        assert!(
+            Span::parse("99999999999d")
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert!(Span::parse("0d").unwrap_err().contains("--keep-days 0"));
         assert_eq!(Span::parse("1y1d").unwrap().to_string(), "1y1d");
+    }
+
+    /// Spans beyond the calendar keep everything: never measured from somewhere else,
+    /// never a panic, never a wrap-around.
+    #[test]
+    fn spans_beyond_the_calendar_keep_everything() {
+        let times = [at(2024, 3, 31, 2), at(2001, 1, 1, 0), at(1970, 1, 1, 0)];
+        for span in [
+            "300000y",
+            "5000000m",
+            "4294967295y",
+            "357913942y",
+            "4294967295h",
+            "99999999d",
+            "4294967295d",
+            "4294967295y4294967295m4294967295d4294967295h",
+        ] {
+            let p = Policy {
+                within: Some(Span::parse(span).unwrap()),
+                ..Policy::default()
+            };
+            assert_eq!(kept(p, &times).len(), 3, "{span}");
+        }
+    }
+
+    #[test]
+    fn keep_days_zero_keeps_everything_with_any_other_rule() {
+        let times: Vec<_> = (1..=7).map(|d| at(2024, 1, d, 2)).collect();
+        let p = Policy {
+            all: true,
+            last: 2,
+            ..Policy::default()
+        };
+        assert_eq!(kept(p, &times).len(), 7);
     }
 
     /// The case from restic's forum: four backups in one month and --keep-monthly 4
@@ -273,9 +349,9 @@ mod tests {
                 times.push(t);
             }
             if t.day() == 1 {
-                times.push(t + Duration::hours(12));
+                times.push(t + TimeDelta::hours(12));
             }
-            t += Duration::days(1);
+            t += TimeDelta::days(1);
         }
         let p = Policy {
             daily: 7,
@@ -344,30 +420,26 @@ mod tests {
     }
 
     #[test]
-    fn within_counts_back_from_now() {
+    fn within_counts_back_from_the_newest() {
         let times = [
             at(2024, 3, 31, 2),
             at(2024, 3, 2, 2),
             at(2024, 3, 1, 1),
             at(2024, 2, 28, 2),
         ];
-        let now = at(2024, 3, 31, 2);
         let p = Policy {
-            within: Span::parse("30d"),
+            within: Span::parse("30d").ok(),
             ..Policy::default()
         };
         // 30 days before Mar 31 02:00 is Mar 1 02:00: Mar 1 01:00 is outside.
-        assert_eq!(
-            kept_at(p, &times, now),
-            ["2024-03-31 02:00", "2024-03-02 02:00"]
-        );
+        assert_eq!(kept(p, &times), ["2024-03-31 02:00", "2024-03-02 02:00"]);
         let p = Policy {
-            within: Span::parse("1m"),
+            within: Span::parse("1m").ok(),
             ..Policy::default()
         };
         // One calendar month before Mar 31 is Feb 29 (2024 is a leap year).
         assert_eq!(
-            kept_at(p, &times, now),
+            kept(p, &times),
             ["2024-03-31 02:00", "2024-03-02 02:00", "2024-03-01 01:00"]
         );
     }
@@ -382,7 +454,7 @@ mod tests {
         assert_eq!(kept(p, &times), ["2024-01-01 03:00", "2024-01-01 02:00"]);
         // A policy that keeps nothing by itself still keeps the newest.
         let p = Policy {
-            within: Span::parse("1h"),
+            within: Span::parse("1h").ok(),
             ..Policy::default()
         };
         assert_eq!(

@@ -29,6 +29,13 @@ struct Check {
 pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
     // The newest backup unless one is named: in the folder, or with --remote in the
     // bucket (the copy that outlives the server is the one worth drilling).
+    let scratch = config.db.other_db(
+        "--scratch-db",
+        &args
+            .scratch_db
+            .clone()
+            .unwrap_or_else(|| format!("{}_drill", config.db.dbname)),
+    )?;
     let src = source(
         args.file.as_deref(),
         &args.remote,
@@ -38,12 +45,6 @@ pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
     )
     .await?;
     let manifest = src.manifest().await?;
-    let scratch = config.db.with_dbname(
-        &args
-            .scratch_db
-            .clone()
-            .unwrap_or_else(|| format!("{}_drill", config.db.dbname)),
-    );
     let policy = args.apply.locks.policy()?;
     let metrics_file = config::path_setting(args.metrics_file.clone(), vars::DRILL_METRICS_FILE);
     if let Some(m) = &metrics_file {

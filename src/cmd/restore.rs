@@ -24,7 +24,10 @@ async fn look_at_target(
     args: &RestoreArgs,
 ) -> Result<(Option<tokio_postgres::Client>, bool)> {
     match db::connect_wait(target, args.apply.wait.wait).await {
-        Ok(c) => Ok((Some(c), false)),
+        Ok(c) => {
+            restorer::refuse_template(&c, target).await?;
+            Ok((Some(c), false))
+        }
         Err(e) => match (args.create, restorer::exists(target).await) {
             (true, Ok(false)) => Ok((None, true)),
             (false, Ok(false)) if args.target_db.is_some() => Err(fail(
@@ -97,6 +100,10 @@ pub async fn source(
 }
 
 pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
+    let target = match &args.target_db {
+        Some(name) => config.db.other_db("--target-db", name)?,
+        None => config.db.clone(),
+    };
     let src = source(
         args.file.as_deref(),
         &args.remote,
@@ -105,10 +112,6 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         args.apply.identity.load()?,
     )
     .await?;
-    let target = match &args.target_db {
-        Some(name) => config.db.with_dbname(name),
-        None => config.db.clone(),
-    };
 
     let (client, missing) = look_at_target(&target, &args).await?;
 

@@ -16,6 +16,7 @@ mod drift;
 mod drill;
 mod formats;
 mod foundation;
+mod guards;
 mod health;
 mod hostile;
 mod locks;
@@ -56,6 +57,7 @@ fn main() {
     tests.extend(formats::tests());
     tests.extend(retention::tests());
     tests.extend(drill::tests());
+    tests.extend(guards::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());
