@@ -4,153 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::vars;
-
-/// Every environment variable kronic reads: (name, meaning). The help, the man pages and
-/// the README's table come from or are checked against this list.
-pub const ENV_VARS: &[(&str, &str)] = &[
-    (
-        vars::DATABASE_URL,
-        "postgresql://user:password@host:port/dbname?sslmode=...; overrides the parts below",
-    ),
-    (
-        vars::DATABASE_HOST,
-        "host name, IP address or socket folder [default: localhost]",
-    ),
-    (vars::DATABASE_PORT, "[default: 5432]"),
-    (vars::DATABASE_NAME, "[default: kronic]"),
-    (vars::DATABASE_USER, "[default: kronic]"),
-    (
-        vars::DATABASE_PASSWORD,
-        "never printed, never passed in argv",
-    ),
-    (
-        vars::DATABASE_SSLMODE,
-        "disable, prefer, require, verify-ca, verify-full [default: prefer]",
-    ),
-    (
-        vars::DATABASE_SSLROOTCERT,
-        "CA certificates (PEM) for verify-ca/verify-full [default: ~/.postgresql/root.crt]",
-    ),
-    (
-        vars::DATABASE_CONNECT_TIMEOUT,
-        "seconds for TCP, TLS and authentication together [default: 10]",
-    ),
-    (vars::DATABASE_POOL_SIZE, "health pool size [default: 20]"),
-    (
-        vars::DATABASE_MAX_OVERFLOW,
-        "connections allowed beyond the pool size [default: 0]",
-    ),
-    (
-        vars::DATABASE_POOL_TIMEOUT,
-        "seconds to wait for a free pooled connection [default: 30]",
-    ),
-    (vars::ADMIN_EMAIL, "the admin user kronic seed creates"),
-    (
-        vars::ADMIN_PASSWORD,
-        "its password (at least 12 characters)",
-    ),
-    (
-        vars::BACKUP_DIR,
-        "backup folder [default: /var/backups/kronic]",
-    ),
-    (
-        vars::BACKUP_KEEP_DAYS,
-        "the same as KRONIC_BACKUP_KEEP_WITHIN=DAYSd; 0 keeps all [default: 30]",
-    ),
-    (vars::BACKUP_KEEP_LAST, "keep the N newest backups"),
-    (
-        vars::BACKUP_KEEP_DAILY,
-        "keep the newest backup of each of the last N days",
-    ),
-    (
-        vars::BACKUP_KEEP_WEEKLY,
-        "... of each of the last N ISO weeks",
-    ),
-    (
-        vars::BACKUP_KEEP_MONTHLY,
-        "... of each of the last N months",
-    ),
-    (vars::BACKUP_KEEP_YEARLY, "... of each of the last N years"),
-    (
-        vars::BACKUP_KEEP_WITHIN,
-        "keep every backup within this of the newest (30d, 12h, 1y6m)",
-    ),
-    (vars::BACKUP_COMPRESSION, "gzip or zstd [default: gzip]"),
-    (
-        vars::BACKUP_RECIPIENTS,
-        "age recipients (age1..., ssh public keys), by commas or newlines: every backup is encrypted",
-    ),
-    (
-        vars::BACKUP_RECIPIENTS_FILE,
-        "a file of age recipients, one per line",
-    ),
-    (
-        vars::BACKUP_IDENTITY_FILE,
-        "age identity file (or unencrypted ssh key) to restore and verify encrypted backups",
-    ),
-    (
-        vars::BACKUP_REMOTE,
-        "s3://BUCKET/PREFIX: every backup is also uploaded there, in the same pass",
-    ),
-    (
-        vars::REMOTE_TIMEOUT,
-        "seconds the object store may take to answer [default: 30]",
-    ),
-    (
-        "AWS_ACCESS_KEY_ID",
-        "object-store credentials (with AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)",
-    ),
-    (
-        "AWS_SECRET_ACCESS_KEY",
-        "never printed or passed to pg_dump",
-    ),
-    ("AWS_SESSION_TOKEN", "temporary credentials"),
-    (
-        "AWS_REGION",
-        "[default: us-east-1]; AWS_DEFAULT_REGION also works",
-    ),
-    (
-        "AWS_ENDPOINT_URL",
-        "a non-AWS service (MinIO, Ceph, R2, B2, SeaweedFS)",
-    ),
-    (
-        "AWS_ALLOW_HTTP",
-        "true allows a plain-http AWS_ENDPOINT_URL",
-    ),
-    (
-        vars::CA_BUNDLE,
-        "PEM file of CA certificates to trust for an https AWS_ENDPOINT_URL",
-    ),
-    (
-        vars::BACKUP_METRICS_FILE,
-        "Prometheus textfile written after each successful backup",
-    ),
-    (
-        vars::DRILL_METRICS_FILE,
-        "Prometheus textfile written after each backup drill",
-    ),
-    (
-        vars::MIGRATIONS_DIR,
-        "load migrations from this folder instead of the built-in ones",
-    ),
-    (
-        vars::LOCK_TIMEOUT,
-        "seconds to wait for table locks on each try before retrying [default: 1]",
-    ),
-    (
-        vars::LOCK_WAIT,
-        "seconds to wait for locks in all, then exit 75 [default: 60]",
-    ),
-    (
-        vars::PG_BINDIR,
-        "folder with pg_dump [default: PATH, then /usr/lib/postgresql/*/bin]",
-    ),
-    (
-        vars::LOG,
-        "log filter such as debug or kronic=trace; overrides -v and -q",
-    ),
-];
+use crate::config::vars::ENV_VARS;
 
 /// The text after `kronic --help`: the environment and the exit codes.
 fn help_footer() -> String {
@@ -159,7 +13,7 @@ fn help_footer() -> String {
         s.push_str(&format!("  {name:<32} {meaning}\n"));
     }
     s.push_str("\nExit codes:\n");
-    for (code, meaning) in crate::exit::table() {
+    for (code, meaning) in crate::report::exit::table() {
         s.push_str(&format!("  {code:<4} {meaning}\n"));
     }
     s
@@ -281,7 +135,7 @@ pub struct LockArgs {
 }
 
 impl LockArgs {
-    pub fn policy(&self) -> anyhow::Result<crate::locks::LockPolicy> {
+    pub fn policy(&self) -> anyhow::Result<crate::config::LockPolicy> {
         crate::config::lock_policy(self.per_try, self.budget)
     }
 }
@@ -470,12 +324,12 @@ pub struct Retention {
     /// Keep every backup within DURATION of the newest backup: 30d, 12h, 1y6m (0 is
     /// refused: see --keep-days 0) [env: KRONIC_BACKUP_KEEP_WITHIN].
     #[arg(long, value_name = "DURATION", value_parser = parse_span)]
-    pub keep_within: Option<crate::retention::Span>,
+    pub keep_within: Option<crate::backup::retention::Span>,
 }
 
 impl Retention {
     /// The flags, else their variables (78 naming a bad one), else --keep-within 30d.
-    pub fn policy(&self) -> anyhow::Result<crate::retention::Policy> {
+    pub fn policy(&self) -> anyhow::Result<crate::backup::retention::Policy> {
         crate::config::retention(&crate::config::RetentionFlags {
             keep_days: self.keep_days,
             keep_last: self.keep_last,
@@ -503,7 +357,7 @@ pub struct EncryptArgs {
 }
 
 impl EncryptArgs {
-    pub fn recipients(&self) -> anyhow::Result<Option<crate::crypt::Recipients>> {
+    pub fn recipients(&self) -> anyhow::Result<Option<crate::backup::crypt::Recipients>> {
         crate::config::recipients(&self.recipients, self.recipients_file.as_deref())
     }
 }
@@ -518,7 +372,7 @@ pub struct IdentityArgs {
 }
 
 impl IdentityArgs {
-    pub fn load(&self) -> anyhow::Result<crate::crypt::Identities> {
+    pub fn load(&self) -> anyhow::Result<crate::backup::crypt::Identities> {
         crate::config::identities(&self.files)
     }
 }
@@ -542,7 +396,7 @@ pub struct BackupArgs {
     /// gzip (the default; `gunzip -c FILE | psql` reads it) or zstd (multi-threaded,
     /// much cheaper per byte; `zstd -dc FILE | psql`) [env: KRONIC_BACKUP_COMPRESSION].
     #[arg(long, value_name = "FORMAT", value_parser = parse_compression)]
-    pub compression: Option<crate::pipeline::Compression>,
+    pub compression: Option<crate::backup::pipeline::Compression>,
 
     /// Compression level: gzip 1-9 [default: 6], zstd 1-19 [default: 3].
     #[arg(long, value_name = "LEVEL")]
@@ -583,15 +437,15 @@ pub struct RemoteSel {
 
 impl RemoteSel {
     /// The remote, with --remote; None without.
-    pub fn load(&self) -> anyhow::Result<Option<crate::remote::Remote>> {
+    pub fn load(&self) -> anyhow::Result<Option<crate::backup::remote::Remote>> {
         if !self.remote {
             return Ok(None);
         }
         crate::config::remote(self.remote_url.clone())?
             .map(Some)
             .ok_or_else(|| {
-                crate::exit::fail(
-                    crate::exit::Code::Config,
+                crate::report::exit::fail(
+                    crate::report::exit::Code::Config,
                     "--remote needs KRONIC_BACKUP_REMOTE or --remote-url s3://BUCKET/PREFIX",
                 )
             })
@@ -781,12 +635,12 @@ fn parse_serve(s: &str) -> Result<String, String> {
     }
 }
 
-fn parse_span(s: &str) -> Result<crate::retention::Span, String> {
-    crate::retention::Span::parse(s)
+fn parse_span(s: &str) -> Result<crate::backup::retention::Span, String> {
+    crate::backup::retention::Span::parse(s)
 }
 
-fn parse_compression(s: &str) -> Result<crate::pipeline::Compression, String> {
-    crate::pipeline::Compression::parse(s).ok_or_else(|| format!("{s:?}: use gzip or zstd"))
+fn parse_compression(s: &str) -> Result<crate::backup::pipeline::Compression, String> {
+    crate::backup::pipeline::Compression::parse(s).ok_or_else(|| format!("{s:?}: use gzip or zstd"))
 }
 
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {

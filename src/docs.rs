@@ -9,8 +9,9 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 use roff::{Roff, bold, roman};
 
-use crate::cli::{Cli, ENV_VARS};
-use crate::exit::table;
+use crate::cli::Cli;
+use crate::config::vars::ENV_VARS;
+use crate::report::exit::table;
 
 /// The date man pages carry: this release's.
 const RELEASE_DATE: &str = "2026-11-25";

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::exit::{Code, fail, io_code};
+use crate::report::exit::{Code, fail, io_code};
 
 /// `O_NOFOLLOW`: opening a symlink fails instead of following it.
 pub const NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
@@ -145,4 +145,38 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
         })?;
     drop(file);
     guard.persist_replace(path)
+}
+
+/// A reader of a file (or a download) under the decoders: its own read errors are
+/// marked, so that every other error is known to be a decoder's verdict on the data.
+pub struct FileRead<R>(pub R);
+
+/// A read error of the file itself, not of the data in it.
+#[derive(Debug)]
+struct FileReadError(std::io::Error);
+
+impl std::fmt::Display for FileReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for FileReadError {}
+
+impl<R: std::io::Read> std::io::Read for FileRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0
+            .read(buf)
+            .map_err(|e| std::io::Error::new(e.kind(), FileReadError(e)))
+    }
+}
+
+/// A failed read of a backup: an I/O error of the file (74), or the decoders' (gzip,
+/// zstd, age) verdict that the data is corrupt or cut (65); naming the file.
+pub fn read_error(path: &Path, e: std::io::Error) -> anyhow::Error {
+    let of_file = e.get_ref().is_some_and(|inner| inner.is::<FileReadError>());
+    if of_file && e.kind() != std::io::ErrorKind::UnexpectedEof {
+        return fail(Code::IoErr, format!("cannot read {}: {e}", path.display()));
+    }
+    fail(Code::DataErr, format!("{} is corrupt: {e}", path.display()))
 }

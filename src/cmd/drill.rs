@@ -9,15 +9,16 @@ use anyhow::Result;
 use chrono::Utc;
 use serde_json::{Value, json};
 
+use crate::backup::manifest::Manifest;
+use crate::backup::restore::{self, Restored};
+use crate::backup::source::Source;
 use crate::cli::DrillArgs;
 use crate::cmd::restore::source;
 use crate::config::{self, Config, DbConfig, vars};
-use crate::db;
-use crate::exit::{Code, classify, fail};
-use crate::manifest::Manifest;
-use crate::metrics;
-use crate::restorer::{self, Restored, Source};
-use crate::ui::{say, shutdown_signal};
+use crate::pg::db;
+use crate::report::exit::{Code, classify, fail};
+use crate::report::metrics;
+use crate::report::ui::{say, shutdown_signal};
 
 /// One check of the restored database.
 struct Check {
@@ -44,7 +45,7 @@ pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
         args.apply.identity.load()?,
     )
     .await?;
-    let manifest = src.manifest().await?;
+    let manifest = src.manifest.clone();
     let policy = args.apply.locks.policy()?;
     let metrics_file = config::path_setting(args.metrics_file.clone(), vars::DRILL_METRICS_FILE);
     if let Some(m) = &metrics_file {
@@ -89,7 +90,7 @@ pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
             Code::DataErr,
             format!(
                 "drill of {} failed the {} check: {}",
-                src.path.display(),
+                src.label.display(),
                 c.name,
                 c.detail
             ),
@@ -99,7 +100,7 @@ pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
 
 /// Creates the scratch database; one that exists is kronic's to drop only with --force.
 async fn prepare_scratch(scratch: &DbConfig, force: bool) -> Result<()> {
-    if restorer::exists(scratch).await? {
+    if restore::exists(scratch).await? {
         if !force {
             return Err(fail(
                 Code::CantCreate,
@@ -111,14 +112,14 @@ async fn prepare_scratch(scratch: &DbConfig, force: bool) -> Result<()> {
         }
         drop_scratch(scratch).await?;
     }
-    restorer::create(scratch).await
+    restore::create(scratch).await
 }
 
 async fn drop_scratch(scratch: &DbConfig) -> Result<()> {
     let client = db::connect(&scratch.with_dbname("postgres")).await?;
     let sql = format!(
         "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-        restorer::quote_ident(&scratch.dbname)
+        restore::quote_ident(&scratch.dbname)
     );
     db::batch(&client, &sql).await.map_err(|e| {
         let e = anyhow::Error::new(e);
@@ -134,20 +135,27 @@ async fn drill(
     scratch: &DbConfig,
     src: &Source,
     manifest: Option<&Manifest>,
-    policy: crate::locks::LockPolicy,
+    policy: crate::config::LockPolicy,
 ) -> Result<Vec<Check>> {
     let client = db::connect(scratch).await?;
-    let restored = restorer::restore(&client, scratch, src, policy).await?;
+    let restored = restore::restore(&client, scratch, src, policy).await?;
     let mut checks = vec![Check {
         name: "restore",
         ok: true,
         detail: format!("{} tables, {} rows", restored.tables.len(), rows(&restored)),
     }];
     let Some(m) = manifest else {
-        checks.push(Check {
-            name: "manifest",
-            ok: true,
-            detail: "none (an older backup): row counts and objects not checked".into(),
+        checks.push(match &src.manifest_missing {
+            Some(why) => Check {
+                name: "manifest",
+                ok: false,
+                detail: why.clone(),
+            },
+            None => Check {
+                name: "manifest",
+                ok: true,
+                detail: "none (an older backup): row counts and objects not checked".into(),
+            },
         });
         return Ok(checks);
     };
@@ -230,14 +238,17 @@ async fn schema_version(client: &tokio_postgres::Client) -> Result<Option<i32>> 
     let exists: bool = db::query(
         client,
         "SELECT to_regclass($1) IS NOT NULL",
-        &[&crate::migrations::HISTORY],
+        &[&crate::schema::migrations::HISTORY],
     )
     .await?[0]
         .get(0);
     if !exists {
         return Ok(None);
     }
-    let sql = format!("SELECT max(version) FROM {}", crate::migrations::HISTORY);
+    let sql = format!(
+        "SELECT max(version) FROM {}",
+        crate::schema::migrations::HISTORY
+    );
     Ok(db::query(client, &sql, &[]).await?[0].get(0))
 }
 
@@ -253,7 +264,7 @@ fn report(
     let passed = checks.iter().all(|c| c.ok);
     if args.json {
         let v: Value = json!({
-            "backup": PathBuf::from(&src.path),
+            "backup": PathBuf::from(&src.label),
             "scratch_db": scratch.display(),
             "passed": passed,
             "recovery_seconds": (recovery.as_secs_f64() * 1000.0).round() / 1000.0,
@@ -274,7 +285,7 @@ fn report(
     say(format!(
         "Drill {}: {} restored into {} in {:.1}s (then dropped)",
         if passed { "passed" } else { "failed" },
-        src.path.display(),
+        src.label.display(),
         scratch.display(),
         recovery.as_secs_f64()
     ))

@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 
 use crate::cli::HealthArgs;
 use crate::config::{Config, DbConfig};
-use crate::db;
-use crate::exit::{Code, classify, fail};
-use crate::migrations::{MigrationFile, State};
+use crate::pg::db;
+use crate::report::exit::{Code, classify, fail};
+use crate::schema::migrations::{MigrationFile, State};
 
 /// deadpool's manager, counting connections discarded as broken when recycled
 /// (the health JSON's `invalid`).
@@ -65,7 +65,7 @@ impl Checker {
         let manager = CountingManager {
             inner: deadpool_postgres::Manager::from_config(
                 db::pg_config(&config.db),
-                crate::tls::connector(&config.db)?,
+                crate::pg::tls::connector(&config.db)?,
                 // A test query on every checkout: a dead connection is discarded, not handed out.
                 ManagerConfig {
                     recycling_method: RecyclingMethod::Verified,
@@ -87,7 +87,7 @@ impl Checker {
                     format!("cannot build the connection pool: {e}"),
                 )
             })?;
-        let migrations = crate::migrations::load(None)?;
+        let migrations = crate::schema::migrations::load(None)?;
         Ok(Checker {
             pool,
             invalid,
@@ -213,7 +213,7 @@ pub async fn run(config: &Config, args: HealthArgs) -> Result<Code> {
         let (body, code) = checker.check().await;
         let retry = code != Code::Ok && deadline.is_some_and(|d| Instant::now() < d);
         if !retry {
-            crate::ui::say(serde_json::to_string_pretty(&body)?)?;
+            crate::report::ui::say(serde_json::to_string_pretty(&body)?)?;
             return Ok(code);
         }
         tracing::info!(
@@ -230,7 +230,7 @@ async fn serve(checker: Arc<Checker>, addr: &str) -> Result<Code> {
     use axum::http::StatusCode;
     use axum::routing::get;
 
-    let listener = crate::guarded::GuardedListener::bind(addr).await?;
+    let listener = crate::cmd::serve::GuardedListener::bind(addr).await?;
     let app = axum::Router::new().route(
         "/healthz",
         get(move || {
@@ -255,7 +255,7 @@ async fn serve(checker: Arc<Checker>, addr: &str) -> Result<Code> {
         axum::serve::Listener::local_addr(&listener)?
     );
     axum::serve(listener, app)
-        .with_graceful_shutdown(crate::ui::shutdown_signal())
+        .with_graceful_shutdown(crate::report::ui::shutdown_signal())
         .await
         .map_err(|e| fail(Code::IoErr, format!("health server failed: {e}")))?;
     tracing::info!("health server stopped");

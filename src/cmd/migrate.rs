@@ -7,14 +7,15 @@ use std::io::Write;
 use anyhow::Result;
 use tokio_postgres::Client;
 
-use crate::locks::{self, LockPolicy, Watch};
+use crate::config::LockPolicy;
+use crate::pg::locks::{self, Watch};
 
 use crate::cli::{MigrateArgs, MigrateCommand};
 use crate::config::{self, Config, vars};
-use crate::db;
-use crate::exit::{Code, classify, fail};
-use crate::migrations::{self, MigrationFile, State};
-use crate::ui::{confirm, say, shutdown_signal};
+use crate::pg::db;
+use crate::report::exit::{Code, classify, fail};
+use crate::report::ui::{confirm, say, shutdown_signal};
+use crate::schema::migrations::{self, MigrationFile, State};
 
 pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> Result<Code> {
     if let MigrateCommand::New { description, dir } = &args.command {

@@ -4,10 +4,10 @@
 use anyhow::Result;
 use tokio_postgres::Client;
 
-use crate::drift;
-use crate::exit::Code;
-use crate::migrations::{MigrationFile, State};
-use crate::ui::say;
+use crate::report::exit::Code;
+use crate::report::ui::say;
+use crate::schema::drift;
+use crate::schema::migrations::{MigrationFile, State};
 
 /// `migrate check`: the differences, one a line, grouped by table; exit 1 when any.
 pub async fn run(client: &mut Client, state: &State, json: bool) -> Result<Code> {

@@ -4,17 +4,20 @@
 pub mod backup;
 pub mod drill;
 pub mod health;
+pub mod listing;
 pub mod migrate;
 pub mod migrate_check;
 pub mod offsite;
 pub mod restore;
 pub mod seed;
+pub mod serve;
+pub mod verify;
 
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::config::Config;
-use crate::exit::Code;
+use crate::report::exit::Code;
 
 pub async fn run(cli: Cli) -> Result<Code> {
     let url = cli.database_url;

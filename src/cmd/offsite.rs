@@ -1,107 +1,18 @@
-//! The offsite copies: `backup list|verify|prune --remote` and `backup sync`.
+//! `kronic backup sync`: the local backups the offsite copy lacks, uploaded.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::Utc;
-use indicatif::HumanBytes;
 
-use crate::crypt::Identities;
-use crate::exit::{Code, fail};
-use crate::manifest::{HashingReader, Manifest};
-use crate::remote::Remote;
-use crate::repository;
-use crate::retention::Policy;
-use crate::ui::{Interrupts, say};
-
-use super::backup::{Listed, print_list};
-
-pub async fn list(remote: &Remote, json: bool) -> Result<Code> {
-    let mut rows = Vec::new();
-    for b in remote.list().await? {
-        rows.push(Listed {
-            manifest: match json {
-                true => remote.manifest(&b.name).await.ok().flatten(),
-                false => None,
-            },
-            location: ("url", b.url),
-            name: b.name,
-            time: b.time,
-            size: b.size,
-        });
-    }
-    print_list(&rows, remote.url(), json)
-}
-
-/// The name a user gave for an object: a bare backup name, or its full URL.
-fn object_name(given: &Path) -> String {
-    given
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// Streams each object through the checks of a local verify, and compares its SHA-256
-/// and size with the manifest uploaded next to it.
-pub async fn verify(
-    remote: &Remote,
-    given: &[PathBuf],
-    latest: bool,
-    identities: Identities,
-) -> Result<Code> {
-    let names: Vec<String> = match (given.is_empty(), latest) {
-        (true, true) => vec![remote.latest().await?.name],
-        (true, false) => {
-            return Err(fail(
-                Code::Usage,
-                "backup verify --remote needs backup names, or --latest for the newest in the bucket",
-            ));
-        }
-        (false, _) => given.iter().map(|g| object_name(g)).collect(),
-    };
-    let identities = Arc::new(identities);
-    for name in &names {
-        let url = remote.url_of(name);
-        let manifest = remote.manifest(name).await?;
-        let (reader, size) = remote.reader(name).await?;
-        let (hashing, digest) = HashingReader::new(reader);
-        let (ids, label) = (identities.clone(), PathBuf::from(&url));
-        let verified =
-            tokio::task::spawn_blocking(move || crate::dump::verify_stream(hashing, &ids, &label))
-                .await
-                .context("the verifying task failed")??;
-        let (sha256, read) = digest.get();
-        if read != size {
-            return Err(fail(
-                Code::DataErr,
-                format!("{url}: {read} bytes read, the object holds {size}"),
-            ));
-        }
-        match &manifest {
-            Some(m) => m.check_digest(&url, &sha256)?,
-            None => tracing::warn!("{url} has no manifest: its SHA-256 could not be compared"),
-        }
-        if verified.content_checked {
-            say(format!(
-                "ok: {url} ({} of SQL, complete, SHA-256 {})",
-                HumanBytes(verified.sql_bytes),
-                if manifest.is_some() {
-                    "matches"
-                } else {
-                    "not recorded"
-                }
-            ))?;
-        } else {
-            say(format!("ok: {url} (age header and SHA-256 only)"))?;
-            tracing::warn!(
-                "{url} is encrypted and no identity was given: only its age header and digest were checked, not its content"
-            );
-        }
-    }
-    Ok(Code::Ok)
-}
+use crate::backup::manifest::Manifest;
+use crate::backup::remote::Remote;
+use crate::backup::repository;
+use crate::backup::retention::Policy;
+use crate::backup::sync;
+use crate::report::exit::{Code, fail};
+use crate::report::ui::{Interrupts, say};
 
 /// Uploads the folder's backups that the bucket lacks, oldest first, each verified and
 /// its digest checked as it streams; then prunes the bucket by `policy`.
@@ -137,9 +48,7 @@ pub async fn sync(dir: &Path, remote: &Remote, policy: &Policy, dry_run: bool) -
             continue;
         }
         let manifest = Manifest::read(&b.path)?;
-        remote
-            .upload_file(&b.path, manifest, Some(dir), &mut interrupts)
-            .await?;
+        sync::upload_file(remote, &b.path, manifest, Some(dir), &mut interrupts).await?;
         say(format!("uploaded {}", remote.url_of(&b.name)))?;
         if interrupts.pending() {
             return Err(fail(

@@ -7,9 +7,9 @@ use anyhow::{Context, Result};
 
 use crate::cli::SeedArgs;
 use crate::config::{self, Config, vars};
-use crate::db;
-use crate::exit::{Code, fail};
-use crate::seeding::{self, Admin, Summary};
+use crate::pg::db;
+use crate::report::exit::{Code, fail};
+use crate::schema::seed::{self, Admin, Summary};
 
 fn admin_from(args: &SeedArgs) -> Result<Admin> {
     let email =
@@ -49,12 +49,12 @@ fn admin_from(args: &SeedArgs) -> Result<Admin> {
 pub async fn run(config: &Config, args: SeedArgs) -> Result<Code> {
     let admin = admin_from(&args)?;
     let mut client = db::connect_wait(&config.db, args.wait.wait).await?;
-    seeding::require_schema(&client).await?;
+    seed::require_schema(&client).await?;
     let tx = client.transaction().await?;
-    seeding::lock(&tx).await?;
+    seed::lock(&tx).await?;
     let mut summary = Summary::default();
-    seeding::roles_in(&tx, args.update_roles, &mut summary).await?;
-    seeding::admin_in(&tx, &admin, args.reset_admin_password, &mut summary).await?;
+    seed::roles_in(&tx, args.update_roles, &mut summary).await?;
+    seed::admin_in(&tx, &admin, args.reset_admin_password, &mut summary).await?;
     tx.commit().await.context("cannot commit the seed")?;
 
     let mut out = std::io::stdout().lock();

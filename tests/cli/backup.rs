@@ -426,9 +426,21 @@ fn pruning_deletes_only_old_backup_files() {
         "not below the folder"
     );
 
-    // The newest backup survives however old; 0 disables pruning.
+    // The newest backup survives however old; 0 disables pruning. 30 days count back
+    // from the newest backup (100 days old is 60 days before it), not from now.
     let lone = tempfile::tempdir().unwrap();
-    let olds = plant_old_backups(lone.path());
+    let olds: Vec<String> = [100, 40]
+        .iter()
+        .map(|d| {
+            format!(
+                "kronic_backup_{}.sql.gz",
+                (now - chrono::Duration::days(*d)).format("%Y%m%d_%H%M%S")
+            )
+        })
+        .collect();
+    for n in &olds {
+        std::fs::write(lone.path().join(n), b"old").unwrap();
+    }
     expect(
         db.kronic()
             .args(["backup", "prune", "--keep-days", "0", "--dir"])

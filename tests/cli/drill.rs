@@ -136,6 +136,20 @@ fn altered_or_cut_backups_fail_the_drill() {
         let row_end = sql[row_start..].find('\n').unwrap() + row_start + 1;
         format!("{}{}", &sql[..row_start], &sql[row_end..])
     });
+    // The bytes no longer match the manifest's SHA-256: refused before the drill
+    // could pass, whatever the rows say.
+    let out = expect(db.kronic().args(["backup", "drill"]).arg(&file), 65);
+    assert_stderr(&out, "does not match its manifest");
+    assert!(!out.stdout.contains("Drill passed"), "{}", out.stdout);
+    // A manifest whose digest was made to match (by whoever changed the file): the rows
+    // still tell.
+    let manifest_path = format!("{}.manifest.json", file.display());
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    let bytes = std::fs::read(&file).unwrap();
+    manifest["sha256"] = sha256_hex(&bytes).into();
+    manifest["compressed_bytes"] = bytes.len().into();
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
     let out = expect(db.kronic().args(["backup", "drill"]).arg(&file), 65);
     assert_stderr(
         &out,

@@ -11,6 +11,9 @@ crate::register!(
     retention_numbers_beyond_the_calendar_keep_everything,
     keep_days_zero_keeps_everything_with_other_rules,
     encryption_configured_but_empty_fails_closed,
+    restores_and_drills_hold_the_bytes_to_the_manifest,
+    a_missing_manifest_among_neighbours_is_flagged,
+    the_bucket_object_is_held_to_its_manifest,
 );
 
 fn backup(db: &TestDb) -> PathBuf {
@@ -232,7 +235,8 @@ fn encryption_configured_but_empty_fails_closed() {
     );
     let empty = db.path("empty.txt");
     write_file(&empty, "");
-    let cases: Vec<(Vec<(&str, &str)>, Vec<&str>)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             vec![("KRONIC_BACKUP_RECIPIENTS_FILE", comments.to_str().unwrap())],
             vec![],
@@ -259,4 +263,119 @@ fn encryption_configured_but_empty_fails_closed() {
             "{vars:?} {args:?} wrote a backup"
         );
     }
+}
+
+/// A second, valid backup of other data, to plant in place of `file`.
+fn other_backup(db: &TestDb) -> Vec<u8> {
+    let other = TestDb::new();
+    other
+        .client()
+        .batch_execute(&format!(
+            "SET ROLE {APP_USER}; CREATE TABLE planted (a int); INSERT INTO planted VALUES (1)"
+        ))
+        .unwrap();
+    let out = expect(
+        other
+            .kronic()
+            .env("KRONIC_BACKUP_DIR", db.path("other"))
+            .arg("backup"),
+        0,
+    );
+    let name = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Backup completed: "))
+        .unwrap()
+        .to_string();
+    std::fs::read(db.path("other").join(name)).unwrap()
+}
+
+fn restores_and_drills_hold_the_bytes_to_the_manifest() {
+    let db = TestDb::populated();
+    let file = backup(&db);
+    // The file replaced by another valid backup, its manifest left as it was.
+    std::fs::write(&file, other_backup(&db)).unwrap();
+    let before = content_checksum(&mut db.client());
+    let out = expect(db.kronic().args(["restore", "--latest", "--yes"]), 65);
+    assert_stderr(&out, "does not match its manifest");
+    assert_stderr(&out, "is unchanged");
+    assert_eq!(content_checksum(&mut db.client()), before);
+    let out = expect(db.kronic().args(["backup", "drill", "--json"]), 65);
+    assert_stderr(&out, "does not match its manifest");
+    let out = expect(db.kronic().args(["backup", "verify", "--latest"]), 65);
+    assert_stderr(&out, "does not match its manifest");
+    assert!(!database_exists(&format!("{}_drill", db.name)));
+}
+
+fn a_missing_manifest_among_neighbours_is_flagged() {
+    let db = TestDb::populated();
+    backup(&db);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let newest = backup(&db);
+    let manifest = PathBuf::from(format!("{}.manifest.json", newest.display()));
+    // Emptied: not a manifest at all.
+    std::fs::write(&manifest, "").unwrap();
+    let out = expect(db.kronic().args(["backup", "drill"]), 65);
+    assert_stderr(&out, "manifest");
+    // Deleted while the older backup still has one: the drill and verify fail, a
+    // restore says so and goes on (the statements are still checked).
+    std::fs::remove_file(&manifest).unwrap();
+    let out = expect(db.kronic().args(["backup", "drill"]), 65);
+    assert_stderr(
+        &out,
+        "has no manifest, while the backups next to it have one",
+    );
+    assert!(out.stdout.contains("FAIL manifest"), "{}", out.stdout);
+    let out = expect(db.kronic().args(["backup", "verify", "--latest"]), 65);
+    assert_stderr(&out, "has no manifest");
+    let target = TestDb::new();
+    let out = expect(
+        db.kronic()
+            .args(["restore", "--latest", "--yes", "--target-db", &target.name]),
+        0,
+    );
+    assert_stderr(&out, "has no manifest");
+    // A lone backup without one (an older kronic's) is not flagged.
+    let lone = db.path("lone");
+    std::fs::create_dir_all(&lone).unwrap();
+    std::fs::copy(&newest, lone.join(newest.file_name().unwrap())).unwrap();
+    expect(db.kronic().args(["backup", "drill", "--dir"]).arg(&lone), 0);
+}
+
+fn the_bucket_object_is_held_to_its_manifest() {
+    let db = TestDb::populated();
+    let s3 = crate::support::s3::shared();
+    let prefix = format!("{}-held", db.name);
+    let mut cmd = db.kronic();
+    s3.env(&mut cmd)
+        .env("KRONIC_BACKUP_REMOTE", s3.url(&prefix));
+    expect(cmd.args(["backup", "--remote-only"]), 0);
+    let objects = s3.objects(&prefix);
+    let name = objects
+        .iter()
+        .map(|(k, _)| k.clone())
+        .find(|k| !k.ends_with(".manifest.json"))
+        .unwrap();
+    let remote = |args: &[&str]| {
+        let mut cmd = db.kronic();
+        s3.env(&mut cmd)
+            .env("KRONIC_BACKUP_REMOTE", s3.url(&prefix))
+            .args(args);
+        cmd
+    };
+    expect(
+        &mut remote(&["backup", "verify", "--remote", "--latest"]),
+        0,
+    );
+    // Replaced after the verify: another valid backup under the same name.
+    s3.put(&format!("{prefix}/{name}"), &other_backup(&db));
+    let before = content_checksum(&mut db.client());
+    let out = expect(
+        &mut remote(&["restore", "--remote", "--latest", "--yes"]),
+        65,
+    );
+    assert_stderr(&out, "does not match its manifest");
+    assert_eq!(content_checksum(&mut db.client()), before);
+    let out = expect(&mut remote(&["backup", "drill", "--remote"]), 65);
+    assert_stderr(&out, "does not match its manifest");
 }

@@ -6,10 +6,6 @@
 
 mod support;
 
-#[path = "../../src/lock_keys.rs"]
-#[allow(dead_code)]
-mod lock_keys;
-
 mod backup;
 mod docs;
 mod drift;

@@ -22,7 +22,7 @@ crate::register!(
     missing_down_script_refuses_before_changing_anything,
 );
 
-use crate::lock_keys::MIGRATE as LOCK_KEY;
+use kronic::pg::lock_keys::MIGRATE as LOCK_KEY;
 
 /// The built-in migrations plus `extra` files, in a folder for `--migrations`.
 fn migration_set(db: &TestDb, extra: &[(&str, &str)]) -> PathBuf {

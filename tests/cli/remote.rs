@@ -4,8 +4,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use crate::support::s3::{self, DelayProxy, S3, holds};
 use crate::support::*;
 
@@ -42,13 +40,6 @@ fn assert_no_aws_secret(s3: &S3, out: &Output) {
         "the AWS secret leaked: {}",
         out.all()
     );
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The one backup file in `dir`.

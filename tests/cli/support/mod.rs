@@ -433,3 +433,9 @@ pub fn shell_restore(db_name: &str, decode: &str, file: &Path) {
         .envs(psql.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
     run_ok(&mut sh);
 }
+
+/// The hex SHA-256 of `bytes`, as manifests record it.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    kronic::backup::manifest::hex(&sha2::Sha256::digest(bytes))
+}

@@ -1,0 +1,245 @@
+//! Encrypted backups (age, age-encryption.org/v1): recipients to encrypt to, identities
+//! to decrypt with, read from configuration and checked before anything runs. The
+//! machine that makes backups needs only public keys; only an identity can read them.
+
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::Result;
+
+use crate::report::exit::{Code, fail};
+
+/// The magic line an age file starts with.
+pub const MAGIC: &[u8] = b"age-encryption.org/v1\n";
+
+/// Public keys a backup is encrypted to, and their text (the manifest lists them).
+pub struct Recipients(Vec<Box<dyn age::Recipient + Send + Sync>>, Vec<String>);
+
+impl std::fmt::Debug for Recipients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Recipients({})", self.0.len())
+    }
+}
+
+/// One recipient: `age1…`, or an ssh public key (`ssh-ed25519 …`, `ssh-rsa …`).
+fn recipient(text: &str) -> Option<Box<dyn age::Recipient + Send + Sync>> {
+    if let Ok(r) = age::x25519::Recipient::from_str(text) {
+        return Some(Box::new(r));
+    }
+    age::ssh::Recipient::from_str(text)
+        .ok()
+        .map(|r| Box::new(r) as Box<dyn age::Recipient + Send + Sync>)
+}
+
+impl Recipients {
+    /// Recipients separated by commas or newlines (`#` starts a comment line), named
+    /// `source` in errors (78, with the line). Empty entries are skipped.
+    pub fn parse(text: &str, source: &str) -> Result<Recipients> {
+        let mut out = Vec::new();
+        let mut names = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.starts_with('#') {
+                continue;
+            }
+            // ssh keys hold spaces, never commas; age1 keys neither.
+            for entry in line.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                match recipient(entry) {
+                    Some(r) => {
+                        out.push(r);
+                        names.push(entry.to_string());
+                    }
+                    None => {
+                        let shown: String = entry.chars().take(24).collect();
+                        return Err(fail(
+                            Code::Config,
+                            format!(
+                                "{source}: line {}: {shown:?}… is not an age recipient (age1… or an ssh-ed25519/ssh-rsa public key)",
+                                n + 1
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(Recipients(out, names))
+    }
+
+    /// A recipients file in age's format (one per line, `#` comments).
+    pub fn from_file(path: &Path, source: &str) -> Result<Recipients> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            fail(
+                crate::report::exit::io_code(&e),
+                format!("{source} {}: {e}", path.display()),
+            )
+        })?;
+        Recipients::parse(&text, &format!("{source} {}", path.display()))
+    }
+
+    pub fn extend(&mut self, other: Recipients) {
+        self.0.extend(other.0);
+        self.1.extend(other.1);
+    }
+
+    /// The recipients as configured (public keys).
+    pub fn names(&self) -> &[String] {
+        &self.1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// An age encryptor to every recipient.
+    pub fn encryptor(&self) -> Result<age::Encryptor> {
+        age::Encryptor::with_recipients(self.0.iter().map(|r| r.as_ref() as &dyn age::Recipient))
+            .map_err(|e| {
+                fail(
+                    Code::Config,
+                    format!("cannot encrypt to the recipients: {e}"),
+                )
+            })
+    }
+}
+
+/// Private keys that can decrypt backups (shared: cloning is cheap).
+#[derive(Default, Clone)]
+pub struct Identities(std::sync::Arc<Vec<Box<dyn age::Identity + Send + Sync>>>);
+
+impl Identities {
+    /// Reads identity files: `AGE-SECRET-KEY-1…` lines, or an unencrypted ssh private
+    /// key. Missing is 66, unreadable 77, not an identity 78; readable by group or others
+    /// is a warning, as ssh gives.
+    pub fn load(paths: &[PathBuf]) -> Result<Identities> {
+        let mut out: Vec<Box<dyn age::Identity + Send + Sync>> = Vec::new();
+        for path in paths {
+            let p = path.display();
+            let text = std::fs::read(path).map_err(|e| {
+                fail(
+                    crate::report::exit::io_code(&e),
+                    format!("identity file {p}: {e}"),
+                )
+            })?;
+            if std::fs::metadata(path).is_ok_and(|m| m.mode() & 0o077 != 0) {
+                tracing::warn!(
+                    "identity file {p} is readable by others than its owner; chmod 600 it"
+                );
+            }
+            let bad = |why: String| fail(Code::Config, format!("identity file {p}: {why}"));
+            if text.windows(15).any(|w| w == b"AGE-SECRET-KEY-") {
+                let file =
+                    age::IdentityFile::from_buffer(&text[..]).map_err(|e| bad(e.to_string()))?;
+                out.extend(file.into_identities().map_err(|e| bad(e.to_string()))?);
+                continue;
+            }
+            match age::ssh::Identity::from_buffer(&text[..], Some(p.to_string())) {
+                Ok(id @ age::ssh::Identity::Unencrypted(_)) => out.push(Box::new(id)),
+                Ok(age::ssh::Identity::Encrypted(_)) => {
+                    return Err(bad(
+                        "a passphrase-protected ssh key; kronic runs unattended: use an unencrypted key or an age identity".into(),
+                    ));
+                }
+                _ => return Err(bad("neither an age identity nor an ssh private key".into())),
+            }
+        }
+        Ok(Identities(std::sync::Arc::new(out)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Opens an age stream for reading: 77 when no identity matches, 65 for a header
+    /// that is not age's.
+    pub fn decrypt<R: Read>(&self, input: R, path: &Path) -> Result<age::stream::StreamReader<R>> {
+        let p = path.display();
+        if self.0.is_empty() {
+            return Err(fail(
+                Code::NoPerm,
+                format!(
+                    "{p} is encrypted: give the identity (private key) with --identity or KRONIC_BACKUP_IDENTITY_FILE"
+                ),
+            ));
+        }
+        let decryptor = age::Decryptor::new(input).map_err(|e| header_error(e, path))?;
+        decryptor
+            .decrypt(self.0.iter().map(|i| i.as_ref() as &dyn age::Identity))
+            .map_err(|e| match e {
+                age::DecryptError::NoMatchingKeys => fail(
+                    Code::NoPerm,
+                    format!("{p}: no identity matches this backup's recipients"),
+                ),
+                e => header_error(e, path),
+            })
+    }
+}
+
+/// Checks an age file's header without decrypting anything (verify without identity).
+pub fn check_header(input: impl Read, path: &Path) -> Result<()> {
+    age::Decryptor::new(input)
+        .map(|_| ())
+        .map_err(|e| header_error(e, path))
+}
+
+fn header_error(e: age::DecryptError, path: &Path) -> anyhow::Error {
+    let p = path.display();
+    match e {
+        age::DecryptError::Io(io) => crate::fsutil::read_error(path, io),
+        e => fail(Code::DataErr, format!("{p} is not a valid age file: {e}")),
+    }
+}
+
+/// Does `head` start like an age file?
+pub fn is_age(head: &[u8]) -> bool {
+    head.starts_with(MAGIC)
+}
+
+/// Reads the whole of `r`, for tests of round trips.
+#[cfg(test)]
+fn read_all(mut r: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut v = Vec::new();
+    r.read_to_end(&mut v)?;
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn round_trip_and_wrong_identity() {
+        let key = age::x25519::Identity::generate();
+        let other = age::x25519::Identity::generate();
+        let recipients =
+            Recipients::parse(&format!("# ours\n{}, \n", key.to_public()), "test").unwrap();
+        assert_eq!(recipients.0.len(), 1);
+        let mut out = Vec::new();
+        let mut w = recipients
+            .encryptor()
+            .unwrap()
+            .wrap_output(&mut out)
+            .unwrap();
+        w.write_all(b"secret rows").unwrap();
+        w.finish().unwrap();
+        assert!(is_age(&out));
+        let ids = Identities(std::sync::Arc::new(vec![Box::new(key)]));
+        let plain = read_all(ids.decrypt(&out[..], Path::new("x")).unwrap()).unwrap();
+        assert_eq!(plain, b"secret rows");
+        let wrong = Identities(std::sync::Arc::new(vec![Box::new(other)]));
+        let e = wrong.decrypt(&out[..], Path::new("x")).err().unwrap();
+        assert_eq!(crate::report::exit::classify(&e), Code::NoPerm);
+    }
+
+    #[test]
+    fn bad_recipients_name_the_source_and_line() {
+        let e = Recipients::parse("\nage1nope", "KRONIC_BACKUP_RECIPIENTS").unwrap_err();
+        assert_eq!(crate::report::exit::classify(&e), Code::Config);
+        assert!(
+            format!("{e:#}").contains("KRONIC_BACKUP_RECIPIENTS: line 2"),
+            "{e:#}"
+        );
+    }
+}

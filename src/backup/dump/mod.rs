@@ -1,0 +1,242 @@
+//! Plain-SQL dumps as untrusted input: splitting the SQL into statements and COPY data
+//! (`lexer`), judging each (`policy`), rewriting seed-script dumps (`clean`) and
+//! applying the result over kronic's own connection (`apply`). Getting at the SQL
+//! (the file or object, decryption, decompression) is `backup::source`'s.
+
+mod apply;
+mod clean;
+mod lexer;
+mod policy;
+
+use std::io::{self, Read};
+use std::path::Path;
+
+use bytes::Bytes;
+
+use crate::fsutil::read_error;
+use crate::report::exit::{Code, fail};
+
+pub use apply::apply;
+use lexer::{Lexer, Piece};
+use policy::{Policy, Verdict};
+
+/// Why a dump cannot be used.
+#[derive(Debug)]
+pub enum DumpError {
+    /// Reading failed: corrupt compressed data, or an I/O error.
+    Io(io::Error),
+    /// Malformed or cut SQL at a line.
+    Bad { line: u64, why: String },
+    /// Something a backup must not contain, at a line.
+    Refused { line: u64, why: String },
+    /// Not a pg_dump plain-SQL file at all.
+    NotADump,
+}
+
+impl DumpError {
+    pub fn bad(line: u64, why: String) -> DumpError {
+        DumpError::Bad { line, why }
+    }
+
+    /// The one-line error naming the file (exit 65, or 74 for an I/O error).
+    pub fn into_error(self, path: &Path) -> anyhow::Error {
+        let p = path.display();
+        match self {
+            DumpError::Io(e) => read_error(path, e),
+            DumpError::Bad { line, why } => fail(Code::DataErr, format!("{p}: line {line}: {why}")),
+            DumpError::Refused { line, why } => {
+                fail(Code::DataErr, format!("{p}: line {line}: refused {why}"))
+            }
+            DumpError::NotADump => fail(
+                Code::DataErr,
+                format!(
+                    "{p} is not a pg_dump plain-SQL file (it lacks pg_dump's \"PostgreSQL database dump\" header)"
+                ),
+            ),
+        }
+    }
+}
+
+/// One thing to do, in order, to apply a dump.
+#[derive(Debug)]
+pub enum Step {
+    /// Run a statement; `phase` names a step worth showing (an index, a constraint).
+    Run {
+        line: u64,
+        sql: String,
+        phase: Option<String>,
+    },
+    /// Start `COPY table FROM stdin`; `Data` steps follow, then `CopyEnd`.
+    Copy {
+        line: u64,
+        sql: String,
+        table: String,
+    },
+    Data(Bytes),
+    CopyEnd,
+}
+
+/// A dump read as steps that the policy allows. The end of the steps (None) means the
+/// whole input was read and is a complete pg_dump; anything else is an error.
+pub struct Reader<R> {
+    lexer: Lexer<R>,
+    policy: Policy,
+}
+
+impl<R: Read> Reader<R> {
+    pub fn new(sql: R) -> Reader<R> {
+        Reader {
+            lexer: Lexer::new(sql),
+            policy: Policy::default(),
+        }
+    }
+
+    /// Bytes of SQL read so far.
+    pub fn sql_bytes(&self) -> u64 {
+        self.lexer.sql_bytes
+    }
+
+    pub fn next_step(&mut self) -> Result<Option<Step>, DumpError> {
+        loop {
+            let piece = match self.lexer.next_piece() {
+                Ok(p) => p,
+                Err(DumpError::Bad { .. }) if !self.lexer.saw_header => {
+                    return Err(DumpError::NotADump);
+                }
+                Err(e) => return Err(e),
+            };
+            let Some(piece) = piece else {
+                return self.at_end().map(|()| None);
+            };
+            if !self.lexer.saw_header {
+                return Err(DumpError::NotADump);
+            }
+            match piece {
+                Piece::Statement { line, sql } => match self.policy.statement(&sql) {
+                    Verdict::Run { sql, phase } => return Ok(Some(Step::Run { line, sql, phase })),
+                    Verdict::Copy { sql, table } => {
+                        self.lexer.start_copy();
+                        return Ok(Some(Step::Copy { line, sql, table }));
+                    }
+                    Verdict::Skip => {}
+                    Verdict::Refuse(why) => return Err(DumpError::Refused { line, why }),
+                },
+                Piece::Meta { line, text, inside } => self
+                    .policy
+                    .meta(&text, inside)
+                    .map_err(|why| DumpError::Refused { line, why })?,
+                Piece::CopyData(b) => return Ok(Some(Step::Data(b))),
+                Piece::CopyEnd => return Ok(Some(Step::CopyEnd)),
+            }
+        }
+    }
+
+    fn at_end(&self) -> Result<(), DumpError> {
+        let line = self.lexer.line;
+        if !self.lexer.saw_header {
+            return Err(DumpError::NotADump);
+        }
+        self.policy
+            .finish()
+            .map_err(|why| DumpError::Bad { line, why })?;
+        if !self.lexer.complete {
+            return Err(DumpError::bad(
+                line,
+                "incomplete: the file ends before pg_dump's \"dump complete\" line (truncated?)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The top-level statements of an SQL script (a migration) and their lines; Err is
+/// (line, why) for a cut script or a psql meta-command.
+pub fn statements(sql: &str) -> Result<Vec<(u64, String)>, (u64, String)> {
+    let mut lexer = Lexer::new(sql.as_bytes());
+    let mut out = Vec::new();
+    loop {
+        match lexer.next_piece() {
+            Ok(None) => return Ok(out),
+            Ok(Some(Piece::Statement { line, sql })) => out.push((line, sql)),
+            Ok(Some(Piece::Meta { line, text, .. })) => {
+                return Err((
+                    line,
+                    format!(
+                        "psql meta-command \"{}\" (kronic sends SQL only)",
+                        policy::excerpt(&text)
+                    ),
+                ));
+            }
+            Ok(Some(_)) => return Err((lexer.line, "COPY data in a script".into())),
+            Err(DumpError::Bad { line, why } | DumpError::Refused { line, why }) => {
+                return Err((line, why));
+            }
+            Err(e) => return Err((lexer.line, format!("{e:?}"))),
+        }
+    }
+}
+
+pub use policy::{copy_table, transaction_control};
+
+/// Does `tail` (the last bytes of a dump) end with pg_dump's closing comment?
+pub fn ends_complete(tail: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(tail);
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .any(|l| l == "-- PostgreSQL database dump complete")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(sql: &str) -> Result<Vec<Step>, DumpError> {
+        let mut r = Reader::new(sql.as_bytes());
+        let mut out = Vec::new();
+        while let Some(s) = r.next_step()? {
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    const HEAD: &str = "--\n-- PostgreSQL database dump\n--\n\n\\restrict k1\n\nSET a = 1;\n";
+    const TAIL: &str = "\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict k1\n\n";
+
+    #[test]
+    fn a_complete_dump_reads_whole() {
+        let steps = read_all(&format!(
+            "{HEAD}COPY public.t (a) FROM stdin;\n1\n\\.\n\nBEGIN;\nSELECT pg_catalog.lo_close(0);\nCOMMIT;\n{TAIL}"
+        ))
+        .unwrap();
+        assert_eq!(steps.len(), 5, "{steps:?}");
+    }
+
+    #[test]
+    fn refusals_name_the_line() {
+        let err = read_all(&format!("{HEAD}\\! id\n{TAIL}")).unwrap_err();
+        assert!(matches!(err, DumpError::Refused { line: 8, .. }), "{err:?}");
+        let err = read_all(&format!("{HEAD}COMMIT;\n{TAIL}")).unwrap_err();
+        assert!(matches!(err, DumpError::Refused { line: 8, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn not_a_dump_and_cut_dumps() {
+        assert!(matches!(
+            read_all("# README\n\nIt's `kronic`.\n"),
+            Err(DumpError::NotADump)
+        ));
+        assert!(matches!(read_all(HEAD), Err(DumpError::Bad { .. })));
+    }
+
+    #[test]
+    fn completeness_mark() {
+        assert!(ends_complete(
+            b"SET x;\n--\n-- PostgreSQL database dump complete\n--\n\n"
+        ));
+        assert!(!ends_complete(b"COPY public.users (id) FROM stdin;\n1\n"));
+    }
+}

@@ -1,0 +1,16 @@
+//! Backups: taking them (`take`, through the write side `pipeline`), reading them back
+//! (`source`, the read side), where they are kept (`repository`, `remote`), what they
+//! promise (`manifest`), how long they are kept (`retention`), encryption (`crypt`),
+//! dumps as untrusted input (`dump`) and applying one to a database (`restore`).
+
+pub mod crypt;
+pub mod dump;
+pub mod manifest;
+pub mod pipeline;
+pub mod remote;
+pub mod repository;
+pub mod restore;
+pub mod retention;
+pub mod source;
+pub mod sync;
+pub mod take;

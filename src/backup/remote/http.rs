@@ -1,0 +1,105 @@
+//! object_store's HTTP client as kronic uses it, and what its errors say.
+
+use std::io;
+
+use object_store::ClientOptions;
+use object_store::client::{
+    HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpService,
+    ReqwestConnector,
+};
+
+/// object_store's own HTTP client, with one change: a TLS certificate that is not
+/// trusted is not retried like a refused connection (it will not become trusted within
+/// the timeout); its error comes back at once, to be reported as what it is.
+#[derive(Debug)]
+pub(super) struct UntrustedFailsFast;
+
+impl HttpConnector for UntrustedFailsFast {
+    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
+        let inner = ReqwestConnector::default().connect(options)?;
+        Ok(HttpClient::new(NoRetryOnTls(inner)))
+    }
+}
+
+#[derive(Debug)]
+struct NoRetryOnTls(HttpClient);
+
+#[async_trait::async_trait]
+impl HttpService for NoRetryOnTls {
+    async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+        self.0
+            .execute(req)
+            .await
+            .map_err(|e| match tls_failure(&e) {
+                Some(_) => HttpError::new(HttpErrorKind::Unknown, e),
+                None => e,
+            })
+    }
+}
+
+/// The TLS error somewhere in `e`'s sources (rustls reports inside io::Errors, and an
+/// io::Error's `source` skips what it wraps: `get_ref` is followed instead).
+pub(super) fn tls_failure<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a rustls::Error> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(t) = e.downcast_ref::<rustls::Error>() {
+            return Some(t);
+        }
+        next = match e.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => e.source(),
+        };
+    }
+    None
+}
+
+/// S3's error codes for credentials it does not accept.
+pub(super) const DENIED: &[&str] = &[
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "TokenRefreshRequired",
+    "AllAccessDisabled",
+];
+
+/// An error's innermost useful text (object_store wraps the HTTP client's).
+pub(super) fn source_text(e: &object_store::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = s.to_string();
+        source = s.source();
+    }
+    text
+}
+
+/// S3's own `<Code>` and `<Message>` when the text carries an error document, else its
+/// first line.
+pub(super) fn reason(text: &str) -> String {
+    let tag = |name: &str| {
+        let start = text.find(&format!("<{name}>"))? + name.len() + 2;
+        let end = start + text[start..].find(&format!("</{name}>"))?;
+        Some(text[start..end].to_string())
+    };
+    match (tag("Code"), tag("Message")) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code,
+        _ => first_line(text)
+            .trim_start_matches("Server returned non-2xx status code: ")
+            .trim_end_matches(':')
+            .to_string(),
+    }
+}
+
+pub(super) fn first_line(s: &str) -> String {
+    let line = s
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
+    line.chars().take(300).collect()
+}

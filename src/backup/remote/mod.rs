@@ -1,0 +1,436 @@
+//! The offsite copy: backups in S3-compatible object storage under `s3://bucket/prefix`.
+//! The same names as in the folder, directly under the prefix, each with its manifest
+//! as a sidecar object `<name>.manifest.json` (holding the SHA-256 and size of the
+//! uploaded bytes). Uploads are multipart, fed while the dump is compressed, and become
+//! visible only when completed; a failed one is aborted, and one that could not be
+//! aborted (the server gone) is written down in the backup folder and aborted by the
+//! next run.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path;
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::backup::manifest::{self, Manifest};
+use crate::backup::repository;
+use crate::backup::retention::{self, Dated, Decision, Policy};
+use crate::report::exit::{Code, fail};
+
+mod http;
+mod journal;
+mod upload;
+
+pub use upload::{Feed, Upload};
+
+use http::{DENIED, UntrustedFailsFast, first_line, reason, source_text, tls_failure};
+
+const MANIFEST_MAX: u64 = 16 << 20;
+
+/// A download's retries are bounded by their number (10), not by time.
+const DOWNLOAD_RETRY_BUDGET: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// An `s3://bucket/prefix` location and a client for it.
+#[derive(Clone)]
+pub struct Remote {
+    url: String,
+    prefix: String,
+    store: Arc<AmazonS3>,
+    /// The same bucket, for streaming downloads (no whole-request time limit).
+    reads: Arc<AmazonS3>,
+    timeout: Duration,
+}
+
+/// A backup in the bucket.
+#[derive(Debug, Clone)]
+pub struct RemoteBackup {
+    pub name: String,
+    /// `s3://bucket/prefix/NAME`.
+    pub url: String,
+    pub time: DateTime<Utc>,
+    pub size: u64,
+    /// Its manifest is in the bucket too.
+    pub has_manifest: bool,
+}
+
+impl Dated for RemoteBackup {
+    fn time(&self) -> DateTime<Utc> {
+        self.time
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn location(&self) -> String {
+        self.url.clone()
+    }
+}
+
+impl Remote {
+    /// `url` must be `s3://bucket[/prefix]`; gs:// and az:// are not supported yet (78).
+    /// Credentials, region and endpoint come with `builder` (the AWS_* variables), the
+    /// HTTP client's settings (proxy, CA certificates) with `http`.
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        builder: AmazonS3Builder,
+        http: ClientOptions,
+    ) -> Result<Remote> {
+        let bad = |why: &str| fail(Code::Config, format!("remote {url:?}: {why}"));
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(bad("use s3://BUCKET/PREFIX"));
+        };
+        match scheme {
+            "s3" => {}
+            "gs" | "az" | "azure" | "abfs" | "abfss" | "adl" => {
+                return Err(bad(&format!(
+                    "{scheme}:// is not supported yet; use an s3:// bucket (any S3-compatible service works)"
+                )));
+            }
+            _ => return Err(bad("use s3://BUCKET/PREFIX")),
+        }
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        let prefix = prefix.trim_matches('/');
+        if bucket.is_empty() {
+            return Err(bad("the bucket name is missing"));
+        }
+        if !prefix.is_empty()
+            && prefix
+                .split('/')
+                .any(|p| p.is_empty() || p == "." || p == "..")
+        {
+            return Err(bad("the prefix has an empty, . or .. segment"));
+        }
+        let builder = builder.with_bucket_name(bucket);
+        let build = |options: ClientOptions, retry_timeout: Duration| {
+            builder
+                .clone()
+                .with_http_connector(UntrustedFailsFast)
+                .with_retry(object_store::RetryConfig {
+                    max_retries: 10,
+                    retry_timeout,
+                    ..Default::default()
+                })
+                .with_client_options(
+                    options
+                        .with_connect_timeout(timeout)
+                        .with_read_timeout(timeout),
+                )
+                .build()
+                .map(Arc::new)
+                .map_err(|e| bad(&first_line(&e.to_string())))
+        };
+        // Requests and uploaded parts: each whole request bounded (an 8 MiB part gets
+        // at least two minutes, for slow links), retries too.
+        let whole = (timeout * 4).max(Duration::from_secs(120));
+        let store = build(http.clone().with_timeout(whole), timeout)?;
+        // Downloads feed a restore for as long as it takes: no limit on the whole
+        // request, only on a stalled read. object_store resumes a broken download where
+        // it stopped (a range request, the same ETag) while its retry budget lasts, and
+        // that budget counts from the request's start: hours into a restore, only the
+        // number of retries may bound it. (The first answer is bounded by `bounded`.)
+        let reads = build(http.with_timeout_disabled(), DOWNLOAD_RETRY_BUDGET)?;
+        Ok(Remote {
+            url: format!(
+                "s3://{bucket}{}{prefix}",
+                if prefix.is_empty() { "" } else { "/" }
+            ),
+            prefix: prefix.to_string(),
+            store,
+            reads,
+            timeout,
+        })
+    }
+
+    /// `s3://bucket/prefix`, for messages (never credentials).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// `s3://bucket/prefix/NAME`.
+    pub fn url_of(&self, name: &str) -> String {
+        format!("{}/{name}", self.url)
+    }
+
+    fn key(&self, name: &str) -> Path {
+        if self.prefix.is_empty() {
+            Path::from(name)
+        } else {
+            Path::from(format!("{}/{name}", self.prefix))
+        }
+    }
+
+    /// The backups directly under the prefix, newest first: exact backup names only
+    /// (other keys and anything under sub-prefixes are not kronic's).
+    pub async fn list(&self) -> Result<Vec<RemoteBackup>> {
+        let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
+        let listed = self
+            .bounded("list", self.store.list_with_delimiter(prefix.as_ref()))
+            .await?;
+        let names: std::collections::HashSet<&str> = listed
+            .objects
+            .iter()
+            .filter_map(|o| o.location.filename())
+            .collect();
+        let mut out: Vec<RemoteBackup> = listed
+            .objects
+            .iter()
+            .filter_map(|o| {
+                let name = o.location.filename()?.to_string();
+                let time = repository::parse_backup_name(&name)?;
+                Some(RemoteBackup {
+                    url: self.url_of(&name),
+                    has_manifest: names.contains(manifest::name_for(&name).as_str()),
+                    name,
+                    time,
+                    size: o.size,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| b.time.cmp(&a.time).then(b.name.cmp(&a.name)));
+        Ok(out)
+    }
+
+    /// The newest backup, passing over names dated more than a day ahead.
+    pub async fn latest(&self) -> Result<RemoteBackup> {
+        repository::current(self.list().await?, Utc::now())
+            .into_iter()
+            .next()
+            .ok_or_else(|| fail(Code::NoInput, format!("no backups in {}", self.url)))
+    }
+
+    /// Applies `policy` to the backups directly under the prefix, as in the folder (never
+    /// the newest, nothing dated in the future) and deletes (unless `dry_run`) what it
+    /// does not keep, each with its manifest. Other keys are never touched.
+    pub async fn prune(
+        &self,
+        policy: &Policy,
+        dry_run: bool,
+    ) -> Result<Vec<Decision<RemoteBackup>>> {
+        let now = Utc::now();
+        let backups = repository::current(self.list().await?, now);
+        let decisions = retention::apply(policy, backups);
+        for d in decisions.iter().filter(|d| !d.keep) {
+            if !dry_run {
+                self.delete(&d.backup.name).await?;
+                tracing::info!(
+                    "pruned {} ({} days old)",
+                    d.backup.url,
+                    (now - d.backup.time).num_days()
+                );
+            }
+        }
+        Ok(decisions)
+    }
+
+    /// Can the bucket be reached and read (77 credentials, 66 no such bucket, 69
+    /// unreachable)? Writing is checked by starting the upload. Listing first also
+    /// keeps servers that create buckets on the first write from doing so.
+    pub async fn check(&self) -> Result<()> {
+        self.list().await.map(|_| ())
+    }
+
+    /// Is there an object called `name`?
+    pub async fn exists(&self, name: &str) -> Result<bool> {
+        match self.store.head(&self.key(name)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.error(name, e)),
+        }
+    }
+
+    /// The size of the object `name` (66 when there is none).
+    pub async fn size(&self, name: &str) -> Result<u64> {
+        let meta = self.bounded(name, self.store.head(&self.key(name))).await?;
+        Ok(meta.size)
+    }
+
+    /// The backup's bytes as a blocking reader (for the restore's reading thread),
+    /// streamed: no temporary copy. Its size.
+    pub async fn reader(&self, name: &str) -> Result<(Box<dyn Read + Send>, u64)> {
+        let got = self
+            .bounded(name, self.reads.get(&self.key(name)))
+            .await
+            .map_err(|e| match crate::report::exit::classify(&e) {
+                Code::NoInput => fail(
+                    Code::NoInput,
+                    format!("{} does not exist", self.url_of(name)),
+                ),
+                _ => e,
+            })?;
+        let size = got.meta.size;
+        let stream = got.into_stream().map_err(io::Error::other);
+        let reader = tokio_util::io::StreamReader::new(stream);
+        Ok((Box::new(tokio_util::io::SyncIoBridge::new(reader)), size))
+    }
+
+    /// The manifest uploaded with `name`, if there is one.
+    pub async fn manifest(&self, name: &str) -> Result<Option<Manifest>> {
+        let key = self.key(&crate::backup::manifest::name_for(name));
+        let got = match self.store.get(&key).await {
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.error(name, e)),
+            Ok(g) => g,
+        };
+        // A manifest is a few KiB; a server's answer is not trusted to be one.
+        if got.meta.size > MANIFEST_MAX {
+            return Err(fail(
+                Code::DataErr,
+                format!(
+                    "the manifest of {} is {} bytes: not a kronic manifest",
+                    self.url_of(name),
+                    got.meta.size
+                ),
+            ));
+        }
+        let bytes = got.bytes().await.map_err(|e| self.error(name, e))?;
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            fail(
+                Code::DataErr,
+                format!(
+                    "the manifest of {} is not a kronic manifest: {e}",
+                    self.url_of(name)
+                ),
+            )
+        })
+    }
+
+    async fn put_manifest(&self, name: &str, manifest: &Manifest) -> Result<()> {
+        let text = serde_json::to_vec_pretty(manifest)?;
+        let key = self.key(&crate::backup::manifest::name_for(name));
+        self.bounded(name, self.store.put(&key, PutPayload::from(text)))
+            .await
+            .map(|_| ())
+    }
+
+    /// Deletes a backup and its manifest.
+    pub async fn delete(&self, name: &str) -> Result<()> {
+        self.store
+            .delete(&self.key(name))
+            .await
+            .map_err(|e| self.error(name, e))?;
+        let sidecar = self.key(&crate::backup::manifest::name_for(name));
+        match self.store.delete(&sidecar).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.error(name, e)),
+        }
+    }
+
+    /// `op` bounded by the remote timeout, its error explained.
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        op: impl Future<Output = object_store::Result<T>>,
+    ) -> Result<T> {
+        match tokio::time::timeout(self.timeout, op).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(self.error(what, e)),
+            Err(_) => Err(self.no_answer()),
+        }
+    }
+
+    /// One line naming the URL and what to check; never a credential. Told by the
+    /// error kind and by S3's error code (listing errors arrive as generic ones).
+    fn error(&self, what: &str, e: object_store::Error) -> anyhow::Error {
+        use object_store::Error as E;
+        let detail = reason(&source_text(&e));
+        let code = detail.split(':').next().unwrap_or("");
+        let denied = matches!(e, E::Unauthenticated { .. } | E::PermissionDenied { .. })
+            || DENIED.contains(&code)
+            || detail.starts_with("403");
+        if denied {
+            return fail(
+                Code::NoPerm,
+                format!(
+                    "{}: access denied ({detail}); check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) and the bucket's policy",
+                    self.url
+                ),
+            );
+        }
+        if code == "NoSuchBucket" {
+            return fail(
+                Code::NoInput,
+                format!(
+                    "{}: the bucket does not exist ({detail}); create it or fix KRONIC_BACKUP_REMOTE",
+                    self.url
+                ),
+            );
+        }
+        if let E::NotFound { .. } = e {
+            return fail(
+                Code::NoInput,
+                format!("{} does not exist", self.url_of(what)),
+            );
+        }
+        if let Some(t) = tls_failure(&e) {
+            return fail(
+                Code::Unavailable,
+                format!(
+                    "{}: the object store's TLS certificate is not trusted ({t}); if it uses a private CA, set AWS_CA_BUNDLE to that CA's certificate, and name the host as the certificate does in AWS_ENDPOINT_URL",
+                    self.url
+                ),
+            );
+        }
+        if detail.contains("timed out") {
+            return self.no_answer();
+        }
+        fail(
+            Code::Unavailable,
+            format!(
+                "{}: cannot reach the object store ({detail}); check AWS_ENDPOINT_URL, AWS_REGION and the network",
+                self.url
+            ),
+        )
+    }
+
+    fn no_answer(&self) -> anyhow::Error {
+        fail(
+            Code::Unavailable,
+            format!(
+                "{}: cannot reach the object store: no answer within {}s (KRONIC_REMOTE_TIMEOUT); check AWS_ENDPOINT_URL and the network",
+                self.url,
+                self.timeout.as_secs()
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn remote(url: &str) -> Result<Remote> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Remote::new(
+            url,
+            Duration::from_secs(1),
+            AmazonS3Builder::new().with_region("us-east-1"),
+            ClientOptions::new(),
+        )
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(remote("s3://b/p/q/").unwrap().url(), "s3://b/p/q");
+        assert_eq!(remote("s3://b").unwrap().url_of("x"), "s3://b/x");
+        for bad in [
+            "gs://b/p",
+            "az://c/p",
+            "https://b",
+            "s3:///p",
+            "s3://b/a//c",
+            "s3://b/../c",
+        ] {
+            let e = remote(bad).err().unwrap();
+            assert_eq!(crate::report::exit::classify(&e), Code::Config, "{bad}");
+        }
+        let e = remote("gs://b").err().unwrap();
+        assert!(e.to_string().contains("not supported yet"), "{e}");
+    }
+}

@@ -1,0 +1,374 @@
+//! The backup folder: backup names, the folder's lock, temporary files, listing,
+//! pruning, and whether the folder and its files can be trusted at all.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+use crate::backup::retention::{self, Dated, Decision, Policy};
+use crate::fsutil;
+use crate::report::exit::{Code, fail};
+
+const PREFIX: &str = "kronic_backup_";
+/// What a backup name may end with: compression, then `.age` when encrypted.
+const SUFFIXES: &[&str] = &[".sql.gz", ".sql.gz.age", ".sql.zst", ".sql.zst.age"];
+const STAMP: &str = "%Y%m%d_%H%M%S";
+
+/// `kronic_backup_YYYYmmdd_HHMMSS<suffix>` for `at` (UTC); `suffix` is `.sql.gz`,
+/// `.sql.zst`, either with `.age`.
+pub fn backup_name(at: DateTime<Utc>, suffix: &str) -> String {
+    format!("{PREFIX}{}{suffix}", at.format(STAMP))
+}
+
+/// The time in a backup name; None for any other name.
+pub fn parse_backup_name(name: &str) -> Option<DateTime<Utc>> {
+    let rest = name.strip_prefix(PREFIX)?;
+    let stamp = rest.get(..15)?;
+    if !SUFFIXES.contains(&rest.get(15..)?) {
+        return None;
+    }
+    if stamp.len() != 15
+        || !stamp.bytes().enumerate().all(|(i, b)| {
+            if i == 8 {
+                b == b'_'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+    {
+        return None;
+    }
+    NaiveDateTime::parse_from_str(stamp, STAMP)
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// A backup in the folder.
+#[derive(Debug, Clone)]
+pub struct Backup {
+    pub path: PathBuf,
+    pub name: String,
+    pub time: DateTime<Utc>,
+    pub size: u64,
+    /// Owner and permission bits, for the trust checks.
+    pub uid: u32,
+    pub mode: u32,
+}
+
+impl Dated for Backup {
+    fn time(&self) -> DateTime<Utc> {
+        self.time
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+}
+
+/// The regular files directly in `dir` named like backups, newest first. Symlinks,
+/// folders and other names are not backups.
+pub fn list(dir: &Path) -> Result<Vec<Backup>> {
+    if !dir.is_dir() {
+        return Err(fail(
+            Code::NoInput,
+            format!("backup folder {} does not exist", dir.display()),
+        ));
+    }
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .max_depth(1)
+        .follow_links(false)
+    {
+        let entry = entry.map_err(|e| {
+            let (code, why) = match e.io_error() {
+                Some(io) => (crate::report::exit::io_code(io), io.to_string()),
+                None => (Code::IoErr, e.to_string()),
+            };
+            fail(
+                code,
+                format!("cannot read backup folder {}: {why}", dir.display()),
+            )
+        })?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(time) = parse_backup_name(&name) else {
+            continue;
+        };
+        // Not followed: a symlink was already skipped above.
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        out.push(Backup {
+            path: entry.path().to_path_buf(),
+            name,
+            time,
+            size: meta.len(),
+            uid: meta.uid(),
+            mode: meta.mode() & 0o7777,
+        });
+    }
+    out.sort_by(|a, b| b.time.cmp(&a.time).then(b.name.cmp(&a.name)));
+    Ok(out)
+}
+
+/// The newest backup that can be trusted: the folder and the file pass the trust
+/// checks (exit 77 otherwise). Names dated more than a day ahead are passed over with a
+/// warning, so that a clock that was once wrong cannot pin "latest" forever.
+pub fn latest(dir: &Path) -> Result<Backup> {
+    trusted_dir(dir)?;
+    let newest = current(list(dir)?, Utc::now())
+        .into_iter()
+        .next()
+        .ok_or_else(|| fail(Code::NoInput, format!("no backups in {}", dir.display())))?;
+    match distrust(&newest) {
+        Some(why) => Err(fail(Code::NoPerm, why)),
+        None => Ok(newest),
+    }
+}
+
+/// `backups` (in the folder or the bucket) without the ones dated more than a day in
+/// the future, warning about those.
+pub fn current<B: Dated>(backups: Vec<B>, now: DateTime<Utc>) -> Vec<B> {
+    let (future, current): (Vec<B>, Vec<B>) = backups
+        .into_iter()
+        .partition(|b| b.time() > now + chrono::Duration::days(1));
+    for b in &future {
+        tracing::warn!(
+            "ignoring {}: its name is dated in the future ({}); rename or remove it",
+            b.location(),
+            b.time().format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
+    current
+}
+
+/// Applies `policy` to the folder's backups and deletes (unless `dry_run`) those it does
+/// not keep, logging each; returns every decision. Only in a trusted folder, and never a
+/// file the trust checks reject or one dated in the future (those are left out).
+pub fn prune(dir: &Path, policy: &Policy, dry_run: bool) -> Result<Vec<Decision<Backup>>> {
+    trusted_dir(dir)?;
+    let now = Utc::now();
+    let mut candidates = Vec::new();
+    for b in current(list(dir)?, now) {
+        match distrust(&b) {
+            Some(why) => tracing::warn!("not pruning: {why}"),
+            None => candidates.push(b),
+        }
+    }
+    let decisions = retention::apply(policy, candidates);
+    let victims: Vec<&Backup> = decisions
+        .iter()
+        .filter(|d| !d.keep)
+        .map(|d| &d.backup)
+        .collect();
+    for b in &victims {
+        if dry_run {
+            continue;
+        }
+        std::fs::remove_file(&b.path).map_err(|e| {
+            fail(
+                Code::IoErr,
+                format!("cannot delete {}: {e}", b.path.display()),
+            )
+        })?;
+        // Its manifest goes with it (never through a symlink: remove_file removes links).
+        let _ = std::fs::remove_file(crate::backup::manifest::path_for(&b.path));
+        tracing::info!("pruned {} ({} days old)", b.name, (now - b.time).num_days());
+    }
+    if !dry_run && !victims.is_empty() {
+        fsutil::sync_dir(dir)?;
+    }
+    Ok(decisions)
+}
+
+/// Like ssh's StrictModes: a backup folder that others can write to can hold planted
+/// backups, so kronic does not pick, verify or prune backups there (exit 77).
+pub fn trusted_dir(dir: &Path) -> Result<()> {
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        fail(
+            crate::report::exit::io_code(&e),
+            format!("cannot open backup folder {}: {e}", dir.display()),
+        )
+    })?;
+    match untrusted("backup folder", dir, meta.uid(), meta.mode() & 0o7777) {
+        Some(why) => Err(fail(Code::NoPerm, why)),
+        None => Ok(()),
+    }
+}
+
+/// Root writing into a folder another user owns (the packaged `kronic` user's) would
+/// leave backups that user cannot read or prune: refused (77), saying to run as the
+/// folder's owner.
+pub fn not_root_in_anothers_folder(dir: &Path) -> Result<()> {
+    let owner = std::fs::metadata(dir).map(|m| m.uid()).unwrap_or(0);
+    if rustix::process::geteuid().is_root() && owner != 0 {
+        let user = user_name(owner);
+        return Err(fail(
+            Code::NoPerm,
+            format!(
+                "backup folder {} belongs to {user}: run kronic as that user (runuser -u {user} -- kronic backup), so that its backups stay readable and prunable by it",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Why a backup file cannot be trusted, if it cannot.
+pub fn distrust(b: &Backup) -> Option<String> {
+    untrusted("backup", &b.path, b.uid, b.mode)
+}
+
+fn untrusted(what: &str, path: &Path, uid: u32, mode: u32) -> Option<String> {
+    let me = rustix::process::geteuid().as_raw();
+    let p = path.display();
+    if mode & 0o022 != 0 {
+        let who = if mode & 0o002 != 0 {
+            "anyone"
+        } else {
+            "its group"
+        };
+        return Some(format!(
+            "{what} {p} is writable by {who} (mode {mode:04o}, owner {}): kronic does not trust it; fix with: chmod go-w {p}",
+            user_name(uid)
+        ));
+    }
+    if uid != me && uid != 0 {
+        return Some(format!(
+            "{what} {p} is owned by {}, not by {} or root: kronic does not trust it; fix with: chown {} {p} (or run kronic as {})",
+            user_name(uid),
+            user_name(me),
+            user_name(me),
+            user_name(uid)
+        ));
+    }
+    None
+}
+
+/// The user's name from /etc/passwd, or the number.
+fn user_name(uid: u32) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                (f.nth(1)?.parse::<u32>().ok()? == uid).then(|| name.to_string())
+            })
+        })
+        .unwrap_or_else(|| uid.to_string())
+}
+
+/// Holds the folder's lock: one backup at a time per folder. flock is released by the
+/// kernel when the process dies, so a killed run cannot leave it stuck.
+pub struct FolderLock {
+    _file: File,
+}
+
+/// Takes the folder's lock (exit 75 while another run holds it). The lock file is
+/// never followed if it is a symlink: a planted link must not make kronic create or
+/// truncate another file.
+pub fn lock(dir: &Path) -> Result<FolderLock> {
+    let path = dir.join(".kronic_backup.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(fsutil::NOFOLLOW)
+        .open(&path)
+        .map_err(|e| {
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                fail(
+                    Code::NoPerm,
+                    format!(
+                        "lock file {} is a symbolic link: kronic does not follow it; remove it",
+                        path.display()
+                    ),
+                )
+            } else {
+                fail(
+                    fsutil::cant_create(&e),
+                    format!("cannot create lock file {}: {e}", path.display()),
+                )
+            }
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(FolderLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(fail(
+            Code::TempFail,
+            format!(
+                "another backup is in progress in {}; try again when it has finished",
+                dir.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(fail(
+            Code::IoErr,
+            format!("cannot lock {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// Temporary files of runs that were killed (SIGKILL, power loss). Only called while
+/// holding the folder lock, so none of them belongs to a live run.
+pub fn remove_stale_temp_files(dir: &Path, _lock: &FolderLock) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let is_ours = fsutil::temp_target(&name).is_some_and(|n| {
+            parse_backup_name(n.strip_suffix(".manifest.json").unwrap_or(n)).is_some()
+        });
+        if is_ours
+            && e.file_type().is_ok_and(|t| t.is_file())
+            && std::fs::remove_file(e.path()).is_ok()
+        {
+            tracing::warn!("removed {name}, left by an interrupted backup");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn names_round_trip_and_reject_lookalikes() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 25, 2, 0, 7).unwrap();
+        assert_eq!(
+            backup_name(t, ".sql.gz"),
+            "kronic_backup_20261125_020007.sql.gz"
+        );
+        for suffix in SUFFIXES {
+            assert_eq!(
+                parse_backup_name(&format!("kronic_backup_20261125_020007{suffix}")),
+                Some(t)
+            );
+        }
+        for bad in [
+            "kronic_backup_20261125_020007.sql",
+            "kronic_backup_20261125_020007.sql.gz.tmp",
+            "kronic_backup_20261125_020007.sql.age",
+            "kronic_backup_20261125_020007.sql.zst.age.x",
+            ".kronic_backup_20261125_020007.sql.gz.tmp-1",
+            "kronic_backup_20261325_020007.sql.gz",
+            "kronic_backup_2026112_0200071.sql.gz",
+            "kronic_backup_+0261125_020007.sql.gz",
+            "xkronic_backup_20261125_020007.sql.gz",
+        ] {
+            assert_eq!(parse_backup_name(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,478 @@
+//! The read side of the pipeline, mirroring `pipeline`'s write side: a backup's location
+//! (a file, or an object in the bucket) → its bytes, hashed and counted as they pass →
+//! its format, told by content → decrypted → decompressed → statements. Restore, drill
+//! and verify all read a backup through here, and the bytes are held to the backup's
+//! manifest as they stream: the last statement is handed on only once the digest and
+//! the size match what the manifest recorded.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+
+use crate::backup::crypt::{self, Identities};
+use crate::backup::dump::{Reader, Step};
+use crate::backup::manifest::{self, Digest256, HashingReader, Manifest};
+use crate::backup::remote::Remote;
+use crate::backup::repository;
+use crate::fsutil::{FileRead, read_error};
+use crate::report::exit::{Code, fail};
+use crate::report::progress::Progress;
+
+/// How a backup is stored, told by its first bytes (never by its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// age-encrypted; what is inside is told after decrypting.
+    Age,
+    Gzip,
+    Zstd,
+    Plain,
+}
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+const BUF: usize = 256 * 1024;
+
+fn format_of(head: &[u8]) -> Option<Format> {
+    if crypt::is_age(head) {
+        Some(Format::Age)
+    } else if head.starts_with(GZIP_MAGIC) {
+        Some(Format::Gzip)
+    } else if head.starts_with(ZSTD_MAGIC) {
+        Some(Format::Zstd)
+    } else {
+        None
+    }
+}
+
+/// Looks at the first bytes: age, gzip, zstd, or plain SQL text. Custom-format
+/// archives, binaries and empty files are refused (65) before anything reads further.
+fn judge(head: &[u8], label: &Path) -> Result<Format> {
+    let bad = |why: &str| {
+        Err(fail(
+            Code::DataErr,
+            format!("{} is not a kronic backup: {why}", label.display()),
+        ))
+    };
+    if head.is_empty() {
+        return bad("the file is empty");
+    }
+    if let Some(format) = format_of(head) {
+        return Ok(format);
+    }
+    if head.starts_with(b"PGDMP") {
+        return bad("it is a pg_dump custom-format archive (restore it with pg_restore)");
+    }
+    // Text, allowing a character cut at the end of the sample.
+    let text = std::str::from_utf8(head).map_or_else(|e| e.error_len().is_none(), |_| true);
+    if head.contains(&0) || !text {
+        return bad("it is neither gzip, zstd, age nor SQL text");
+    }
+    Ok(Format::Plain)
+}
+
+/// Opens a backup file for reading (66 missing, 77 not allowed, 74 otherwise).
+pub fn open_file(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| {
+        let code = crate::report::exit::io_code(&e);
+        fail(code, format!("cannot open {}: {e}", path.display()))
+    })
+}
+
+/// The SQL inside `input` (positioned at its first byte), told by content: decrypted
+/// with `identities` when it is age, then decompressed (gzip with its CRC and length
+/// checked, zstd with its checksum), or read as it is.
+fn sql_reader(
+    mut input: BufReader<impl Read + Send + 'static>,
+    identities: &Identities,
+    label: &Path,
+) -> Result<Box<dyn Read + Send>> {
+    let head = input.fill_buf().map_err(|e| read_error(label, e))?;
+    if format_of(head) == Some(Format::Age) {
+        let plain = identities.decrypt(input, label)?;
+        return decompressed(BufReader::with_capacity(BUF, plain), label);
+    }
+    decompressed(input, label)
+}
+
+fn decompressed(
+    mut input: BufReader<impl Read + Send + 'static>,
+    label: &Path,
+) -> Result<Box<dyn Read + Send>> {
+    let head = input.fill_buf().map_err(|e| read_error(label, e))?;
+    Ok(match format_of(head) {
+        Some(Format::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(input)),
+        Some(Format::Zstd) => {
+            Box::new(zstd::Decoder::with_buffer(input).map_err(|e| read_error(label, e))?)
+        }
+        Some(Format::Age) => {
+            return Err(fail(
+                Code::DataErr,
+                format!("{} is encrypted twice", label.display()),
+            ));
+        }
+        _ => Box::new(input),
+    })
+}
+
+/// What a verify could check.
+pub struct Verified {
+    pub sql_bytes: u64,
+    /// False for an encrypted backup checked without an identity: only its header (and
+    /// its digest, when it has a manifest) was.
+    pub content_checked: bool,
+}
+
+/// Reads a whole stream as a restore would, running nothing: decryption, compression
+/// integrity, every statement allowed, complete. An encrypted one without an identity
+/// gets its age header checked and is still read to its end. `label` names it.
+pub fn verify_stream(
+    input: impl Read + Send + 'static,
+    identities: &Identities,
+    label: &Path,
+) -> Result<Verified> {
+    let mut input = BufReader::with_capacity(BUF, FileRead(input));
+    let format = judge(input.fill_buf().map_err(|e| read_error(label, e))?, label)?;
+    if format == Format::Age && identities.is_empty() {
+        crypt::check_header(&mut input, label)?;
+        io::copy(&mut input, &mut io::sink()).map_err(|e| read_error(label, e))?;
+        return Ok(Verified {
+            sql_bytes: 0,
+            content_checked: false,
+        });
+    }
+    let mut reader = Reader::new(sql_reader(input, identities, label)?);
+    while reader
+        .next_step()
+        .map_err(|e| e.into_error(label))?
+        .is_some()
+    {}
+    Ok(Verified {
+        sql_bytes: reader.sql_bytes(),
+        content_checked: true,
+    })
+}
+
+/// What is checked before anything connects, on the first bytes of a stream: a dump by
+/// its format, and for an encrypted one an identity that opens it (77 otherwise).
+fn check_opens(input: impl Read, identities: &Identities, label: &Path) -> Result<()> {
+    let mut input = BufReader::with_capacity(8192, FileRead(input));
+    let format = judge(input.fill_buf().map_err(|e| read_error(label, e))?, label)?;
+    if format == Format::Age {
+        identities.decrypt(input, label)?;
+    }
+    Ok(())
+}
+
+/// Where a backup is.
+enum At {
+    File(PathBuf),
+    Object(Remote, String),
+}
+
+/// A backup to read: a file, or an object streamed from the bucket, with its manifest.
+pub struct Source {
+    /// The file, or the object's URL (for messages).
+    pub label: PathBuf,
+    pub size: u64,
+    pub time: Option<DateTime<Utc>>,
+    /// The manifest next to it, when there is one.
+    pub manifest: Option<Manifest>,
+    /// Set when it has no manifest while the backups next to it have one: deleted, or
+    /// the backup was replaced. Verify and drills fail on it; a restore warns.
+    pub manifest_missing: Option<String>,
+    identities: Arc<Identities>,
+    at: At,
+}
+
+impl Source {
+    /// The backup a restore or a drill reads: `file` (a path, or an object's s3:// URL,
+    /// whose bucket `url_remote` opens); with `remote`, the object `file` names under
+    /// the prefix, or the bucket's newest; else the folder's newest, when `latest`.
+    pub async fn locate(
+        file: Option<&Path>,
+        remote: Option<Remote>,
+        url_remote: impl FnOnce(&str) -> Result<Option<Remote>>,
+        latest: bool,
+        dir: &Path,
+        identities: Identities,
+    ) -> Result<Source> {
+        if let Some(url) = file.and_then(Path::to_str).filter(|f| f.contains("://")) {
+            let (location, name) = url.rsplit_once('/').unwrap_or((url, ""));
+            let remote = url_remote(location)?
+                .ok_or_else(|| fail(Code::Usage, format!("{url} names no bucket")))?;
+            backup_name(name, url)?;
+            return Source::object(&remote, name, identities).await;
+        }
+        if let Some(remote) = remote {
+            let name = match file {
+                Some(f) => {
+                    let name = f.to_string_lossy().into_owned();
+                    backup_name(&name, &remote.url_of(&name))?;
+                    name
+                }
+                None if latest => remote.latest().await?.name,
+                None => {
+                    return Err(fail(
+                        Code::Usage,
+                        "--remote needs a backup NAME or --latest (or give the object's s3:// URL)",
+                    ));
+                }
+            };
+            return Source::object(&remote, &name, identities).await;
+        }
+        let path = match (file, latest) {
+            (Some(f), _) => f.to_path_buf(),
+            (None, true) => repository::latest(dir)?.path,
+            (None, false) => {
+                return Err(fail(
+                    Code::Usage,
+                    "restore needs a backup FILE, or --latest for the newest in the backup folder",
+                ));
+            }
+        };
+        Source::file(path, identities)
+    }
+
+    /// The backup at `path`, checked before anything connects: a dump by its content,
+    /// and for an encrypted one, an identity that opens it (77 otherwise).
+    pub fn file(path: PathBuf, identities: Identities) -> Result<Source> {
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            fail(
+                crate::report::exit::io_code(&e),
+                format!("cannot open {}: {e}", path.display()),
+            )
+        })?;
+        if !meta.is_file() {
+            return Err(fail(
+                Code::NoInput,
+                format!("{} is not a file", path.display()),
+            ));
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let time = repository::parse_backup_name(&name)
+            .or_else(|| meta.modified().ok().map(DateTime::<Utc>::from));
+        let manifest = Manifest::read(&path)?;
+        let manifest_missing = match manifest {
+            Some(_) => None,
+            None => missing_in_folder(&path, &name),
+        };
+        Ok(Source {
+            label: path.clone(),
+            size: meta.len(),
+            time,
+            manifest,
+            manifest_missing,
+            identities: Arc::new(identities),
+            at: At::File(path),
+        })
+    }
+
+    /// The object `name` in `remote`, checked like a file (its first bytes are read).
+    pub async fn object(remote: &Remote, name: &str, identities: Identities) -> Result<Source> {
+        let label = PathBuf::from(remote.url_of(name));
+        let size = remote.size(name).await?;
+        let manifest = remote.manifest(name).await?;
+        let manifest_missing = match manifest {
+            Some(_) => None,
+            None => {
+                let others = remote.list().await?;
+                others
+                    .iter()
+                    .any(|b| b.name != name && b.has_manifest)
+                    .then(|| {
+                        format!(
+                            "{} has no manifest, while the backups next to it have one (deleted, or the backup replaced?)",
+                            label.display()
+                        )
+                    })
+            }
+        };
+        Ok(Source {
+            label,
+            size,
+            time: repository::parse_backup_name(name),
+            manifest,
+            manifest_missing,
+            identities: Arc::new(identities),
+            at: At::Object(remote.clone(), name.to_string()),
+        })
+    }
+
+    /// What a restore checks before anything connects: a dump by its first bytes, and
+    /// for an encrypted one an identity that opens it (77 otherwise).
+    pub async fn check(&self) -> Result<()> {
+        let head = self.raw().await?;
+        let (ids, label) = (self.identities.clone(), self.label.clone());
+        tokio::task::spawn_blocking(move || check_opens(head, &ids, &label))
+            .await
+            .context("the checking task failed")?
+    }
+
+    async fn raw(&self) -> Result<Box<dyn Read + Send>> {
+        Ok(match &self.at {
+            At::File(path) => Box::new(open_file(path)?),
+            At::Object(remote, name) => remote.reader(name).await?.0,
+        })
+    }
+
+    /// Its bytes, from the start, hashed and counted as they are read (and shown on
+    /// `progress`).
+    pub async fn open(&self, progress: Option<Progress>) -> Result<Opened> {
+        let (hashing, digest) = HashingReader::new(Counting {
+            inner: self.raw().await?,
+            progress,
+        });
+        Ok(Opened {
+            input: Box::new(hashing),
+            check: Check {
+                digest,
+                label: self.label.clone(),
+                size: self.size,
+                manifest: self.manifest.clone(),
+            },
+            identities: self.identities.clone(),
+        })
+    }
+
+    /// Verifies the whole backup as a restore would read it, and its bytes against its
+    /// manifest; a manifest missing among neighbours that have one fails it (65).
+    pub async fn verify(&self) -> Result<Verified> {
+        if let Some(why) = &self.manifest_missing {
+            return Err(fail(Code::DataErr, why.clone()));
+        }
+        let opened = self.open(None).await?;
+        tokio::task::spawn_blocking(move || opened.verify())
+            .await
+            .context("the verifying task failed")?
+    }
+}
+
+/// A backup name, or 64 naming what was given (`shown`).
+fn backup_name(name: &str, shown: &str) -> Result<()> {
+    match repository::parse_backup_name(name) {
+        Some(_) => Ok(()),
+        None => Err(fail(
+            Code::Usage,
+            format!(
+                "{shown} does not name a kronic backup (kronic_backup_YYYYmmdd_HHMMSS.sql.gz and the like)"
+            ),
+        )),
+    }
+}
+
+/// Why a backup file without a manifest is suspicious, if it is: other backups in its
+/// folder have one.
+fn missing_in_folder(path: &Path, name: &str) -> Option<String> {
+    repository::parse_backup_name(name)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    let others = repository::list(dir).ok()?;
+    others
+        .iter()
+        .any(|b| b.name != name && manifest::path_for(&b.path).is_file())
+        .then(|| {
+            format!(
+                "{} has no manifest, while the backups next to it have one (deleted, or the backup replaced?)",
+                path.display()
+            )
+        })
+}
+
+/// What the bytes are held to once read: the manifest's SHA-256 and the size.
+struct Check {
+    digest: Digest256,
+    label: PathBuf,
+    size: u64,
+    manifest: Option<Manifest>,
+}
+
+impl Check {
+    /// After the last byte: every byte was read, and they are the ones the manifest
+    /// recorded (65 otherwise, before anything is committed or passed).
+    fn held(&self) -> Result<()> {
+        let (sha256, read) = self.digest.get();
+        let label = self.label.display().to_string();
+        if read != self.size {
+            return Err(fail(
+                Code::DataErr,
+                format!("{label}: {read} bytes read, the backup holds {}", self.size),
+            ));
+        }
+        match &self.manifest {
+            Some(m) => m.check_digest(&label, &sha256),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A backup opened for reading; read it on a plain thread.
+pub struct Opened {
+    input: Box<dyn Read + Send>,
+    check: Check,
+    identities: Arc<Identities>,
+}
+
+impl Opened {
+    /// The statements, in order.
+    pub fn statements(self) -> Result<Statements> {
+        let label = self.check.label.clone();
+        let mut input = BufReader::with_capacity(BUF, FileRead(self.input));
+        judge(input.fill_buf().map_err(|e| read_error(&label, e))?, &label)?;
+        Ok(Statements {
+            reader: Reader::new(sql_reader(input, &self.identities, &label)?),
+            check: self.check,
+        })
+    }
+
+    /// `verify_stream`, then the bytes against the manifest.
+    fn verify(self) -> Result<Verified> {
+        let verified = verify_stream(self.input, &self.identities, &self.check.label)?;
+        self.check.held()?;
+        Ok(verified)
+    }
+}
+
+/// A backup's statements as the dump's policy allows them.
+pub struct Statements {
+    reader: Reader<Box<dyn Read + Send>>,
+    check: Check,
+}
+
+impl Statements {
+    /// The next step; None once the whole backup was read, is a complete dump and its
+    /// bytes matched the manifest. Anything else is an error naming the backup.
+    pub fn next_step(&mut self) -> Result<Option<Step>> {
+        match self.reader.next_step() {
+            Ok(Some(step)) => Ok(Some(step)),
+            Ok(None) => self.check.held().map(|()| None),
+            Err(e) => Err(e.into_error(&self.check.label)),
+        }
+    }
+
+    /// Bytes of SQL read so far.
+    pub fn sql_bytes(&self) -> u64 {
+        self.reader.sql_bytes()
+    }
+}
+
+/// Counts bytes for the progress bar.
+struct Counting {
+    inner: Box<dyn Read + Send>,
+    progress: Option<Progress>,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(p) = &mut self.progress {
+            p.add(n as u64);
+        }
+        Ok(n)
+    }
+}

@@ -1,0 +1,127 @@
+//! Uploading a local backup to the bucket (`backup sync`): the same multipart path as a
+//! backup's, the file read once, verified from the same read (through a pipe, on a
+//! thread of its own) and held to its manifest; a file that does not verify is not
+//! uploaded.
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::backup::crypt::Identities;
+use crate::backup::manifest::{HashingReader, Manifest};
+use crate::backup::remote::{Feed, Remote};
+use crate::backup::source;
+use crate::report::exit::{Code, fail};
+use crate::report::ui::Interrupts;
+
+/// Uploads a local backup file (sync): the same multipart path, read once, and
+/// verified from the same read: a file that does not verify is not
+/// uploaded. A signal aborts the upload (written down in `journal` if that fails),
+/// unless the object is already being made visible: that finishes first.
+pub async fn upload_file(
+    remote: &Remote,
+    path: &Path,
+    manifest: Option<Manifest>,
+    journal: Option<&Path>,
+    interrupts: &mut Interrupts,
+) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let interrupted = || {
+        fail(
+            Code::Interrupted,
+            format!("interrupted: the upload of {name} was aborted"),
+        )
+    };
+    let mut upload = remote.start_upload(&name).await?;
+    if interrupts.pending() {
+        upload.abort(journal).await;
+        return Err(interrupted());
+    }
+    let feed = upload.feed();
+    let file = source::open_file(path)?;
+    let label = path.to_path_buf();
+    let copy = tokio::task::spawn_blocking(move || copy_verified(file, feed, label));
+    let copied = tokio::select! {
+        r = copy => r?,
+        _ = interrupts.arrived() => {
+            upload.abort(journal).await;
+            return Err(interrupted());
+        }
+    };
+    let (size, sha256) = match copied {
+        Ok(done) => done,
+        Err(e) => {
+            upload.abort(journal).await;
+            return Err(e.context("not uploaded"));
+        }
+    };
+    let matches = match &manifest {
+        Some(m) => m.check_digest(&path.display().to_string(), &sha256),
+        None => Ok(()),
+    };
+    if let Err(e) = matches {
+        upload.abort(journal).await;
+        return Err(e.context("not uploaded"));
+    }
+    let manifest = manifest.unwrap_or_default();
+    upload
+        .complete(size, &sha256, manifest, journal, interrupts)
+        .await
+}
+
+/// `file` into `feed` and, through a pipe, into `source::verify_stream` on a thread of its own:
+/// one read for both. Its size and SHA-256 when it verified; the verifier's verdict
+/// comes first.
+fn copy_verified(file: std::fs::File, mut feed: Feed, label: PathBuf) -> Result<(u64, String)> {
+    let (mut hashing, digest) = HashingReader::new(file);
+    let (pipe, check) = io::pipe()?;
+    let mut check = Some(check);
+    let shown = label.clone();
+    let verifier =
+        std::thread::spawn(move || source::verify_stream(pipe, &Identities::default(), &shown));
+    // Err((true, e)) when the file could not be read: that, not the verdict on a
+    // stream cut short, is the cause.
+    let copied = (|| -> Result<(), (bool, io::Error)> {
+        let mut buf = vec![0; 256 * 1024];
+        loop {
+            let n = hashing.read(&mut buf).map_err(|e| (true, e))?;
+            if n == 0 {
+                return Ok(());
+            }
+            feed.write_all(&buf[..n]).map_err(|e| (false, e))?;
+            // A verifier that stopped reading has its verdict: the rest still uploads.
+            if check
+                .as_mut()
+                .is_some_and(|c| c.write_all(&buf[..n]).is_err())
+            {
+                check = None;
+            }
+        }
+    })();
+    drop(check);
+    let verdict = verifier
+        .join()
+        .map_err(|_| anyhow::anyhow!("the verifying thread failed"))?;
+    if let Err((true, e)) = &copied {
+        return Err(fail(
+            crate::report::exit::io_code(e),
+            format!("cannot read {}: {e}", label.display()),
+        ));
+    }
+    verdict.with_context(|| format!("{} does not verify", label.display()))?;
+    copied
+        .map_err(|(_, e)| e)
+        .and_then(|()| feed.finish())
+        .map_err(|e| {
+            fail(
+                Code::IoErr,
+                format!("cannot upload {}: {e}", label.display()),
+            )
+        })?;
+    let (sha256, size) = digest.get();
+    Ok((size, sha256))
+}

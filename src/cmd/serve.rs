@@ -1,0 +1,208 @@
+//! A listener for `/healthz` that cannot be starved: every connection lives at most
+//! 10 s (bounding header reads and idle keep-alives), and when too many are open the
+//! oldest is closed to make room, so a real probe is answered while idle connections
+//! pile up.
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use anyhow::Result;
+use futures_util::task::AtomicWaker;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::report::exit::{Code, fail};
+
+/// How long one connection may live.
+const LIFETIME: Duration = Duration::from_secs(10);
+
+/// Shared with each stream: closes it when set.
+#[derive(Default)]
+struct Kill {
+    flag: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Kill {
+    fn fire(&self) {
+        self.flag.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+}
+
+type Open = Arc<Mutex<VecDeque<(u64, Arc<Kill>)>>>;
+
+pub struct GuardedListener {
+    inner: TcpListener,
+    open: Open,
+    next_id: AtomicU64,
+    cap: usize,
+}
+
+impl GuardedListener {
+    /// Binds `addr` (HOST:PORT, resolved); at most as many connections as the open-file
+    /// limit leaves room for.
+    pub async fn bind(addr: &str) -> Result<GuardedListener> {
+        let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host(addr)
+            .await
+            .map_err(|e| {
+                fail(
+                    Code::Usage,
+                    format!("--serve {addr}: cannot resolve it: {e}"),
+                )
+            })?
+            .collect();
+        // "localhost" is 127.0.0.1 first, as probes and curl try it.
+        addrs.sort_by_key(|a| !a.is_ipv4());
+        let mut last = None;
+        for a in &addrs {
+            match TcpListener::bind(a).await {
+                Ok(inner) => {
+                    return Ok(GuardedListener {
+                        inner,
+                        open: Arc::default(),
+                        next_id: AtomicU64::new(0),
+                        cap: connection_cap(),
+                    });
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(fail(
+            Code::CantCreate,
+            match last {
+                Some(e) => format!("cannot listen on {addr}: {e}"),
+                None => format!("--serve {addr}: resolves to no address"),
+            },
+        ))
+    }
+
+    fn register(&self) -> (u64, Arc<Kill>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let kill = Arc::new(Kill::default());
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        while open.len() >= self.cap {
+            if let Some((_, oldest)) = open.pop_front() {
+                oldest.fire();
+            }
+        }
+        open.push_back((id, kill.clone()));
+        (id, kill)
+    }
+}
+
+/// Raises the soft open-file limit to the hard one, and keeps 64 descriptors spare.
+fn connection_cap() -> usize {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum && setrlimit(Resource::Nofile, limit).is_ok() {
+        limit.current = limit.maximum;
+    }
+    let soft = limit.current.unwrap_or(4096).min(1 << 20) as usize;
+    soft.saturating_sub(64).clamp(16, 4096)
+}
+
+impl axum::serve::Listener for GuardedListener {
+    type Io = GuardedStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let (id, kill) = self.register();
+                    let stream = GuardedStream {
+                        inner: stream,
+                        id,
+                        kill,
+                        open: self.open.clone(),
+                        deadline: Box::pin(tokio::time::sleep(LIFETIME)),
+                    };
+                    return (stream, addr);
+                }
+                Err(e) => {
+                    // Out of descriptors: make room, then accept again.
+                    tracing::debug!("accept failed: {e}");
+                    let oldest = self
+                        .open
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .pop_front();
+                    if let Some((_, k)) = oldest {
+                        k.fire();
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+pub struct GuardedStream {
+    inner: TcpStream,
+    id: u64,
+    kill: Arc<Kill>,
+    open: Open,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl GuardedStream {
+    /// Err once the connection has lived too long or was closed to make room.
+    fn expired(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        self.kill.waker.register(cx.waker());
+        if self.kill.flag.load(Ordering::Acquire) || self.deadline.as_mut().poll(cx).is_ready() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "connection closed by kronic",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Drop for GuardedStream {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.retain(|(id, _)| *id != self.id);
+    }
+}
+
+impl AsyncRead for GuardedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.expired(cx)?;
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for GuardedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.expired(cx)?;
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,236 @@
+//! The backup settings: the folder, retention, compression, encryption and the offsite
+//! location, each from its flag or its variable.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::{Certificate, ClientOptions};
+
+use super::{config_err, env, seconds, text_setting, vars};
+use crate::backup::crypt::{Identities, Recipients};
+use crate::backup::pipeline::Compression;
+use crate::backup::remote::Remote;
+use crate::backup::retention::{Policy, Span};
+use crate::report::exit::{Code, fail};
+
+pub const DEFAULT_BACKUP_DIR: &str = "/var/backups/kronic";
+pub const DEFAULT_KEEP_DAYS: u32 = 30;
+
+/// The backup folder: the flag, else `KRONIC_BACKUP_DIR`, else the default.
+pub fn backup_dir(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| env(vars::BACKUP_DIR).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_BACKUP_DIR))
+}
+
+/// A retention count: the flag, else the variable (78 when not a whole number that
+/// fits).
+fn count_setting(flag: Option<u32>, var: &str) -> Result<Option<u32>> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    env(var)
+        .map(|v| {
+            v.trim().parse::<u32>().map_err(|_| {
+                config_err(format!(
+                    "{var}={v:?} must be a whole number from 0 to 4294967295"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// The retention numbers as given: flags, each `None` when not given (its variable is
+/// read then).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RetentionFlags {
+    pub keep_days: Option<u32>,
+    pub keep_last: Option<u32>,
+    pub keep_daily: Option<u32>,
+    pub keep_weekly: Option<u32>,
+    pub keep_monthly: Option<u32>,
+    pub keep_yearly: Option<u32>,
+    pub keep_within: Option<Span>,
+}
+
+/// The retention policy: each flag, else its variable; `--keep-days N` is
+/// `--keep-within Nd`, and `--keep-days 0` keeps every backup whatever the other rules
+/// say; with no option at all, `--keep-within 30d`, the seed script's behaviour.
+pub fn retention(r: &RetentionFlags) -> Result<Policy> {
+    let within = match r.keep_within {
+        Some(s) => Some(s),
+        None => env(vars::BACKUP_KEEP_WITHIN)
+            .map(|v| {
+                Span::parse(&v)
+                    .map_err(|why| config_err(format!("{}={why}", vars::BACKUP_KEEP_WITHIN)))
+            })
+            .transpose()?,
+    };
+    let days = count_setting(r.keep_days, vars::BACKUP_KEEP_DAYS)?;
+    let mut policy = Policy {
+        last: count_setting(r.keep_last, vars::BACKUP_KEEP_LAST)?.unwrap_or(0),
+        daily: count_setting(r.keep_daily, vars::BACKUP_KEEP_DAILY)?.unwrap_or(0),
+        weekly: count_setting(r.keep_weekly, vars::BACKUP_KEEP_WEEKLY)?.unwrap_or(0),
+        monthly: count_setting(r.keep_monthly, vars::BACKUP_KEEP_MONTHLY)?.unwrap_or(0),
+        yearly: count_setting(r.keep_yearly, vars::BACKUP_KEEP_YEARLY)?.unwrap_or(0),
+        within,
+        all: days == Some(0),
+    };
+    if policy.within.is_none() {
+        policy.within = match days {
+            Some(0) => None,
+            Some(d) => Some(Span {
+                days: d,
+                ..Span::default()
+            }),
+            None if policy.keep_all() => Some(Span {
+                days: DEFAULT_KEEP_DAYS,
+                ..Span::default()
+            }),
+            None => None,
+        };
+    }
+    Ok(policy)
+}
+
+/// The offsite location: the flag, else `KRONIC_BACKUP_REMOTE`; None when neither is
+/// set. Bounded by `KRONIC_REMOTE_TIMEOUT` (default 30 s). The AWS_* variables
+/// (credentials, region, endpoint, instance and container roles) are read here too, by
+/// object_store's own `from_env`, and `AWS_CA_BUNDLE`. A plain-http endpoint must be
+/// allowed explicitly (`AWS_ALLOW_HTTP=true`): requests are signed, but the data would
+/// cross in the clear.
+pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
+    let Some(url) = text_setting(flag, vars::BACKUP_REMOTE) else {
+        return Ok(None);
+    };
+    let timeout = match env(vars::REMOTE_TIMEOUT) {
+        Some(v) => seconds(vars::REMOTE_TIMEOUT, &v, false)?,
+        None => Duration::from_secs(30),
+    };
+    let endpoint = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT"));
+    if let Some(e) = &endpoint {
+        let allowed = env("AWS_ALLOW_HTTP").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if e.starts_with("http://") && !allowed {
+            return Err(config_err(format!(
+                "AWS_ENDPOINT_URL={e} is plain http: set AWS_ALLOW_HTTP=true to allow it, or use https"
+            )));
+        }
+        if !e.starts_with("http://") && !e.starts_with("https://") {
+            return Err(config_err(format!(
+                "AWS_ENDPOINT_URL={e:?}: use an http:// or https:// URL"
+            )));
+        }
+    }
+    Remote::new(&url, timeout, AmazonS3Builder::from_env(), http_client()?).map(Some)
+}
+
+/// The object store's HTTP client settings: the ones object_store reads from AWS_*
+/// (proxy, allow_http, certificate switches…), and the CA certificates in
+/// `AWS_CA_BUNDLE` (a private S3 service's own CA), as the AWS CLI reads them.
+fn http_client() -> Result<ClientOptions> {
+    let mut options = ClientOptions::new();
+    for (key, value) in std::env::vars_os() {
+        let (Some(key), Some(value)) = (key.to_str(), value.to_str()) else {
+            continue;
+        };
+        if !key.starts_with("AWS_") || value.is_empty() {
+            continue;
+        }
+        if let Ok(AmazonS3ConfigKey::Client(k)) = key.to_ascii_lowercase().parse() {
+            options = options.with_config(k, value);
+        }
+    }
+    if let Some(path) = env(vars::CA_BUNDLE) {
+        let bad = |why: String| config_err(format!("{}={path}: {why}", vars::CA_BUNDLE));
+        let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
+        let certs = Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("no PEM certificate in the file".into()));
+        }
+        options = certs
+            .into_iter()
+            .fold(options, ClientOptions::with_root_certificate);
+    }
+    Ok(options)
+}
+
+/// Compression and level: the flags, else `KRONIC_BACKUP_COMPRESSION` (78 when neither
+/// gzip nor zstd), else gzip; the level must suit the format.
+pub fn compression(flag: Option<Compression>, level: Option<u32>) -> Result<(Compression, u32)> {
+    let compression = match flag {
+        Some(c) => c,
+        None => match env(vars::BACKUP_COMPRESSION) {
+            Some(v) => Compression::parse(v.trim()).ok_or_else(|| {
+                config_err(format!(
+                    "{}={v:?}: use gzip or zstd",
+                    vars::BACKUP_COMPRESSION
+                ))
+            })?,
+            None => Compression::Gzip,
+        },
+    };
+    let level = level.unwrap_or(compression.default_level());
+    if !compression.levels().contains(&level) {
+        return Err(fail(
+            Code::Usage,
+            format!(
+                "--compression-level {level}: {compression:?} takes {} to {}",
+                compression.levels().start(),
+                compression.levels().end()
+            ),
+        ));
+    }
+    Ok((compression, level))
+}
+
+/// The age recipients to encrypt to, if any: the flags, else `KRONIC_BACKUP_RECIPIENTS`
+/// and `KRONIC_BACKUP_RECIPIENTS_FILE`. A bad one is 78, naming where it came from.
+/// Encryption fails closed: when any of them is set, finding no recipient in it (a file
+/// of comments, `=,`) is 78 too, never a plaintext backup.
+pub fn recipients(flags: &[String], file: Option<&Path>) -> Result<Option<Recipients>> {
+    let mut all = Recipients::parse("", "")?;
+    let mut configured = Vec::new();
+    if flags.is_empty() && file.is_none() {
+        if let Some(v) = env(vars::BACKUP_RECIPIENTS) {
+            all.extend(Recipients::parse(&v, vars::BACKUP_RECIPIENTS)?);
+            configured.push(vars::BACKUP_RECIPIENTS.to_string());
+        }
+        if let Some(f) = env(vars::BACKUP_RECIPIENTS_FILE) {
+            all.extend(Recipients::from_file(
+                Path::new(&f),
+                vars::BACKUP_RECIPIENTS_FILE,
+            )?);
+            configured.push(format!("{}={f}", vars::BACKUP_RECIPIENTS_FILE));
+        }
+    }
+    for r in flags {
+        all.extend(Recipients::parse(r, "--recipient")?);
+        configured.push("--recipient".into());
+    }
+    if let Some(f) = file {
+        all.extend(Recipients::from_file(f, "--recipients-file")?);
+        configured.push(format!("--recipients-file {}", f.display()));
+    }
+    if all.is_empty() && !configured.is_empty() {
+        configured.dedup();
+        return Err(config_err(format!(
+            "encryption is configured ({}) but holds no recipient (only comments or separators?): refusing to write an unencrypted backup",
+            configured.join(", ")
+        )));
+    }
+    Ok((!all.is_empty()).then_some(all))
+}
+
+/// The identities to decrypt with: the flags, else `KRONIC_BACKUP_IDENTITY_FILE`.
+pub fn identities(flags: &[PathBuf]) -> Result<Identities> {
+    let files: Vec<PathBuf> = if flags.is_empty() {
+        env(vars::BACKUP_IDENTITY_FILE)
+            .map(PathBuf::from)
+            .into_iter()
+            .collect()
+    } else {
+        flags.to_vec()
+    };
+    Identities::load(&files)
+}

@@ -1,0 +1,128 @@
+//! Configuration: the one place kronic reads its environment. Flags beat variables;
+//! every value is checked into a typed setting before anything connects, and a bad one
+//! is one line naming it (exit 78). The database settings are in `database`, the
+//! backup settings in `backup`, the variables' names in `vars`.
+
+mod backup;
+mod database;
+pub mod vars;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::report::exit::{Code, fail};
+
+pub use backup::*;
+pub use database::*;
+
+/// How long kronic may wait for locks: per try, and in all.
+#[derive(Debug, Clone, Copy)]
+pub struct LockPolicy {
+    pub per_try: Duration,
+    pub budget: Duration,
+}
+
+impl LockPolicy {
+    /// `SET [LOCAL] lock_timeout` value for one try, in milliseconds.
+    pub fn setting(&self) -> String {
+        format!("{}ms", self.per_try.as_millis().max(1))
+    }
+}
+
+/// Lock waits: the flags, else `KRONIC_LOCK_TIMEOUT` (default 1 s a try) and
+/// `KRONIC_LOCK_WAIT` (default 60 s in all).
+pub fn lock_policy(per_try: Option<Duration>, budget: Option<Duration>) -> Result<LockPolicy> {
+    let per_try = match per_try {
+        Some(d) => d,
+        None => match env(vars::LOCK_TIMEOUT) {
+            Some(v) => seconds(vars::LOCK_TIMEOUT, &v, false)?,
+            None => Duration::from_secs(1),
+        },
+    };
+    if per_try.is_zero() {
+        return Err(config_err(
+            "--lock-timeout must be above 0: 0 would wait for locks forever".into(),
+        ));
+    }
+    let budget = match budget {
+        Some(d) => d,
+        None => match env(vars::LOCK_WAIT) {
+            Some(v) => seconds(vars::LOCK_WAIT, &v, true)?,
+            None => Duration::from_secs(60),
+        },
+    };
+    Ok(LockPolicy { per_try, budget })
+}
+
+/// A path setting: the flag, else the variable.
+pub fn path_setting(flag: Option<PathBuf>, var: &str) -> Option<PathBuf> {
+    flag.or_else(|| env(var).map(PathBuf::from))
+}
+
+/// A text setting: the flag, else the variable; empty counts as unset.
+pub fn text_setting(flag: Option<String>, var: &str) -> Option<String> {
+    flag.filter(|s| !s.is_empty()).or_else(|| env(var))
+}
+
+/// The one place kronic reads its environment. An empty variable counts as unset (one
+/// blank line in an EnvironmentFile must not change anything).
+pub fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// A value that must never be printed: Debug and Display show `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+pub(crate) fn config_err(msg: String) -> anyhow::Error {
+    fail(Code::Config, msg)
+}
+
+pub(crate) fn count(name: &str, value: &str, min: usize) -> Result<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n >= min && n <= 10_000 => Ok(n),
+        _ => Err(config_err(format!(
+            "{name}={value:?} must be a whole number from {min} to 10000"
+        ))),
+    }
+}
+
+/// Seconds, fractions allowed, at most a day: the one duration parser, for flags and
+/// variables. `allow_zero` for timeouts where 0 means "do not wait".
+pub fn parse_seconds(value: &str, allow_zero: bool) -> Result<Duration, String> {
+    match value.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && (s > 0.0 || (allow_zero && s == 0.0)) && s <= 86_400.0 => {
+            Ok(Duration::from_secs_f64(s))
+        }
+        _ => Err(format!(
+            "{value:?} must be a number of seconds {} 86400",
+            if allow_zero {
+                "from 0 to"
+            } else {
+                "above 0, at most"
+            }
+        )),
+    }
+}
+
+pub(crate) fn seconds(name: &str, value: &str, allow_zero: bool) -> Result<Duration> {
+    parse_seconds(value, allow_zero).map_err(|e| config_err(format!("{name}={e}")))
+}

@@ -1,0 +1,8 @@
+//! PostgreSQL advisory lock keys kronic takes (the tests take them too, to hold kronic
+//! back).
+
+/// Every kronic migrating a database ("kronic-m" in ASCII).
+pub const MIGRATE: i64 = 0x6b72_6f6e_6963_2d6d;
+
+/// Concurrent seeds ("kronic-s").
+pub const SEED: i64 = 0x6b72_6f6e_6963_2d73;

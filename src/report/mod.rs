@@ -1,0 +1,9 @@
+//! What kronic tells people and programs: exit codes (`exit`), lines on stdout and
+//! questions (`ui`), progress on a terminal (`progress`), Prometheus textfiles
+//! (`metrics`) and the log (`logging`).
+
+pub mod exit;
+pub mod logging;
+pub mod metrics;
+pub mod progress;
+pub mod ui;

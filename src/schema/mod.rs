@@ -1,0 +1,6 @@
+//! The application's schema: migrations (catalogue, state, lock, apply, revert),
+//! drift between the live schema and what the migrations build, and seeding.
+
+pub mod drift;
+pub mod migrations;
+pub mod seed;
