@@ -36,6 +36,9 @@ pub struct Plan {
     pub wait: Option<Duration>,
     /// Upload it here too, in the same pass.
     pub remote: Option<Remote>,
+    /// Why the configured remote could not be set up (the local backup is taken
+    /// anyway, and the run ends with exit 3).
+    pub remote_error: Option<String>,
     /// Keep a local copy in `dir` (false: `--remote-only`).
     pub local: bool,
 }
@@ -70,15 +73,33 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     drop(client);
     let pg_dump = tools::find("pg_dump", major).await?;
 
-    if let Some(remote) = &plan.remote {
-        remote.check().await?;
+    // The bucket is checked before pg_dump. A remote that is misconfigured, unreachable
+    // or refusing never costs the local backup: it is taken anyway, and the run ends
+    // with exit 3 naming the problem; unless the upload is the backup (--remote-only).
+    let mut offsite_failed = plan.remote_error.clone().map(|e| fail(Code::Config, e));
+    let mut remote = plan.remote.as_ref();
+    if let Some(r) = remote
+        && let Err(e) = r.check().await
+    {
+        if !plan.local {
+            return Err(e);
+        }
+        offsite_failed = Some(e);
+        remote = None;
     }
-    let name = free_name(plan).await?;
+    let name = free_name(plan, remote).await?;
     let dest = dir.join(&name);
     // From here a signal must not kill kronic outright (an upload may exist to abort):
     // it ends the dump, or waits for the step that cannot be cut short.
     let mut interrupts = Interrupts::listen();
-    let mut upload = start_upload(plan, &name, journal, &mut interrupts).await?;
+    let mut upload = match start_upload(remote, &name, journal, &mut interrupts).await {
+        Ok(u) => u,
+        Err(e) if plan.local && classify(&e) != Code::Interrupted => {
+            offsite_failed = Some(e);
+            None
+        }
+        Err(e) => return Err(e),
+    };
     let started_at = Utc::now();
     let feed = upload.as_mut().map(Upload::feed);
     let dumped = write_backup(config, plan, &pg_dump, &dest, feed, &mut interrupts).await;
@@ -117,7 +138,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
 
     // The dump is complete and the local file durable: now the object may appear.
     let offsite = match upload {
-        None => None,
+        None => offsite_failed.map(|e| Err(local_only(&name, &e))),
         Some(u) => {
             Some(complete_upload(plan, &name, u, &stats, manifest, journal, &mut interrupts).await?)
         }
@@ -133,12 +154,12 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
 /// Starts the upload of `name`, when there is a remote: also the check that the bucket
 /// can be written to, before pg_dump runs. A signal meanwhile aborts it again.
 async fn start_upload(
-    plan: &Plan,
+    remote: Option<&Remote>,
     name: &str,
     journal: Option<&Path>,
     interrupts: &mut Interrupts,
 ) -> Result<Option<Upload>> {
-    let Some(remote) = &plan.remote else {
+    let Some(remote) = remote else {
         return Ok(None);
     };
     if let Some(dir) = journal {
@@ -177,17 +198,22 @@ async fn complete_upload(
             say(format!("{what} completed: {url}"))?;
             Ok(Ok(()))
         }
-        Err(e) if plan.local => Ok(Err(fail(
-            Code::LocalOnly,
-            format!(
-                "local backup kept: {name}; offsite copy failed: {e:#} (kronic backup sync uploads it later)"
-            ),
-        ))),
+        Err(e) if plan.local => Ok(Err(local_only(name, &e))),
         Err(e) => Err(fail(
             crate::report::exit::classify(&e),
             format!("{e:#}; no backup was written and none was pruned"),
         )),
     }
+}
+
+/// The local backup was kept, its offsite copy failed (exit 3).
+fn local_only(name: &str, e: &anyhow::Error) -> anyhow::Error {
+    fail(
+        Code::LocalOnly,
+        format!(
+            "local backup kept: {name}; offsite copy failed: {e:#} (kronic backup sync uploads it later)"
+        ),
+    )
 }
 
 /// After a backup was kept: the metrics file; then, if a signal came while the backup
@@ -310,7 +336,7 @@ async fn describe_server(client: &tokio_postgres::Client) -> Result<(String, Opt
         db::query(
             client,
             &format!(
-                "SELECT max(version) FROM {}",
+                "SELECT max(version)::int4 FROM {}",
                 crate::schema::migrations::HISTORY
             ),
             &[],
@@ -352,7 +378,7 @@ fn prepare(plan: &Plan) -> Result<(bool, Option<repository::FolderLock>)> {
 /// This second's backup name (its suffix from the plan); when a backup of this very
 /// second exists (two runs back to back), locally or in the bucket, the next second's,
 /// rather than failing after a whole dump.
-async fn free_name(plan: &Plan) -> Result<String> {
+async fn free_name(plan: &Plan, remote: Option<&Remote>) -> Result<String> {
     let encrypted = if plan.recipients.is_some() {
         ".age"
     } else {
@@ -363,7 +389,7 @@ async fn free_name(plan: &Plan) -> Result<String> {
         if plan.local && plan.dir.join(name).exists() {
             return Ok(Some(plan.dir.join(name).display().to_string()));
         }
-        match &plan.remote {
+        match remote {
             Some(r) if r.exists(name).await? => Ok(Some(r.url_of(name))),
             _ => Ok(None),
         }

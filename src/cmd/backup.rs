@@ -79,7 +79,13 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
 async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
     let policy = args.keep.policy()?;
     let (compression, level) = config::compression(args.compression, args.compression_level)?;
-    let remote = config::remote(args.remote.clone())?;
+    // A remote whose settings are wrong still lets the local backup be taken (exit 3),
+    // unless the upload is the backup.
+    let (remote, remote_error) = match config::remote(args.remote.clone()) {
+        Ok(r) => (r, None),
+        Err(e) if !args.remote_only => (None, Some(format!("{e:#}"))),
+        Err(e) => return Err(e),
+    };
     if args.remote_only && remote.is_none() {
         return Err(fail(
             Code::Usage,
@@ -88,6 +94,7 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
     }
     let plan = Plan {
         remote,
+        remote_error,
         local: !args.remote_only,
         dir: args.dir.path(),
         compression,
@@ -136,6 +143,7 @@ pub async fn before_migration(config: &Config) -> Result<PathBuf> {
         // The safety net before migrating stays local: migrating must not depend on
         // the object store being reachable.
         remote: None,
+        remote_error: None,
         local: true,
     };
     let taken = take(config, &plan).await?;

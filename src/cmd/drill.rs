@@ -246,7 +246,7 @@ async fn schema_version(client: &tokio_postgres::Client) -> Result<Option<i32>> 
         return Ok(None);
     }
     let sql = format!(
-        "SELECT max(version) FROM {}",
+        "SELECT max(version)::int4 FROM {}",
         crate::schema::migrations::HISTORY
     );
     Ok(db::query(client, &sql, &[]).await?[0].get(0))

@@ -29,6 +29,7 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> 
     let dir = config::path_setting(args.migrations.clone(), vars::MIGRATIONS_DIR);
     let set = migrations::load(dir.as_deref())?;
     let mut client = db::connect_wait(&config.db, args.wait.wait).await?;
+    db::usable_search_path(&client).await?;
     db::guard_session(&client).await;
     let cancel = client.cancel_token();
     tokio::select! {

@@ -108,21 +108,58 @@ pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
         Some(v) => seconds(vars::REMOTE_TIMEOUT, &v, false)?,
         None => Duration::from_secs(30),
     };
-    let endpoint = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT"));
-    if let Some(e) = &endpoint {
-        let allowed = env("AWS_ALLOW_HTTP").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        if e.starts_with("http://") && !allowed {
-            return Err(config_err(format!(
-                "AWS_ENDPOINT_URL={e} is plain http: set AWS_ALLOW_HTTP=true to allow it, or use https"
-            )));
-        }
-        if !e.starts_with("http://") && !e.starts_with("https://") {
-            return Err(config_err(format!(
-                "AWS_ENDPOINT_URL={e:?}: use an http:// or https:// URL"
-            )));
-        }
+    aws_values()?;
+    if let Some(e) = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT")) {
+        endpoint(&e)?;
     }
     Remote::new(&url, timeout, AmazonS3Builder::from_env(), http_client()?).map(Some)
+}
+
+/// Every `AWS_*` value object_store may read is text without control characters: a CR
+/// left by a CRLF-edited env file would otherwise reach an HTTP header. 78 naming the
+/// variable (never its value: it may be a secret).
+fn aws_values() -> Result<()> {
+    for (key, value) in std::env::vars_os() {
+        let Some(key) = key.to_str().filter(|k| k.starts_with("AWS_")) else {
+            continue;
+        };
+        match value.to_str() {
+            None => return Err(config_err(format!("{key} is not valid UTF-8"))),
+            Some(v) if v.chars().any(char::is_control) => {
+                return Err(config_err(format!(
+                    "{key} holds a control character (a carriage return from a file edited on Windows?); remove it"
+                )));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// `AWS_ENDPOINT_URL`: an http(s) URL with a host and a valid port; plain http only
+/// when `AWS_ALLOW_HTTP=true` (requests are signed, but the data would cross in the
+/// clear). 78 otherwise.
+fn endpoint(e: &str) -> Result<()> {
+    let bad = |why: &str| config_err(format!("AWS_ENDPOINT_URL={e:?}: {why}"));
+    let url = url::Url::parse(e).map_err(|why| bad(&format!("not a URL ({why})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("use an http:// or https:// URL"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("the host is missing"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(config_err(
+            "AWS_ENDPOINT_URL holds credentials: give them in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
+        ));
+    }
+    let allowed = env("AWS_ALLOW_HTTP").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if url.scheme() == "http" && !allowed {
+        return Err(config_err(format!(
+            "AWS_ENDPOINT_URL={e} is plain http: set AWS_ALLOW_HTTP=true to allow it, or use https"
+        )));
+    }
+    Ok(())
 }
 
 /// The object store's HTTP client settings: the ones object_store reads from AWS_*

@@ -353,3 +353,18 @@ pub async fn guard_session(client: &Client) {
         tracing::debug!("cannot set client_connection_check_interval: {e}");
     }
 }
+
+/// A role whose search_path names no existing schema ('' or "$user" without such a
+/// schema) would find no migration history and create nothing: this session uses
+/// public instead, and says so.
+pub async fn usable_search_path(client: &Client) -> Result<()> {
+    let current: Option<String> =
+        query(client, "SELECT current_schema()::text", &[]).await?[0].get(0);
+    if current.is_none() {
+        tracing::warn!(
+            "the role's search_path names no existing schema: kronic uses public for this session"
+        );
+        batch(client, "SET search_path = public").await?;
+    }
+    Ok(())
+}

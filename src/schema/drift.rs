@@ -39,8 +39,11 @@ const IGNORED: &[&str] = &[HISTORY, "alembic_version"];
 /// Compares the live schema (the connection's current schema) with what `applied`
 /// builds. Runs in a transaction that is always rolled back.
 pub async fn check(client: &mut Client, applied: &[&MigrationFile]) -> Result<Vec<Difference>> {
-    let live_schema: String =
+    // NULL when the search_path names no existing schema (`db::usable_search_path`
+    // makes that public for kronic's migrate sessions).
+    let current: Option<String> =
         db::query(client, "SELECT current_schema()::text", &[]).await?[0].get(0);
+    let live_schema = current.unwrap_or_else(|| "public".into());
     let scratch = format!("kronic_check_{}", std::process::id());
     let tx = client.transaction().await?;
     let live = shape(&tx, &live_schema).await?;

@@ -17,6 +17,7 @@ mod health;
 mod hostile;
 mod locks;
 mod migrate;
+mod no_panics;
 mod package;
 mod remote;
 mod restore;
@@ -54,6 +55,7 @@ fn main() {
     tests.extend(retention::tests());
     tests.extend(drill::tests());
     tests.extend(guards::tests());
+    tests.extend(no_panics::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());

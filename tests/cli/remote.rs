@@ -11,8 +11,8 @@ crate::register!(
     a_backup_lands_in_the_bucket_with_its_digest,
     restores_from_the_bucket_plain_and_encrypted,
     the_server_killed_mid_upload_keeps_the_local_backup_and_leaves_no_upload,
-    wrong_secret_is_77_before_pg_dump_runs,
-    missing_bucket_is_66_and_unreachable_is_69_within_the_timeout,
+    a_wrong_secret_keeps_the_local_backup_and_is_77_with_remote_only,
+    missing_bucket_and_unreachable_keep_the_local_backup_within_the_timeout,
     remote_only_leaves_no_local_file,
     sync_uploads_exactly_the_missing_backups,
     remote_prune_touches_only_old_backups_directly_under_the_prefix,
@@ -328,17 +328,30 @@ fn the_server_killed_mid_upload_keeps_the_local_backup_and_leaves_no_upload() {
     }
 }
 
-fn wrong_secret_is_77_before_pg_dump_runs() {
+fn a_wrong_secret_keeps_the_local_backup_and_is_77_with_remote_only() {
     let db = TestDb::populated();
     let s3 = s3::shared();
-    let spy = crate::backup::spy_bindir(db.dir.path());
     let wrong = "Wrong-S3cret-DoNotLeak-0xC0FFEE";
+    // A plain backup is taken whatever the bucket says: exit 3, naming the problem.
+    let out = expect(
+        kronic_s3(&db, s3, &db.name)
+            .env("AWS_SECRET_ACCESS_KEY", wrong)
+            .arg("backup"),
+        3,
+    );
+    assert_stderr(&out, "local backup kept");
+    assert_stderr(&out, "access denied (");
+    assert!(!out.all().contains(wrong), "{}", out.all());
+    only_backup(&db.backup_dir());
+    std::fs::remove_dir_all(db.backup_dir()).unwrap();
+    // --remote-only: the upload is the backup, so 77 before pg_dump runs.
+    let spy = crate::backup::spy_bindir(db.dir.path());
     let out = expect(
         kronic_s3(&db, s3, &db.name)
             .env("AWS_SECRET_ACCESS_KEY", wrong)
             .env("KRONIC_PG_BINDIR", &spy)
             .env("KRONIC_LOG", "trace")
-            .arg("backup"),
+            .args(["backup", "--remote-only"]),
         77,
     );
     assert_stderr(&out, &format!("{}: access denied (", s3.url(&db.name)));
@@ -350,7 +363,8 @@ fn wrong_secret_is_77_before_pg_dump_runs() {
     );
     assert!(!db.path("argv").exists(), "pg_dump ran");
     let files: Vec<_> = std::fs::read_dir(db.backup_dir())
-        .unwrap()
+        .into_iter()
+        .flatten()
         .flatten()
         .map(|e| e.file_name())
         .collect();
@@ -362,12 +376,22 @@ fn wrong_secret_is_77_before_pg_dump_runs() {
     );
 }
 
-fn missing_bucket_is_66_and_unreachable_is_69_within_the_timeout() {
+fn missing_bucket_and_unreachable_keep_the_local_backup_within_the_timeout() {
     let db = TestDb::new();
     let s3 = s3::shared();
     let out = expect(
         s3.env(&mut db.kronic())
             .args(["backup", "--remote", "s3://no-such-bucket-kronic/x"]),
+        3,
+    );
+    assert_stderr(&out, "local backup kept");
+    let out = expect(
+        s3.env(&mut db.kronic()).args([
+            "backup",
+            "--remote-only",
+            "--remote",
+            "s3://no-such-bucket-kronic/x",
+        ]),
         66,
     );
     assert_stderr(
@@ -376,7 +400,8 @@ fn missing_bucket_is_66_and_unreachable_is_69_within_the_timeout() {
     );
     assert_no_aws_secret(s3, &out);
 
-    // A server that accepts and never answers: 69 once the timeout has passed.
+    // A server that accepts and never answers: the local backup once the timeout has
+    // passed (exit 3), 69 when the upload is the backup.
     let port = silent_listener();
     let started = Instant::now();
     let out = expect(
@@ -384,8 +409,18 @@ fn missing_bucket_is_66_and_unreachable_is_69_within_the_timeout() {
             .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
             .env("KRONIC_REMOTE_TIMEOUT", "2")
             .arg("backup"),
+        3,
+    );
+    assert_stderr(&out, "local backup kept");
+    let started_only = Instant::now();
+    let out = expect(
+        kronic_s3(&db, s3, "x")
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+            .env("KRONIC_REMOTE_TIMEOUT", "2")
+            .args(["backup", "--remote-only"]),
         69,
     );
+    assert!(started_only.elapsed() < Duration::from_secs(8));
     let took = started.elapsed();
     assert!(took < Duration::from_secs(8), "took {took:?}");
     assert_stderr(
@@ -586,13 +621,19 @@ fn remote_prune_touches_only_old_backups_directly_under_the_prefix() {
 fn other_schemes_are_not_supported_yet() {
     let db = TestDb::new();
     for url in ["gs://bucket/prefix", "az://container/prefix"] {
-        let out = expect(db.kronic().args(["backup", "--remote", url]), 78);
+        let out = expect(db.kronic().args(["backup", "--remote", url]), 3);
+        assert_stderr(&out, "is not supported yet; use an s3:// bucket");
+        let out = expect(
+            db.kronic()
+                .args(["backup", "--remote-only", "--remote", url]),
+            78,
+        );
         assert_stderr(&out, "is not supported yet; use an s3:// bucket");
     }
     let out = expect(
         db.kronic()
             .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-            .args(["backup", "--remote", "s3://b/p"]),
+            .args(["backup", "--remote-only", "--remote", "s3://b/p"]),
         78,
     );
     assert_stderr(
@@ -697,7 +738,10 @@ fn https_with_a_private_ca_in_aws_ca_bundle() {
             cmd.env("AWS_CA_BUNDLE", b);
         }
         let started = Instant::now();
-        let out = expect(cmd.arg("backup").arg("--dir").arg(&other), 69);
+        let out = expect(
+            cmd.args(["backup", "--remote-only", "--dir"]).arg(&other),
+            69,
+        );
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "{:?}",
@@ -722,7 +766,11 @@ fn https_with_a_private_ca_in_aws_ca_bundle() {
     for bundle in [db.path("missing.pem"), not_pem] {
         let mut cmd = kronic_s3(&db, s3, &db.name);
         tls(&mut cmd, &s3.https_endpoint());
-        let out = expect(cmd.env("AWS_CA_BUNDLE", &bundle).arg("backup"), 78);
+        let out = expect(
+            cmd.env("AWS_CA_BUNDLE", &bundle)
+                .args(["backup", "--remote-only"]),
+            78,
+        );
         assert_stderr(&out, &format!("AWS_CA_BUNDLE={}", bundle.display()));
     }
     assert_eq!(

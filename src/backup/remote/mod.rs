@@ -21,6 +21,7 @@ use crate::backup::manifest::{self, Manifest};
 use crate::backup::repository;
 use crate::backup::retention::{self, Dated, Decision, Policy};
 use crate::report::exit::{Code, fail};
+use crate::report::ui::one_line;
 
 mod http;
 mod journal;
@@ -82,9 +83,25 @@ impl Remote {
         builder: AmazonS3Builder,
         http: ClientOptions,
     ) -> Result<Remote> {
-        let bad = |why: &str| fail(Code::Config, format!("remote {url:?}: {why}"));
         let Some((scheme, rest)) = url.split_once("://") else {
-            return Err(bad("use s3://BUCKET/PREFIX"));
+            return Err(fail(
+                Code::Config,
+                format!("remote {:?}: use s3://BUCKET/PREFIX", one_line(url, 200)),
+            ));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.contains('@') {
+            // Never echoed: what stands before '@' is a key and a secret.
+            return Err(fail(
+                Code::Config,
+                "the remote URL holds credentials (KEY:SECRET@bucket): give them in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and use s3://BUCKET/PREFIX",
+            ));
+        }
+        let bad = |why: &str| {
+            fail(
+                Code::Config,
+                format!("remote {:?}: {why}", one_line(url, 200)),
+            )
         };
         match scheme {
             "s3" => {}
@@ -95,10 +112,23 @@ impl Remote {
             }
             _ => return Err(bad("use s3://BUCKET/PREFIX")),
         }
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         let prefix = prefix.trim_matches('/');
         if bucket.is_empty() {
             return Err(bad("the bucket name is missing"));
+        }
+        // S3's bucket names (and the older ones with capitals or underscores): anything
+        // else cannot be a bucket, and would reach a URL or a header.
+        if bucket.len() > 255
+            || !bucket
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return Err(bad(
+                "not a bucket name (letters, digits, '.', '-' and '_' only)",
+            ));
+        }
+        if prefix.chars().any(char::is_control) {
+            return Err(bad("the prefix holds a control character"));
         }
         if !prefix.is_empty()
             && prefix
@@ -426,10 +456,19 @@ mod tests {
             "s3:///p",
             "s3://b/a//c",
             "s3://b/../c",
+            "s3://b c/p",
+            "s3://a<b/p",
+            "s3://a`b/p",
+            "s3://b/p\r",
         ] {
             let e = remote(bad).err().unwrap();
             assert_eq!(crate::report::exit::classify(&e), Code::Config, "{bad}");
         }
+        let e = remote("s3://AKIAEXAMPLE:hunter2secret@bucket/p")
+            .err()
+            .unwrap();
+        assert_eq!(crate::report::exit::classify(&e), Code::Config);
+        assert!(!format!("{e:#}").contains("hunter2secret"), "{e:#}");
         let e = remote("gs://b").err().unwrap();
         assert!(e.to_string().contains("not supported yet"), "{e}");
     }

@@ -1,0 +1,276 @@
+//! Migrations: the catalogue (built in or from a folder; here), what a database has
+//! applied and the consistency checks between the two (`state`), and changing the
+//! database under a lock against concurrent runners, with readable failures (`run`).
+//! `kronic migrate` prints; this module decides.
+
+mod run;
+mod state;
+
+pub use run::*;
+pub use state::*;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use refinery::Migration;
+
+use crate::report::exit::{Code, fail};
+
+/// The migrations built into the binary: (file name, contents).
+const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+/// refinery's history table.
+pub const HISTORY: &str = "refinery_schema_history";
+
+/// One migration: its up script, and the down script that undoes it.
+#[derive(Debug, Clone)]
+pub struct MigrationFile {
+    pub version: u32,
+    pub name: String,
+    /// Where it came from, for messages: a path, or `built-in:` plus the file name.
+    pub origin: String,
+    pub up: String,
+    pub down: Option<String>,
+    /// First line `-- kronic:no-transaction`: one statement, run outside a transaction.
+    pub no_transaction: bool,
+}
+
+/// The first line that marks a migration to run outside a transaction.
+pub const NO_TRANSACTION: &str = "-- kronic:no-transaction";
+
+impl MigrationFile {
+    pub fn label(&self) -> String {
+        format!("V{}__{}", self.version, self.name)
+    }
+
+    pub fn refinery(&self) -> Result<Migration> {
+        Migration::unapplied(&self.label(), &self.up)
+            .map_err(|e| fail(Code::DataErr, format!("migration {}: {e}", self.origin)))
+    }
+}
+
+/// Splits `V12__add_index.sql` / `V12__add_index.down.sql` into (version, name, is_down).
+fn parse_name(file: &str) -> Option<(u32, String, bool)> {
+    let rest = file.strip_prefix('V')?;
+    let (version, rest) = rest.split_once("__")?;
+    let (name, down) = match rest.strip_suffix(".down.sql") {
+        Some(n) => (n, true),
+        None => (rest.strip_suffix(".sql")?, false),
+    };
+    let version: u32 = version.parse().ok()?;
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    (valid && i32::try_from(version).is_ok()).then(|| (version, name.to_string(), down))
+}
+
+/// Pairs up and down scripts. Every `.sql` file must be a well-named migration.
+fn assemble(files: Vec<(String, String, String)>) -> Result<Vec<MigrationFile>> {
+    let mut ups: BTreeMap<u32, MigrationFile> = BTreeMap::new();
+    let mut downs: Vec<(u32, String, String, String)> = Vec::new();
+    for (file, origin, sql) in files {
+        let Some((version, name, is_down)) = parse_name(&file) else {
+            return Err(fail(
+                Code::DataErr,
+                format!(
+                    "{origin}: not a migration name; use V<version>__<name>.sql and V<version>__<name>.down.sql"
+                ),
+            ));
+        };
+        if is_down {
+            downs.push((version, name, origin, sql));
+        } else if let Some(prev) = ups.get(&version) {
+            return Err(fail(
+                Code::DataErr,
+                format!(
+                    "version {version} is used twice: {} and {origin}",
+                    prev.origin
+                ),
+            ));
+        } else {
+            ups.insert(
+                version,
+                MigrationFile {
+                    version,
+                    name,
+                    no_transaction: sql.lines().next().map(str::trim) == Some(NO_TRANSACTION),
+                    origin,
+                    up: sql,
+                    down: None,
+                },
+            );
+        }
+    }
+    for (version, name, origin, sql) in downs {
+        match ups.get_mut(&version) {
+            Some(m) if m.name == name => m.down = Some(sql),
+            _ => {
+                return Err(fail(
+                    Code::DataErr,
+                    format!("{origin}: down script without a matching V{version}__{name}.sql"),
+                ));
+            }
+        }
+    }
+    for m in ups.values() {
+        check_script(&m.origin, &m.up, m.no_transaction)?;
+        if let Some(down) = &m.down {
+            check_script(&format!("{} (down script)", m.origin), down, false)?;
+        }
+    }
+    Ok(ups.into_values().collect())
+}
+
+/// Refuses (65), before anything runs, a script that would end kronic's transaction
+/// early (it would half-persist while kronic reports a rollback), and a no-transaction
+/// migration with other than exactly one statement.
+fn check_script(origin: &str, sql: &str, no_transaction: bool) -> Result<()> {
+    let statements = crate::backup::dump::statements(sql)
+        .map_err(|(line, why)| fail(Code::DataErr, format!("{origin}: line {line}: {why}")))?;
+    for (line, stmt) in &statements {
+        if let Some(word) = crate::backup::dump::transaction_control(stmt) {
+            return Err(fail(
+                Code::DataErr,
+                format!(
+                    "{origin}: line {line}: {word}: a migration must not control its transaction (kronic runs each in its own; for statements that cannot run in one, such as CREATE INDEX CONCURRENTLY, put one in its own file whose first line is {NO_TRANSACTION})"
+                ),
+            ));
+        }
+    }
+    if no_transaction && statements.len() != 1 {
+        return Err(fail(
+            Code::DataErr,
+            format!(
+                "{origin}: a {NO_TRANSACTION} migration holds exactly one statement, not {} (if it failed halfway, nothing could roll the others back)",
+                statements.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The migration set: built in, or read from `dir`.
+pub fn load(dir: Option<&Path>) -> Result<Vec<MigrationFile>> {
+    let files = match dir {
+        None => EMBEDDED
+            .iter()
+            .map(|(f, sql)| (f.to_string(), format!("built-in:{f}"), sql.to_string()))
+            .collect(),
+        Some(dir) => {
+            let entries = std::fs::read_dir(dir).map_err(|e| {
+                fail(
+                    crate::report::exit::io_code(&e),
+                    format!("cannot read migrations folder {}: {e}", dir.display()),
+                )
+            })?;
+            let mut files = Vec::new();
+            for entry in entries {
+                let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+                let file = entry.file_name().to_string_lossy().into_owned();
+                if !file.ends_with(".sql") || !entry.path().is_file() {
+                    continue;
+                }
+                let sql = std::fs::read_to_string(entry.path())
+                    .with_context(|| format!("cannot read migration {}", entry.path().display()))?;
+                files.push((file, entry.path().display().to_string(), sql));
+            }
+            files
+        }
+    };
+    assemble(files)
+}
+
+/// Writes the next numbered migration and its down script into `dir`; returns both paths.
+pub fn create_next(dir: &Path, description: &str) -> Result<(PathBuf, PathBuf)> {
+    let slug = slugify(description);
+    if slug.is_empty() {
+        return Err(fail(
+            Code::Usage,
+            format!("description {description:?} has no letters or digits to name the file"),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        fail(
+            Code::CantCreate,
+            format!("cannot create {}: {e}", dir.display()),
+        )
+    })?;
+    let existing = load(Some(dir))?;
+    let version = existing.iter().map(|m| m.version).max().unwrap_or(0) + 1;
+    let up: PathBuf = dir.join(format!("V{version}__{slug}.sql"));
+    let down: PathBuf = dir.join(format!("V{version}__{slug}.down.sql"));
+    create_new(&up, &format!("-- {description}\n"))?;
+    if let Err(e) = create_new(&down, &format!("-- Undo: {description}\n")) {
+        let _ = std::fs::remove_file(&up);
+        return Err(e);
+    }
+    Ok((up, down))
+}
+
+fn create_new(path: &Path, contents: &str) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            fail(
+                Code::CantCreate,
+                format!("cannot create {}: {e}", path.display()),
+            )
+        })?;
+    f.write_all(contents.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+fn slugify(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(
+            parse_name("V1__initial_schema.sql"),
+            Some((1, "initial_schema".into(), false))
+        );
+        assert_eq!(parse_name("V12__x.down.sql"), Some((12, "x".into(), true)));
+        assert_eq!(parse_name("V1_initial.sql"), None);
+        assert_eq!(parse_name("U1__x.sql"), None);
+        assert_eq!(parse_name("V1__a-b.sql"), None);
+    }
+
+    #[test]
+    fn embedded_set_pairs_every_up_with_a_down() {
+        let set = load(None).unwrap();
+        assert!(!set.is_empty());
+        for m in &set {
+            assert!(m.down.is_some(), "{} has no down script", m.label());
+        }
+    }
+
+    #[test]
+    fn duplicate_versions_and_orphan_downs_are_refused() {
+        let f = |n: &str| (n.to_string(), n.to_string(), String::new());
+        assert!(assemble(vec![f("V1__a.sql"), f("V1__b.sql")]).is_err());
+        assert!(assemble(vec![f("V1__a.sql"), f("V1__b.down.sql")]).is_err());
+        assert!(assemble(vec![f("notes.sql")]).is_err());
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("Add users.display_name!"), "add_users_display_name");
+        assert_eq!(slugify("  --  "), "");
+    }
+}
