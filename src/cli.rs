@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::vars::ENV_VARS;
+use crate::config::vars::{self, ENV_VARS};
 
 /// The text after `kronic --help`: the environment and the exit codes.
 fn help_footer() -> String {
@@ -567,6 +567,19 @@ pub struct ApplyArgs {
     pub locks: LockArgs,
     #[command(flatten)]
     pub wait: WaitArg,
+    /// Restore even when connected as a superuser (or a member of
+    /// pg_execute_server_program, pg_read_server_files or pg_write_server_files): the
+    /// backup's own functions then run with that power. Only for a backup whose history
+    /// you know [env: KRONIC_ALLOW_SUPERUSER].
+    #[arg(long)]
+    pub allow_superuser: bool,
+}
+
+impl ApplyArgs {
+    /// The flag, else `KRONIC_ALLOW_SUPERUSER` (true/false; 78 otherwise).
+    pub fn allow_superuser(&self) -> anyhow::Result<bool> {
+        crate::config::switch(self.allow_superuser, vars::ALLOW_SUPERUSER)
+    }
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,9 @@ pub struct Manifest {
     /// Indexes and constraints the dump creates, by name.
     pub indexes: Vec<String>,
     pub constraints: Vec<String>,
+    /// The database's extensions and their versions (older manifests have none).
+    #[serde(default)]
+    pub extensions: BTreeMap<String, String>,
 }
 
 /// Where the manifest of `backup` lives.
@@ -203,21 +206,17 @@ impl DumpStats {
             self.copying = Some(table);
             return;
         }
-        let words: Vec<&str> = text.split_whitespace().collect();
-        match words.as_slice() {
-            ["ADD", "CONSTRAINT", name, ..] => self.constraints.push(name.to_string()),
-            ["CREATE", "INDEX", name, ..] | ["CREATE", "UNIQUE", "INDEX", name, ..] => {
-                self.indexes.push(name.to_string());
-            }
-            ["ALTER", "TABLE", ..] => {
-                if let Some(at) = words.iter().position(|w| *w == "CONSTRAINT")
-                    && words.get(at.wrapping_sub(1)) == Some(&"ADD")
-                    && let Some(name) = words.get(at + 1)
-                {
-                    self.constraints.push(name.to_string());
-                }
-            }
-            _ => {}
+        let trimmed = text.trim_start();
+        if !["CREATE ", "ALTER TABLE ", "ADD CONSTRAINT "]
+            .iter()
+            .any(|p| trimmed.starts_with(p))
+        {
+            return;
+        }
+        match crate::backup::dump::created_object(trimmed) {
+            Some(("index", name)) => self.indexes.push(name),
+            Some((_, name)) => self.constraints.push(name),
+            None => {}
         }
     }
 }
@@ -246,7 +245,9 @@ mod tests {
             COPY public.\"we ird\" (a) FROM stdin;\n\\.\n\
             CREATE UNIQUE INDEX t_a_idx ON public.t USING btree (a);\n\
             ALTER TABLE ONLY public.t\n    ADD CONSTRAINT t_pkey PRIMARY KEY (a);\n\
-            ALTER TABLE ONLY public.t ADD CONSTRAINT t_fk FOREIGN KEY (a) REFERENCES public.t(a);\n";
+            ALTER TABLE ONLY public.t ADD CONSTRAINT t_fk FOREIGN KEY (a) REFERENCES public.t(a);\n\
+            CREATE INDEX \"Order Items_idx\" ON public.\"Order Items\" USING btree (a);\n\
+            ALTER TABLE ONLY public.\"Order Items\"\n    ADD CONSTRAINT \"Order Items_pkey\" PRIMARY KEY (a);\n";
         for step in [1, 3, 7, 4096] {
             let mut s = DumpStats::new();
             for c in dump.as_bytes().chunks(step) {
@@ -254,8 +255,12 @@ mod tests {
             }
             assert_eq!(s.tables["public.t"], 4, "step {step}");
             assert_eq!(s.tables["public.we ird"], 0);
-            assert_eq!(s.indexes, ["t_a_idx"]);
-            assert_eq!(s.constraints, ["t_pkey", "t_fk"], "step {step}");
+            assert_eq!(s.indexes, ["t_a_idx", "Order Items_idx"]);
+            assert_eq!(
+                s.constraints,
+                ["t_pkey", "t_fk", "Order Items_pkey"],
+                "step {step}"
+            );
         }
     }
 

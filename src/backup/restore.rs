@@ -83,6 +83,22 @@ pub async fn create(target: &DbConfig) -> Result<()> {
     Ok(())
 }
 
+/// Drops `target`'s database (a scratch or a just-created one), closing its sessions.
+pub async fn drop_database(target: &DbConfig) -> Result<()> {
+    let client = db::connect(&target.with_dbname("postgres")).await?;
+    let sql = format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        quote_ident(&target.dbname)
+    );
+    db::batch(&client, &sql).await.map_err(|e| {
+        let e = anyhow::Error::new(e);
+        fail(
+            classify(&e),
+            format!("cannot drop database {}: {e:#}", target.dbname),
+        )
+    })
+}
+
 pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
@@ -113,6 +129,7 @@ pub async fn restore(
     });
 
     phase.set("locking the existing tables");
+    let unchanged = format!("nothing was restored, {} is unchanged", target.display());
     let watch = Watch::start(target, client).await;
     locks::retrying(policy, &watch, "restore", async || {
         db::batch(client, "BEGIN").await?;
@@ -122,12 +139,22 @@ pub async fn restore(
         }
         locked
     })
-    .await?;
+    .await
+    .map_err(|e| {
+        fail(
+            classify(&e),
+            format!("cannot lock the existing tables: {e:#}; {unchanged}"),
+        )
+    })?;
     drop(watch);
-    let applied = dump::apply(client, &mut rx, &phase).await;
+    let extensions = src
+        .manifest
+        .as_ref()
+        .map(|m| m.extensions.clone())
+        .unwrap_or_default();
+    let applied = dump::apply(client, &mut rx, &phase, &extensions).await;
     drop(rx);
     let read = reader.await.context("the reading task failed")?;
-    let unchanged = format!("nothing was restored, {} is unchanged", target.display());
     let restored = match (read, applied) {
         // The reader's verdict first: a refused statement or a cut file is the cause.
         (Err(e), _) => {
@@ -162,9 +189,12 @@ pub async fn restore(
     Ok(restored)
 }
 
-/// Takes every existing table's lock up front, each try bounded by the policy's
-/// timeout: once held, the dump's DROPs cannot queue behind the application (and block
-/// it) halfway through. The timeout stays set for the rest of the restore.
+/// Takes the lock of every table the restore may drop or fill up front (tables and
+/// partitioned tables the role owns), each try bounded by the policy's timeout: once
+/// held, the dump's DROPs cannot queue behind the application (and block it) halfway
+/// through. Views, materialized views and foreign tables cannot be locked with LOCK
+/// TABLE (or lock what they read, with their owner's rights): their own DROPs take
+/// their locks, under the same timeout, which stays set for the rest of the restore.
 async fn lock_existing(client: &tokio_postgres::Client, policy: LockPolicy) -> Result<()> {
     db::batch(
         client,
@@ -175,7 +205,7 @@ async fn lock_existing(client: &tokio_postgres::Client, policy: LockPolicy) -> R
         client,
         "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') \
+         WHERE c.relkind IN ('r', 'p') AND pg_has_role(c.relowner, 'MEMBER') \
            AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
          ORDER BY 1",
     )

@@ -69,7 +69,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     // before any file exists.
     let client = db::connect_wait(&config.db, plan.wait).await?;
     let major = tools::server_major(&client).await?;
-    let (server_version, schema_version) = describe_server(&client).await?;
+    let server = describe_server(&client).await?;
     drop(client);
     let pg_dump = tools::find("pg_dump", major).await?;
 
@@ -120,7 +120,6 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
             });
         }
     };
-    let server = (server_version, schema_version);
     let manifest = manifest_of(config, plan, server, started_at, &stats, dumped);
     if plan.local {
         let kept = manifest.write(&dest).with_context(|| {
@@ -252,16 +251,16 @@ fn settle(
 fn manifest_of(
     config: &Config,
     plan: &Plan,
-    (server_version, schema_version): (String, Option<i32>),
+    server: Server,
     started_at: chrono::DateTime<Utc>,
     stats: &BackupStats,
     dumped: DumpStats,
 ) -> Manifest {
     Manifest {
         kronic_version: env!("CARGO_PKG_VERSION").into(),
-        server_version,
+        server_version: server.version,
         database: config.db.display(),
-        schema_version,
+        schema_version: server.schema_version,
         started_at: started_at.to_rfc3339(),
         finished_at: Utc::now().to_rfc3339(),
         compression: format!("{:?}", plan.compression).to_lowercase(),
@@ -276,6 +275,7 @@ fn manifest_of(
         tables: dumped.tables,
         indexes: dumped.indexes,
         constraints: dumped.constraints,
+        extensions: server.extensions,
     }
 }
 
@@ -322,9 +322,16 @@ async fn write_backup(
     Ok(dumped)
 }
 
-/// The server's version and the newest applied migration (None without kronic's
-/// history), for the manifest.
-async fn describe_server(client: &tokio_postgres::Client) -> Result<(String, Option<i32>)> {
+/// What the manifest records of the server as the dump starts.
+struct Server {
+    version: String,
+    /// The newest applied migration (None without kronic's history).
+    schema_version: Option<i32>,
+    /// Extensions and their versions (plpgsql, always there, left out).
+    extensions: std::collections::BTreeMap<String, String>,
+}
+
+async fn describe_server(client: &tokio_postgres::Client) -> Result<Server> {
     let row = db::query(
         client,
         "SELECT current_setting('server_version'), to_regclass($1) IS NOT NULL",
@@ -332,7 +339,7 @@ async fn describe_server(client: &tokio_postgres::Client) -> Result<(String, Opt
     )
     .await?
     .remove(0);
-    let version = if row.get::<_, bool>(1) {
+    let schema_version = if row.get::<_, bool>(1) {
         db::query(
             client,
             &format!(
@@ -346,7 +353,20 @@ async fn describe_server(client: &tokio_postgres::Client) -> Result<(String, Opt
     } else {
         None
     };
-    Ok((row.get(0), version))
+    let extensions = db::query(
+        client,
+        "SELECT extname::text, extversion FROM pg_extension WHERE extname <> 'plpgsql'",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect();
+    Ok(Server {
+        version: row.get(0),
+        schema_version,
+        extensions,
+    })
 }
 
 /// The folder: created, checked (a folder others can write to still gets its backup,

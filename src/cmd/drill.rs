@@ -15,8 +15,8 @@ use crate::backup::source::Source;
 use crate::cli::DrillArgs;
 use crate::cmd::restore::source;
 use crate::config::{self, Config, DbConfig, vars};
-use crate::pg::db;
-use crate::report::exit::{Code, classify, fail};
+use crate::pg::{db, roles};
+use crate::report::exit::{Code, fail};
 use crate::report::metrics;
 use crate::report::ui::{say, shutdown_signal};
 
@@ -46,12 +46,15 @@ pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
     )
     .await?;
     let manifest = src.manifest.clone();
+    // Who restores is checked before a statement of the backup is read.
+    let client = db::connect_wait(&config.db, args.apply.wait.wait).await?;
+    roles::refuse_superuser(&client, args.apply.allow_superuser()?).await?;
+    drop(client);
     let policy = args.apply.locks.policy()?;
     let metrics_file = config::path_setting(args.metrics_file.clone(), vars::DRILL_METRICS_FILE);
     if let Some(m) = &metrics_file {
         metrics::check_writable(m)?;
     }
-    db::connect_wait(&config.db, args.apply.wait.wait).await?;
     prepare_scratch(&scratch, args.force).await?;
 
     let started = Instant::now();
@@ -116,18 +119,7 @@ async fn prepare_scratch(scratch: &DbConfig, force: bool) -> Result<()> {
 }
 
 async fn drop_scratch(scratch: &DbConfig) -> Result<()> {
-    let client = db::connect(&scratch.with_dbname("postgres")).await?;
-    let sql = format!(
-        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-        restore::quote_ident(&scratch.dbname)
-    );
-    db::batch(&client, &sql).await.map_err(|e| {
-        let e = anyhow::Error::new(e);
-        fail(
-            classify(&e),
-            format!("cannot drop the scratch database {}: {e:#}", scratch.dbname),
-        )
-    })
+    restore::drop_database(scratch).await
 }
 
 /// Restores and checks; Err only when the restore itself failed.

@@ -15,7 +15,8 @@ use crate::backup::source::Source;
 use crate::cli::{RemoteSel, RestoreArgs};
 use crate::config::{self, Config, DbConfig};
 use crate::pg::db;
-use crate::report::exit::{Code, fail};
+use crate::pg::roles;
+use crate::report::exit::{Code, classify, fail};
 
 /// Looks at the target before asking: it must exist, or be created with --create
 /// (`missing`). A connection when it exists.
@@ -70,6 +71,8 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         Some(name) => config.db.other_db("--target-db", name)?,
         None => config.db.clone(),
     };
+    // The backup's first bytes are checked before anything connects; who restores is
+    // checked before a statement of it is read.
     let src = source(
         args.file.as_deref(),
         &args.remote,
@@ -78,13 +81,20 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         args.apply.identity.load()?,
     )
     .await?;
-
+    let (client, missing) = look_at_target(&target, &args).await?;
+    let allow = args.apply.allow_superuser()?;
+    match &client {
+        Some(c) => roles::refuse_superuser(c, allow).await?,
+        None => {
+            let maintenance = db::connect(&target.with_dbname("postgres")).await?;
+            roles::refuse_superuser(&maintenance, allow).await?;
+        }
+    }
     if let Some(why) = &src.manifest_missing {
         // At 3 a.m. this may still be the backup to restore: said, not refused (its
         // statements are checked as always). `backup verify` and drills fail on it.
         tracing::warn!("{why}: its bytes cannot be checked against one");
     }
-    let (client, missing) = look_at_target(&target, &args).await?;
 
     let when = src
         .time
@@ -106,7 +116,10 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         Some(c) => c,
         None => {
             restore::create(&target).await?;
-            db::connect(&target).await?
+            match db::connect(&target).await {
+                Ok(c) => c,
+                Err(e) => return Err(drop_created(&target, e).await),
+            }
         }
     };
     tracing::info!("restoring {what}");
@@ -123,7 +136,15 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
                 format!("interrupted: the restore was rolled back; {} is unchanged", target.display()),
             ))
         }
-    }?;
+    };
+    let restored = match restored {
+        Ok(r) => r,
+        Err(e) if missing => {
+            drop(client);
+            return Err(drop_created(&target, e).await);
+        }
+        Err(e) => return Err(e),
+    };
     let secs = started.elapsed().as_secs_f64();
     crate::report::ui::say(format!(
         "Restore completed: {} into {} ({} of SQL from {} in {secs:.1}s)",
@@ -133,4 +154,26 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         HumanBytes(src.size)
     ))?;
     Ok(Code::Ok)
+}
+
+/// A restore into a database `--create` made failed: the database goes again, so
+/// that no empty database is left behind; the error says so.
+async fn drop_created(target: &DbConfig, e: anyhow::Error) -> anyhow::Error {
+    let code = classify(&e);
+    match restore::drop_database(target).await {
+        Ok(()) => fail(
+            code,
+            format!(
+                "{e:#}; {} was created for this restore and has been dropped again",
+                target.dbname
+            ),
+        ),
+        Err(d) => fail(
+            code,
+            format!(
+                "{e:#}; {} was created for this restore and could not be dropped ({d:#}): drop it by hand",
+                target.dbname
+            ),
+        ),
+    }
 }

@@ -57,6 +57,19 @@ pub fn lock_policy(per_try: Option<Duration>, budget: Option<Duration>) -> Resul
     Ok(LockPolicy { per_try, budget })
 }
 
+/// An on/off setting: the flag when given, else the variable (true/false, yes/no, 1/0;
+/// anything else is 78: a typo must not silently mean either).
+pub fn switch(flag: bool, var: &str) -> Result<bool> {
+    if flag {
+        return Ok(true);
+    }
+    match env(var).map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("false" | "no" | "0" | "off") => Ok(false),
+        Some("true" | "yes" | "1" | "on") => Ok(true),
+        Some(_) => Err(config_err(format!("{var} must be true or false"))),
+    }
+}
+
 /// A path setting: the flag, else the variable.
 pub fn path_setting(flag: Option<PathBuf>, var: &str) -> Option<PathBuf> {
     flag.or_else(|| env(var).map(PathBuf::from))

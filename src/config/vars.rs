@@ -37,6 +37,7 @@ pub const LOCK_TIMEOUT: &str = "KRONIC_LOCK_TIMEOUT";
 pub const LOCK_WAIT: &str = "KRONIC_LOCK_WAIT";
 pub const PG_BINDIR: &str = "KRONIC_PG_BINDIR";
 pub const LOG: &str = "KRONIC_LOG";
+pub const ALLOW_SUPERUSER: &str = "KRONIC_ALLOW_SUPERUSER";
 
 /// Every environment variable kronic reads: (name, meaning). The help, the man pages and
 /// the README's table come from or are checked against this list.
@@ -162,6 +163,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         PG_BINDIR,
         "folder with pg_dump [default: PATH, then /usr/lib/postgresql/*/bin]",
+    ),
+    (
+        ALLOW_SUPERUSER,
+        "true lets restore and drill run as a superuser (the backup's functions run with its power)",
     ),
     (
         LOG,

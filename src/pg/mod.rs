@@ -4,5 +4,6 @@
 pub mod db;
 pub mod lock_keys;
 pub mod locks;
+pub mod roles;
 pub mod tls;
 pub mod tools;

@@ -139,12 +139,15 @@ pub async fn server_major(client: &tokio_postgres::Client) -> Result<u32> {
 /// environment, and gone with the last process holding it, however kronic ends.
 pub struct Passfile {
     fd: Option<OwnedFd>,
+    /// The role it is for (messages name it).
+    user: String,
 }
 
 impl Passfile {
     pub fn new(db: &DbConfig) -> Result<Passfile> {
+        let user = db.user.clone();
         let Some(pw) = &db.password else {
-            return Ok(Passfile { fd: None });
+            return Ok(Passfile { fd: None, user });
         };
         let made = (|| -> std::io::Result<OwnedFd> {
             // No CLOEXEC: the child inherits it under the same number.
@@ -161,7 +164,7 @@ impl Passfile {
                 format!("cannot hand the password to pg_dump (memfd): {e}"),
             )
         })?;
-        Ok(Passfile { fd: Some(fd) })
+        Ok(Passfile { fd: Some(fd), user })
     }
 
     /// What `PGPASSFILE` names for the child.
@@ -268,6 +271,16 @@ impl Running {
         if status.success() {
             return Ok(());
         }
+        if let Some(table) = forced_row_security(&errors) {
+            let role = &self._pass.user;
+            return Err(fail(
+                Code::NoPerm,
+                format!(
+                    "{} cannot read every row of table {table}: it has FORCE ROW LEVEL SECURITY, and a dump would silently leave out the rows its policies hide; give the role BYPASSRLS (as a superuser: ALTER ROLE {role} BYPASSRLS), or back up as a role that bypasses row security",
+                    self.name
+                ),
+            ));
+        }
         // The "error:" line says what happened; "detail:" lines follow it.
         let first = errors
             .lines()
@@ -284,6 +297,13 @@ impl Running {
             format!("{} failed ({how}): {first}", self.name),
         ))
     }
+}
+
+/// The table pg_dump stopped at because row security would hide rows from it.
+fn forced_row_security(stderr: &str) -> Option<String> {
+    let at = stderr.find("row-level security policy for table ")?;
+    let rest = &stderr[at + "row-level security policy for table ".len()..];
+    Some(rest.lines().next().unwrap_or("").trim().to_string())
 }
 
 /// The exit code for a client tool's failure, from its last words.

@@ -19,6 +19,7 @@ mod locks;
 mod migrate;
 mod no_panics;
 mod package;
+mod realdb;
 mod remote;
 mod restore;
 mod retention;
@@ -56,6 +57,7 @@ fn main() {
     tests.extend(drill::tests());
     tests.extend(guards::tests());
     tests.extend(no_panics::tests());
+    tests.extend(realdb::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());

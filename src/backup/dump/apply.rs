@@ -2,6 +2,7 @@
 //! it sends BEGIN before and COMMIT only after the reader has read and allowed the whole
 //! file, so nothing here can make a restore half-happen.
 
+use std::collections::{BTreeMap, HashSet};
 use std::pin::pin;
 
 use anyhow::Result;
@@ -10,7 +11,7 @@ use futures_util::SinkExt;
 use tokio::sync::mpsc::Receiver;
 use tokio_postgres::Client;
 
-use super::Step;
+use super::{ExtensionAction, Step};
 use crate::report::exit::{Code, fail, sqlstate_code};
 use crate::report::progress::Phase;
 
@@ -21,11 +22,27 @@ pub struct Applied {
 }
 
 /// Runs `steps` until they end (the reader finished or stopped). An error names the
-/// dump line whose statement failed.
-pub async fn apply(client: &Client, steps: &mut Receiver<Step>, phase: &Phase) -> Result<Applied> {
+/// dump line whose statement failed. `extensions` are the backup's own extension
+/// versions (from its manifest), to compare with the target's.
+pub async fn apply(
+    client: &Client,
+    steps: &mut Receiver<Step>,
+    phase: &Phase,
+    extensions: &BTreeMap<String, String>,
+) -> Result<Applied> {
     let mut applied = Applied::default();
+    let mut created = HashSet::new();
     while let Some(step) = steps.recv().await {
         match step {
+            Step::Extension {
+                line,
+                sql,
+                name,
+                action,
+            } => {
+                let backup = extensions.get(&name).map(String::as_str);
+                extension(client, line, &sql, &name, action, backup, &mut created).await?;
+            }
             Step::Run {
                 line,
                 sql,
@@ -51,6 +68,97 @@ pub async fn apply(client: &Client, steps: &mut Receiver<Step>, phase: &Phase) -
         }
     }
     Ok(applied)
+}
+
+/// Extensions belong to the server, not to the backup: one that exists is kept (its
+/// `DROP`, `CREATE` and `COMMENT` skipped, one line saying so, a warning when the
+/// backup had another version); a missing one is created if the role may (a trusted
+/// extension and CREATE on the database, or a superuser); otherwise 77 naming the
+/// command a superuser runs once. `created` holds the ones this restore created (their
+/// comments are the dump's to set).
+async fn extension(
+    client: &Client,
+    line: u64,
+    sql: &str,
+    name: &str,
+    action: ExtensionAction,
+    backup: Option<&str>,
+    created: &mut HashSet<String>,
+) -> Result<()> {
+    let run = async |sql: &str| {
+        client
+            .execute_typed(sql, &[])
+            .await
+            .map(|_| ())
+            .map_err(|e| sql_error(line, None, &e))
+    };
+    match action {
+        ExtensionAction::Drop => Ok(()),
+        ExtensionAction::Comment if created.contains(name) => run(sql).await,
+        ExtensionAction::Comment => Ok(()),
+        ExtensionAction::Create => {
+            let have = client
+                .query_opt(
+                    "SELECT extversion FROM pg_extension WHERE extname = $1",
+                    &[&name],
+                )
+                .await
+                .map_err(|e| sql_error(line, None, &e))?;
+            if let Some(row) = have {
+                let version: String = row.get(0);
+                match backup {
+                    Some(b) if b != version => tracing::warn!(
+                        "keeping extension {name} {version} of the database; the backup was made with {b}"
+                    ),
+                    Some(_) => {
+                        tracing::info!("keeping extension {name} {version} (the backup's too)")
+                    }
+                    None => tracing::info!("keeping extension {name} {version} of the database"),
+                }
+                return Ok(());
+            }
+            let row = client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = $1), \
+                            coalesce((SELECT v.trusted FROM pg_available_extension_versions v \
+                                      JOIN pg_available_extensions a ON a.name = v.name \
+                                      AND a.default_version = v.version WHERE v.name = $1), false), \
+                            has_database_privilege(current_database(), 'CREATE'), \
+                            (SELECT rolsuper FROM pg_roles WHERE rolname = current_user), \
+                            current_database()::text",
+                    &[&name],
+                )
+                .await
+                .map_err(|e| sql_error(line, None, &e))?;
+            let (available, trusted, create, superuser, db): (bool, bool, bool, bool, String) =
+                (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+            if !available {
+                return Err(fail(
+                    Code::Unavailable,
+                    format!(
+                        "line {line}: extension {name} is not available on this server: install its package (the backup needs it)"
+                    ),
+                ));
+            }
+            if !(superuser || (trusted && create)) {
+                let why = if trusted {
+                    "the role lacks CREATE on the database"
+                } else {
+                    "it is not a trusted extension"
+                };
+                return Err(fail(
+                    Code::NoPerm,
+                    format!(
+                        "line {line}: extension {name} is not installed in database {db}, and this role cannot create it ({why}); a superuser runs once, in that database: \"CREATE EXTENSION {name};\" (or in template1, for every new database)"
+                    ),
+                ));
+            }
+            run(sql).await?;
+            tracing::info!("created extension {name}");
+            created.insert(name.to_string());
+            Ok(())
+        }
+    }
 }
 
 /// Streams one table's COPY data, chunk by chunk: a huge row never needs its own size in

@@ -1,5 +1,6 @@
 //! Dumps made with `--clean` but without `--if-exists` (the seed's backup script) fail
-//! on an empty database: their clean section's `DROP`s get `IF EXISTS`.
+//! on an empty database: their clean section's `DROP`s get `IF EXISTS`, and its
+//! `lo_unlink`s pg_dump's `--if-exists` form.
 
 /// Object kinds pg_dump drops, longest first so "DROP MATERIALIZED VIEW" wins over "VIEW".
 const DROP_KINDS: &[&str] = &[
@@ -46,6 +47,16 @@ pub fn if_exists(line: &str) -> Option<String> {
     if line.contains(" IF EXISTS ") {
         return None;
     }
+    // A large object's drop: pg_dump's --if-exists form unlinks only one that exists.
+    if let Some(oid) = line
+        .strip_prefix("SELECT pg_catalog.lo_unlink('")
+        .and_then(|r| r.strip_suffix("');"))
+        .filter(|o| !o.is_empty() && o.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Some(format!(
+            "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid = '{oid}';"
+        ));
+    }
     if let Some(rest) = line.strip_prefix("DROP ") {
         let kind = DROP_KINDS
             .iter()
@@ -88,6 +99,13 @@ mod tests {
                 Some("DROP MATERIALIZED VIEW IF EXISTS public.mv;"),
             ),
             ("DROP TABLE IF EXISTS public.already;", None),
+            (
+                "SELECT pg_catalog.lo_unlink('16385');",
+                Some(
+                    "SELECT pg_catalog.lo_unlink(oid) FROM pg_catalog.pg_largeobject_metadata WHERE oid = '16385';",
+                ),
+            ),
+            ("SELECT pg_catalog.lo_unlink('1; DROP');", None),
             ("SET x = 1;", None),
         ] {
             assert_eq!(if_exists(given).as_deref(), want, "{given}");

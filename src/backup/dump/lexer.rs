@@ -8,9 +8,10 @@ use bytes::Bytes;
 
 use super::DumpError;
 
-/// The longest statement kronic accepts. pg_dump's statements are small (table data is
-/// COPY data, streamed in chunks); a longer one is refused rather than buffered.
-pub const MAX_STATEMENT: usize = 16 << 20;
+/// The longest statement kronic accepts: PostgreSQL's own limit for a query (1 GiB,
+/// less one byte), as psql would send it. A statement is held whole in memory until
+/// sent (as psql holds it); table data in COPY form is streamed in chunks and never is.
+pub const MAX_STATEMENT: usize = (1 << 30) - 1;
 const BUF: usize = 256 * 1024;
 /// pg_dump's first comment, and its last.
 const HEADER: &[u8] = b" PostgreSQL database dump";
@@ -176,10 +177,7 @@ impl<R: Read> Lexer<R> {
             if s.sql.len() > MAX_STATEMENT {
                 return Err(DumpError::bad(
                     s.start,
-                    format!(
-                        "a statement longer than {} MiB (kronic streams table data only as COPY)",
-                        MAX_STATEMENT >> 20
-                    ),
+                    "a statement longer than 1 GiB, which PostgreSQL refuses".into(),
                 ));
             }
             let (was_empty, here) = (s.sql.is_empty(), self.line);

@@ -18,6 +18,7 @@ use crate::report::exit::{Code, fail};
 
 pub use apply::apply;
 use lexer::{Lexer, Piece};
+pub use policy::ExtensionAction;
 use policy::{Policy, Verdict};
 
 /// Why a dump cannot be used.
@@ -74,6 +75,13 @@ pub enum Step {
     },
     Data(Bytes),
     CopyEnd,
+    /// An extension statement, decided against the target database (`apply`).
+    Extension {
+        line: u64,
+        sql: String,
+        name: String,
+        action: ExtensionAction,
+    },
 }
 
 /// A dump read as steps that the policy allows. The end of the steps (None) means the
@@ -120,6 +128,14 @@ impl<R: Read> Reader<R> {
                     }
                     Verdict::Skip => {}
                     Verdict::Refuse(why) => return Err(DumpError::Refused { line, why }),
+                    Verdict::Extension { sql, name, action } => {
+                        return Ok(Some(Step::Extension {
+                            line,
+                            sql,
+                            name,
+                            action,
+                        }));
+                    }
                 },
                 Piece::Meta { line, text, inside } => self
                     .policy
@@ -177,7 +193,7 @@ pub fn statements(sql: &str) -> Result<Vec<(u64, String)>, (u64, String)> {
     }
 }
 
-pub use policy::{copy_table, transaction_control};
+pub use policy::{copy_table, created_object, transaction_control};
 
 /// Does `tail` (the last bytes of a dump) end with pg_dump's closing comment?
 pub fn ends_complete(tail: &[u8]) -> bool {

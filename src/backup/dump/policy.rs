@@ -14,6 +14,21 @@ pub enum Verdict {
     Skip,
     /// Refused: the reason, naming the statement.
     Refuse(String),
+    /// `CREATE`, `DROP` or `COMMENT ON` an extension: the server's, not the backup's to
+    /// drop; decided against the target database when applied.
+    Extension {
+        sql: String,
+        name: String,
+        action: ExtensionAction,
+    },
+}
+
+/// What a dump does with an extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionAction {
+    Create,
+    Drop,
+    Comment,
 }
 
 /// The statement kinds pg_dump writes in a plain dump; everything else is refused.
@@ -283,6 +298,16 @@ impl Policy {
                 )),
             };
         }
+        if let Some((action, name)) = extension(&toks) {
+            if action == ExtensionAction::Create {
+                self.past_clean = true;
+            }
+            return Verdict::Extension {
+                sql: sql.into(),
+                name,
+                action,
+            };
+        }
         if first == "SET" && word(toks.get(1)) == "LOCK_TIMEOUT" {
             // pg_dump's `SET lock_timeout = 0` would let the restore queue behind the
             // application forever; kronic's own bounded timeout stays.
@@ -385,6 +410,12 @@ fn outside_the_database(toks: &[Tok]) -> Option<&'static str> {
     if matches!(first, "GRANT" | "REVOKE") && !toks.iter().any(|t| *t == Tok::Word("ON".into())) {
         return Some("granting roles changes cluster-wide role membership");
     }
+    // Function bodies, view, rule and policy definitions and defaults are stored, not
+    // run: only statements that execute (a top-level SELECT such as setval's, INSERT,
+    // ALTER over existing rows) are judged by the functions they call.
+    if !matches!(first, "SELECT" | "INSERT" | "ALTER") {
+        return None;
+    }
     for (i, t) in toks.iter().enumerate() {
         let Tok::Word(name) = t else { continue };
         if toks.get(i + 1) != Some(&Tok::Punct('(')) {
@@ -400,6 +431,27 @@ fn outside_the_database(toks: &[Tok]) -> Option<&'static str> {
         }
     }
     None
+}
+
+/// `CREATE EXTENSION [IF NOT EXISTS] name …`, `DROP EXTENSION [IF EXISTS] name …` and
+/// `COMMENT ON EXTENSION name IS …`, as pg_dump writes them (one extension each).
+fn extension(toks: &[Tok]) -> Option<(ExtensionAction, String)> {
+    let w = |i: usize| word(toks.get(i));
+    let (action, mut at) = match (w(0), w(1), w(2)) {
+        ("CREATE", "EXTENSION", _) => (ExtensionAction::Create, 2),
+        ("DROP", "EXTENSION", _) => (ExtensionAction::Drop, 2),
+        ("COMMENT", "ON", "EXTENSION") => (ExtensionAction::Comment, 3),
+        _ => return None,
+    };
+    if w(at) == "IF" {
+        at += if w(at + 1) == "NOT" { 3 } else { 2 };
+    }
+    let name = match toks.get(at)? {
+        Tok::Word(n) => n.to_ascii_lowercase(),
+        Tok::Quoted(n) => n.clone(),
+        _ => return None,
+    };
+    Some((action, name))
 }
 
 /// `COPY name[.name] [(columns)] FROM stdin;`: the table, or None for any other COPY.
@@ -456,6 +508,12 @@ fn large_object_write(toks: &[Tok]) -> bool {
 
 /// A step of the restore worth naming: index builds and constraints.
 fn phase(toks: &[Tok]) -> Option<String> {
+    created(toks).map(|(kind, name)| format!("{kind} {name}"))
+}
+
+/// The index or constraint a statement creates, named as the catalog names it (quotes
+/// read by the reader's rules: `"Order Items_pkey"` is one name).
+fn created(toks: &[Tok]) -> Option<(&'static str, String)> {
     let name = |t: Option<&Tok>| match t {
         Some(Tok::Word(w)) => Some(w.to_ascii_lowercase()),
         Some(Tok::Quoted(q)) => Some(q.clone()),
@@ -465,16 +523,21 @@ fn phase(toks: &[Tok]) -> Option<String> {
     match (w(0), w(1), w(2)) {
         ("CREATE", "INDEX", _) | ("CREATE", "UNIQUE", "INDEX") => {
             let on = toks.iter().position(|t| *t == Tok::Word("ON".into()))?;
-            Some(format!("index {}", name(toks.get(on.checked_sub(1)?))?))
+            Some(("index", name(toks.get(on.checked_sub(1)?))?))
         }
-        ("ALTER", "TABLE", _) => {
+        ("ALTER", "TABLE", _) | ("ADD", "CONSTRAINT", _) => {
             let at = toks.windows(2).position(|p| {
                 p[0] == Tok::Word("ADD".into()) && p[1] == Tok::Word("CONSTRAINT".into())
             })?;
-            Some(format!("constraint {}", name(toks.get(at + 2))?))
+            Some(("constraint", name(toks.get(at + 2))?))
         }
         _ => None,
     }
+}
+
+/// `created` for one line of SQL (the manifest's statistics read a dump line by line).
+pub fn created_object(sql: &str) -> Option<(&'static str, String)> {
+    created(&tokens(sql))
 }
 
 #[cfg(test)]
