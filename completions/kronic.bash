@@ -283,7 +283,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__drill)
-            opts="-i -v -q -h --dir --remote --remote-url --scratch-db --force --json --metrics-file --identity --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-i -v -q -h --dir --remote --remote-url --scratch-db --force --json --metrics-file --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1357,7 +1357,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__restore)
-            opts="-y -i -v -q -h --latest --remote --remote-url --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-y -i -v -q -h --latest --remote --remote-url --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

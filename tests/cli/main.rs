@@ -7,6 +7,7 @@
 mod support;
 
 mod backup;
+mod corpus;
 mod docs;
 mod drift;
 mod drill;
@@ -58,6 +59,7 @@ fn main() {
     tests.extend(guards::tests());
     tests.extend(no_panics::tests());
     tests.extend(realdb::tests());
+    tests.extend(corpus::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio::sync::mpsc::Receiver;
 use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
 
 use super::{ExtensionAction, Step};
 use crate::report::exit::{Code, fail, sqlstate_code};
@@ -34,6 +35,24 @@ pub async fn apply(
     let mut created = HashSet::new();
     while let Some(step) = steps.recv().await {
         match step {
+            Step::CleanDrop { line, sql } => {
+                client.batch_execute("SAVEPOINT kronic_clean").await?;
+                match client.execute_typed(&sql, &[]).await {
+                    Ok(_) => {
+                        client
+                            .batch_execute("RELEASE SAVEPOINT kronic_clean")
+                            .await?
+                    }
+                    // invalid_table_definition: "cannot drop inherited constraint".
+                    Err(e) if e.code() == Some(&SqlState::INVALID_TABLE_DEFINITION) => {
+                        tracing::debug!("line {line}: left to the partition's own DROP: {e}");
+                        client
+                            .batch_execute("ROLLBACK TO SAVEPOINT kronic_clean")
+                            .await?;
+                    }
+                    Err(e) => return Err(sql_error(line, None, &e)),
+                }
+            }
             Step::Extension {
                 line,
                 sql,

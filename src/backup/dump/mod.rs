@@ -75,6 +75,12 @@ pub enum Step {
     },
     Data(Bytes),
     CopyEnd,
+    /// A clean section's constraint drop: one a partition inherited is left to the
+    /// partition's own DROP (`apply`).
+    CleanDrop {
+        line: u64,
+        sql: String,
+    },
     /// An extension statement, decided against the target database (`apply`).
     Extension {
         line: u64,
@@ -126,6 +132,7 @@ impl<R: Read> Reader<R> {
                         self.lexer.start_copy();
                         return Ok(Some(Step::Copy { line, sql, table }));
                     }
+                    Verdict::CleanDrop(sql) => return Ok(Some(Step::CleanDrop { line, sql })),
                     Verdict::Skip => {}
                     Verdict::Refuse(why) => return Err(DumpError::Refused { line, why }),
                     Verdict::Extension { sql, name, action } => {

@@ -14,6 +14,10 @@ pub enum Verdict {
     Skip,
     /// Refused: the reason, naming the statement.
     Refuse(String),
+    /// A clean section's `ALTER TABLE … DROP CONSTRAINT`: a partition's constraint
+    /// inherited from its parent cannot be dropped on its own (pg_dump writes the drop
+    /// anyway), and the partition's own DROP removes it.
+    CleanDrop(String),
     /// `CREATE`, `DROP` or `COMMENT ON` an extension: the server's, not the backup's to
     /// drop; decided against the target database when applied.
     Extension {
@@ -316,10 +320,16 @@ impl Policy {
         let mut sql = sql.to_string();
         if first == "CREATE" {
             self.past_clean = true;
-        } else if !self.past_clean
-            && let Some(fixed) = super::clean::if_exists(&sql)
-        {
-            sql = fixed;
+        } else if !self.past_clean {
+            if let Some(fixed) = super::clean::if_exists(&sql) {
+                sql = fixed;
+            }
+            let drops_constraint = toks.windows(2).any(|p| {
+                p[0] == Tok::Word("DROP".into()) && p[1] == Tok::Word("CONSTRAINT".into())
+            });
+            if first == "ALTER" && word(toks.get(1)) == "TABLE" && drops_constraint {
+                return Verdict::CleanDrop(sql);
+            }
         }
         Verdict::Run {
             phase: phase(&toks),

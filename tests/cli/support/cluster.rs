@@ -100,6 +100,12 @@ pub fn make_certs() -> Certs {
 
 impl Cluster {
     pub fn start() -> Cluster {
+        Cluster::start_in(bindir(), true)
+    }
+
+    /// A cluster of the PostgreSQL whose programs are in `bindir`, with TLS or without
+    /// (a build without OpenSSL).
+    pub fn start_in(bindir: PathBuf, tls: bool) -> Cluster {
         let dir = tempfile::Builder::new()
             .prefix("kronic-test-pg")
             .tempdir()
@@ -109,7 +115,7 @@ impl Cluster {
             port: free_port(),
             superuser_password: format!("su-{}", random_token(24)),
             dir,
-            bindir: bindir(),
+            bindir,
             as_postgres,
             running: false.into(),
         };
@@ -142,9 +148,10 @@ impl Cluster {
         let conf = format!(
             "\nlisten_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
              fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 300\n\
-             ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+             ssl = {}\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
             cluster.port,
-            root.display()
+            root.display(),
+            if tls { "on" } else { "off" }
         );
         let mut f = std::fs::OpenOptions::new()
             .append(true)

