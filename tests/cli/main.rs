@@ -16,6 +16,7 @@ mod foundation;
 mod guards;
 mod health;
 mod hostile;
+mod hostile_store;
 mod locks;
 mod migrate;
 mod no_panics;
@@ -58,6 +59,7 @@ fn main() {
     tests.extend(drill::tests());
     tests.extend(guards::tests());
     tests.extend(no_panics::tests());
+    tests.extend(hostile_store::tests());
     tests.extend(realdb::tests());
     tests.extend(corpus::tests());
     tests.extend(package::tests());

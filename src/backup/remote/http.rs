@@ -2,17 +2,24 @@
 
 use std::io;
 
+use futures_util::StreamExt;
+
 use object_store::ClientOptions;
 use object_store::client::{
     HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpService,
     ReqwestConnector,
 };
 
-/// object_store's own HTTP client, with one change: a TLS certificate that is not
+/// object_store's own HTTP client, with two changes: a TLS certificate that is not
 /// trusted is not retried like a refused connection (it will not become trusted within
-/// the timeout); its error comes back at once, to be reported as what it is.
+/// the timeout), its error comes back at once, to be reported as what it is; and an
+/// error answer's body is read up to ERROR_BODY_MAX bytes only (object_store would read
+/// a hostile server's hundred megabytes whole, to quote them).
 #[derive(Debug)]
 pub(super) struct UntrustedFailsFast;
+
+/// Enough of an error answer for S3's `<Code>` and `<Message>`.
+const ERROR_BODY_MAX: usize = 64 << 10;
 
 impl HttpConnector for UntrustedFailsFast {
     fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
@@ -27,13 +34,29 @@ struct NoRetryOnTls(HttpClient);
 #[async_trait::async_trait]
 impl HttpService for NoRetryOnTls {
     async fn call(&self, req: HttpRequest) -> Result<HttpResponse, HttpError> {
-        self.0
+        let response = self
+            .0
             .execute(req)
             .await
             .map_err(|e| match tls_failure(&e) {
                 Some(_) => HttpError::new(HttpErrorKind::Unknown, e),
                 None => e,
-            })
+            })?;
+        if response.status().is_success() || response.status().is_redirection() {
+            return Ok(response);
+        }
+        let (parts, body) = response.into_parts();
+        let mut kept = Vec::new();
+        let mut stream = body.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let Ok(chunk) = chunk else { break };
+            let room = ERROR_BODY_MAX - kept.len();
+            kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if kept.len() == ERROR_BODY_MAX {
+                break;
+            }
+        }
+        Ok(HttpResponse::from_parts(parts, kept.into()))
     }
 }
 

@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3ConfigKey;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::client::{HttpClient, HttpConnector};
 use object_store::path::Path;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ClientOptions, ObjectStoreExt, PutPayload};
 
-use crate::backup::manifest::{self, Manifest};
+use crate::backup::manifest::Manifest;
 use crate::backup::repository;
 use crate::backup::retention::{self, Dated, Decision, Policy};
 use crate::report::exit::{Code, fail};
@@ -25,6 +27,7 @@ use crate::report::ui::one_line;
 
 mod http;
 mod journal;
+mod list;
 mod upload;
 
 pub use upload::{Feed, Upload};
@@ -32,6 +35,22 @@ pub use upload::{Feed, Upload};
 use http::{DENIED, UntrustedFailsFast, first_line, reason, source_text, tls_failure};
 
 const MANIFEST_MAX: u64 = 16 << 20;
+
+/// Where the bucket is, and its region, as object_store works them out: the endpoint
+/// (path-style, or the bucket's own host when virtual-hosted), else AWS's.
+fn bucket_endpoint(builder: &AmazonS3Builder, bucket: &str) -> (String, String) {
+    let get = |k| builder.get_config_value(&k).filter(|v| !v.is_empty());
+    let region = get(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
+    let virtual_hosted =
+        get(AmazonS3ConfigKey::VirtualHostedStyleRequest).is_some_and(|v| v == "true");
+    let endpoint = match (get(AmazonS3ConfigKey::Endpoint), virtual_hosted) {
+        (Some(e), true) => e,
+        (Some(e), false) => format!("{}/{bucket}", e.trim_end_matches('/')),
+        (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+        (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+    };
+    (endpoint, region)
+}
 
 /// A download's retries are bounded by their number (10), not by time.
 const DOWNLOAD_RETRY_BUDGET: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -44,6 +63,11 @@ pub struct Remote {
     store: Arc<AmazonS3>,
     /// The same bucket, for streaming downloads (no whole-request time limit).
     reads: Arc<AmazonS3>,
+    /// For the requests kronic sends itself (listing): the same HTTP settings, signed
+    /// by object_store's signer for `region`, sent to `bucket_endpoint`.
+    http: HttpClient,
+    bucket_endpoint: String,
+    region: String,
     timeout: Duration,
 }
 
@@ -165,8 +189,20 @@ impl Remote {
         // it stopped (a range request, the same ETag) while its retry budget lasts, and
         // that budget counts from the request's start: hours into a restore, only the
         // number of retries may bound it. (The first answer is bounded by `bounded`.)
-        let reads = build(http.with_timeout_disabled(), DOWNLOAD_RETRY_BUDGET)?;
+        let reads = build(http.clone().with_timeout_disabled(), DOWNLOAD_RETRY_BUDGET)?;
+        let listing = UntrustedFailsFast
+            .connect(
+                &http
+                    .with_timeout(timeout)
+                    .with_connect_timeout(timeout)
+                    .with_read_timeout(timeout),
+            )
+            .map_err(|e| bad(&first_line(&e.to_string())))?;
+        let (bucket_endpoint, region) = bucket_endpoint(&builder, bucket);
         Ok(Remote {
+            http: listing,
+            bucket_endpoint,
+            region,
             url: format!(
                 "s3://{bucket}{}{prefix}",
                 if prefix.is_empty() { "" } else { "/" }
@@ -194,37 +230,6 @@ impl Remote {
         } else {
             Path::from(format!("{}/{name}", self.prefix))
         }
-    }
-
-    /// The backups directly under the prefix, newest first: exact backup names only
-    /// (other keys and anything under sub-prefixes are not kronic's).
-    pub async fn list(&self) -> Result<Vec<RemoteBackup>> {
-        let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
-        let listed = self
-            .bounded("list", self.store.list_with_delimiter(prefix.as_ref()))
-            .await?;
-        let names: std::collections::HashSet<&str> = listed
-            .objects
-            .iter()
-            .filter_map(|o| o.location.filename())
-            .collect();
-        let mut out: Vec<RemoteBackup> = listed
-            .objects
-            .iter()
-            .filter_map(|o| {
-                let name = o.location.filename()?.to_string();
-                let time = repository::parse_backup_name(&name)?;
-                Some(RemoteBackup {
-                    url: self.url_of(&name),
-                    has_manifest: names.contains(manifest::name_for(&name).as_str()),
-                    name,
-                    time,
-                    size: o.size,
-                })
-            })
-            .collect();
-        out.sort_by(|a, b| b.time.cmp(&a.time).then(b.name.cmp(&a.name)));
-        Ok(out)
     }
 
     /// The newest backup, passing over names dated more than a day ahead.
@@ -302,33 +307,57 @@ impl Remote {
 
     /// The manifest uploaded with `name`, if there is one.
     pub async fn manifest(&self, name: &str) -> Result<Option<Manifest>> {
+        // The whole fetch within the remote timeout (a server dripping bytes cannot hold
+        // kronic), and the bytes counted as they arrive (whatever Content-Length says).
+        let bytes = match tokio::time::timeout(self.timeout, self.manifest_bytes(name)).await {
+            Ok(r) => r?,
+            Err(_) => return Err(self.no_answer()),
+        };
+        let Some(bytes) = bytes else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            fail(
+                Code::DataErr,
+                format!(
+                    "the manifest of {} is not a kronic manifest: {}",
+                    self.url_of(name),
+                    one_line(&e.to_string(), 200)
+                ),
+            )
+        })
+    }
+
+    async fn manifest_bytes(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let key = self.key(&crate::backup::manifest::name_for(name));
         let got = match self.store.get(&key).await {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(self.error(name, e)),
             Ok(g) => g,
         };
-        // A manifest is a few KiB; a server's answer is not trusted to be one.
-        if got.meta.size > MANIFEST_MAX {
-            return Err(fail(
-                Code::DataErr,
-                format!(
-                    "the manifest of {} is {} bytes: not a kronic manifest",
-                    self.url_of(name),
-                    got.meta.size
-                ),
-            ));
-        }
-        let bytes = got.bytes().await.map_err(|e| self.error(name, e))?;
-        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        let too_big = |size: String| {
             fail(
                 Code::DataErr,
                 format!(
-                    "the manifest of {} is not a kronic manifest: {e}",
+                    "the manifest of {} is {size} bytes: not a kronic manifest",
                     self.url_of(name)
                 ),
             )
-        })
+        };
+        // A manifest is a few KiB; a server's answer is not trusted to be one.
+        if got.meta.size > MANIFEST_MAX {
+            return Err(too_big(got.meta.size.to_string()));
+        }
+        let mut bytes = Vec::new();
+        let mut stream = got.into_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.error(name, e))?;
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > MANIFEST_MAX {
+                return Err(too_big(format!("over {MANIFEST_MAX}")));
+            }
+        }
+        Ok(Some(bytes))
     }
 
     async fn put_manifest(&self, name: &str, manifest: &Manifest) -> Result<()> {
@@ -369,11 +398,49 @@ impl Remote {
     /// error kind and by S3's error code (listing errors arrive as generic ones).
     fn error(&self, what: &str, e: object_store::Error) -> anyhow::Error {
         use object_store::Error as E;
-        let detail = reason(&source_text(&e));
+        // What the server said is one printable line of bounded length: it may hold a
+        // newline and a terminal's escapes, or be a hundred megabytes long.
+        let detail = one_line(&reason(&source_text(&e)), 300);
         let code = detail.split(':').next().unwrap_or("");
         let denied = matches!(e, E::Unauthenticated { .. } | E::PermissionDenied { .. })
             || DENIED.contains(&code)
             || detail.starts_with("403");
+        if let E::NotFound { .. } = e
+            && code != "NoSuchBucket"
+        {
+            return fail(
+                Code::NoInput,
+                format!("{} does not exist", self.url_of(what)),
+            );
+        }
+        if let Some(t) = tls_failure(&e) {
+            return fail(
+                Code::Unavailable,
+                format!(
+                    "{}: the object store's TLS certificate is not trusted ({t}); if it uses a private CA, set AWS_CA_BUNDLE to that CA's certificate, and name the host as the certificate does in AWS_ENDPOINT_URL",
+                    self.url
+                ),
+            );
+        }
+        self.explain(&detail, denied)
+    }
+
+    /// An error answer (`status`, its body) to a request kronic sent itself.
+    fn status_error(&self, status: u16, body: &str) -> anyhow::Error {
+        let detail = match reason(body) {
+            r if body.contains("<Code>") => one_line(&r, 300),
+            r => one_line(&format!("{status}: {r}"), 300),
+        };
+        let code = detail.split(':').next().unwrap_or("");
+        self.explain(
+            &detail,
+            matches!(status, 401 | 403) || DENIED.contains(&code),
+        )
+    }
+
+    /// The one line for a failure the server explained as `detail`.
+    fn explain(&self, detail: &str, denied: bool) -> anyhow::Error {
+        let code = detail.split(':').next().unwrap_or("");
         if denied {
             return fail(
                 Code::NoPerm,
@@ -388,21 +455,6 @@ impl Remote {
                 Code::NoInput,
                 format!(
                     "{}: the bucket does not exist ({detail}); create it or fix KRONIC_BACKUP_REMOTE",
-                    self.url
-                ),
-            );
-        }
-        if let E::NotFound { .. } = e {
-            return fail(
-                Code::NoInput,
-                format!("{} does not exist", self.url_of(what)),
-            );
-        }
-        if let Some(t) = tls_failure(&e) {
-            return fail(
-                Code::Unavailable,
-                format!(
-                    "{}: the object store's TLS certificate is not trusted ({t}); if it uses a private CA, set AWS_CA_BUNDLE to that CA's certificate, and name the host as the certificate does in AWS_ENDPOINT_URL",
                     self.url
                 ),
             );

@@ -2,6 +2,7 @@
 //! fresh database per test, and the real `kronic` binary pointed at it.
 
 pub mod cluster;
+pub mod hostile_s3;
 pub mod s3;
 
 use std::path::{Path, PathBuf};
