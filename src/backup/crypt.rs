@@ -2,7 +2,9 @@
 //! to decrypt with, read from configuration and checked before anything runs. The
 //! machine that makes backups needs only public keys; only an identity can read them.
 
-use std::io::Read;
+use std::io::{BufReader, Read};
+
+use age::armor::ArmoredReader;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -13,6 +15,10 @@ use crate::report::exit::{Code, fail};
 
 /// The magic line an age file starts with.
 pub const MAGIC: &[u8] = b"age-encryption.org/v1\n";
+/// How an ASCII-armored age file (`age -a`) starts.
+const ARMORED: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
+/// An identity file is a few hundred bytes; reading stops here (`--identity /dev/zero`).
+const IDENTITY_MAX: u64 = 1 << 20;
 
 /// Public keys a backup is encrypted to, and their text (the manifest lists them).
 pub struct Recipients(Vec<Box<dyn age::Recipient + Send + Sync>>, Vec<String>);
@@ -44,9 +50,8 @@ impl Recipients {
             if line.starts_with('#') {
                 continue;
             }
-            // ssh keys hold spaces, never commas; age1 keys neither.
-            for entry in line.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-                match recipient(entry) {
+            for entry in entries(line) {
+                match recipient(&entry) {
                     Some(r) => {
                         out.push(r);
                         names.push(entry.to_string());
@@ -69,13 +74,12 @@ impl Recipients {
 
     /// A recipients file in age's format (one per line, `#` comments).
     pub fn from_file(path: &Path, source: &str) -> Result<Recipients> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            fail(
-                crate::report::exit::io_code(&e),
-                format!("{source} {}: {e}", path.display()),
-            )
-        })?;
-        Recipients::parse(&text, &format!("{source} {}", path.display()))
+        let shown = format!("{source} {}", path.display());
+        let bytes = read_bounded(path)
+            .map_err(|e| fail(key_file_code(&e), format!("{shown}: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| fail(Code::Config, format!("{shown}: not UTF-8 text")))?;
+        Recipients::parse(&text, &shown)
     }
 
     pub fn extend(&mut self, other: Recipients) {
@@ -116,12 +120,8 @@ impl Identities {
         let mut out: Vec<Box<dyn age::Identity + Send + Sync>> = Vec::new();
         for path in paths {
             let p = path.display();
-            let text = std::fs::read(path).map_err(|e| {
-                fail(
-                    crate::report::exit::io_code(&e),
-                    format!("identity file {p}: {e}"),
-                )
-            })?;
+            let text = read_bounded(path)
+                .map_err(|e| fail(key_file_code(&e), format!("identity file {p}: {e}")))?;
             if std::fs::metadata(path).is_ok_and(|m| m.mode() & 0o077 != 0) {
                 tracing::warn!(
                     "identity file {p} is readable by others than its owner; chmod 600 it"
@@ -153,7 +153,11 @@ impl Identities {
 
     /// Opens an age stream for reading: 77 when no identity matches, 65 for a header
     /// that is not age's.
-    pub fn decrypt<R: Read>(&self, input: R, path: &Path) -> Result<age::stream::StreamReader<R>> {
+    pub fn decrypt<R: Read>(
+        &self,
+        input: R,
+        path: &Path,
+    ) -> Result<age::stream::StreamReader<ArmoredReader<BufReader<R>>>> {
         let p = path.display();
         if self.0.is_empty() {
             return Err(fail(
@@ -163,7 +167,9 @@ impl Identities {
                 ),
             ));
         }
-        let decryptor = age::Decryptor::new(input).map_err(|e| header_error(e, path))?;
+        // Armored (`age -a`) or binary: the armor reader passes binary through.
+        let decryptor =
+            age::Decryptor::new(ArmoredReader::new(input)).map_err(|e| header_error(e, path))?;
         decryptor
             .decrypt(self.0.iter().map(|i| i.as_ref() as &dyn age::Identity))
             .map_err(|e| match e {
@@ -178,7 +184,7 @@ impl Identities {
 
 /// Checks an age file's header without decrypting anything (verify without identity).
 pub fn check_header(input: impl Read, path: &Path) -> Result<()> {
-    age::Decryptor::new(input)
+    age::Decryptor::new(ArmoredReader::new(input))
         .map(|_| ())
         .map_err(|e| header_error(e, path))
 }
@@ -191,9 +197,54 @@ fn header_error(e: age::DecryptError, path: &Path) -> anyhow::Error {
     }
 }
 
-/// Does `head` start like an age file?
+/// Does `head` start like an age file (binary, or ASCII-armored)?
 pub fn is_age(head: &[u8]) -> bool {
-    head.starts_with(MAGIC)
+    head.starts_with(MAGIC) || head.starts_with(ARMORED)
+}
+
+/// A small file read whole, refused past IDENTITY_MAX bytes (a device or a log given by
+/// mistake must not be read without end).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(IDENTITY_MAX + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > IDENTITY_MAX {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "longer than 1 MiB: not an age key file",
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A key file that cannot be read is 66, 77 or 74; one that is far too long is not a key
+/// file at all (78).
+fn key_file_code(e: &std::io::Error) -> Code {
+    match e.kind() {
+        std::io::ErrorKind::InvalidData => Code::Config,
+        _ => crate::report::exit::io_code(e),
+    }
+}
+
+/// The recipients on one line: commas separate them, but an ssh key's comment may hold
+/// commas itself (age reads the whole line as one key), so a piece that does not start
+/// a recipient belongs to the ssh key before it.
+fn entries(line: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for piece in line.split(',') {
+        let t = piece.trim();
+        let starts = t.starts_with("age1") || t.starts_with("ssh-");
+        match out.last_mut() {
+            Some(prev) if !starts && !t.is_empty() && prev.starts_with("ssh-") => {
+                prev.push(',');
+                prev.push_str(piece);
+            }
+            _ if t.is_empty() => {}
+            _ => out.push(t.to_string()),
+        }
+    }
+    out
 }
 
 /// Reads the whole of `r`, for tests of round trips.
@@ -231,6 +282,44 @@ mod tests {
         let wrong = Identities(std::sync::Arc::new(vec![Box::new(other)]));
         let e = wrong.decrypt(&out[..], Path::new("x")).err().unwrap();
         assert_eq!(crate::report::exit::classify(&e), Code::NoPerm);
+    }
+
+    #[test]
+    fn ssh_comments_may_hold_commas() {
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN";
+        let age1 = age::x25519::Identity::generate().to_public().to_string();
+        let r = Recipients::parse(
+            &format!("{key} Smith, Alice (laptop), {age1}\n{key}"),
+            "test",
+        )
+        .unwrap();
+        assert_eq!(r.0.len(), 3, "{:?}", r.1);
+        assert_eq!(r.1[0], format!("{key} Smith, Alice (laptop)"));
+    }
+
+    #[test]
+    fn armored_files_decrypt() {
+        let key = age::x25519::Identity::generate();
+        let armored = {
+            let mut out = Vec::new();
+            let armor = age::armor::ArmoredWriter::wrap_output(
+                &mut out,
+                age::armor::Format::AsciiArmor,
+            )
+            .unwrap();
+            let recipient = key.to_public();
+            let mut w = age::Encryptor::with_recipients(std::iter::once(&recipient as _))
+                .unwrap()
+                .wrap_output(armor)
+                .unwrap();
+            w.write_all(b"armored rows").unwrap();
+            w.finish().unwrap().finish().unwrap();
+            out
+        };
+        assert!(is_age(&armored));
+        let ids = Identities(std::sync::Arc::new(vec![Box::new(key)]));
+        let plain = read_all(ids.decrypt(&armored[..], Path::new("x")).unwrap()).unwrap();
+        assert_eq!(plain, b"armored rows");
     }
 
     #[test]

@@ -9,6 +9,7 @@ crate::register!(
     credentials_in_the_remote_url_are_refused_unechoed,
     a_history_of_any_integer_type_is_read,
     an_empty_search_path_does_not_crash_migrate_check,
+    age_inputs_are_bounded_and_armored_backups_restore,
 );
 
 /// A single line on stderr, no panic text, the code wanted.
@@ -171,4 +172,55 @@ fn an_empty_search_path_does_not_crash_migrate_check() {
             db.name
         ))
         .unwrap();
+}
+
+fn age_inputs_are_bounded_and_armored_backups_restore() {
+    let db = TestDb::populated();
+    let (identity, public) = crate::formats::keygen(db.dir.path(), "key.txt");
+    // An identity "file" without end: refused at 1 MiB, at once.
+    let started = std::time::Instant::now();
+    let out = run(db
+        .kronic()
+        .args(["backup", "verify", "--latest", "--identity", "/dev/zero"]));
+    one_line(&out, 78);
+    assert_stderr(&out, "longer than 1 MiB");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // A recipients file that is not text: 78, naming it.
+    let bad = db.path("recipients.bin");
+    std::fs::write(&bad, b"age1\xff\xfe\n").unwrap();
+    let out = run(db.kronic().arg("backup").arg("--recipients-file").arg(&bad));
+    one_line(&out, 78);
+    assert_stderr(&out, "not UTF-8");
+    // An ASCII-armored backup (age -a, by hand) restores like a binary one.
+    let out = expect(db.kronic().arg("backup"), 0);
+    let name = out.stdout.trim().strip_prefix("Backup completed: ").unwrap();
+    let plain = db.backup_dir().join(name);
+    let armored = db.path("kronic_backup_20260101_000000.sql.gz.age");
+    run_ok(
+        std::process::Command::new("age")
+            .args(["-a", "-r", &public, "-o"])
+            .arg(&armored)
+            .arg(&plain),
+    );
+    assert!(std::fs::read(&armored)
+        .unwrap()
+        .starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
+    let before = content_checksum(&mut db.client());
+    db.client().batch_execute("DELETE FROM user_roles").unwrap();
+    expect(
+        db.kronic()
+            .arg("restore")
+            .arg(&armored)
+            .args(["--yes", "--identity"])
+            .arg(&identity),
+        0,
+    );
+    assert_eq!(content_checksum(&mut db.client()), before);
+    expect(
+        db.kronic()
+            .args(["backup", "verify", "--identity"])
+            .arg(&identity)
+            .arg(&armored),
+        0,
+    );
 }
