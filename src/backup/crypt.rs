@@ -75,8 +75,8 @@ impl Recipients {
     /// A recipients file in age's format (one per line, `#` comments).
     pub fn from_file(path: &Path, source: &str) -> Result<Recipients> {
         let shown = format!("{source} {}", path.display());
-        let bytes = read_bounded(path)
-            .map_err(|e| fail(key_file_code(&e), format!("{shown}: {e}")))?;
+        let bytes =
+            read_bounded(path).map_err(|e| fail(key_file_code(&e), format!("{shown}: {e}")))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| fail(Code::Config, format!("{shown}: not UTF-8 text")))?;
         Recipients::parse(&text, &shown)
@@ -286,7 +286,8 @@ mod tests {
 
     #[test]
     fn ssh_comments_may_hold_commas() {
-        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN";
+        let key =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN";
         let age1 = age::x25519::Identity::generate().to_public().to_string();
         let r = Recipients::parse(
             &format!("{key} Smith, Alice (laptop), {age1}\n{key}"),
@@ -302,11 +303,9 @@ mod tests {
         let key = age::x25519::Identity::generate();
         let armored = {
             let mut out = Vec::new();
-            let armor = age::armor::ArmoredWriter::wrap_output(
-                &mut out,
-                age::armor::Format::AsciiArmor,
-            )
-            .unwrap();
+            let armor =
+                age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor)
+                    .unwrap();
             let recipient = key.to_public();
             let mut w = age::Encryptor::with_recipients(std::iter::once(&recipient as _))
                 .unwrap()

@@ -1,7 +1,10 @@
-//! A listener for `/healthz` that cannot be starved: every connection lives at most
-//! 10 s (bounding header reads and idle keep-alives), and when too many are open the
-//! oldest is closed to make room, so a real probe is answered while idle connections
-//! pile up.
+//! A listener for `/healthz` that cannot be starved, and never cuts a request short:
+//! a keep-alive connection idle for 10 s between requests is closed (cleanly, as an end
+//! of input), a request still arriving 10 s after its first byte is cut (a slow client
+//! must not hold a connection), and when too many are open the oldest idle one is
+//! closed to make room, so a real probe is answered while idle connections pile up. A
+//! request being answered (a check waiting on the database for its --timeout) is never
+//! touched.
 
 use std::collections::VecDeque;
 use std::io;
@@ -19,13 +22,15 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::report::exit::{Code, fail};
 
-/// How long one connection may live.
-const LIFETIME: Duration = Duration::from_secs(10);
+/// How long a connection may stay idle between requests, and how long a request may
+/// take to arrive.
+const IDLE: Duration = Duration::from_secs(10);
 
-/// Shared with each stream: closes it when set.
+/// Shared with each stream: closes it when set; `busy` while a request is in progress.
 #[derive(Default)]
 struct Kill {
     flag: AtomicBool,
+    busy: AtomicBool,
     waker: AtomicWaker,
 }
 
@@ -88,8 +93,13 @@ impl GuardedListener {
         let kill = Arc::new(Kill::default());
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         while open.len() >= self.cap {
-            if let Some((_, oldest)) = open.pop_front() {
-                oldest.fire();
+            // The oldest idle connection makes room; only when all are busy, the oldest.
+            let at = open
+                .iter()
+                .position(|(_, k)| !k.busy.load(Ordering::Acquire))
+                .unwrap_or(0);
+            if let Some((_, victim)) = open.remove(at) {
+                victim.fire();
             }
         }
         open.push_back((id, kill.clone()));
@@ -122,7 +132,8 @@ impl axum::serve::Listener for GuardedListener {
                         id,
                         kill,
                         open: self.open.clone(),
-                        deadline: Box::pin(tokio::time::sleep(LIFETIME)),
+                        idle: Box::pin(tokio::time::sleep(IDLE)),
+                        request_since: None,
                     };
                     return (stream, addr);
                 }
@@ -153,17 +164,20 @@ pub struct GuardedStream {
     id: u64,
     kill: Arc<Kill>,
     open: Open,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    /// Between requests: when the connection, idle, is closed.
+    idle: Pin<Box<tokio::time::Sleep>>,
+    /// The first byte of the request in progress arrived then (None between requests).
+    request_since: Option<tokio::time::Instant>,
 }
 
 impl GuardedStream {
-    /// Err once the connection has lived too long or was closed to make room.
-    fn expired(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+    /// Err once the connection was closed to make room.
+    fn killed(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
         self.kill.waker.register(cx.waker());
-        if self.kill.flag.load(Ordering::Acquire) || self.deadline.as_mut().poll(cx).is_ready() {
+        if self.kill.flag.load(Ordering::Acquire) {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                "connection closed by kronic",
+                "connection closed by kronic to make room",
             ));
         }
         Ok(())
@@ -183,8 +197,34 @@ impl AsyncRead for GuardedStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.expired(cx)?;
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        self.killed(cx)?;
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.inner).poll_read(cx, buf);
+        match &read {
+            Poll::Ready(Ok(())) if buf.filled().len() > before => match self.request_since {
+                None => {
+                    self.request_since = Some(tokio::time::Instant::now());
+                    self.kill.busy.store(true, Ordering::Release);
+                }
+                // Still arriving long after it began: a client too slow to hold on to.
+                Some(t) if t.elapsed() > IDLE => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "request too slow to arrive",
+                    )));
+                }
+                Some(_) => {}
+            },
+            // Idle between requests for too long: the end of the connection (hyper
+            // closes it cleanly). A request being answered is never cut.
+            Poll::Pending
+                if self.request_since.is_none() && self.idle.as_mut().poll(cx).is_ready() =>
+            {
+                return Poll::Ready(Ok(()));
+            }
+            _ => {}
+        }
+        read
     }
 }
 
@@ -194,8 +234,16 @@ impl AsyncWrite for GuardedStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.expired(cx)?;
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        self.killed(cx)?;
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(_)) = written {
+            // The answer is going out: the request is over; idle time starts now.
+            self.request_since = None;
+            self.kill.busy.store(false, Ordering::Release);
+            let next = tokio::time::Instant::now() + IDLE;
+            self.idle.as_mut().reset(next);
+        }
+        written
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

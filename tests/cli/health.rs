@@ -14,6 +14,7 @@ crate::register!(
     silent_listener_is_bounded_by_timeout,
     wait_until_healthy,
     serve_follows_the_database_down_and_up_under_load,
+    serve_never_cuts_a_request_and_keeps_alive_between_them,
 );
 
 fn parse(out: &Output) -> Value {
@@ -250,4 +251,99 @@ fn serve_follows_the_database_down_and_up_under_load() {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// One keep-alive connection's request: the status, or None when the connection gave
+/// no answer.
+fn keep_alive_get(s: &mut std::net::TcpStream) -> Option<u16> {
+    write!(s, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })?
+        .parse()
+        .ok()?;
+    let mut body = vec![0; length];
+    s.read_exact(&mut body).ok()?;
+    head.split(' ').nth(1)?.parse().ok()
+}
+
+fn serve_never_cuts_a_request_and_keeps_alive_between_them() {
+    let db = TestDb::populated();
+    let port = cluster::free_port();
+    let child = db
+        .kronic_std()
+        .args([
+            "health",
+            "--timeout",
+            "12",
+            "--serve",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(port);
+    // Keep-alive clients asking every 300 ms for 13 s (past the 10 s idle limit): every
+    // request answered.
+    let clients: Vec<_> = (0..20)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+                let until = Instant::now() + Duration::from_secs(13);
+                let mut answered = 0;
+                while Instant::now() < until {
+                    assert_eq!(keep_alive_get(&mut s), Some(200), "after {answered}");
+                    answered += 1;
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                answered
+            })
+        })
+        .collect();
+    for c in clients {
+        assert!(c.join().unwrap() > 30);
+    }
+    // An idle keep-alive connection is closed, cleanly, after 10 s, while a check that
+    // waits on the database longer than that is answered (503 at its own --timeout),
+    // not cut.
+    let mut idle = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    assert_eq!(keep_alive_get(&mut idle), Some(200));
+    let idle_since = Instant::now();
+    let mut app = db.client();
+    app.batch_execute("BEGIN; LOCK TABLE refinery_schema_history IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let slow = std::thread::spawn(move || {
+        let mut slow = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        slow.set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let started = Instant::now();
+        (keep_alive_get(&mut slow), started.elapsed())
+    });
+    let mut rest = Vec::new();
+    let _ = idle.read_to_end(&mut rest);
+    let idled = idle_since.elapsed();
+    assert!(idled >= Duration::from_secs(9), "{idled:?}");
+    assert!(rest.is_empty());
+    let (status, took) = slow.join().unwrap();
+    assert_eq!(status, Some(503));
+    assert!(took >= Duration::from_secs(11), "{took:?}");
+    app.batch_execute("ROLLBACK").unwrap();
+    let _ = signal_and_wait(child, "-TERM");
 }

@@ -193,7 +193,11 @@ fn age_inputs_are_bounded_and_armored_backups_restore() {
     assert_stderr(&out, "not UTF-8");
     // An ASCII-armored backup (age -a, by hand) restores like a binary one.
     let out = expect(db.kronic().arg("backup"), 0);
-    let name = out.stdout.trim().strip_prefix("Backup completed: ").unwrap();
+    let name = out
+        .stdout
+        .trim()
+        .strip_prefix("Backup completed: ")
+        .unwrap();
     let plain = db.backup_dir().join(name);
     let armored = db.path("kronic_backup_20260101_000000.sql.gz.age");
     run_ok(
@@ -202,9 +206,11 @@ fn age_inputs_are_bounded_and_armored_backups_restore() {
             .arg(&armored)
             .arg(&plain),
     );
-    assert!(std::fs::read(&armored)
-        .unwrap()
-        .starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
+    assert!(
+        std::fs::read(&armored)
+            .unwrap()
+            .starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----")
+    );
     let before = content_checksum(&mut db.client());
     db.client().batch_execute("DELETE FROM user_roles").unwrap();
     expect(
