@@ -47,7 +47,9 @@ pub struct Admin {
 impl Admin {
     /// Checks the email and the password's length (65 when wrong).
     pub fn new(email: &str, password: String) -> Result<Admin> {
-        let email = email.trim().to_lowercase();
+        // Lowercased by the database, as it compares them (its ctype decides what the
+        // lower case of a non-ASCII letter is, not Rust's): here only trimmed.
+        let email = email.trim().to_string();
         if !valid_email(&email) {
             return Err(fail(
                 Code::DataErr,
@@ -205,7 +207,7 @@ pub async fn admin_in(
 ) -> Result<()> {
     let existing = db::query(
         tx,
-        "SELECT id, password_hash FROM users WHERE lower(email) = $1",
+        "SELECT id, password_hash FROM users WHERE lower(email) = lower($1)",
         &[&admin.email],
     )
     .await?;
@@ -215,7 +217,7 @@ pub async fn admin_in(
             let phc = hash(&admin.password).await?;
             db::execute(
                 tx,
-                "INSERT INTO users (id, email, password_hash, is_active, is_verified) VALUES ($1, $2, $3, true, true)",
+                "INSERT INTO users (id, email, password_hash, is_active, is_verified) VALUES ($1, lower($2), $3, true, true)",
                 &[&id, &admin.email, &phc],
             )
             .await?;

@@ -14,6 +14,7 @@ crate::register!(
     differing_roles_are_reported_and_updated_on_request,
     bad_input_writes_nothing,
     password_never_appears_even_at_trace,
+    the_admin_is_found_as_the_database_compares_emails,
 );
 
 const EMAIL: &str = "admin@example.com";
@@ -283,4 +284,46 @@ fn password_never_appears_even_at_trace() {
     assert_no_secret(&out);
     let out = expect(seed(&db).args(["-vv", "--reset-admin-password"]), 0);
     assert!(!out.all().contains(PASSWORD));
+}
+
+/// Emails are compared as the database compares them (its ctype's lower case), not as
+/// Rust lowercases them: under LC_CTYPE C, PostgreSQL's lower() leaves "Ä" alone.
+fn the_admin_is_found_as_the_database_compares_emails() {
+    for ctype in ["C", "C.UTF-8"] {
+        let db = TestDb::new();
+        let mut admin = postgres::Client::connect(&server().admin_url, postgres::NoTls).unwrap();
+        let name = format!("{}_ctype", db.name);
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {name} OWNER {APP_USER} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE '{ctype}' LC_CTYPE '{ctype}'"
+            ))
+            .unwrap();
+        let mut cmd = db.kronic();
+        cmd.env("KRONIC_DATABASE_NAME", &name);
+        expect(cmd.args(["migrate", "up"]), 0);
+        // The old toolchain stored the address as typed.
+        connect_db(&name)
+            .batch_execute(
+                "INSERT INTO users (id, email, password_hash) VALUES (gen_random_uuid(), 'ÄDMIN@Example.com', 'x')",
+            )
+            .unwrap();
+        for given in ["Ädmin@example.COM", "ÄDMIN@EXAMPLE.COM"] {
+            let mut cmd = db.kronic();
+            cmd.env("KRONIC_DATABASE_NAME", &name)
+                .env("KRONIC_ADMIN_EMAIL", given)
+                .env("KRONIC_ADMIN_PASSWORD", PASSWORD)
+                .arg("seed");
+            expect(&mut cmd, 0);
+        }
+        let n: i64 = connect_db(&name)
+            .query_one("SELECT count(*) FROM users", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 1, "LC_CTYPE {ctype}: one admin");
+        drop(admin);
+        postgres::Client::connect(&server().admin_url, postgres::NoTls)
+            .unwrap()
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
+    }
 }
