@@ -331,3 +331,19 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any recipients text is recipients or a one-line 78.
+        #[test]
+        fn any_recipients_text(text in "\\PC{0,80}|(age1[a-z0-9]{0,60}|ssh-ed25519 [A-Za-z0-9+/=]{0,70}[ ,a-z]{0,10}|#[^\n]{0,10}|[,\n ]){0,6}") {
+            if let Err(e) = Recipients::parse(&text, "test") {
+                prop_assert_eq!(crate::report::exit::classify(&e), Code::Config);
+            }
+        }
+    }
+}

@@ -272,3 +272,29 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The statistics of any stream, in any chunking: never a panic.
+        #[test]
+        fn any_stream_is_counted(
+            text in prop::collection::vec(any::<u8>(), 0..2000),
+            step in 1usize..64,
+        ) {
+            let mut s = DumpStats::new();
+            for c in text.chunks(step) {
+                s.feed(c);
+            }
+        }
+
+        /// Any manifest text is a manifest or an error.
+        #[test]
+        fn any_manifest_parses_or_not(text in "\\PC{0,200}") {
+            let _ = serde_json::from_str::<Manifest>(&text);
+        }
+    }
+}

@@ -473,4 +473,98 @@ mod tests {
             "keep-days 0 keeps all"
         );
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Up to 120 backups over about three years, several on some hours.
+        fn timeline() -> impl Strategy<Value = Vec<DateTime<Utc>>> {
+            prop::collection::vec(0i64..(3 * 365 * 24), 1..120).prop_map(|hours| {
+                hours
+                    .into_iter()
+                    .map(|h| at(2023, 1, 1, 0) + TimeDelta::hours(h))
+                    .collect()
+            })
+        }
+
+        fn policy() -> impl Strategy<Value = Policy> {
+            (
+                0u32..6,
+                0u32..10,
+                0u32..6,
+                0u32..6,
+                0u32..3,
+                prop::option::of((0u32..3, 0u32..14, 0u32..40, 0u32..48)),
+                prop::bool::weighted(0.1),
+            )
+                .prop_map(|(last, daily, weekly, monthly, yearly, within, all)| {
+                    Policy {
+                        last,
+                        daily,
+                        weekly,
+                        monthly,
+                        yearly,
+                        within: within
+                            .map(|(years, months, days, hours)| Span {
+                                years,
+                                months,
+                                days,
+                                hours,
+                            })
+                            .filter(|s| *s != Span::default()),
+                        all,
+                    }
+                })
+        }
+
+        fn kept_set(p: Policy, times: &[DateTime<Utc>]) -> std::collections::BTreeSet<String> {
+            kept(p, times).into_iter().collect()
+        }
+
+        proptest! {
+            /// Whatever the rules, the newest backup is kept.
+            #[test]
+            fn the_newest_is_always_kept(times in timeline(), p in policy()) {
+                let newest = times.iter().max().unwrap().format("%Y-%m-%d %H:%M").to_string();
+                prop_assert!(kept_set(p, &times).contains(&newest));
+            }
+
+            /// Raising any rule's number never removes a backup a smaller number kept.
+            #[test]
+            fn more_never_keeps_less(times in timeline(), p in policy(), rule in 0usize..6, more in 1u32..5) {
+                let mut bigger = p;
+                match rule {
+                    0 => bigger.last += more,
+                    1 => bigger.daily += more,
+                    2 => bigger.weekly += more,
+                    3 => bigger.monthly += more,
+                    4 => bigger.yearly += more,
+                    _ => {
+                        let mut w = p.within.unwrap_or_default();
+                        w.days += more;
+                        bigger.within = Some(w);
+                    }
+                }
+                let (small, big) = (kept_set(p, &times), kept_set(bigger, &times));
+                prop_assert!(small.is_subset(&big), "{p:?} kept {small:?}, {bigger:?} kept {big:?}");
+            }
+
+            /// keep-days 0 keeps everything, with any other rule.
+            #[test]
+            fn keep_all_keeps_all(times in timeline(), mut p in policy()) {
+                p.all = true;
+                prop_assert_eq!(kept(p, &times).len(), times.len());
+            }
+
+            /// Any span text parses or is refused; a parsed one never panics when applied.
+            #[test]
+            fn spans_never_panic(text in "[0-9ymdh]{0,24}", times in timeline()) {
+                if let Ok(span) = Span::parse(&text) {
+                    let p = Policy { within: Some(span), ..Policy::default() };
+                    prop_assert!(!kept(p, &times).is_empty());
+                }
+            }
+        }
+    }
 }

@@ -652,3 +652,37 @@ mod tests {
         assert!(!format!("{c:?}").contains("hunter2secret"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any value of any database variable (or URL) is a Config or a one-line 78.
+        #[test]
+        fn any_environment_is_checked_never_a_panic(
+            var in prop::sample::select(vec![
+                vars::DATABASE_URL, vars::DATABASE_HOST, vars::DATABASE_PORT,
+                vars::DATABASE_NAME, vars::DATABASE_USER, vars::DATABASE_PASSWORD,
+                vars::DATABASE_SSLMODE, vars::DATABASE_SSLROOTCERT,
+                vars::DATABASE_CONNECT_TIMEOUT, vars::DATABASE_POOL_SIZE,
+                vars::DATABASE_MAX_OVERFLOW, vars::DATABASE_POOL_TIMEOUT,
+            ]),
+            value in "\\PC{0,40}|postgres(ql)?://[a-z:@%/?=&.\\[\\]0-9\\-]{0,40}",
+        ) {
+            let got = Config::load(None, |k| (k == var).then(|| value.clone()));
+            if let Err(e) = got {
+                prop_assert_eq!(crate::report::exit::classify(&e), Code::Config);
+                let shown = format!("{e:#}");
+                prop_assert!(!shown.contains('\n'), "{}", shown);
+            }
+        }
+
+        #[test]
+        fn seconds_never_panic(value in "\\PC{0,30}|[0-9eE.+-]{1,30}") {
+            let _ = crate::config::parse_seconds(&value, true);
+            let _ = crate::config::parse_seconds(&value, false);
+        }
+    }
+}

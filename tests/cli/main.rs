@@ -27,6 +27,7 @@ mod restore;
 mod retention;
 mod secrets;
 mod seed;
+mod statements;
 
 /// Registers test functions under `module::name`.
 #[macro_export]
@@ -62,6 +63,7 @@ fn main() {
     tests.extend(hostile_store::tests());
     tests.extend(realdb::tests());
     tests.extend(corpus::tests());
+    tests.extend(statements::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());

@@ -263,3 +263,32 @@ mod tests {
         assert!(!ends_complete(b"COPY public.users (id) FROM stdin;\n1\n"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the bytes after a dump's header, reading them ends in steps or an
+        /// error, never a panic or a loop.
+        #[test]
+        fn any_bytes_read_to_an_end(body in prop::collection::vec(any::<u8>(), 0..600)) {
+            let mut input = b"--\n-- PostgreSQL database dump\n--\n".to_vec();
+            input.extend(body);
+            let mut r = Reader::new(&input[..]);
+            for _ in 0..10_000 {
+                match r.next_step() {
+                    Ok(Some(_)) => {}
+                    _ => break,
+                }
+            }
+        }
+
+        /// Scripts of SQL-looking text split without panicking.
+        #[test]
+        fn any_script_splits(sql in "([a-z ;'\"$\\-/*\\\\\n(){}]|BEGIN ATOMIC|END|COPY x FROM stdin;\n){0,40}") {
+            let _ = statements(&sql);
+        }
+    }
+}

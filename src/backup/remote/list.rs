@@ -257,3 +257,24 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::parse;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any answer to a listing is a page or "not S3's": never a panic.
+        #[test]
+        fn any_answer_is_judged(body in prop::collection::vec(any::<u8>(), 0..500)) {
+            let _ = parse(&body);
+        }
+
+        #[test]
+        fn any_xml_like_answer_is_judged(
+            body in "(<\\?xml[^>]{0,10}\\?>)?<ListBucketResult>(<Contents><Key>[^<]{0,20}</Key><Size>[0-9a-z-]{0,25}</Size></Contents>|<IsTruncated>[a-z]{0,6}</IsTruncated>|<[A-Za-z]{1,8}>|[^<]{0,10}){0,8}(</ListBucketResult>)?",
+        ) {
+            let _ = parse(body.as_bytes());
+        }
+    }
+}

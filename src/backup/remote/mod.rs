@@ -114,7 +114,8 @@ impl Remote {
             ));
         };
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        if bucket.contains('@') {
+        // KEY:SECRET@bucket (a secret may hold '/'): never echoed.
+        if rest.contains('@') || bucket.contains(':') {
             // Never echoed: what stands before '@' is a key and a secret.
             return Err(fail(
                 Code::Config,
@@ -523,5 +524,35 @@ mod tests {
         assert!(!format!("{e:#}").contains("hunter2secret"), "{e:#}");
         let e = remote("gs://b").err().unwrap();
         assert!(e.to_string().contains("not supported yet"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any remote URL is a remote or a one-line 78 that never echoes a secret.
+        #[test]
+        fn any_remote_url(url in "\\PC{0,40}|s3://[a-zA-Z0-9._<` @:%/-]{0,30}") {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let got = Remote::new(
+                &url,
+                Duration::from_secs(1),
+                AmazonS3Builder::new().with_region("us-east-1"),
+                ClientOptions::new(),
+            );
+            if let Err(e) = got {
+                prop_assert_eq!(crate::report::exit::classify(&e), Code::Config);
+                if let Some((_, rest)) = url.split_once("://")
+                    && let Some((creds, _)) = rest.split_once('@')
+                    && creds.len() > 3
+                {
+                    let shown = format!("{e:#}");
+                    prop_assert!(!shown.contains(creds), "{}", shown);
+                }
+            }
+        }
     }
 }
