@@ -371,4 +371,53 @@ mod tests {
             assert_eq!(parse_backup_name(bad), None, "{bad}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use crate::backup::retention::Span;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(48))]
+
+            /// What the dry run says would go is exactly what the real prune removes.
+            #[test]
+            fn the_dry_run_is_the_prune(
+                hours in prop::collection::btree_set(0i64..(2 * 365 * 24), 1..40),
+                last in 0u32..4, daily in 0u32..8, monthly in 0u32..4, days in 0u32..60,
+            ) {
+                let dir = tempfile::tempdir().unwrap();
+                let start = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+                for h in &hours {
+                    let name = backup_name(start + chrono::Duration::hours(*h), ".sql.gz");
+                    std::fs::write(dir.path().join(name), b"x").unwrap();
+                }
+                let policy = Policy {
+                    last,
+                    daily,
+                    monthly,
+                    within: (days > 0).then_some(Span { days, ..Span::default() }),
+                    ..Policy::default()
+                };
+                let said: Vec<String> = prune(dir.path(), &policy, true)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|d| !d.keep)
+                    .map(|d| d.backup.name)
+                    .collect();
+                let before: Vec<String> = list(dir.path()).unwrap().into_iter().map(|b| b.name).collect();
+                prop_assert_eq!(before.len(), hours.len(), "a dry run deletes nothing");
+                let done: Vec<String> = prune(dir.path(), &policy, false)
+                    .unwrap()
+                    .into_iter()
+                    .filter(|d| !d.keep)
+                    .map(|d| d.backup.name)
+                    .collect();
+                prop_assert_eq!(&said, &done);
+                let after: Vec<String> = list(dir.path()).unwrap().into_iter().map(|b| b.name).collect();
+                prop_assert!(after.iter().all(|n| !said.contains(n)));
+                prop_assert_eq!(after.len() + said.len(), hours.len());
+            }
+        }
+    }
 }

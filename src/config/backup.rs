@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
-use object_store::{Certificate, ClientOptions};
+use object_store::aws::AmazonS3Builder;
 
-use super::{config_err, env, seconds, text_setting, vars};
+use super::{config_err, env, seconds, switch, text_setting, vars};
 use crate::backup::crypt::{Identities, Recipients};
 use crate::backup::pipeline::Compression;
-use crate::backup::remote::Remote;
+use crate::backup::remote::{HttpSettings, Remote};
 use crate::backup::retention::{Policy, Span};
 use crate::report::exit::{Code, fail};
 
@@ -162,34 +161,36 @@ fn endpoint(e: &str) -> Result<()> {
     Ok(())
 }
 
-/// The object store's HTTP client settings: the ones object_store reads from AWS_*
-/// (proxy, allow_http, certificate switches…), and the CA certificates in
-/// `AWS_CA_BUNDLE` (a private S3 service's own CA), as the AWS CLI reads them.
-fn http_client() -> Result<ClientOptions> {
-    let mut options = ClientOptions::new();
-    for (key, value) in std::env::vars_os() {
-        let (Some(key), Some(value)) = (key.to_str(), value.to_str()) else {
-            continue;
-        };
-        if !key.starts_with("AWS_") || value.is_empty() {
-            continue;
+/// The object store's HTTP settings: the CA certificates in `AWS_CA_BUNDLE` (a private
+/// S3 service's own CA), as the AWS CLI reads them; `AWS_PROXY_URL` with
+/// `AWS_PROXY_CA_CERTIFICATE` (PEM text) and `AWS_PROXY_EXCLUDES`;
+/// `AWS_ALLOW_INVALID_CERTIFICATES=true`. A bad one is 78, naming it.
+fn http_client() -> Result<HttpSettings> {
+    let pem_certs = |name: &str, pem: &[u8]| -> Result<Vec<reqwest::Certificate>> {
+        let bad = |why: String| config_err(format!("{name}: {why}"));
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("no PEM certificate in it".into()));
         }
-        if let Ok(AmazonS3ConfigKey::Client(k)) = key.to_ascii_lowercase().parse() {
-            options = options.with_config(k, value);
-        }
+        Ok(certs)
+    };
+    let mut settings = HttpSettings {
+        proxy: env("AWS_PROXY_URL"),
+        proxy_excludes: env("AWS_PROXY_EXCLUDES"),
+        allow_invalid_certificates: switch(false, "AWS_ALLOW_INVALID_CERTIFICATES")?,
+        ..HttpSettings::default()
+    };
+    if let Some(pem) = env("AWS_PROXY_CA_CERTIFICATE") {
+        settings.proxy_ca = pem_certs("AWS_PROXY_CA_CERTIFICATE", pem.as_bytes())?
+            .into_iter()
+            .next();
     }
     if let Some(path) = env(vars::CA_BUNDLE) {
-        let bad = |why: String| config_err(format!("{}={path}: {why}", vars::CA_BUNDLE));
-        let pem = std::fs::read(&path).map_err(|e| bad(e.to_string()))?;
-        let certs = Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
-        if certs.is_empty() {
-            return Err(bad("no PEM certificate in the file".into()));
-        }
-        options = certs
-            .into_iter()
-            .fold(options, ClientOptions::with_root_certificate);
+        let name = format!("{}={path}", vars::CA_BUNDLE);
+        let pem = std::fs::read(&path).map_err(|e| config_err(format!("{name}: {e}")))?;
+        settings.roots = pem_certs(&name, &pem)?;
     }
-    Ok(options)
+    Ok(settings)
 }
 
 /// Compression and level: the flags, else `KRONIC_BACKUP_COMPRESSION` (78 when neither

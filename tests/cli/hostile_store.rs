@@ -16,6 +16,7 @@ crate::register!(
     server_messages_are_one_bounded_printable_line,
     an_html_answer_is_not_an_empty_bucket,
     foreign_keys_kronic_cannot_use_are_skipped,
+    redirects_are_not_followed_with_the_token,
 );
 
 fn kronic_at_store(db: &TestDb, store: &HostileS3) -> assert_cmd::Command {
@@ -230,4 +231,39 @@ fn foreign_keys_kronic_cannot_use_are_skipped() {
     assert_stderr(&out, "skipping keys kronic cannot use");
     let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 1, "{rows}");
+}
+
+fn redirects_are_not_followed_with_the_token() {
+    // Whoever the redirect points at: a listener that counts the connections it gets.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = elsewhere.local_addr().unwrap().port();
+    let reached = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = reached.clone();
+    std::thread::spawn(move || {
+        for s in elsewhere.incoming().flatten() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(s);
+        }
+    });
+    let store = HostileS3::start(move |_| Answer::Full {
+        status: 307,
+        headers: vec![("Location".into(), format!("http://127.0.0.1:{port}/steal"))],
+        body: Vec::new(),
+    });
+    let db = TestDb::populated();
+    for args in [
+        vec!["backup", "list", "--remote"],
+        vec!["backup", "--remote-only"],
+    ] {
+        let out = run(kronic_at_store(&db, &store)
+            .env("AWS_SESSION_TOKEN", "session-token-do-not-forward")
+            .args(&args));
+        assert_ne!(out.code, 0, "{}", out.all());
+        assert!(!out.all().contains("session-token-do-not-forward"));
+    }
+    assert_eq!(
+        reached.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a redirect was followed"
+    );
 }

@@ -1,30 +1,73 @@
 //! object_store's HTTP client as kronic uses it, and what its errors say.
 
 use std::io;
+use std::time::Duration;
 
 use futures_util::StreamExt;
 
 use object_store::ClientOptions;
 use object_store::client::{
     HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpService,
-    ReqwestConnector,
 };
 
-/// object_store's own HTTP client, with two changes: a TLS certificate that is not
-/// trusted is not retried like a refused connection (it will not become trusted within
-/// the timeout), its error comes back at once, to be reported as what it is; and an
-/// error answer's body is read up to ERROR_BODY_MAX bytes only (object_store would read
-/// a hostile server's hundred megabytes whole, to quote them).
+/// The HTTP settings kronic reads from the environment for the object store: CA
+/// certificates to trust (AWS_CA_BUNDLE), a proxy and what it excludes, and whether
+/// invalid certificates are accepted (AWS_ALLOW_INVALID_CERTIFICATES).
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    pub roots: Vec<reqwest::Certificate>,
+    pub proxy: Option<String>,
+    pub proxy_ca: Option<reqwest::Certificate>,
+    pub proxy_excludes: Option<String>,
+    pub allow_invalid_certificates: bool,
+}
+
+/// kronic's HTTP client for the object store (object_store speaks through it):
+/// - redirects are never followed: a signed request is only valid for its host, and a
+///   server must not send kronic's session token on to another one;
+/// - a TLS certificate that is not trusted is not retried like a refused connection
+///   (it will not become trusted within the timeout): its error comes back at once;
+/// - an error answer's body is read up to ERROR_BODY_MAX bytes only (object_store would
+///   read a hostile server's hundred megabytes whole, to quote them).
 #[derive(Debug)]
-pub(super) struct UntrustedFailsFast;
+pub(super) struct UntrustedFailsFast {
+    pub settings: HttpSettings,
+    /// The whole request, when bounded; connecting and each read, always.
+    pub timeout: Option<Duration>,
+    pub stall: Duration,
+}
 
 /// Enough of an error answer for S3's `<Code>` and `<Message>`.
 const ERROR_BODY_MAX: usize = 64 << 10;
 
 impl HttpConnector for UntrustedFailsFast {
-    fn connect(&self, options: &ClientOptions) -> object_store::Result<HttpClient> {
-        let inner = ReqwestConnector::default().connect(options)?;
-        Ok(HttpClient::new(NoRetryOnTls(inner)))
+    fn connect(&self, _: &ClientOptions) -> object_store::Result<HttpClient> {
+        let s = &self.settings;
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("kronic/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(self.stall)
+            .read_timeout(self.stall)
+            .danger_accept_invalid_certs(s.allow_invalid_certificates);
+        if let Some(t) = self.timeout {
+            builder = builder.timeout(t);
+        }
+        for cert in s.roots.iter().chain(&s.proxy_ca) {
+            builder = builder.add_root_certificate(cert.clone());
+        }
+        let failed = |e: reqwest::Error| object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(e),
+        };
+        if let Some(url) = &s.proxy {
+            let mut proxy = reqwest::Proxy::all(url).map_err(failed)?;
+            if let Some(excludes) = &s.proxy_excludes {
+                proxy = proxy.no_proxy(reqwest::NoProxy::from_string(excludes));
+            }
+            builder = builder.proxy(proxy);
+        }
+        let client = builder.build().map_err(failed)?;
+        Ok(HttpClient::new(NoRetryOnTls(HttpClient::new(client))))
     }
 }
 

@@ -30,6 +30,7 @@ mod journal;
 mod list;
 mod upload;
 
+pub use http::HttpSettings;
 pub use upload::{Feed, Upload};
 
 use http::{DENIED, UntrustedFailsFast, first_line, reason, source_text, tls_failure};
@@ -105,7 +106,7 @@ impl Remote {
         url: &str,
         timeout: Duration,
         builder: AmazonS3Builder,
-        http: ClientOptions,
+        http: HttpSettings,
     ) -> Result<Remote> {
         let Some((scheme, rest)) = url.split_once("://") else {
             return Err(fail(
@@ -163,20 +164,19 @@ impl Remote {
             return Err(bad("the prefix has an empty, . or .. segment"));
         }
         let builder = builder.with_bucket_name(bucket);
-        let build = |options: ClientOptions, retry_timeout: Duration| {
+        let build = |request: Option<Duration>, retry_timeout: Duration| {
             builder
                 .clone()
-                .with_http_connector(UntrustedFailsFast)
+                .with_http_connector(UntrustedFailsFast {
+                    settings: http.clone(),
+                    timeout: request,
+                    stall: timeout,
+                })
                 .with_retry(object_store::RetryConfig {
                     max_retries: 10,
                     retry_timeout,
                     ..Default::default()
                 })
-                .with_client_options(
-                    options
-                        .with_connect_timeout(timeout)
-                        .with_read_timeout(timeout),
-                )
                 .build()
                 .map(Arc::new)
                 .map_err(|e| bad(&first_line(&e.to_string())))
@@ -184,21 +184,20 @@ impl Remote {
         // Requests and uploaded parts: each whole request bounded (an 8 MiB part gets
         // at least two minutes, for slow links), retries too.
         let whole = (timeout * 4).max(Duration::from_secs(120));
-        let store = build(http.clone().with_timeout(whole), timeout)?;
+        let store = build(Some(whole), timeout)?;
         // Downloads feed a restore for as long as it takes: no limit on the whole
         // request, only on a stalled read. object_store resumes a broken download where
         // it stopped (a range request, the same ETag) while its retry budget lasts, and
         // that budget counts from the request's start: hours into a restore, only the
         // number of retries may bound it. (The first answer is bounded by `bounded`.)
-        let reads = build(http.clone().with_timeout_disabled(), DOWNLOAD_RETRY_BUDGET)?;
-        let listing = UntrustedFailsFast
-            .connect(
-                &http
-                    .with_timeout(timeout)
-                    .with_connect_timeout(timeout)
-                    .with_read_timeout(timeout),
-            )
-            .map_err(|e| bad(&first_line(&e.to_string())))?;
+        let reads = build(None, DOWNLOAD_RETRY_BUDGET)?;
+        let listing = UntrustedFailsFast {
+            settings: http.clone(),
+            timeout: Some(timeout),
+            stall: timeout,
+        }
+        .connect(&ClientOptions::new())
+        .map_err(|e| bad(&first_line(&e.to_string())))?;
         let (bucket_endpoint, region) = bucket_endpoint(&builder, bucket);
         Ok(Remote {
             http: listing,
@@ -494,7 +493,7 @@ mod tests {
             url,
             Duration::from_secs(1),
             AmazonS3Builder::new().with_region("us-east-1"),
-            ClientOptions::new(),
+            HttpSettings::default(),
         )
     }
 
@@ -541,7 +540,7 @@ mod properties {
                 &url,
                 Duration::from_secs(1),
                 AmazonS3Builder::new().with_region("us-east-1"),
-                ClientOptions::new(),
+                HttpSettings::default(),
             );
             if let Err(e) = got {
                 prop_assert_eq!(crate::report::exit::classify(&e), Code::Config);
