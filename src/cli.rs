@@ -644,6 +644,7 @@ fn parse_serve(s: &str) -> Result<String, String> {
         } else {
             format!("127.0.0.1:{p}")
         }),
+        _ if port == s => Err(format!("{s:?} is not a port (1-65535)")),
         _ => Err(format!("{s:?}: {port:?} is not a port (1-65535)")),
     }
 }

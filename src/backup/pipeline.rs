@@ -31,6 +31,14 @@ impl Compression {
         }
     }
 
+    /// `gzip` or `zstd`, as the flag and the manifest spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+
     /// `.sql.gz` or `.sql.zst`.
     pub fn suffix(self) -> &'static str {
         match self {

@@ -263,7 +263,7 @@ fn manifest_of(
         schema_version: server.schema_version,
         started_at: started_at.to_rfc3339(),
         finished_at: Utc::now().to_rfc3339(),
-        compression: format!("{:?}", plan.compression).to_lowercase(),
+        compression: plan.compression.name().into(),
         compressed_bytes: stats.out_bytes,
         sql_bytes: stats.sql_bytes,
         sha256: stats.sha256.clone(),

@@ -157,8 +157,9 @@ async fn drill(
         name: "schema version",
         ok: version == m.schema_version,
         detail: format!(
-            "{version:?} restored, {:?} in the manifest",
-            m.schema_version
+            "{} restored, {} in the manifest",
+            shown(version),
+            shown(m.schema_version)
         ),
     });
     let indexes = db::texts(
@@ -175,6 +176,11 @@ async fn drill(
     .await?;
     checks.push(names_check("constraints", &m.constraints, &constraints));
     Ok(checks)
+}
+
+/// A schema version as people read it: the number, or "none".
+fn shown(v: Option<i32>) -> String {
+    v.map_or_else(|| "none".into(), |v| v.to_string())
 }
 
 fn rows(r: &Restored) -> u64 {

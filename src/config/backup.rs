@@ -213,7 +213,8 @@ pub fn compression(flag: Option<Compression>, level: Option<u32>) -> Result<(Com
         return Err(fail(
             Code::Usage,
             format!(
-                "--compression-level {level}: {compression:?} takes {} to {}",
+                "--compression-level {level}: {} takes {} to {}",
+                compression.name(),
                 compression.levels().start(),
                 compression.levels().end()
             ),

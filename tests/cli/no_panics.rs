@@ -191,6 +191,26 @@ fn age_inputs_are_bounded_and_armored_backups_restore() {
     let out = run(db.kronic().arg("backup").arg("--recipients-file").arg(&bad));
     one_line(&out, 78);
     assert_stderr(&out, "not UTF-8");
+    // An ssh recipient whose comment holds a comma, as age reads it: one recipient.
+    let ssh = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN Smith, Alice (laptop)";
+    let out = expect(
+        db.kronic()
+            .env("KRONIC_BACKUP_RECIPIENTS", format!("{ssh}, {public}"))
+            .arg("backup"),
+        0,
+    );
+    let name = out
+        .stdout
+        .trim()
+        .strip_prefix("Backup completed: ")
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(db.backup_dir().join(format!("{name}.manifest.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["recipients"][0], ssh, "{manifest}");
+    assert_eq!(manifest["recipients"].as_array().unwrap().len(), 2);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     // An ASCII-armored backup (age -a, by hand) restores like a binary one.
     let out = expect(db.kronic().arg("backup"), 0);
     let name = out
