@@ -23,25 +23,17 @@ crate::register!(
     metrics_file_is_written_on_success,
 );
 
-fn backups_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|r| {
-            r.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.retain(|n| n != ".kronic_backup.lock" && !n.ends_with(".manifest.json"));
-    v.sort();
-    v
-}
-
 /// Files left from a 50 and a 40 day old backup (sorted by name), to prove failures
 /// prune nothing.
 fn plant_old_backups(dir: &Path) -> Vec<String> {
+    plant_backups_aged(dir, &[50, 40])
+}
+
+/// Backup files `days` old (oldest first), in `dir`.
+fn plant_backups_aged(dir: &Path, days: &[i64]) -> Vec<String> {
     std::fs::create_dir_all(dir).unwrap();
     let now = chrono::Utc::now();
-    let names: Vec<String> = [50, 40]
+    let names: Vec<String> = days
         .iter()
         .map(|d| {
             format!(
@@ -429,18 +421,7 @@ fn pruning_deletes_only_old_backup_files() {
     // The newest backup survives however old; 0 disables pruning. 30 days count back
     // from the newest backup (100 days old is 60 days before it), not from now.
     let lone = tempfile::tempdir().unwrap();
-    let olds: Vec<String> = [100, 40]
-        .iter()
-        .map(|d| {
-            format!(
-                "kronic_backup_{}.sql.gz",
-                (now - chrono::Duration::days(*d)).format("%Y%m%d_%H%M%S")
-            )
-        })
-        .collect();
-    for n in &olds {
-        std::fs::write(lone.path().join(n), b"old").unwrap();
-    }
+    let olds = plant_backups_aged(lone.path(), &[100, 40]);
     expect(
         db.kronic()
             .args(["backup", "prune", "--keep-days", "0", "--dir"])

@@ -142,14 +142,7 @@ fn snapshot(db: &TestDb) -> String {
 /// The dumps of `src` to restore: kronic's own backup, and pg_dump's with other options
 /// (as the application role, with the server's own pg_dump).
 fn dumps(src: &TestDb, server_major: u32) -> Vec<(String, PathBuf)> {
-    let out = expect(src.kronic().arg("backup"), 0);
-    let name = out
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("Backup completed: "))
-        .unwrap()
-        .to_string();
-    let mut dumps = vec![("kronic backup".to_string(), src.backup_dir().join(name))];
+    let mut dumps = vec![("kronic backup".to_string(), src.backed_up(&[]))];
     let mut variants: Vec<(&str, Vec<&str>)> = vec![
         (
             "--clean without --if-exists",
@@ -295,21 +288,13 @@ fn corpus_round_trips_on_postgresql_18() {
 
 /// The main commands against PostgreSQL 18, with its own pg_dump.
 fn main_commands_on_postgresql_18() {
-    let db = TestDb::on(server_18());
+    let db = TestDb::seeded_on(server_18());
     let version: String = db
         .client()
         .query_one("SHOW server_version_num", &[])
         .unwrap()
         .get(0);
     assert!(version.starts_with("18"), "{version}");
-    expect(db.kronic().args(["migrate", "up"]), 0);
-    expect(
-        db.kronic()
-            .env("KRONIC_ADMIN_EMAIL", "admin@example.com")
-            .env("KRONIC_ADMIN_PASSWORD", "a long admin password")
-            .arg("seed"),
-        0,
-    );
     let before = content_checksum(&mut db.client());
     expect(db.kronic().arg("backup"), 0);
     expect(db.kronic().args(["backup", "verify", "--latest"]), 0);

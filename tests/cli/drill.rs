@@ -2,7 +2,7 @@
 //! that never outlives the drill.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -15,27 +15,9 @@ crate::register!(
     verify_catches_a_file_that_no_longer_matches_its_manifest,
 );
 
-fn backup(db: &TestDb, args: &[&str]) -> PathBuf {
-    let out = expect(db.kronic().arg("backup").args(args), 0);
-    db.backup_dir().join(
-        out.stdout
-            .trim()
-            .strip_prefix("Backup completed: ")
-            .unwrap(),
-    )
-}
-
-fn scratch_exists(name: &str) -> bool {
-    postgres::Client::connect(&server().admin_url, postgres::NoTls)
-        .unwrap()
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-        .unwrap()
-        .is_some()
-}
-
 fn a_good_backup_drills_clean_and_reports() {
     let db = TestDb::populated();
-    let file = backup(&db, &[]);
+    let file = db.backed_up(&[]);
     let manifest: serde_json::Value = serde_json::from_slice(
         &std::fs::read(format!("{}.manifest.json", file.display())).unwrap(),
     )
@@ -74,7 +56,7 @@ fn a_good_backup_drills_clean_and_reports() {
         checks[0]["detail"].as_str().unwrap().contains("rows"),
         "{report}"
     );
-    assert!(!scratch_exists(&format!("{}_drill", db.name)));
+    assert!(!database_exists(&format!("{}_drill", db.name)));
     let metrics = std::fs::read_to_string(&prom).unwrap();
     for line in [
         "kronic_drill_last_result{",
@@ -97,7 +79,7 @@ fn a_good_backup_drills_clean_and_reports() {
         .find_map(|l| l.strip_prefix("# public key: ").map(String::from))
         .unwrap();
     std::thread::sleep(Duration::from_millis(1100));
-    let enc = backup(&db, &["--recipient", &public]);
+    let enc = db.backed_up(&["--recipient", &public]);
     let out = expect(
         db.kronic()
             .args(["backup", "drill", "-i"])
@@ -128,7 +110,7 @@ fn altered_or_cut_backups_fail_the_drill() {
             "SET ROLE kronic_app; CREATE TABLE notes AS SELECT i FROM generate_series(1, 10) i",
         )
         .unwrap();
-    let file = backup(&db, &[]);
+    let file = db.backed_up(&[]);
     // One row removed from the COPY data; still a valid, complete dump.
     rewrite(&file, |sql| {
         let at = sql.find("COPY public.notes").unwrap();
@@ -161,7 +143,7 @@ fn altered_or_cut_backups_fail_the_drill() {
     std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
     let out = expect(db.kronic().args(["backup", "drill"]).arg(&file), 65);
     assert_stderr(&out, "corrupt");
-    assert!(!scratch_exists(&format!("{}_drill", db.name)));
+    assert!(!database_exists(&format!("{}_drill", db.name)));
 }
 
 fn the_scratch_database_goes_in_every_outcome() {
@@ -169,7 +151,7 @@ fn the_scratch_database_goes_in_every_outcome() {
     db.client()
         .batch_execute("SET ROLE kronic_app; CREATE TABLE big AS SELECT i, md5(i::text) AS p FROM generate_series(1, 1000000) i")
         .unwrap();
-    let file = backup(&db, &[]);
+    let file = db.backed_up(&[]);
     let scratch = format!("{}_sigterm", db.name);
     let mut cmd = db.kronic_std();
     cmd.args(["backup", "drill", "--scratch-db", &scratch])
@@ -196,14 +178,14 @@ fn the_scratch_database_goes_in_every_outcome() {
     let out = signal_and_wait(child, "-TERM");
     assert_interrupted(&out);
     assert!(
-        !scratch_exists(&scratch),
+        !database_exists(&scratch),
         "SIGTERM left the scratch database"
     );
 }
 
 fn an_existing_database_is_not_touched_without_force() {
     let db = TestDb::populated();
-    let file = backup(&db, &[]);
+    let file = db.backed_up(&[]);
     let other = TestDb::new();
     other
         .client()
@@ -236,12 +218,12 @@ fn an_existing_database_is_not_touched_without_force() {
             .arg(&file),
         0,
     );
-    assert!(!scratch_exists(&reborn));
+    assert!(!database_exists(&reborn));
 }
 
 fn verify_catches_a_file_that_no_longer_matches_its_manifest() {
     let db = TestDb::populated();
-    let file = backup(&db, &[]);
+    let file = db.backed_up(&[]);
     expect(db.kronic().args(["backup", "verify"]).arg(&file), 0);
     // Another valid, complete dump under this name: only the manifest can tell.
     rewrite(&file, |sql| {

@@ -30,17 +30,6 @@ pub(crate) fn keygen(dir: &Path, name: &str) -> (PathBuf, String) {
     (key, public)
 }
 
-/// `kronic backup` with `args`; the new file.
-fn backup(db: &TestDb, args: &[&str]) -> PathBuf {
-    let out = expect(db.kronic().arg("backup").args(args), 0);
-    let name = out
-        .stdout
-        .trim()
-        .strip_prefix("Backup completed: ")
-        .unwrap();
-    db.backup_dir().join(name)
-}
-
 fn encrypted_backups_round_trip_with_kronic_and_the_age_cli() {
     let src = TestDb::populated();
     let (key_a, pub_a) = keygen(src.dir.path(), "a.key");
@@ -52,11 +41,7 @@ fn encrypted_backups_round_trip_with_kronic_and_the_age_cli() {
             .arg("backup"),
         0,
     );
-    let name = out
-        .stdout
-        .trim()
-        .strip_prefix("Backup completed: ")
-        .unwrap();
+    let name = completed(&out.stdout);
     assert!(name.ends_with(".sql.gz.age"), "{name}");
     let file = src.backup_dir().join(name);
     let mode =
@@ -169,7 +154,7 @@ fn wrong_identity_tampering_and_truncation_change_nothing() {
     let db = TestDb::populated();
     let (key, public) = keygen(db.dir.path(), "k");
     let (other, _) = keygen(db.dir.path(), "other");
-    let file = backup(&db, &["--recipient", &public]);
+    let file = db.backed_up(&["--recipient", &public]);
     db.client().batch_execute("DELETE FROM user_roles").unwrap();
     let before = content_checksum(&mut db.client());
     let out = expect(
@@ -248,7 +233,7 @@ fn bad_recipients_are_78_before_pg_dump() {
 fn verify_with_and_without_an_identity() {
     let db = TestDb::populated();
     let (key, public) = keygen(db.dir.path(), "k");
-    let file = backup(&db, &["--recipient", &public]);
+    let file = db.backed_up(&["--recipient", &public]);
     let out = expect(
         db.kronic()
             .args(["backup", "verify", "-i"])
@@ -272,7 +257,7 @@ fn verify_with_and_without_an_identity() {
 
 fn zstd_backups_round_trip_and_corruption_is_caught() {
     let src = TestDb::populated();
-    let file = backup(&src, &["--compression", "zstd"]);
+    let file = src.backed_up(&["--compression", "zstd"]);
     assert!(file.to_string_lossy().ends_with(".sql.zst"));
     let want = content_checksum(&mut src.client());
     let dst = TestDb::new();
@@ -306,7 +291,7 @@ fn zstd_backups_round_trip_and_corruption_is_caught() {
     }
     // Encrypted zstd.
     let (key, public) = keygen(src.dir.path(), "k");
-    let enc = backup(&src, &["--compression", "zstd", "--recipient", &public]);
+    let enc = src.backed_up(&["--compression", "zstd", "--recipient", &public]);
     assert!(enc.to_string_lossy().ends_with(".sql.zst.age"));
     let dst = TestDb::new();
     expect(
@@ -342,13 +327,13 @@ fn mixed_folders_list_prune_and_restore_the_latest() {
     let db = TestDb::populated();
     let (key, public) = keygen(db.dir.path(), "k");
     let dir = db.backup_dir();
-    let gz = backup(&db, &[]);
+    let gz = db.backed_up(&[]);
     std::thread::sleep(Duration::from_millis(1100));
-    let zst = backup(&db, &["--compression", "zstd"]);
+    let zst = db.backed_up(&["--compression", "zstd"]);
     std::thread::sleep(Duration::from_millis(1100));
     db.client().batch_execute("DELETE FROM user_roles WHERE user_id IN (SELECT id FROM users WHERE email LIKE 'user2%')").unwrap();
     let want = content_checksum(&mut db.client());
-    let age = backup(&db, &["--recipient", &public]);
+    let age = db.backed_up(&["--recipient", &public]);
     // Two old ones, of two kinds (each backup prunes, so they come last).
     std::fs::copy(&age, dir.join("kronic_backup_20000101_000000.sql.gz.age")).unwrap();
     std::fs::copy(&zst, dir.join("kronic_backup_20000102_000000.sql.zst")).unwrap();

@@ -2,7 +2,7 @@
 //! that decide what to prune, and the settings that decide whether to encrypt are
 //! checked, and the dangerous reading is refused with nothing changed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::support::*;
 
@@ -16,27 +16,9 @@ crate::register!(
     the_bucket_object_is_held_to_its_manifest,
 );
 
-fn backup(db: &TestDb) -> PathBuf {
-    let out = expect(db.kronic().arg("backup"), 0);
-    db.backup_dir().join(
-        out.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("Backup completed: "))
-            .unwrap(),
-    )
-}
-
-fn database_exists(name: &str) -> bool {
-    postgres::Client::connect(&server().admin_url, postgres::NoTls)
-        .unwrap()
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-        .unwrap()
-        .is_some()
-}
-
 fn drills_and_restores_refuse_the_production_and_system_databases() {
     let db = TestDb::populated();
-    backup(&db);
+    db.backed_up(&[]);
     // Rows written after the backup: a restore over production would lose them.
     db.client()
         .batch_execute("INSERT INTO roles (name, permissions) VALUES ('after', '[]')")
@@ -109,7 +91,7 @@ fn drills_and_restores_refuse_the_production_and_system_databases() {
 
 /// Seven backups, one a week, the newest this week.
 fn seven_weeks(db: &TestDb) -> Vec<String> {
-    let real = backup(db);
+    let real = db.backed_up(&[]);
     let now = chrono::Utc::now();
     let mut names = Vec::new();
     for week in 1..7 {
@@ -121,17 +103,6 @@ fn seven_weeks(db: &TestDb) -> Vec<String> {
     names.push(real.file_name().unwrap().to_string_lossy().into_owned());
     names.sort();
     names
-}
-
-fn backups_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("kronic_backup_") && !n.ends_with(".manifest.json"))
-        .collect();
-    v.sort();
-    v
 }
 
 fn retention_numbers_beyond_the_calendar_keep_everything() {
@@ -281,18 +252,12 @@ fn other_backup(db: &TestDb) -> Vec<u8> {
             .arg("backup"),
         0,
     );
-    let name = out
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("Backup completed: "))
-        .unwrap()
-        .to_string();
-    std::fs::read(db.path("other").join(name)).unwrap()
+    std::fs::read(db.path("other").join(completed(&out.stdout))).unwrap()
 }
 
 fn restores_and_drills_hold_the_bytes_to_the_manifest() {
     let db = TestDb::populated();
-    let file = backup(&db);
+    let file = db.backed_up(&[]);
     // The file replaced by another valid backup, its manifest left as it was.
     std::fs::write(&file, other_backup(&db)).unwrap();
     let before = content_checksum(&mut db.client());
@@ -309,9 +274,9 @@ fn restores_and_drills_hold_the_bytes_to_the_manifest() {
 
 fn a_missing_manifest_among_neighbours_is_flagged() {
     let db = TestDb::populated();
-    backup(&db);
+    db.backed_up(&[]);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let newest = backup(&db);
+    let newest = db.backed_up(&[]);
     let manifest = PathBuf::from(format!("{}.manifest.json", newest.display()));
     // Emptied: not a manifest at all.
     std::fs::write(&manifest, "").unwrap();

@@ -18,13 +18,7 @@ crate::register!(
 
 /// A backup of `db` made by kronic, and its SQL.
 fn backup_sql(db: &TestDb) -> (PathBuf, String) {
-    let out = expect(db.kronic().arg("backup"), 0);
-    let name = out
-        .stdout
-        .trim()
-        .strip_prefix("Backup completed: ")
-        .unwrap();
-    let gz = db.backup_dir().join(name);
+    let gz = db.backed_up(&[]);
     let mut sql = String::new();
     std::io::Read::read_to_string(
         &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&gz).unwrap()),

@@ -199,11 +199,7 @@ fn age_inputs_are_bounded_and_armored_backups_restore() {
             .arg("backup"),
         0,
     );
-    let name = out
-        .stdout
-        .trim()
-        .strip_prefix("Backup completed: ")
-        .unwrap();
+    let name = completed(&out.stdout);
     let manifest: serde_json::Value = serde_json::from_slice(
         &std::fs::read(db.backup_dir().join(format!("{name}.manifest.json"))).unwrap(),
     )
@@ -213,11 +209,7 @@ fn age_inputs_are_bounded_and_armored_backups_restore() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     // An ASCII-armored backup (age -a, by hand) restores like a binary one.
     let out = expect(db.kronic().arg("backup"), 0);
-    let name = out
-        .stdout
-        .trim()
-        .strip_prefix("Backup completed: ")
-        .unwrap();
+    let name = completed(&out.stdout);
     let plain = db.backup_dir().join(name);
     let armored = db.path("kronic_backup_20260101_000000.sql.gz.age");
     run_ok(

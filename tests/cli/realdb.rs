@@ -4,8 +4,6 @@
 //! dumps with large objects), and what a restore must not do it refuses (a superuser's
 //! session, a table whose rows row security would hide from the dump).
 
-use std::path::PathBuf;
-
 use crate::support::*;
 
 crate::register!(
@@ -18,17 +16,6 @@ crate::register!(
     a_table_with_forced_row_security_is_not_backed_up_partially,
     superusers_are_refused_unless_allowed,
 );
-
-/// `kronic backup` of `db`; the file.
-fn backup(db: &TestDb) -> PathBuf {
-    let out = expect(db.kronic().arg("backup"), 0);
-    db.backup_dir().join(
-        out.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("Backup completed: "))
-            .unwrap(),
-    )
-}
 
 /// Runs `sql` in `db` as the application role (objects it owns).
 fn as_app(db: &TestDb, sql: &str) {
@@ -53,7 +40,7 @@ fn views_materialized_views_and_foreign_tables_in_the_target() {
          CREATE VIEW relations AS SELECT relname FROM pg_class; \
          CREATE FOREIGN TABLE remote_things (a int) SERVER elsewhere",
     );
-    let file = backup(&db);
+    let file = db.backed_up(&[]);
     let expected = content_checksum(&mut db.client());
     // In place, over changed data: the up-front lock takes the tables only.
     as_app(
@@ -103,7 +90,7 @@ fn extensions_the_dba_owns_are_kept_and_missing_ones_created_or_named() {
              SELECT 'User' || i || '@Example.com', hstore('k', i::text), digest(i::text, 'sha256') \
              FROM generate_series(1, 50) i",
     );
-    let file = backup(&db);
+    let file = db.backed_up(&[]);
     let manifest: serde_json::Value = serde_json::from_slice(
         &std::fs::read(format!("{}.manifest.json", file.display())).unwrap(),
     )
@@ -122,18 +109,20 @@ fn extensions_the_dba_owns_are_kept_and_missing_ones_created_or_named() {
     let out = expect(db.kronic().args(["restore", "--latest", "--yes"]), 0);
     assert_stderr(&out, "the backup was made with 1.4");
     // Into a new database: trusted ones are created by the owner role.
-    let fresh = format!("{}_fresh", db.name);
-    let out = expect(
-        db.kronic().args([
+    let into_new = |name: &str| {
+        let mut cmd = db.kronic();
+        cmd.args([
             "restore",
             "--latest",
             "--yes",
             "--create",
             "--target-db",
-            &fresh,
-        ]),
-        0,
-    );
+            name,
+        ]);
+        cmd
+    };
+    let fresh = format!("{}_fresh", db.name);
+    let out = expect(&mut into_new(&fresh), 0);
     assert_stderr(&out, "created extension citext");
     assert_eq!(content_checksum(&mut connect_db(&fresh)), expected);
     // And the drill, which restores into a database of its own.
@@ -144,19 +133,9 @@ fn extensions_the_dba_owns_are_kept_and_missing_ones_created_or_named() {
         .batch_execute("CREATE EXTENSION postgres_fdw")
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    backup(&db);
+    db.backed_up(&[]);
     let other = format!("{}_other", db.name);
-    let out = expect(
-        db.kronic().args([
-            "restore",
-            "--latest",
-            "--yes",
-            "--create",
-            "--target-db",
-            &other,
-        ]),
-        77,
-    );
+    let out = expect(&mut into_new(&other), 77);
     assert_stderr(&out, "extension postgres_fdw is not installed");
     assert_stderr(&out, "CREATE EXTENSION postgres_fdw;");
     assert_stderr(&out, "dropped again");
@@ -168,14 +147,6 @@ fn extensions_the_dba_owns_are_kept_and_missing_ones_created_or_named() {
     admin
         .batch_execute(&format!("DROP DATABASE {fresh}"))
         .unwrap();
-}
-
-fn database_exists(name: &str) -> bool {
-    postgres::Client::connect(&server().admin_url, postgres::NoTls)
-        .unwrap()
-        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
-        .unwrap()
-        .is_some()
 }
 
 fn begin_atomic_bodies_are_stored_not_judged() {
@@ -190,7 +161,7 @@ fn begin_atomic_bodies_are_stored_not_judged() {
              BEGIN RETURN $inner$ a ; b $inner$; END $outer$; \
          CREATE VIEW tenant AS SELECT current_setting('app.tenant', true) AS t",
     );
-    let file = backup(&db);
+    let file = db.backed_up(&[]);
     expect(db.kronic().args(["backup", "verify", "--latest"]), 0);
     expect(db.kronic().args(["backup", "drill"]), 0);
     as_app(&db, "DROP FUNCTION set_tenant(text)");
@@ -238,7 +209,7 @@ fn drills_read_quoted_names() {
          CREATE TABLE \"ünïcode tæble\" (\"ключ\" text PRIMARY KEY); \
          INSERT INTO \"Order Items\" SELECT i, i FROM generate_series(1, 10) i",
     );
-    let file = backup(&db);
+    let file = db.backed_up(&[]);
     let manifest: serde_json::Value = serde_json::from_slice(
         &std::fs::read(format!("{}.manifest.json", file.display())).unwrap(),
     )
@@ -285,7 +256,7 @@ fn old_style_dumps_with_large_objects_restore_into_an_empty_database() {
 
 fn a_failed_create_leaves_no_database_behind() {
     let db = TestDb::populated();
-    let file = backup(&db);
+    let file = db.backed_up(&[]);
     // Cut in half: the restore fails after the database was created.
     let bytes = std::fs::read(&file).unwrap();
     let cut = db.path("cut.sql.gz");
@@ -348,7 +319,7 @@ fn a_table_with_forced_row_security_is_not_backed_up_partially() {
 
 fn superusers_are_refused_unless_allowed() {
     let db = TestDb::populated();
-    let file = backup(&db);
+    let file = db.backed_up(&[]);
     let admin: postgres::Config = server().admin_url.parse().unwrap();
     let (user, password) = (
         admin.get_user().unwrap().to_string(),

@@ -17,18 +17,6 @@ crate::register!(
     killed_or_terminated_halfway_changes_nothing,
 );
 
-/// Backs `db` up and returns the file.
-fn backup(db: &TestDb) -> PathBuf {
-    let out = expect(db.kronic().arg("backup"), 0);
-    let name = out
-        .stdout
-        .trim()
-        .strip_prefix("Backup completed: ")
-        .unwrap()
-        .to_string();
-    db.backup_dir().join(name)
-}
-
 /// `kronic restore` as the application role into `target`.
 fn restore_into(target: &TestDb) -> assert_cmd::Command {
     let mut cmd = target.kronic();
@@ -57,7 +45,7 @@ fn gunzip(gz: &Path, out: &Path) {
 
 fn round_trip_into_empty_and_into_modified_databases() {
     let src = TestDb::populated();
-    let file = backup(&src);
+    let file = src.backed_up(&[]);
     let want = content_checksum(&mut src.client());
     let dst = TestDb::new();
     let out = expect(restore_into(&dst).arg(&file).arg("--yes"), 0);
@@ -76,7 +64,7 @@ fn round_trip_into_empty_and_into_modified_databases() {
 
 fn plain_sql_file_restores() {
     let src = TestDb::populated();
-    let gz = backup(&src);
+    let gz = src.backed_up(&[]);
     let sql = src.path("dump.sql");
     gunzip(&gz, &sql);
     let dst = TestDb::new();
@@ -129,7 +117,7 @@ fn seed_script_dumps_restore_into_empty_and_populated() {
 
 fn broken_files_and_failing_statements_change_nothing() {
     let src = TestDb::populated();
-    let gz = backup(&src);
+    let gz = src.backed_up(&[]);
     let bytes = std::fs::read(&gz).unwrap();
     let dst = TestDb::new();
     expect(restore_into(&dst).arg(&gz).arg("--yes"), 0);
@@ -192,7 +180,7 @@ fn broken_files_and_failing_statements_change_nothing() {
 
 fn refuses_without_yes_off_a_terminal() {
     let src = TestDb::populated();
-    let gz = backup(&src);
+    let gz = src.backed_up(&[]);
     let dst = TestDb::new();
     let out = expect(restore_into(&dst).arg(&gz), 64);
     assert_stderr(&out, "--yes");
@@ -202,10 +190,10 @@ fn refuses_without_yes_off_a_terminal() {
 
 fn latest_picks_the_newest_backup() {
     let db = TestDb::populated();
-    backup(&db);
+    db.backed_up(&[]);
     std::thread::sleep(Duration::from_millis(1100));
     modify(&db);
-    let newest = backup(&db);
+    let newest = db.backed_up(&[]);
     let want = content_checksum(&mut db.client());
     db.client()
         .batch_execute("DELETE FROM user_roles; DELETE FROM users")
@@ -222,7 +210,7 @@ fn latest_picks_the_newest_backup() {
 
 fn target_db_create_for_restore_drills() {
     let src = TestDb::populated();
-    let gz = backup(&src);
+    let gz = src.backed_up(&[]);
     let drill = format!("{}_drill", src.name);
     // Without --create a missing database is an error.
     let out = expect(
@@ -330,7 +318,7 @@ fn killed_or_terminated_halfway_changes_nothing() {
     src.client()
         .batch_execute("SET ROLE kronic_app; CREATE TABLE big AS SELECT i, md5(i::text) || md5((i * 7)::text) AS payload FROM generate_series(1, 1500000) i")
         .unwrap();
-    let gz = backup(&src);
+    let gz = src.backed_up(&[]);
     let dst = TestDb::new();
     expect(restore_into(&dst).arg(&gz).arg("--yes"), 0);
     modify(&dst);

@@ -4,17 +4,6 @@ use crate::support::*;
 
 crate::register!(prune_removes_exactly_what_the_dry_run_said);
 
-fn names_in(dir: &std::path::Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("kronic_backup_") && !n.ends_with(".manifest.json"))
-        .collect();
-    v.sort();
-    v
-}
-
 fn prune_removes_exactly_what_the_dry_run_said() {
     let db = TestDb::populated();
     let out = expect(db.kronic().arg("backup"), 0);
@@ -52,7 +41,7 @@ fn prune_removes_exactly_what_the_dry_run_said() {
         "--keep-last",
         "2",
     ];
-    let before = names_in(&dir);
+    let before = backups_in(&dir);
     let out = expect(
         db.kronic()
             .args(["backup", "prune", "--dry-run", "--json"])
@@ -62,7 +51,7 @@ fn prune_removes_exactly_what_the_dry_run_said() {
     let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), before.len(), "one decision per backup");
-    assert_eq!(names_in(&dir), before, "a dry run deletes nothing");
+    assert_eq!(backups_in(&dir), before, "a dry run deletes nothing");
     let mut keep: Vec<String> = rows
         .iter()
         .filter(|r| r["action"] == "keep")
@@ -105,5 +94,5 @@ fn prune_removes_exactly_what_the_dry_run_said() {
     );
     assert!(text.stdout.contains("(daily"), "{}", text.stdout);
     expect(db.kronic().args(["backup", "prune"]).args(policy), 0);
-    assert_eq!(names_in(&dir), keep);
+    assert_eq!(backups_in(&dir), keep);
 }

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use refinery::{Migration, Runner, Target};
+use refinery::{Runner, Target};
 use tokio_postgres::Client;
 
 use super::{HISTORY, MigrationFile, State};
@@ -131,14 +131,10 @@ pub async fn apply(
     applied: &mut Vec<(u32, String)>,
 ) -> Result<()> {
     let pending = state.pending(target);
-    if !pending.is_empty() {
-        state.check_writable()?;
+    if pending.is_empty() {
+        return Ok(());
     }
-    let migrations: Vec<Migration> = state
-        .set
-        .iter()
-        .map(|m| m.refinery())
-        .collect::<Result<_>>()?;
+    let migrations = state.refinery_set()?;
     let mut i = 0;
     while i < pending.len() {
         let alone = pending[i..]
@@ -287,12 +283,7 @@ pub async fn stamp(client: &mut Client, state: &State, version: u32) -> Result<O
     if let Some(c) = state.current().filter(|c| c.version >= version) {
         return Ok(Some(c.version));
     }
-    state.check_writable()?;
-    let migrations: Vec<Migration> = state
-        .set
-        .iter()
-        .map(|m| m.refinery())
-        .collect::<Result<_>>()?;
+    let migrations = state.refinery_set()?;
     Runner::new(&migrations)
         .set_target(Target::FakeVersion(version as i32))
         .set_grouped(true)

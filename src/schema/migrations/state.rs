@@ -108,6 +108,12 @@ impl State {
         }
     }
 
+    /// The set as refinery runs it, once the history can take its rows.
+    pub fn refinery_set(&self) -> Result<Vec<refinery::Migration>> {
+        self.check_writable()?;
+        self.set.iter().map(MigrationFile::refinery).collect()
+    }
+
     pub fn applied(&self) -> &[Applied] {
         self.applied.as_deref().unwrap_or(&[])
     }

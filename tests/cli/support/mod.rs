@@ -197,9 +197,9 @@ impl TestDb {
         }
     }
 
-    /// A migrated and seeded database with 2000 users, each with the `user` role.
-    pub fn populated() -> TestDb {
-        let db = TestDb::new();
+    /// A database on `server`, migrated and seeded by kronic.
+    pub fn seeded_on(server: &'static Server) -> TestDb {
+        let db = TestDb::on(server);
         expect(db.kronic().args(["migrate", "up"]), 0);
         expect(
             db.kronic()
@@ -208,6 +208,12 @@ impl TestDb {
                 .arg("seed"),
             0,
         );
+        db
+    }
+
+    /// A migrated and seeded database with 2000 users, each with the `user` role.
+    pub fn populated() -> TestDb {
+        let db = TestDb::seeded_on(server());
         db.client()
             .batch_execute(
                 "INSERT INTO users (id, email, password_hash, last_login) \
@@ -519,4 +525,45 @@ pub fn shell_restore(db_name: &str, decode: &str, file: &Path) {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     kronic::backup::manifest::hex(&sha2::Sha256::digest(bytes))
+}
+
+/// The backup a `kronic backup` printed (`Backup completed: NAME`).
+pub fn completed(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Backup completed: "))
+        .unwrap_or_else(|| panic!("no backup was completed:\n{stdout}"))
+        .to_string()
+}
+
+impl TestDb {
+    /// `kronic backup ARGS`, which must succeed; the file it wrote.
+    pub fn backed_up(&self, args: &[&str]) -> PathBuf {
+        let out = expect(self.kronic().arg("backup").args(args), 0);
+        self.backup_dir().join(completed(&out.stdout))
+    }
+}
+
+/// What is in a backup folder but its lock and the manifests, sorted: the backups, and
+/// anything a failed run would have left behind.
+pub fn backups_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| {
+            r.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.retain(|n| n != ".kronic_backup.lock" && !n.ends_with(".manifest.json"));
+    v.sort();
+    v
+}
+
+/// Does the database `name` exist on the run's server?
+pub fn database_exists(name: &str) -> bool {
+    postgres::Client::connect(&server().admin_url, postgres::NoTls)
+        .unwrap()
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .unwrap()
+        .is_some()
 }
