@@ -19,6 +19,9 @@ _kronic() {
             kronic,backup)
                 cmd="kronic__subcmd__backup"
                 ;;
+            kronic,config)
+                cmd="kronic__subcmd__config"
+                ;;
             kronic,health)
                 cmd="kronic__subcmd__health"
                 ;;
@@ -72,6 +75,9 @@ _kronic() {
                 ;;
             kronic__subcmd__help,backup)
                 cmd="kronic__subcmd__help__subcmd__backup"
+                ;;
+            kronic__subcmd__help,config)
+                cmd="kronic__subcmd__help__subcmd__config"
                 ;;
             kronic__subcmd__help,health)
                 cmd="kronic__subcmd__help__subcmd__health"
@@ -179,13 +185,17 @@ _kronic() {
 
     case "${cmd}" in
         kronic)
-            opts="-v -q -h -V --database-url --verbose --quiet --help --version migrate seed backup restore health help"
+            opts="-v -q -h -V --database-url --config --verbose --quiet --help --version migrate seed backup restore config health help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -197,7 +207,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup)
-            opts="-v -q -h --dir --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --remote --remote-only --wait --database-url --verbose --quiet --help list verify drill prune sync help"
+            opts="-v -q -h --dir --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --remote --remote-only --wait --database-url --config --verbose --quiet --help list verify drill prune sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -275,6 +285,10 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -283,7 +297,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__drill)
-            opts="-i -v -q -h --dir --remote --remote-url --scratch-db --force --json --metrics-file --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --verbose --quiet --help"
+            opts="-i -v -q -h --dir --remote --remote-url --scratch-db --force --json --metrics-file --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -326,6 +340,10 @@ _kronic() {
                     return 0
                     ;;
                 --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -435,7 +453,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__list)
-            opts="-v -q -h --dir --remote --remote-url --json --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --dir --remote --remote-url --json --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -462,6 +480,10 @@ _kronic() {
                     return 0
                     ;;
                 --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -473,7 +495,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__prune)
-            opts="-v -q -h --dir --remote --remote-url --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --json --dry-run --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --dir --remote --remote-url --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --json --dry-run --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -528,6 +550,10 @@ _kronic() {
                     return 0
                     ;;
                 --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -539,7 +565,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__sync)
-            opts="-v -q -h --dir --remote-url --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --dry-run --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --dir --remote-url --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --dry-run --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -597,6 +623,10 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -605,7 +635,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__verify)
-            opts="-i -v -q -h --dir --latest --remote --remote-url --identity --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-i -v -q -h --dir --latest --remote --remote-url --identity --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -643,6 +673,32 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__config)
+            opts="-v -q -h --json --database-url --config --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -651,7 +707,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__health)
-            opts="-v -q -h --timeout --wait --serve --database-url --verbose --quiet --help"
+            opts="-v -q -h --timeout --wait --serve --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -673,6 +729,10 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -681,7 +741,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__help)
-            opts="migrate seed backup restore health help"
+            opts="migrate seed backup restore config health help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -767,6 +827,20 @@ _kronic() {
         kronic__subcmd__help__subcmd__backup__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__help__subcmd__config)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -947,7 +1021,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate)
-            opts="-v -q -h --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help up down current history new check stamp help"
+            opts="-v -q -h --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help up down current history new check stamp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -973,6 +1047,10 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -981,7 +1059,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__check)
-            opts="-v -q -h --json --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --json --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1004,6 +1082,10 @@ _kronic() {
                     return 0
                     ;;
                 --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1015,7 +1097,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__current)
-            opts="-v -q -h --json --exit-code --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --json --exit-code --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1041,6 +1123,10 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1049,7 +1135,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__down)
-            opts="-y -v -q -h --target --dry-run --yes --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-y -v -q -h --target --dry-run --yes --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1076,6 +1162,10 @@ _kronic() {
                     return 0
                     ;;
                 --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1213,7 +1303,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__history)
-            opts="-v -q -h --json --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --json --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1239,6 +1329,10 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1247,7 +1341,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__new)
-            opts="-v -q -h --dir --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --dir --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1277,6 +1371,10 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1285,7 +1383,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__stamp)
-            opts="-v -q -h --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1311,6 +1409,10 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1319,7 +1421,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__up)
-            opts="-v -q -h --target --dry-run --backup --migrations --lock-timeout --lock-wait --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --target --dry-run --backup --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1349,6 +1451,10 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1357,7 +1463,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__restore)
-            opts="-y -i -v -q -h --latest --remote --remote-url --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --verbose --quiet --help"
+            opts="-y -i -v -q -h --latest --remote --remote-url --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1399,6 +1505,10 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1407,7 +1517,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__seed)
-            opts="-v -q -h --admin-email --admin-password --admin-password-stdin --reset-admin-password --update-roles --wait --database-url --verbose --quiet --help"
+            opts="-v -q -h --admin-email --admin-password --admin-password-stdin --reset-admin-password --update-roles --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1426,6 +1536,10 @@ _kronic() {
                     return 0
                     ;;
                 --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

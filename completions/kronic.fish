@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kronic_global_optspecs
-    string join \n database-url= v/verbose q/quiet h/help V/version
+    string join \n database-url= config= v/verbose q/quiet h/help V/version
 end
 
 function __fish_kronic_needs_command
@@ -25,6 +25,7 @@ function __fish_kronic_using_subcommand
 end
 
 complete -c kronic -n "__fish_kronic_needs_command" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_needs_command" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_needs_command" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_needs_command" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -33,6 +34,7 @@ complete -c kronic -n "__fish_kronic_needs_command" -f -a "migrate" -d 'Apply, r
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "seed" -d 'Create the application\'s roles and the admin user (safe to run again)'
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "backup" -d 'Back up the database into a compressed, atomic, pruned file; list, verify, drill and prune backups'
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "restore" -d 'Restore a backup into the database, completely or not at all'
+complete -c kronic -n "__fish_kronic_needs_command" -f -a "config" -d 'Show the effective settings and where each comes from (secrets masked)'
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "health" -d 'Check the database and print the health JSON (or serve it at /healthz)'
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new check stamp help" -l migrations -d 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]' -r -F
@@ -40,6 +42,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_se
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new check stamp help" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new check stamp help" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new check stamp help" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new check stamp help" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new check stamp help" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new check stamp help" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and not __fish_seen_subcommand_from up down current history new check stamp help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -57,6 +60,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l dry-run -d 'Print the SQL that would run, in order, and change nothing'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -l backup -d 'First take a verified backup (the normal one, into the backup folder); if a migration then fails, the error names the command that restores it'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from up" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -68,6 +72,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -l dry-run -d 'Print the SQL that would run, in order, and change nothing'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -s y -l yes -d 'Do not ask for confirmation'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from down" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -78,6 +83,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l json -d 'Print JSON for scripts'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -l exit-code -d 'Exit 1 when migrations are pending (for CI gates)'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from current" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -88,6 +94,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -l json -d 'Print JSON for scripts'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from history" -s q -l quiet -d 'Only warnings and errors on stderr'
@@ -98,6 +105,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from new" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -106,6 +114,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from check" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from check" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from check" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from check" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from check" -l json -d 'Print JSON for CI'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Only warnings and errors on stderr'
@@ -115,6 +124,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_s
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand migrate; and __fish_seen_subcommand_from stamp" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -130,6 +140,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-email -d 'T
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-password -d 'The admin user\'s password (at least 12 characters) [env: KRONIC_ADMIN_PASSWORD]. Prefer the environment or --admin-password-stdin: command lines are visible in `ps`' -r
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand seed" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -l admin-password-stdin -d 'Read the admin password from the first line of standard input (beats KRONIC_ADMIN_PASSWORD)'
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -l reset-admin-password -d 'Replace an existing admin user\'s password with the given one'
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -l update-roles -d 'Rewrite roles whose permissions differ from kronic\'s definitions'
@@ -154,6 +165,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_see
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l remote -d 'Also upload every backup, in the same pass, to s3://BUCKET/PREFIX (any S3-compatible service; credentials and endpoint from the AWS_* variables) [env: KRONIC_BACKUP_REMOTE]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l remote-only -d 'Upload only, keeping no file in the backup folder (hosts with little disk)'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -s q -l quiet -d 'Only warnings and errors on stderr'
@@ -170,6 +182,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_su
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l remote -d 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -l json -d 'Print JSON for scripts'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -182,6 +195,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_su
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l latest -d 'Verify the newest backup in the folder (with --remote: in the bucket)'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -l remote -d 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -196,6 +210,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_su
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l remote -d 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l force -d 'Drop and reuse an existing scratch database that kronic did not create'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l json -d 'Print the report as JSON'
@@ -216,6 +231,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_su
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l remote -d 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l json -d 'Print JSON (name, action, reasons) for scripts'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from prune" -l dry-run -d 'Only say what would be deleted'
@@ -235,6 +251,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_su
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from sync" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from sync" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from sync" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from sync" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from sync" -l dry-run -d 'Only say what would be uploaded'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from sync" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from sync" -s q -l quiet -d 'Only warnings and errors on stderr'
@@ -253,6 +270,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand restore" -l lock-timeout -
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l lock-wait -d 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic\'s migration; pg_dump\'s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l wait -d 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once' -r
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l latest -d 'Restore the newest backup in the backup folder (with --remote: in the bucket)'
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l remote -d 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l create -d 'Create the --target-db database first if it does not exist'
@@ -261,19 +279,27 @@ complete -c kronic -n "__fish_kronic_using_subcommand restore" -l allow-superuse
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand config" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand config" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand config" -l json -d 'Print JSON for scripts'
+complete -c kronic -n "__fish_kronic_using_subcommand config" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand config" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand config" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kronic -n "__fish_kronic_using_subcommand health" -l timeout -d 'Seconds the whole check may take' -r
 complete -c kronic -n "__fish_kronic_using_subcommand health" -l wait -d 'Keep checking for up to SECS seconds until the database is healthy' -r
 complete -c kronic -n "__fish_kronic_using_subcommand health" -l serve -d 'Serve GET /healthz on ADDR until SIGTERM or Ctrl-C: HOST:PORT (a name or an address; 0.0.0.0:PORT for every interface), or a PORT alone for 127.0.0.1' -r
 complete -c kronic -n "__fish_kronic_using_subcommand health" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand health" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand health" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand health" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "migrate" -d 'Apply, revert and inspect schema migrations'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "seed" -d 'Create the application\'s roles and the admin user (safe to run again)'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "backup" -d 'Back up the database into a compressed, atomic, pruned file; list, verify, drill and prune backups'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "restore" -d 'Restore a backup into the database, completely or not at all'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "health" -d 'Check the database and print the health JSON (or serve it at /healthz)'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore health help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "migrate" -d 'Apply, revert and inspect schema migrations'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "seed" -d 'Create the application\'s roles and the admin user (safe to run again)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "backup" -d 'Back up the database into a compressed, atomic, pruned file; list, verify, drill and prune backups'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "restore" -d 'Restore a backup into the database, completely or not at all'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "config" -d 'Show the effective settings and where each comes from (secrets masked)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "health" -d 'Check the database and print the health JSON (or serve it at /healthz)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "up" -d 'Apply pending migrations (all, or up to --target), each in its own transaction'
 complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "down" -d 'Revert the newest N applied migrations (default 1), or down to --target'
 complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "current" -d 'Show the applied version'

@@ -35,6 +35,12 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
 
+    /// The configuration file (VARIABLE=value lines) every command reads; the
+    /// environment beats it, flags beat both [env: KRONIC_CONFIG] [default:
+    /// /etc/kronic/kronic.env, when it exists].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// More logging: -v debug, -vv also every SQL statement kronic sends.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
@@ -98,6 +104,18 @@ pub enum Command {
         after_help = "Examples:\n  kronic restore --latest --yes\n  kronic restore backup.sql.gz --target-db kronic_drill --create --yes\n  kronic restore --remote --latest --yes"
     )]
     Restore(RestoreArgs),
+
+    /// Show the effective settings and where each comes from (secrets masked).
+    ///
+    /// Every variable kronic reads, with its value from the environment or the
+    /// configuration file (and the line), or unset; passwords, secret keys and tokens
+    /// are shown as ***.
+    #[command(after_help = "Examples:\n  kronic config\n  sudo kronic config --json")]
+    Config {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
 
     /// Check the database and print the health JSON (or serve it at /healthz).
     ///

@@ -23,7 +23,13 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::Code::Usage.as_u8());
         }
     };
+    // The configuration file first: KRONIC_LOG may be in it.
+    let file = kronic::config::file::load(cli.config.as_deref());
     logging::init(cli.verbose, cli.quiet);
+    if let Err(e) = file {
+        eprintln!("kronic: error: {e:#}");
+        return ExitCode::from(exit::classify(&e).as_u8());
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

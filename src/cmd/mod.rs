@@ -2,6 +2,7 @@
 //! connects (a lazy loader, so `migrate new` and `backup list` need no database settings).
 
 pub mod backup;
+pub mod config;
 pub mod drill;
 pub mod health;
 pub mod listing;
@@ -28,5 +29,6 @@ pub async fn run(cli: Cli) -> Result<Code> {
         Command::Backup(args) => backup::run(config, args).await,
         Command::Restore(args) => restore::run(&config()?, args).await,
         Command::Health(args) => health::run(&config()?, args).await,
+        Command::Config { json } => self::config::run(json),
     }
 }

@@ -111,25 +111,44 @@ pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
     if let Some(e) = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT")) {
         endpoint(&e)?;
     }
-    Remote::new(&url, timeout, AmazonS3Builder::from_env(), http_client()?).map(Some)
+    // object_store's from_env, over the environment and the configuration file.
+    let builder =
+        super::aws_settings()
+            .into_iter()
+            .fold(AmazonS3Builder::default(), |b, (k, v)| {
+                match k.to_ascii_lowercase().parse() {
+                    Ok(key) => b.with_config(key, v),
+                    Err(_) => b,
+                }
+            });
+    Remote::new(&url, timeout, builder, http_client()?).map(Some)
 }
 
 /// Every `AWS_*` value object_store may read is text without control characters: a CR
 /// left by a CRLF-edited env file would otherwise reach an HTTP header. 78 naming the
 /// variable (never its value: it may be a secret).
 fn aws_values() -> Result<()> {
-    for (key, value) in std::env::vars_os() {
-        let Some(key) = key.to_str().filter(|k| k.starts_with("AWS_")) else {
-            continue;
-        };
-        match value.to_str() {
-            None => return Err(config_err(format!("{key} is not valid UTF-8"))),
-            Some(v) if v.chars().any(char::is_control) => {
-                return Err(config_err(format!(
-                    "{key} holds a control character (a carriage return from a file edited on Windows?); remove it"
-                )));
-            }
-            Some(_) => {}
+    for (key, value) in super::aws_settings() {
+        if value.contains('\u{fffd}') {
+            return Err(config_err(format!("{key} is not valid UTF-8")));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(config_err(format!(
+                "{key} holds a control character (a carriage return from a file edited on Windows?); remove it"
+            )));
+        }
+    }
+    for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        // Present but empty (a template's blank): not "use the instance role".
+        let empty_in_env = std::env::var_os(key).is_some_and(|v| v.is_empty());
+        let empty_in_file = super::file::loaded()
+            .values
+            .get(key)
+            .is_some_and(|(v, _)| v.is_empty());
+        if env(key).is_none() && (empty_in_env || empty_in_file) {
+            return Err(config_err(format!(
+                "{key} is set but empty: give the key, or remove the line to use the instance or container role"
+            )));
         }
     }
     Ok(())

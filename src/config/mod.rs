@@ -5,6 +5,7 @@
 
 mod backup;
 mod database;
+pub mod file;
 pub mod vars;
 
 use std::fmt;
@@ -83,7 +84,52 @@ pub fn text_setting(flag: Option<String>, var: &str) -> Option<String> {
 /// The one place kronic reads its environment. An empty variable counts as unset (one
 /// blank line in an EnvironmentFile must not change anything).
 pub fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+    setting(name).map(|(v, _)| v)
+}
+
+/// Where a setting comes from, for `kronic config`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum From {
+    Environment,
+    /// The configuration file, and the line.
+    File(PathBuf, usize),
+}
+
+/// A setting's value and where it comes from: the process environment, else the
+/// configuration file (`config::file`). Empty counts as unset.
+pub fn setting(name: &str) -> Option<(String, From)> {
+    if let Some(v) = std::env::var(name).ok().filter(|v| !v.is_empty()) {
+        return Some((v, From::Environment));
+    }
+    let file = file::loaded();
+    let (value, line) = file.values.get(name).filter(|(v, _)| !v.is_empty())?;
+    Some((
+        value.clone(),
+        From::File(file.path.clone().unwrap_or_default(), *line),
+    ))
+}
+
+/// Every `AWS_*` setting, the environment's over the file's (object_store's builder and
+/// the checks of their values take them from here).
+pub fn aws_settings() -> Vec<(String, String)> {
+    let mut names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .chain(file::loaded().values.keys().cloned())
+        .filter(|k| k.starts_with("AWS_"))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|k| {
+            // A value that is not UTF-8 is kept, to be refused by name.
+            let raw = std::env::var_os(&k)
+                .filter(|v| !v.is_empty())
+                .map(|v| v.to_string_lossy().into_owned());
+            let v = raw.or_else(|| env(&k))?;
+            Some((k, v))
+        })
+        .collect()
 }
 
 /// A value that must never be printed: Debug and Display show `***`.

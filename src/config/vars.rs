@@ -38,10 +38,16 @@ pub const LOCK_WAIT: &str = "KRONIC_LOCK_WAIT";
 pub const PG_BINDIR: &str = "KRONIC_PG_BINDIR";
 pub const LOG: &str = "KRONIC_LOG";
 pub const ALLOW_SUPERUSER: &str = "KRONIC_ALLOW_SUPERUSER";
+pub const CONFIG: &str = "KRONIC_CONFIG";
+pub const NOTIFY_URL: &str = "KRONIC_NOTIFY_URL";
 
 /// Every environment variable kronic reads: (name, meaning). The help, the man pages and
 /// the README's table come from or are checked against this list.
 pub const ENV_VARS: &[(&str, &str)] = &[
+    (
+        CONFIG,
+        "the configuration file every command reads [default: /etc/kronic/kronic.env, when it exists]",
+    ),
     (
         DATABASE_URL,
         "postgresql://user:password@host:port/dbname?sslmode=...; overrides the parts below",
@@ -163,6 +169,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         PG_BINDIR,
         "folder with pg_dump [default: PATH, then /usr/lib/postgresql/*/bin]",
+    ),
+    (
+        NOTIFY_URL,
+        "healthchecks.io-style URL pinged when a backup or drill starts, succeeds or fails",
     ),
     (
         ALLOW_SUPERUSER,

@@ -7,6 +7,7 @@
 mod support;
 
 mod backup;
+mod config;
 mod corpus;
 mod docs;
 mod drift;
@@ -47,6 +48,7 @@ fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let mut tests = Vec::new();
     tests.extend(foundation::tests());
+    tests.extend(config::tests());
     tests.extend(migrate::tests());
     tests.extend(health::tests());
     tests.extend(seed::tests());

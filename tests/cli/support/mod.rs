@@ -326,8 +326,26 @@ pub fn kronic_bare_std() -> std::process::Command {
             cmd.env_remove(k);
         }
     }
+    // Never the machine's /etc/kronic/kronic.env (the package test writes one).
+    cmd.env("KRONIC_CONFIG", no_config());
     cmd.env("NO_COLOR", "1");
     cmd
+}
+
+/// An empty configuration file, for commands that must read none but their own.
+pub fn no_config() -> &'static Path {
+    static EMPTY: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &EMPTY
+        .get_or_init(|| {
+            let d = tempfile::Builder::new()
+                .prefix("kronic-no-config")
+                .tempdir()
+                .unwrap();
+            let file = d.path().join("kronic.env");
+            std::fs::write(&file, "").unwrap();
+            (d, file)
+        })
+        .1
 }
 
 pub fn percent_encode(s: &str) -> String {

@@ -1,0 +1,178 @@
+//! The configuration file every command reads: `--config FILE`, else `KRONIC_CONFIG`,
+//! else `/etc/kronic/kronic.env` when it exists. The same `VARIABLE=value` lines the
+//! systemd units' EnvironmentFile took; a variable in the environment beats the file,
+//! a flag beats both. The file holds passwords, so it is trusted like ssh trusts its
+//! files: a file that others can write to is refused, and so is a `KRONIC_*` name that
+//! kronic does not know (a typo must not silently mean "not set").
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use anyhow::Result;
+
+use super::vars;
+use crate::report::exit::{Code, fail};
+
+/// Where the packaged configuration lives.
+pub const DEFAULT_PATH: &str = "/etc/kronic/kronic.env";
+
+/// The file's settings, once read.
+#[derive(Debug, Default)]
+pub struct File {
+    pub path: Option<PathBuf>,
+    /// Name → (value, line).
+    pub values: BTreeMap<String, (String, usize)>,
+}
+
+static LOADED: OnceLock<File> = OnceLock::new();
+
+/// The file read at start (empty when there is none).
+pub fn loaded() -> &'static File {
+    LOADED.get_or_init(File::default)
+}
+
+/// Reads the configuration file for this run: `flag`, else `KRONIC_CONFIG`, else the
+/// default path if it exists. Once per process, before anything reads a setting.
+pub fn load(flag: Option<&Path>) -> Result<()> {
+    let named = flag.map(Path::to_path_buf).or_else(|| {
+        std::env::var_os(vars::CONFIG)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    let path = match named {
+        Some(p) => p,
+        None if Path::new(DEFAULT_PATH).exists() => PathBuf::from(DEFAULT_PATH),
+        None => return Ok(()),
+    };
+    let file = read(&path)?;
+    let _ = LOADED.set(file);
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<File> {
+    let p = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| {
+        fail(
+            crate::report::exit::io_code(&e),
+            format!("configuration file {p}: {e}"),
+        )
+    })?;
+    if !meta.is_file() {
+        return Err(fail(
+            Code::Config,
+            format!("configuration file {p} is not a file"),
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return Err(fail(
+            Code::NoPerm,
+            format!(
+                "configuration file {p} is writable by {} (mode {mode:04o}): kronic does not trust it; fix with: chmod go-w {p}",
+                if mode & 0o002 != 0 {
+                    "anyone"
+                } else {
+                    "its group"
+                }
+            ),
+        ));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != 0 && meta.uid() != me {
+        return Err(fail(
+            Code::NoPerm,
+            format!(
+                "configuration file {p} is owned by uid {}, not by root or this user: kronic does not trust it; fix with: chown root {p}",
+                meta.uid()
+            ),
+        ));
+    }
+    let text = std::fs::read(path).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+            " (run as root, or as a member of the file's group: the package makes it root:kronic 0640)"
+        } else {
+            ""
+        };
+        fail(
+            crate::report::exit::io_code(&e),
+            format!("configuration file {p}: {e}{hint}"),
+        )
+    })?;
+    let text = String::from_utf8(text).map_err(|_| {
+        fail(
+            Code::Config,
+            format!("configuration file {p} is not UTF-8 text"),
+        )
+    })?;
+    let mut values = BTreeMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let (name, value) = match parse_line(line) {
+            Ok(Some(kv)) => kv,
+            Ok(None) => continue,
+            Err(why) => {
+                return Err(fail(
+                    Code::Config,
+                    format!("configuration file {p}: line {}: {why}", n + 1),
+                ));
+            }
+        };
+        if name.starts_with("KRONIC_") && !vars::ENV_VARS.iter().any(|(v, _)| *v == name) {
+            return Err(fail(
+                Code::Config,
+                format!(
+                    "configuration file {p}: line {}: unknown setting {name} (a typo? `kronic --help` lists them)",
+                    n + 1
+                ),
+            ));
+        }
+        values.insert(name, (value, n + 1));
+    }
+    Ok(File {
+        path: Some(path.to_path_buf()),
+        values,
+    })
+}
+
+/// One line: None for a blank line or a `#` comment, else `NAME=value` (an `export `
+/// in front allowed; a value in matching single or double quotes unquoted, as
+/// systemd's EnvironmentFile reads it).
+fn parse_line(line: &str) -> Result<Option<(String, String)>, String> {
+    let line = line.trim();
+    if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+        return Ok(None);
+    }
+    let line = line.strip_prefix("export ").unwrap_or(line);
+    let Some((name, value)) = line.split_once('=') else {
+        return Err("not a NAME=value line".into());
+    };
+    let name = name.trim();
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(format!("{name:?} is not a variable name"));
+    }
+    let value = value.trim();
+    let unquoted = ['"', '\'']
+        .iter()
+        .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+        .unwrap_or(value);
+    Ok(Some((name.to_string(), unquoted.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_line;
+
+    #[test]
+    fn lines_as_environment_files_have_them() {
+        let kv = |l| parse_line(l).unwrap().unwrap();
+        assert_eq!(kv("A=b"), ("A".into(), "b".into()));
+        assert_eq!(kv(" export A = 'b c' "), ("A".into(), "b c".into()));
+        assert_eq!(kv("A=\"x=y\""), ("A".into(), "x=y".into()));
+        assert_eq!(kv("A="), ("A".into(), String::new()));
+        assert_eq!(parse_line("# c").unwrap(), None);
+        assert_eq!(parse_line("").unwrap(), None);
+        assert!(parse_line("nonsense").is_err());
+        assert!(parse_line("A B=c").is_err());
+    }
+}
