@@ -31,6 +31,9 @@ _kronic() {
             kronic,migrate)
                 cmd="kronic__subcmd__migrate"
                 ;;
+            kronic,notify)
+                cmd="kronic__subcmd__notify"
+                ;;
             kronic,restore)
                 cmd="kronic__subcmd__restore"
                 ;;
@@ -87,6 +90,9 @@ _kronic() {
                 ;;
             kronic__subcmd__help,migrate)
                 cmd="kronic__subcmd__help__subcmd__migrate"
+                ;;
+            kronic__subcmd__help,notify)
+                cmd="kronic__subcmd__help__subcmd__notify"
                 ;;
             kronic__subcmd__help,restore)
                 cmd="kronic__subcmd__help__subcmd__restore"
@@ -185,7 +191,7 @@ _kronic() {
 
     case "${cmd}" in
         kronic)
-            opts="-v -q -h -V --database-url --config --verbose --quiet --help --version migrate seed backup restore config health help"
+            opts="-v -q -h -V --database-url --config --verbose --quiet --help --version migrate seed backup restore notify config health help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -207,13 +213,17 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup)
-            opts="-v -q -h --dir --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --remote --remote-only --wait --database-url --config --verbose --quiet --help list verify drill prune sync help"
+            opts="-v -q -h --dir --notify --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --remote --remote-only --allow-empty --wait --database-url --config --verbose --quiet --help list verify drill prune sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --notify)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -297,12 +307,16 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__drill)
-            opts="-i -v -q -h --dir --remote --remote-url --scratch-db --force --json --metrics-file --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
+            opts="-i -v -q -h --notify --dir --remote --remote-url --scratch-db --force --allow-empty --json --metrics-file --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --notify)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -741,7 +755,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__help)
-            opts="migrate seed backup restore config health help"
+            opts="migrate seed backup restore notify config health help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -981,6 +995,20 @@ _kronic() {
         kronic__subcmd__help__subcmd__migrate__subcmd__up)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__help__subcmd__notify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1444,6 +1472,32 @@ _kronic() {
                     return 0
                     ;;
                 --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__notify)
+            opts="-v -q -h --failed --database-url --config --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --failed)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

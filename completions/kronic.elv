@@ -32,6 +32,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand seed 'Create the application''s roles and the admin user (safe to run again)'
             cand backup 'Back up the database into a compressed, atomic, pruned file; list, verify, drill and prune backups'
             cand restore 'Restore a backup into the database, completely or not at all'
+            cand notify 'Send the failure notification for a systemd unit that failed (its OnFailure=)'
             cand config 'Show the effective settings and where each comes from (secrets masked)'
             cand health 'Check the database and print the health JSON (or serve it at /healthz)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -212,6 +213,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;backup'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --notify 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome''s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]'
             cand --keep-days 'The same as --keep-within DAYSd; 0 keeps every backup, whatever the other rules say [env: KRONIC_BACKUP_KEEP_DAYS]'
             cand --keep-last 'Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST]'
             cand --keep-daily 'Keep the newest backup of each of the last N days (UTC) [env: KRONIC_BACKUP_KEEP_DAILY]'
@@ -231,6 +233,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
             cand --remote-only 'Upload only, keeping no file in the backup folder (hosts with little disk)'
+            cand --allow-empty 'Back up a database that has no tables (refused otherwise: exit 65, since a green backup of nothing hides a missing `migrate up` or the wrong database)'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand -q 'Only warnings and errors on stderr'
@@ -281,6 +284,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'kronic;backup;drill'= {
+            cand --notify 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome''s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]'
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --remote-url 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]'
             cand --scratch-db 'The scratch database the drill creates and drops [default: <dbname>_drill]'
@@ -294,6 +298,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
             cand --remote 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
             cand --force 'Drop and reuse an existing scratch database that kronic did not create'
+            cand --allow-empty 'Pass a backup with no tables (it fails the drill otherwise)'
             cand --json 'Print the report as JSON'
             cand --allow-superuser 'Restore even when connected as a superuser (or a member of pg_execute_server_program, pg_read_server_files or pg_write_server_files): the backup''s own functions then run with that power. Only for a backup whose history you know [env: KRONIC_ALLOW_SUPERUSER]'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -395,6 +400,17 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'kronic;notify'= {
+            cand --failed 'The unit that failed (systemd''s %i)'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'kronic;config'= {
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
@@ -424,6 +440,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand seed 'Create the application''s roles and the admin user (safe to run again)'
             cand backup 'Back up the database into a compressed, atomic, pruned file; list, verify, drill and prune backups'
             cand restore 'Restore a backup into the database, completely or not at all'
+            cand notify 'Send the failure notification for a systemd unit that failed (its OnFailure=)'
             cand config 'Show the effective settings and where each comes from (secrets masked)'
             cand health 'Check the database and print the health JSON (or serve it at /healthz)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -471,6 +488,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;help;backup;sync'= {
         }
         &'kronic;help;restore'= {
+        }
+        &'kronic;help;notify'= {
         }
         &'kronic;help;config'= {
         }

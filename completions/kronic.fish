@@ -34,6 +34,7 @@ complete -c kronic -n "__fish_kronic_needs_command" -f -a "migrate" -d 'Apply, r
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "seed" -d 'Create the application\'s roles and the admin user (safe to run again)'
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "backup" -d 'Back up the database into a compressed, atomic, pruned file; list, verify, drill and prune backups'
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "restore" -d 'Restore a backup into the database, completely or not at all'
+complete -c kronic -n "__fish_kronic_needs_command" -f -a "notify" -d 'Send the failure notification for a systemd unit that failed (its OnFailure=)'
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "config" -d 'Show the effective settings and where each comes from (secrets masked)'
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "health" -d 'Check the database and print the health JSON (or serve it at /healthz)'
 complete -c kronic -n "__fish_kronic_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -148,6 +149,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand seed" -s v -l verbose -d '
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand seed" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l dir -d 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l notify -d 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome\'s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l keep-days -d 'The same as --keep-within DAYSd; 0 keeps every backup, whatever the other rules say [env: KRONIC_BACKUP_KEEP_DAYS]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l keep-last -d 'Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l keep-daily -d 'Keep the newest backup of each of the last N days (UTC) [env: KRONIC_BACKUP_KEEP_DAILY]' -r
@@ -167,6 +169,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_see
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l remote-only -d 'Upload only, keeping no file in the backup folder (hosts with little disk)'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -l allow-empty -d 'Back up a database that has no tables (refused otherwise: exit 65, since a green backup of nothing hides a missing `migrate up` or the wrong database)'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and not __fish_seen_subcommand_from list verify drill prune sync help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -201,6 +204,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_su
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l notify -d 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome\'s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l dir -d 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l remote-url -d 'The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE]' -r
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l scratch-db -d 'The scratch database the drill creates and drops [default: <dbname>_drill]' -r
@@ -213,6 +217,7 @@ complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_su
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l remote -d 'Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of the backup folder'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l force -d 'Drop and reuse an existing scratch database that kronic did not create'
+complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l allow-empty -d 'Pass a backup with no tables (it fails the drill otherwise)'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l json -d 'Print the report as JSON'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -l allow-superuser -d 'Restore even when connected as a superuser (or a member of pg_execute_server_program, pg_read_server_files or pg_write_server_files): the backup\'s own functions then run with that power. Only for a backup whose history you know [env: KRONIC_ALLOW_SUPERUSER]'
 complete -c kronic -n "__fish_kronic_using_subcommand backup; and __fish_seen_subcommand_from drill" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
@@ -279,6 +284,12 @@ complete -c kronic -n "__fish_kronic_using_subcommand restore" -l allow-superuse
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kronic -n "__fish_kronic_using_subcommand notify" -l failed -d 'The unit that failed (systemd\'s %i)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand notify" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
+complete -c kronic -n "__fish_kronic_using_subcommand notify" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
+complete -c kronic -n "__fish_kronic_using_subcommand notify" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
+complete -c kronic -n "__fish_kronic_using_subcommand notify" -s q -l quiet -d 'Only warnings and errors on stderr'
+complete -c kronic -n "__fish_kronic_using_subcommand notify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kronic -n "__fish_kronic_using_subcommand config" -l database-url -d 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts' -r
 complete -c kronic -n "__fish_kronic_using_subcommand config" -l config -d 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand config" -l json -d 'Print JSON for scripts'
@@ -293,13 +304,14 @@ complete -c kronic -n "__fish_kronic_using_subcommand health" -l config -d 'The 
 complete -c kronic -n "__fish_kronic_using_subcommand health" -s v -l verbose -d 'More logging: -v debug, -vv also every SQL statement kronic sends'
 complete -c kronic -n "__fish_kronic_using_subcommand health" -s q -l quiet -d 'Only warnings and errors on stderr'
 complete -c kronic -n "__fish_kronic_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "migrate" -d 'Apply, revert and inspect schema migrations'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "seed" -d 'Create the application\'s roles and the admin user (safe to run again)'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "backup" -d 'Back up the database into a compressed, atomic, pruned file; list, verify, drill and prune backups'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "restore" -d 'Restore a backup into the database, completely or not at all'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "config" -d 'Show the effective settings and where each comes from (secrets masked)'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "health" -d 'Check the database and print the health JSON (or serve it at /healthz)'
-complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore config health help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore notify config health help" -f -a "migrate" -d 'Apply, revert and inspect schema migrations'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore notify config health help" -f -a "seed" -d 'Create the application\'s roles and the admin user (safe to run again)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore notify config health help" -f -a "backup" -d 'Back up the database into a compressed, atomic, pruned file; list, verify, drill and prune backups'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore notify config health help" -f -a "restore" -d 'Restore a backup into the database, completely or not at all'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore notify config health help" -f -a "notify" -d 'Send the failure notification for a systemd unit that failed (its OnFailure=)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore notify config health help" -f -a "config" -d 'Show the effective settings and where each comes from (secrets masked)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore notify config health help" -f -a "health" -d 'Check the database and print the health JSON (or serve it at /healthz)'
+complete -c kronic -n "__fish_kronic_using_subcommand help; and not __fish_seen_subcommand_from migrate seed backup restore notify config health help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "up" -d 'Apply pending migrations (all, or up to --target), each in its own transaction'
 complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "down" -d 'Revert the newest N applied migrations (default 1), or down to --target'
 complete -c kronic -n "__fish_kronic_using_subcommand help; and __fish_seen_subcommand_from migrate" -f -a "current" -d 'Show the applied version'

@@ -87,7 +87,7 @@ pub enum Command {
     /// default: older than 30 days, never the newest), in the bucket too.
     #[command(
         args_conflicts_with_subcommands = true,
-        after_help = "Examples:\n  kronic backup --dir /var/backups/kronic --metrics-file /var/lib/node_exporter/kronic.prom\n  kronic backup --remote s3://acme-backups/kronic\n  kronic backup list --remote\n  kronic backup verify --latest"
+        after_help = "Examples:\n  kronic backup --dir /var/backups/kronic --metrics-file /var/lib/prometheus/node-exporter/kronic_backup.prom\n  kronic backup --remote s3://acme-backups/kronic\n  kronic backup list --remote\n  kronic backup verify --latest"
     )]
     Backup(BackupArgs),
 
@@ -101,9 +101,21 @@ pub enum Command {
     /// leaves the database as it was. --latest trusts only a backup folder and file that
     /// no other user can write to.
     #[command(
-        after_help = "Examples:\n  kronic restore --latest --yes\n  kronic restore backup.sql.gz --target-db kronic_drill --create --yes\n  kronic restore --remote --latest --yes"
+        after_help = "Examples:\n  kronic restore --latest --yes\n  kronic restore backup.sql.gz --target-db kronic_restored --create --yes\n  kronic restore --remote --latest --yes"
     )]
     Restore(RestoreArgs),
+
+    /// Send the failure notification for a systemd unit that failed (its OnFailure=).
+    ///
+    /// Pings KRONIC_NOTIFY_URL with URL/fail and the unit's name, for failures kronic
+    /// could not report itself (killed, timed out). Without a URL configured, it says so
+    /// and exits 0.
+    #[command(after_help = "Examples:\n  kronic notify --failed kronic-backup.service")]
+    Notify {
+        /// The unit that failed (systemd's %i).
+        #[arg(long, value_name = "UNIT")]
+        failed: String,
+    },
 
     /// Show the effective settings and where each comes from (secrets masked).
     ///
@@ -125,6 +137,16 @@ pub enum Command {
         after_help = "Examples:\n  kronic health\n  kronic health --wait 60\n  kronic health --serve 127.0.0.1:8080"
     )]
     Health(HealthArgs),
+}
+
+/// Where to report a run's start and end, for a human to hear of failures.
+#[derive(Debug, Args)]
+pub struct NotifyArg {
+    /// Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit
+    /// code> with the outcome's line when it ends (0 is success) [env:
+    /// KRONIC_NOTIFY_URL].
+    #[arg(long = "notify", id = "notify", value_name = "URL")]
+    pub url: Option<String>,
 }
 
 /// How long to wait for the database to accept connections.
@@ -401,6 +423,9 @@ pub struct BackupArgs {
     pub dir: BackupDir,
 
     #[command(flatten)]
+    pub notify: NotifyArg,
+
+    #[command(flatten)]
     pub keep: Retention,
 
     /// On success, write Prometheus textfile metrics here (for node_exporter)
@@ -432,6 +457,11 @@ pub struct BackupArgs {
     /// Upload only, keeping no file in the backup folder (hosts with little disk).
     #[arg(long)]
     pub remote_only: bool,
+
+    /// Back up a database that has no tables (refused otherwise: exit 65, since a green
+    /// backup of nothing hides a missing `migrate up` or the wrong database).
+    #[arg(long)]
+    pub allow_empty: bool,
 
     #[command(flatten)]
     pub wait: WaitArg,
@@ -510,7 +540,7 @@ pub enum BackupAction {
     /// Exit 0 only if every check passed; 65 naming the failing check otherwise. The
     /// scratch database is dropped in every outcome, SIGTERM included.
     #[command(
-        after_help = "Examples:\n  kronic backup drill\n  kronic backup drill --json --metrics-file /var/lib/node_exporter/textfile/kronic_drill.prom"
+        after_help = "Examples:\n  kronic backup drill\n  kronic backup drill --json --metrics-file /var/lib/prometheus/node-exporter/kronic_drill.prom"
     )]
     Drill(DrillArgs),
     /// Delete backups the retention policy does not keep (never the newest).
@@ -555,6 +585,8 @@ pub struct DrillArgs {
     /// the bucket) [default: the newest in the backup folder, or in the bucket].
     pub file: Option<PathBuf>,
     #[command(flatten)]
+    pub notify: NotifyArg,
+    #[command(flatten)]
     pub dir: BackupDir,
     #[command(flatten)]
     pub remote: RemoteSel,
@@ -564,6 +596,9 @@ pub struct DrillArgs {
     /// Drop and reuse an existing scratch database that kronic did not create.
     #[arg(long)]
     pub force: bool,
+    /// Pass a backup with no tables (it fails the drill otherwise).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,

@@ -122,9 +122,11 @@ impl Identities {
             let p = path.display();
             let text = read_bounded(path)
                 .map_err(|e| fail(key_file_code(&e), format!("identity file {p}: {e}")))?;
-            if std::fs::metadata(path).is_ok_and(|m| m.mode() & 0o077 != 0) {
+            // root:kronic 0640 is the packaged layout (the drill timer runs as kronic):
+            // only what lets anyone else read or change it is warned about.
+            if std::fs::metadata(path).is_ok_and(|m| m.mode() & 0o026 != 0) {
                 tracing::warn!(
-                    "identity file {p} is readable by others than its owner; chmod 600 it"
+                    "identity file {p} can be read by anyone or changed by its group; chmod 640 it (root:kronic) or 600"
                 );
             }
             let bad = |why: String| fail(Code::Config, format!("identity file {p}: {why}"));

@@ -229,9 +229,15 @@ pub fn distrust(b: &Backup) -> Option<String> {
     untrusted("backup", &b.path, b.uid, b.mode)
 }
 
+/// The user the package's units run as: root trusts its folder and files (they are the
+/// backups root would restore), so that `sudo kronic restore --latest` works on a
+/// packaged host.
+const SERVICE_USER: &str = "kronic";
+
 fn untrusted(what: &str, path: &Path, uid: u32, mode: u32) -> Option<String> {
     let me = rustix::process::geteuid().as_raw();
     let p = path.display();
+    let service = (me == 0).then(|| user_id(SERVICE_USER)).flatten();
     if mode & 0o022 != 0 {
         let who = if mode & 0o002 != 0 {
             "anyone"
@@ -243,16 +249,30 @@ fn untrusted(what: &str, path: &Path, uid: u32, mode: u32) -> Option<String> {
             user_name(uid)
         ));
     }
-    if uid != me && uid != 0 {
+    if uid != me && uid != 0 && Some(uid) != service {
+        let trusted = match me {
+            0 => format!("root or {SERVICE_USER}"),
+            _ => format!("{} or root", user_name(me)),
+        };
         return Some(format!(
-            "{what} {p} is owned by {}, not by {} or root: kronic does not trust it; fix with: chown {} {p} (or run kronic as {})",
+            "{what} {p} is owned by {}, not by {trusted}: kronic does not trust it; fix with: chown {} {p} (or run kronic as {})",
             user_name(uid),
-            user_name(me),
             user_name(me),
             user_name(uid)
         ));
     }
     None
+}
+
+/// A user's id from /etc/passwd.
+fn user_id(name: &str) -> Option<u32> {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()?
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            (f.next()? == name).then(|| f.nth(1)?.parse().ok())?
+        })
 }
 
 /// The user's name from /etc/passwd, or the number.
@@ -288,11 +308,25 @@ pub fn lock(dir: &Path) -> Result<FolderLock> {
         .custom_flags(fsutil::NOFOLLOW)
         .open(&path)
         .map_err(|e| {
-            if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+            let meta = std::fs::symlink_metadata(&path);
+            if meta.as_ref().is_ok_and(|m| m.file_type().is_symlink()) {
                 fail(
                     Code::NoPerm,
                     format!(
                         "lock file {} is a symbolic link: kronic does not follow it; remove it",
+                        path.display()
+                    ),
+                )
+            } else if let Ok(m) = meta.as_ref()
+                && e.kind() == std::io::ErrorKind::PermissionDenied
+            {
+                let me = user_name(rustix::process::geteuid().as_raw());
+                fail(
+                    Code::NoPerm,
+                    format!(
+                        "lock file {} belongs to {} (left by a run as that user?), and {me} cannot open it; fix with: chown {me} {}",
+                        path.display(),
+                        user_name(m.uid()),
                         path.display()
                     ),
                 )
@@ -303,6 +337,14 @@ pub fn lock(dir: &Path) -> Result<FolderLock> {
                 )
             }
         })?;
+    // Root taking the lock in the service user's folder leaves the file to that user,
+    // or its next run could not open it.
+    if let Ok(owner) = std::fs::metadata(dir).map(|m| m.uid())
+        && rustix::process::geteuid().is_root()
+        && owner != 0
+    {
+        let _ = std::os::unix::fs::fchown(&file, Some(owner), None);
+    }
     match file.try_lock() {
         Ok(()) => Ok(FolderLock { _file: file }),
         Err(std::fs::TryLockError::WouldBlock) => Err(fail(

@@ -41,6 +41,8 @@ pub struct Plan {
     pub remote_error: Option<String>,
     /// Keep a local copy in `dir` (false: `--remote-only`).
     pub local: bool,
+    /// Back up a database without tables (refused otherwise).
+    pub allow_empty: bool,
 }
 
 /// A backup that was taken.
@@ -70,6 +72,15 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     let client = db::connect_wait(&config.db, plan.wait).await?;
     let major = tools::server_major(&client).await?;
     let server = describe_server(&client).await?;
+    if server.tables == 0 && !plan.allow_empty {
+        return Err(fail(
+            Code::DataErr,
+            format!(
+                "{} has no tables: there is nothing to back up (migrations not applied yet, or the wrong database?); --allow-empty backs it up anyway",
+                config.db.display()
+            ),
+        ));
+    }
     drop(client);
     let pg_dump = tools::find("pg_dump", major).await?;
 
@@ -329,6 +340,8 @@ struct Server {
     schema_version: Option<i32>,
     /// Extensions and their versions (plpgsql, always there, left out).
     extensions: std::collections::BTreeMap<String, String>,
+    /// Tables outside the system schemas.
+    tables: i64,
 }
 
 async fn describe_server(client: &tokio_postgres::Client) -> Result<Server> {
@@ -362,10 +375,20 @@ async fn describe_server(client: &tokio_postgres::Client) -> Result<Server> {
     .iter()
     .map(|r| (r.get(0), r.get(1)))
     .collect();
+    let tables: i64 = db::query(
+        client,
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' \
+           AND n.nspname NOT LIKE 'pg\\_%'",
+        &[],
+    )
+    .await?[0]
+        .get(0);
     Ok(Server {
         version: row.get(0),
         schema_version,
         extensions,
+        tables,
     })
 }
 

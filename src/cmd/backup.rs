@@ -96,6 +96,7 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
         remote,
         remote_error,
         local: !args.remote_only,
+        allow_empty: args.allow_empty,
         dir: args.dir.path(),
         compression,
         level,
@@ -145,6 +146,8 @@ pub async fn before_migration(config: &Config) -> Result<PathBuf> {
         remote: None,
         remote_error: None,
         local: true,
+        // Migrating an empty database is how every database starts.
+        allow_empty: true,
     };
     let taken = take(config, &plan).await?;
     Source::file(taken.path.clone(), config::identities(&[])?)?

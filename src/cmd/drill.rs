@@ -28,6 +28,49 @@ struct Check {
 }
 
 pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
+    let metrics_file = config::path_setting(args.metrics_file.clone(), vars::DRILL_METRICS_FILE);
+    if let Some(m) = &metrics_file {
+        metrics::check_writable(m)?;
+    }
+    let started = Instant::now();
+    let drilled = attempt(config, &args).await;
+    // The metrics tell every outcome, a refusal or a failed restore included: an alert
+    // on the drill's result fires whatever stopped it.
+    if let Some(m) = &metrics_file {
+        let (passed, recovery, age) = match &drilled {
+            Ok(d) => (d.checks.iter().all(|c| c.ok), d.recovery, d.age),
+            Err(_) => (false, started.elapsed(), None),
+        };
+        metrics::write_drill(m, &config.db, passed, recovery, age)?;
+    }
+    let d = drilled?;
+    report(&args, &d)?;
+    match d.checks.iter().find(|c| !c.ok) {
+        None => Ok(Code::Ok),
+        Some(c) => Err(fail(
+            Code::DataErr,
+            format!(
+                "drill of {} failed the {} check: {}",
+                d.src.label.display(),
+                c.name,
+                c.detail
+            ),
+        )),
+    }
+}
+
+/// What one drill found.
+struct Drilled {
+    src: Source,
+    scratch: DbConfig,
+    checks: Vec<Check>,
+    /// Rows per table: restored, and in the manifest.
+    tables: Vec<(String, u64, Option<u64>)>,
+    recovery: Duration,
+    age: Option<f64>,
+}
+
+async fn attempt(config: &Config, args: &DrillArgs) -> Result<Drilled> {
     // The newest backup unless one is named: in the folder, or with --remote in the
     // bucket (the copy that outlives the server is the one worth drilling).
     let scratch = config.db.other_db(
@@ -35,7 +78,7 @@ pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
         &args
             .scratch_db
             .clone()
-            .unwrap_or_else(|| format!("{}_drill", config.db.dbname)),
+            .unwrap_or_else(|| format!("{}_drill_scratch", config.db.dbname)),
     )?;
     let src = source(
         args.file.as_deref(),
@@ -45,21 +88,16 @@ pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
         args.apply.identity.load()?,
     )
     .await?;
-    let manifest = src.manifest.clone();
     // Who restores is checked before a statement of the backup is read.
     let client = db::connect_wait(&config.db, args.apply.wait.wait).await?;
     roles::refuse_superuser(&client, args.apply.allow_superuser()?).await?;
     drop(client);
     let policy = args.apply.locks.policy()?;
-    let metrics_file = config::path_setting(args.metrics_file.clone(), vars::DRILL_METRICS_FILE);
-    if let Some(m) = &metrics_file {
-        metrics::check_writable(m)?;
-    }
     prepare_scratch(&scratch, args.force).await?;
 
     let started = Instant::now();
     let outcome = tokio::select! {
-        r = drill(&scratch, &src, manifest.as_ref(), policy) => r,
+        r = drill(&scratch, &src, policy, args.allow_empty) => r,
         _ = shutdown_signal() => Err(fail(
             Code::Interrupted,
             format!("interrupted: the drill stopped; {} was dropped", scratch.dbname),
@@ -68,37 +106,31 @@ pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
     let recovery = started.elapsed();
     // In every outcome: the scratch database goes.
     let dropped = drop_scratch(&scratch).await;
-    let checks = outcome?;
+    let (checks, restored) = outcome?;
     dropped?;
-
+    let manifest = src.manifest.as_ref();
+    let tables = restored
+        .tables
+        .iter()
+        .map(|(t, n)| {
+            (
+                t.clone(),
+                *n,
+                manifest.and_then(|m| m.tables.get(t).copied()),
+            )
+        })
+        .collect();
     let age = src
         .time
         .map(|t| (Utc::now() - t).num_milliseconds() as f64 / 1000.0);
-    let passed = checks.iter().all(|c| c.ok);
-    if let Some(m) = &metrics_file {
-        metrics::write_drill(m, &config.db, passed, recovery, age)?;
-    }
-    report(
-        &args,
-        &src,
-        &scratch,
-        &checks,
+    Ok(Drilled {
+        src,
+        scratch,
+        checks,
+        tables,
         recovery,
         age,
-        manifest.is_some(),
-    )?;
-    match checks.iter().find(|c| !c.ok) {
-        None => Ok(Code::Ok),
-        Some(c) => Err(fail(
-            Code::DataErr,
-            format!(
-                "drill of {} failed the {} check: {}",
-                src.label.display(),
-                c.name,
-                c.detail
-            ),
-        )),
-    }
+    })
 }
 
 /// Creates the scratch database; one that exists is kronic's to drop only with --force.
@@ -126,9 +158,10 @@ async fn drop_scratch(scratch: &DbConfig) -> Result<()> {
 async fn drill(
     scratch: &DbConfig,
     src: &Source,
-    manifest: Option<&Manifest>,
     policy: crate::config::LockPolicy,
-) -> Result<Vec<Check>> {
+    allow_empty: bool,
+) -> Result<(Vec<Check>, Restored)> {
+    let manifest = src.manifest.as_ref();
     let client = db::connect(scratch).await?;
     let restored = restore::restore(&client, scratch, src, policy).await?;
     let mut checks = vec![Check {
@@ -136,6 +169,13 @@ async fn drill(
         ok: true,
         detail: format!("{} tables, {} rows", restored.tables.len(), rows(&restored)),
     }];
+    if restored.tables.is_empty() && !allow_empty {
+        checks.push(Check {
+            name: "tables",
+            ok: false,
+            detail: "the backup holds no table data: a backup of an empty database (migrations not applied?) proves nothing; --allow-empty passes it".into(),
+        });
+    }
     let Some(m) = manifest else {
         checks.push(match &src.manifest_missing {
             Some(why) => Check {
@@ -149,7 +189,7 @@ async fn drill(
                 detail: "none (an older backup): row counts and objects not checked".into(),
             },
         });
-        return Ok(checks);
+        return Ok((checks, restored));
     };
     checks.push(row_check(m, &restored));
     let version = schema_version(&client).await?;
@@ -175,7 +215,7 @@ async fn drill(
     )
     .await?;
     checks.push(names_check("constraints", &m.constraints, &constraints));
-    Ok(checks)
+    Ok((checks, restored))
 }
 
 /// A schema version as people read it: the number, or "none".
@@ -250,29 +290,24 @@ async fn schema_version(client: &tokio_postgres::Client) -> Result<Option<i32>> 
     Ok(db::query(client, &sql, &[]).await?[0].get(0))
 }
 
-fn report(
-    args: &DrillArgs,
-    src: &Source,
-    scratch: &DbConfig,
-    checks: &[Check],
-    recovery: Duration,
-    age: Option<f64>,
-    has_manifest: bool,
-) -> Result<()> {
-    let passed = checks.iter().all(|c| c.ok);
+fn report(args: &DrillArgs, d: &Drilled) -> Result<()> {
+    let passed = d.checks.iter().all(|c| c.ok);
     if args.json {
         let v: Value = json!({
-            "backup": PathBuf::from(&src.label),
-            "scratch_db": scratch.display(),
+            "backup": PathBuf::from(&d.src.label),
+            "scratch_db": d.scratch.display(),
             "passed": passed,
-            "recovery_seconds": (recovery.as_secs_f64() * 1000.0).round() / 1000.0,
-            "backup_age_seconds": age,
-            "manifest": has_manifest,
-            "checks": checks.iter().map(|c| json!({"name": c.name, "ok": c.ok, "detail": c.detail})).collect::<Vec<_>>(),
+            "recovery_seconds": (d.recovery.as_secs_f64() * 1000.0).round() / 1000.0,
+            "backup_age_seconds": d.age,
+            "manifest": d.src.manifest.is_some(),
+            "checks": d.checks.iter().map(|c| json!({"name": c.name, "ok": c.ok, "detail": c.detail})).collect::<Vec<_>>(),
+            "tables": d.tables.iter().map(|(t, restored, manifest)| json!({
+                "table": t, "restored_rows": restored, "manifest_rows": manifest,
+            })).collect::<Vec<_>>(),
         });
         return say(serde_json::to_string_pretty(&v)?);
     }
-    for c in checks {
+    for c in &d.checks {
         say(format!(
             "{} {}: {}",
             if c.ok { "ok  " } else { "FAIL" },
@@ -283,8 +318,8 @@ fn report(
     say(format!(
         "Drill {}: {} restored into {} in {:.1}s (then dropped)",
         if passed { "passed" } else { "failed" },
-        src.label.display(),
-        scratch.display(),
-        recovery.as_secs_f64()
+        d.src.label.display(),
+        d.scratch.display(),
+        d.recovery.as_secs_f64()
     ))
 }

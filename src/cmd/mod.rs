@@ -16,9 +16,10 @@ pub mod verify;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{BackupAction, Cli, Command};
 use crate::config::Config;
-use crate::report::exit::Code;
+use crate::report::exit::{Code, classify};
+use crate::report::notify::Notifier;
 
 pub async fn run(cli: Cli) -> Result<Code> {
     let url = cli.database_url;
@@ -26,7 +27,30 @@ pub async fn run(cli: Cli) -> Result<Code> {
     match cli.command {
         Command::Migrate(args) => migrate::run(config, args).await,
         Command::Seed(args) => seed::run(&config()?, args).await,
-        Command::Backup(args) => backup::run(config, args).await,
+        // A backup and a drill tell a human how they went.
+        Command::Backup(args) => {
+            let flag = match &args.action {
+                None => args.notify.url.clone(),
+                Some(BackupAction::Drill(d)) => d.notify.url.clone(),
+                Some(_) => return backup::run(config, args).await,
+            };
+            let notifier = Notifier::new(flag)?;
+            notifier.start().await;
+            let done = backup::run(config, args).await;
+            match &done {
+                Ok(code) => notifier.finish(*code, "ok").await,
+                Err(e) => notifier.finish(classify(e), &format!("{e:#}")).await,
+            }
+            done
+        }
+        Command::Notify { failed } => {
+            let notifier = Notifier::new(None)?;
+            if !notifier.enabled() {
+                tracing::warn!("KRONIC_NOTIFY_URL is not set: no notification sent");
+            }
+            notifier.failed(&failed).await;
+            Ok(Code::Ok)
+        }
         Command::Restore(args) => restore::run(&config()?, args).await,
         Command::Health(args) => health::run(&config()?, args).await,
         Command::Config { json } => self::config::run(json),

@@ -5,5 +5,6 @@
 pub mod exit;
 pub mod logging;
 pub mod metrics;
+pub mod notify;
 pub mod progress;
 pub mod ui;

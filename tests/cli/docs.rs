@@ -43,7 +43,7 @@ fn readme_session_runs_against_a_throwaway_server() {
         bin_dir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let drill = "kronic_drill";
+    let drill = "kronic_restored";
     for cmd in &cmds {
         assert!(
             cmd.starts_with("kronic "),

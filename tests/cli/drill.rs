@@ -13,6 +13,7 @@ crate::register!(
     the_scratch_database_goes_in_every_outcome,
     an_existing_database_is_not_touched_without_force,
     verify_catches_a_file_that_no_longer_matches_its_manifest,
+    empty_databases_are_not_green_and_refusals_reach_the_metrics,
 );
 
 fn a_good_backup_drills_clean_and_reports() {
@@ -56,7 +57,7 @@ fn a_good_backup_drills_clean_and_reports() {
         checks[0]["detail"].as_str().unwrap().contains("rows"),
         "{report}"
     );
-    assert!(!database_exists(&format!("{}_drill", db.name)));
+    assert!(!database_exists(&format!("{}_drill_scratch", db.name)));
     let metrics = std::fs::read_to_string(&prom).unwrap();
     for line in [
         "kronic_drill_last_result{",
@@ -143,7 +144,7 @@ fn altered_or_cut_backups_fail_the_drill() {
     std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
     let out = expect(db.kronic().args(["backup", "drill"]).arg(&file), 65);
     assert_stderr(&out, "corrupt");
-    assert!(!database_exists(&format!("{}_drill", db.name)));
+    assert!(!database_exists(&format!("{}_drill_scratch", db.name)));
 }
 
 fn the_scratch_database_goes_in_every_outcome() {
@@ -236,4 +237,65 @@ fn verify_catches_a_file_that_no_longer_matches_its_manifest() {
     expect(db.kronic().args(["backup", "verify"]).arg(&file), 0);
     let out = expect(db.kronic().args(["backup", "list", "--json"]), 0);
     assert!(out.stdout.contains("\"manifest\": null"), "{}", out.stdout);
+}
+
+fn empty_databases_are_not_green_and_refusals_reach_the_metrics() {
+    let db = TestDb::new();
+    // Nothing migrated: a backup of nothing is refused, and writes nothing.
+    let out = expect(db.kronic().arg("backup"), 65);
+    assert_stderr(&out, "has no tables");
+    assert_stderr(&out, "--allow-empty");
+    assert!(backups_in(&db.backup_dir()).is_empty());
+    // Taken anyway, it does not drill green.
+    let file = db.backed_up(&["--allow-empty"]);
+    let prom = db.path("drill.prom");
+    let out = expect(
+        db.kronic()
+            .args(["backup", "drill", "--metrics-file"])
+            .arg(&prom)
+            .arg(&file),
+        65,
+    );
+    assert_stderr(&out, "failed the tables check");
+    assert!(std::fs::read_to_string(&prom).unwrap().contains("} 0\n"));
+    expect(
+        db.kronic()
+            .args(["backup", "drill", "--allow-empty"])
+            .arg(&file),
+        0,
+    );
+    // A drill refused before it restores anything still writes its metrics (result 0).
+    std::fs::remove_file(&prom).unwrap();
+    let out = expect(
+        db.kronic()
+            .args([
+                "backup",
+                "drill",
+                "--scratch-db",
+                "postgres",
+                "--metrics-file",
+            ])
+            .arg(&prom),
+        64,
+    );
+    assert_stderr(&out, "--scratch-db");
+    let metrics = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        metrics.contains("kronic_drill_last_result{") && metrics.contains("} 0\n"),
+        "{metrics}"
+    );
+    // The JSON report names each table's rows, restored and recorded.
+    let db = TestDb::populated();
+    db.backed_up(&[]);
+    let out = expect(db.kronic().args(["backup", "drill", "--json"]), 0);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let users = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "public.users")
+        .cloned()
+        .unwrap();
+    assert_eq!(users["restored_rows"], 2001, "{report}");
+    assert_eq!(users["manifest_rows"], 2001, "{report}");
 }

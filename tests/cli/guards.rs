@@ -269,7 +269,7 @@ fn restores_and_drills_hold_the_bytes_to_the_manifest() {
     assert_stderr(&out, "does not match its manifest");
     let out = expect(db.kronic().args(["backup", "verify", "--latest"]), 65);
     assert_stderr(&out, "does not match its manifest");
-    assert!(!database_exists(&format!("{}_drill", db.name)));
+    assert!(!database_exists(&format!("{}_drill_scratch", db.name)));
 }
 
 fn a_missing_manifest_among_neighbours_is_flagged() {

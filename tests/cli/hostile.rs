@@ -381,6 +381,10 @@ fn future_dated_names_do_not_pin_latest() {
     let want = content_checksum(&mut db.client());
     // An old, different backup under a name dated far ahead.
     let other = TestDb::new();
+    other
+        .client()
+        .batch_execute(&format!("SET ROLE {APP_USER}; CREATE TABLE other (a int)"))
+        .unwrap();
     let (other_gz, _) = backup_sql(&other);
     let future = db.backup_dir().join("kronic_backup_29991231_235959.sql.gz");
     std::fs::copy(&other_gz, &future).unwrap();

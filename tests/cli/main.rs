@@ -21,6 +21,7 @@ mod hostile_store;
 mod locks;
 mod migrate;
 mod no_panics;
+mod notify;
 mod package;
 mod realdb;
 mod remote;
@@ -62,6 +63,7 @@ fn main() {
     tests.extend(drill::tests());
     tests.extend(guards::tests());
     tests.extend(no_panics::tests());
+    tests.extend(notify::tests());
     tests.extend(hostile_store::tests());
     tests.extend(realdb::tests());
     tests.extend(corpus::tests());

@@ -142,7 +142,7 @@ fn extensions_the_dba_owns_are_kept_and_missing_ones_created_or_named() {
     assert!(!database_exists(&other));
     let out = expect(db.kronic().args(["backup", "drill"]), 77);
     assert_stderr(&out, "CREATE EXTENSION postgres_fdw;");
-    assert!(!database_exists(&format!("{}_drill", db.name)));
+    assert!(!database_exists(&format!("{}_drill_scratch", db.name)));
     let mut admin = postgres::Client::connect(&server().admin_url, postgres::NoTls).unwrap();
     admin
         .batch_execute(&format!("DROP DATABASE {fresh}"))
@@ -344,7 +344,7 @@ fn superusers_are_refused_unless_allowed() {
     assert_eq!(content_checksum(&mut db.client()), before);
     let out = expect(&mut as_superuser(&["backup", "drill", path]), 77);
     assert_stderr(&out, "is a superuser");
-    assert!(!database_exists(&format!("{}_drill", db.name)));
+    assert!(!database_exists(&format!("{}_drill_scratch", db.name)));
     // A member of pg_read_server_files, through another role, is refused the same way.
     let power = format!("{}_power", db.name);
     db.client()

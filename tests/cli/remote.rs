@@ -377,7 +377,7 @@ fn a_wrong_secret_keeps_the_local_backup_and_is_77_with_remote_only() {
 }
 
 fn missing_bucket_and_unreachable_keep_the_local_backup_within_the_timeout() {
-    let db = TestDb::new();
+    let db = TestDb::populated();
     let s3 = s3::shared();
     let out = expect(
         s3.env(&mut db.kronic())
@@ -619,7 +619,7 @@ fn remote_prune_touches_only_old_backups_directly_under_the_prefix() {
 }
 
 fn other_schemes_are_not_supported_yet() {
-    let db = TestDb::new();
+    let db = TestDb::populated();
     for url in ["gs://bucket/prefix", "az://container/prefix"] {
         let out = expect(db.kronic().args(["backup", "--remote", url]), 3);
         assert_stderr(&out, "is not supported yet; use an s3:// bucket");
@@ -823,7 +823,7 @@ fn drills_the_offsite_copy_against_its_own_manifest() {
             "drill of {url} failed the rows check: public.users: 2001 restored, 9999 in the manifest"
         ),
     );
-    let scratch = format!("{}_drill", db.name);
+    let scratch = format!("{}_drill_scratch", db.name);
     let left: Option<postgres::Row> =
         postgres::Client::connect(&server().admin_url, postgres::NoTls)
             .unwrap()

@@ -1,0 +1,95 @@
+//! Failures that reach a human: healthchecks.io-style pings (the protocol that service,
+//! its self-hosted form and many others speak) to `KRONIC_NOTIFY_URL` or `--notify`:
+//! `URL/start` when a backup or drill starts, then `URL/<exit code>` (0 is success)
+//! with the outcome's line as the body. A ping that fails is a warning: it never
+//! changes what the run did or its exit code.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::config::{env, vars};
+use crate::report::exit::{Code, fail};
+use crate::report::ui::one_line;
+
+/// How long a ping may take.
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where pings go, if anywhere.
+pub struct Notifier {
+    url: Option<url::Url>,
+}
+
+impl Notifier {
+    /// The flag, else `KRONIC_NOTIFY_URL`; an http(s) URL (78 otherwise, never echoed:
+    /// a ping URL is a capability, like a password).
+    pub fn new(flag: Option<String>) -> Result<Notifier> {
+        let Some(text) = flag
+            .filter(|f| !f.is_empty())
+            .or_else(|| env(vars::NOTIFY_URL))
+        else {
+            return Ok(Notifier { url: None });
+        };
+        let bad = || {
+            fail(
+                Code::Config,
+                format!(
+                    "{} (or --notify) is not an http:// or https:// URL",
+                    vars::NOTIFY_URL
+                ),
+            )
+        };
+        let url = url::Url::parse(text.trim_end_matches('/')).map_err(|_| bad())?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(bad());
+        }
+        Ok(Notifier { url: Some(url) })
+    }
+
+    /// Whether pings go anywhere.
+    pub fn enabled(&self) -> bool {
+        self.url.is_some()
+    }
+
+    /// `URL/fail`, naming what failed (a systemd unit, from its OnFailure=).
+    pub async fn failed(&self, what: &str) {
+        self.ping("fail", format!("{} failed", one_line(what, 200)))
+            .await;
+    }
+
+    /// `URL/start`.
+    pub async fn start(&self) {
+        self.ping("start", String::new()).await;
+    }
+
+    /// `URL/<code>`, the outcome's line as the body.
+    pub async fn finish(&self, code: Code, line: &str) {
+        self.ping(&code.as_u8().to_string(), one_line(line, 10_000))
+            .await;
+    }
+
+    async fn ping(&self, what: &str, body: String) {
+        let Some(url) = &self.url else { return };
+        let target = format!("{}/{what}", url.as_str().trim_end_matches('/'));
+        let sent = async {
+            let client = reqwest::Client::builder()
+                .timeout(PING_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::limited(3))
+                .build()?;
+            client
+                .post(&target)
+                .body(body)
+                .send()
+                .await?
+                .error_for_status()
+        };
+        if let Err(e) = sent.await {
+            // The URL itself is not shown: it is the check's secret.
+            let why = e.status().map_or_else(
+                || "no answer".to_string(),
+                |s| format!("HTTP {}", s.as_u16()),
+            );
+            tracing::warn!("the {what} notification was not delivered ({why})");
+        }
+    }
+}

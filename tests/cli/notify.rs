@@ -1,0 +1,109 @@
+//! Failures reach a human: healthchecks.io-style pings to a local receiver when a
+//! backup or drill starts and ends, and from the systemd units' OnFailure=.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::sync::{Arc, Mutex};
+
+use crate::support::*;
+
+crate::register!(backups_and_drills_ping_start_and_outcome);
+
+/// A local HTTP receiver: every request's (path, body), in order.
+fn receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/ping/abc-123",
+        listener.local_addr().unwrap().port()
+    );
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let path = line.split(' ').nth(1).unwrap_or("").to_string();
+            let mut length = 0;
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).unwrap();
+                if h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            seen.lock()
+                .unwrap()
+                .push((path, String::from_utf8_lossy(&body).into_owned()));
+            let mut out = stream;
+            out.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nOK")
+                .unwrap();
+        }
+    });
+    (url, got)
+}
+
+fn backups_and_drills_ping_start_and_outcome() {
+    let db = TestDb::populated();
+    let (url, got) = receiver();
+    let take = |got: &Arc<Mutex<Vec<(String, String)>>>| std::mem::take(&mut *got.lock().unwrap());
+    expect(db.kronic().env("KRONIC_NOTIFY_URL", &url).arg("backup"), 0);
+    let pings = take(&got);
+    assert_eq!(pings.len(), 2, "{pings:?}");
+    assert_eq!(pings[0].0, "/ping/abc-123/start");
+    assert_eq!(pings[1].0, "/ping/abc-123/0");
+    expect(db.kronic().args(["backup", "drill", "--notify", &url]), 0);
+    assert_eq!(take(&got)[1].0, "/ping/abc-123/0");
+    // A failure: the exit code and the error line, as a human will read them.
+    let out = expect(
+        db.kronic()
+            .env("KRONIC_NOTIFY_URL", &url)
+            .env("KRONIC_DATABASE_PORT", cluster::free_port().to_string())
+            .arg("backup"),
+        69,
+    );
+    let pings = take(&got);
+    assert_eq!(pings[0].0, "/ping/abc-123/start");
+    assert_eq!(pings[1].0, "/ping/abc-123/69");
+    assert!(pings[1].1.contains("connection refused"), "{pings:?}");
+    assert!(!out.all().contains("abc-123"), "the ping URL is a secret");
+    // systemd's OnFailure= template.
+    expect(
+        kronic_bare().env("KRONIC_NOTIFY_URL", &url).args([
+            "notify",
+            "--failed",
+            "kronic-backup.service",
+        ]),
+        0,
+    );
+    let pings = take(&got);
+    assert_eq!(
+        pings,
+        [(
+            "/ping/abc-123/fail".to_string(),
+            "kronic-backup.service failed".to_string()
+        )]
+    );
+    // A receiver that is gone is a warning, never the run's failure.
+    let out = expect(
+        db.kronic()
+            .env(
+                "KRONIC_NOTIFY_URL",
+                format!("http://127.0.0.1:{}/x", cluster::free_port()),
+            )
+            .arg("backup"),
+        0,
+    );
+    assert_stderr(&out, "notification was not delivered");
+    let out = expect(
+        db.kronic()
+            .env("KRONIC_NOTIFY_URL", "ftp://x")
+            .arg("backup"),
+        78,
+    );
+    assert_stderr(&out, "KRONIC_NOTIFY_URL");
+}
