@@ -8,8 +8,11 @@ use crate::support::*;
 
 crate::register!(backups_and_drills_ping_start_and_outcome);
 
-/// A local HTTP receiver: every request's (path, body), in order.
-fn receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
+/// The requests a receiver got: (path, body), in order.
+type Pings = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A local HTTP receiver: its URL, and what it receives.
+fn receiver() -> (String, Pings) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "http://127.0.0.1:{}/ping/abc-123",
@@ -50,7 +53,7 @@ fn receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
 fn backups_and_drills_ping_start_and_outcome() {
     let db = TestDb::populated();
     let (url, got) = receiver();
-    let take = |got: &Arc<Mutex<Vec<(String, String)>>>| std::mem::take(&mut *got.lock().unwrap());
+    let take = |got: &Pings| std::mem::take(&mut *got.lock().unwrap());
     expect(db.kronic().env("KRONIC_NOTIFY_URL", &url).arg("backup"), 0);
     let pings = take(&got);
     assert_eq!(pings.len(), 2, "{pings:?}");
