@@ -268,7 +268,7 @@ _kronic() {
                     return 0
                     ;;
                 --compression)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "gzip zstd gz zst" -- "${cur}"))
                     return 0
                     ;;
                 --compression-level)
@@ -318,6 +318,10 @@ _kronic() {
                     return 0
                     ;;
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -477,6 +481,10 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --remote-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -516,6 +524,10 @@ _kronic() {
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -579,7 +591,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__sync)
-            opts="-v -q -h --dir --remote-url --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --dry-run --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
+            opts="-v -q -h --dir --remote --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --dry-run --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -589,7 +601,7 @@ _kronic() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --remote-url)
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -656,6 +668,10 @@ _kronic() {
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1523,6 +1539,10 @@ _kronic() {
                 return 0
             fi
             case "${prev}" in
+                --remote)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --remote-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -385,13 +385,14 @@ impl Retention {
 /// age recipients: when any is configured, every backup is encrypted.
 #[derive(Debug, Args)]
 pub struct EncryptArgs {
-    /// Encrypt to this age recipient (age1…, or an ssh-ed25519/ssh-rsa public key);
+    /// Encrypt to this age recipient (age1..., or an ssh-ed25519/ssh-rsa public key);
     /// repeatable. With any --recipient or --recipients-file, KRONIC_BACKUP_RECIPIENTS
     /// and KRONIC_BACKUP_RECIPIENTS_FILE are not read.
     #[arg(long = "recipient", value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
 
-    /// Encrypt to the recipients in this file (age's format: one per line, # comments).
+    /// Encrypt to the recipients in this file (age's format: one per line, # comments)
+    /// [env: KRONIC_BACKUP_RECIPIENTS_FILE].
     #[arg(long, value_name = "FILE")]
     pub recipients_file: Option<PathBuf>,
 }
@@ -405,7 +406,7 @@ impl EncryptArgs {
 /// age identities (private keys) that can decrypt encrypted backups.
 #[derive(Debug, Args)]
 pub struct IdentityArgs {
-    /// An age identity file (AGE-SECRET-KEY-1… lines) or an unencrypted ssh private key;
+    /// An age identity file (AGE-SECRET-KEY-1... lines) or an unencrypted ssh private key;
     /// repeatable [env: KRONIC_BACKUP_IDENTITY_FILE].
     #[arg(long = "identity", id = "identity", short = 'i', value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -438,7 +439,7 @@ pub struct BackupArgs {
 
     /// gzip (the default; `gunzip -c FILE | psql` reads it) or zstd (multi-threaded,
     /// much cheaper per byte; `zstd -dc FILE | psql`) [env: KRONIC_BACKUP_COMPRESSION].
-    #[arg(long, value_name = "FORMAT", value_parser = parse_compression)]
+    #[arg(long, value_name = "FORMAT", value_parser = compression_values())]
     pub compression: Option<crate::backup::pipeline::Compression>,
 
     /// Compression level: gzip 1-9 [default: 6], zstd 1-19 [default: 3].
@@ -473,30 +474,40 @@ pub struct BackupArgs {
 /// The offsite copies instead of the folder (list, verify, prune, restore).
 #[derive(Debug, Args)]
 pub struct RemoteSel {
-    /// Work on the offsite copies in KRONIC_BACKUP_REMOTE (or --remote-url) instead of
-    /// the backup folder.
-    #[arg(long)]
-    pub remote: bool,
+    /// Work on the offsite copies instead of the backup folder: in s3://BUCKET/PREFIX
+    /// when given, else in KRONIC_BACKUP_REMOTE (as `backup --remote URL` uploads).
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub remote: Option<String>,
 
-    /// The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE].
-    #[arg(long, value_name = "URL", requires = "remote")]
+    /// The same as --remote URL (kept for scripts that use it).
+    #[arg(long, value_name = "URL", hide = true)]
     pub remote_url: Option<String>,
 }
 
 impl RemoteSel {
-    /// The remote, with --remote; None without.
+    /// The remote, with --remote (or --remote-url); None without.
     pub fn load(&self) -> anyhow::Result<Option<crate::backup::remote::Remote>> {
-        if !self.remote {
-            return Ok(None);
-        }
-        crate::config::remote(self.remote_url.clone())?
-            .map(Some)
-            .ok_or_else(|| {
-                crate::report::exit::fail(
-                    crate::report::exit::Code::Config,
-                    "--remote needs KRONIC_BACKUP_REMOTE or --remote-url s3://BUCKET/PREFIX",
-                )
-            })
+        let url = match (&self.remote, &self.remote_url) {
+            (_, Some(url)) => Some(url.clone()),
+            (Some(v), None) if v.contains("://") => Some(v.clone()),
+            (Some(_), None) => None,
+            (None, None) => return Ok(None),
+        };
+        crate::config::remote(url)?.map(Some).ok_or_else(|| {
+            crate::report::exit::fail(
+                crate::report::exit::Code::Config,
+                "--remote needs KRONIC_BACKUP_REMOTE or --remote s3://BUCKET/PREFIX",
+            )
+        })
+    }
+
+    /// A backup NAME written right after --remote (`restore --remote NAME`): it is the
+    /// command's backup, not a URL.
+    pub fn name(&self) -> Option<PathBuf> {
+        self.remote
+            .as_ref()
+            .filter(|v| !v.is_empty() && !v.contains("://"))
+            .map(PathBuf::from)
     }
 }
 
@@ -568,7 +579,7 @@ pub enum BackupAction {
         #[command(flatten)]
         dir: BackupDir,
         /// The offsite location, s3://BUCKET/PREFIX [env: KRONIC_BACKUP_REMOTE].
-        #[arg(long, value_name = "URL")]
+        #[arg(long = "remote", alias = "remote-url", value_name = "URL")]
         remote_url: Option<String>,
         #[command(flatten)]
         keep: Retention,
@@ -704,6 +715,14 @@ fn parse_serve(s: &str) -> Result<String, String> {
 
 fn parse_span(s: &str) -> Result<crate::backup::retention::Span, String> {
     crate::backup::retention::Span::parse(s)
+}
+
+/// gzip or zstd (gz and zst too): the shells complete these, not file names.
+fn compression_values()
+-> impl clap::builder::TypedValueParser<Value = crate::backup::pipeline::Compression> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["gzip", "zstd", "gz", "zst"])
+        .try_map(|s: String| parse_compression(&s))
 }
 
 fn parse_compression(s: &str) -> Result<crate::backup::pipeline::Compression, String> {

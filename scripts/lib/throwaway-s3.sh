@@ -26,7 +26,7 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))')"
     -s3.port.grpc="${ports[1]}" -master.port="${ports[2]}" -master.port.grpc="${ports[3]}" \
     -volume.port="${ports[4]}" -volume.port.grpc="${ports[5]}" -filer.port="${ports[6]}" \
     -filer.port.grpc="${ports[7]}" -admin.port="${ports[8]}" -admin.port.grpc="${ports[9]}" \
-    -s3.port.iceberg=0 -webdav=false -admin.ui=false >"$S3_WORK/weed.log" 2>&1 &
+    -s3.port.iceberg=0 -s3.port.lance=0 -master.telemetry=false -webdav=false -admin.ui=false >"$S3_WORK/weed.log" 2>&1 &
   S3_PID=$!
   local i
   for i in $(seq 1 600); do

@@ -43,6 +43,10 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
             remote,
             identity,
         }) => {
+            let files = match remote.name() {
+                Some(name) if files.is_empty() => vec![name],
+                _ => files,
+            };
             let remote = remote.load()?;
             verify::run(
                 &files,

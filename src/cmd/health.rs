@@ -130,7 +130,14 @@ impl Checker {
             }
         };
         database["check_ms"] = json!(millis(started.elapsed()));
-        let status = if code == Code::Ok { "ok" } else { "error" };
+        // Reachable but with migrations pending (a deploy half done): still 200 for a
+        // load balancer, "degraded" for a human.
+        let pending = database["schema"]["pending"].as_u64().unwrap_or(0) > 0;
+        let status = match (code, pending) {
+            (Code::Ok, false) => "ok",
+            (Code::Ok, true) => "degraded",
+            _ => "error",
+        };
         (
             json!({ "status": status, "components": { "database": database } }),
             code,
@@ -209,20 +216,32 @@ pub async fn run(config: &Config, args: HealthArgs) -> Result<Code> {
         return serve(Arc::new(checker), addr).await;
     }
     let deadline = args.wait.map(|w| Instant::now() + w);
+    let mut signals = crate::report::ui::Interrupts::listen();
     loop {
         let (body, code) = checker.check().await;
+        let error = body["components"]["database"]["error"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         let retry = code != Code::Ok && deadline.is_some_and(|d| Instant::now() < d);
         if !retry {
             crate::report::ui::say(serde_json::to_string_pretty(&body)?)?;
+            // The JSON is for scripts; the one line on stderr is for whoever reads logs.
+            if code != Code::Ok {
+                eprintln!("kronic: error: {error}");
+            }
             return Ok(code);
         }
-        tracing::info!(
-            "not healthy yet: {}",
-            body["components"]["database"]["error"]
-                .as_str()
-                .unwrap_or("")
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tracing::info!("not healthy yet: {error}");
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = signals.arrived() => {
+                return Err(crate::report::exit::fail(
+                    Code::Interrupted,
+                    format!("interrupted while waiting for {} to be healthy", config.db.display()),
+                ));
+            }
+        }
     }
 }
 

@@ -53,8 +53,9 @@ pub async fn source(
     dir: &Path,
     identities: Identities,
 ) -> Result<Source> {
+    let named = remote.name();
     let src = Source::locate(
-        file,
+        file.or(named.as_deref()),
         remote.load()?,
         |url| config::remote(Some(url.to_string())),
         latest,

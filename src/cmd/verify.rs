@@ -67,6 +67,7 @@ pub async fn run(
     let sources = sources(given, latest, dir, remote, &identities).await?;
     let count = sources.len();
     let mut failed = Vec::new();
+    let mut unchecked = false;
     for (n, src) in sources.into_iter().enumerate() {
         let label = given
             .get(n)
@@ -79,7 +80,7 @@ pub async fn run(
             Err(e) => Err((label, e)),
         };
         match checked {
-            Ok(()) => {}
+            Ok(content) => unchecked |= !content,
             Err((_, e)) if count == 1 => return Err(e),
             Err((label, e)) => {
                 eprintln!("kronic: error: {e:#}");
@@ -88,6 +89,9 @@ pub async fn run(
         }
     }
     match failed.first() {
+        // Nothing failed, but something was not looked at: monitoring must be able to
+        // tell that from a pass.
+        None if unchecked => Ok(Code::Attention),
         None => Ok(Code::Ok),
         Some((_, code)) => Err(fail(
             *code,
@@ -104,7 +108,8 @@ pub async fn run(
     }
 }
 
-async fn one(src: &Source) -> Result<()> {
+/// Verifies one backup and says how it went; whether its content was checked.
+async fn one(src: &Source) -> Result<bool> {
     let verified = src.verify().await?;
     let label = src.label.display();
     let digest = if src.manifest.is_some() {
@@ -116,12 +121,14 @@ async fn one(src: &Source) -> Result<()> {
         say(format!(
             "ok: {label} ({} of SQL, complete, {digest})",
             HumanBytes(verified.sql_bytes)
-        ))
+        ))?;
     } else {
-        say(format!("ok: {label} (age header only, {digest})"))?;
+        say(format!(
+            "not checked: {label} is encrypted and no identity was given; only its age header was read ({digest})"
+        ))?;
         tracing::warn!(
-            "{label} is encrypted and no identity was given: only its age header was checked, not its content"
+            "{label}: its content was not checked (exit 1); give the identity with --identity or KRONIC_BACKUP_IDENTITY_FILE"
         );
-        Ok(())
     }
+    Ok(verified.content_checked)
 }

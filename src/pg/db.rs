@@ -19,6 +19,9 @@ pub fn pg_config(db: &DbConfig) -> tokio_postgres::Config {
         .dbname(&db.dbname)
         .user(&db.user)
         .application_name("kronic")
+        // NOTICEs ("already exists, skipping" on every migration run and lock retry)
+        // say nothing an operator needs; warnings and errors still come.
+        .options("-c client_min_messages=warning")
         .connect_timeout(db.connect_timeout)
         .ssl_mode(match db.sslmode {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
@@ -75,6 +78,8 @@ pub async fn connect_wait(db: &DbConfig, wait: Option<Duration>) -> Result<Clien
     let deadline = Instant::now() + wait;
     // Say it the first time, then at most every 10 s: not 120 lines for --wait 60.
     let mut said: Option<Instant> = None;
+    // A signal while waiting ends the wait like any other run's (130), not as a kill.
+    let mut signals = crate::report::ui::Interrupts::listen();
     loop {
         match try_connect(db).await {
             Ok(c) => return Ok(c),
@@ -87,7 +92,15 @@ pub async fn connect_wait(db: &DbConfig, wait: Option<Duration>) -> Result<Clien
                     said = Some(Instant::now());
                 }
                 let left = deadline.saturating_duration_since(Instant::now());
-                tokio::time::sleep(left.min(Duration::from_millis(500))).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(left.min(Duration::from_millis(500))) => {}
+                    _ = signals.arrived() => {
+                        return Err(fail(
+                            Code::Interrupted,
+                            format!("interrupted while waiting for {}", db.display()),
+                        ));
+                    }
+                }
             }
             Err(ConnectError {
                 error,

@@ -64,7 +64,7 @@ impl Code {
         match self {
             Code::Ok => "success",
             Code::Attention => {
-                "migrations are pending (migrate current --exit-code), or the schema differs from what the migrations build (migrate check)"
+                "migrations are pending (migrate current --exit-code), the schema differs from what the migrations build (migrate check), or backup verify could not check an encrypted backup's content (no identity)"
             }
             Code::LocalOnly => {
                 "the backup was kept in the backup folder, but its offsite copy failed (kronic backup sync uploads it later)"

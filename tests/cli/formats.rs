@@ -242,10 +242,12 @@ fn verify_with_and_without_an_identity() {
         0,
     );
     assert!(out.stdout.contains("of SQL, complete"), "{}", out.stdout);
-    let out = expect(db.kronic().args(["backup", "verify", "--latest"]), 0);
-    assert!(out.stdout.contains("age header only"), "{}", out.stdout);
+    // Without the identity nothing but the header was read: said plainly, and exit 1
+    // so that monitoring can tell it from a pass.
+    let out = expect(db.kronic().args(["backup", "verify", "--latest"]), 1);
+    assert!(out.stdout.starts_with("not checked: "), "{}", out.stdout);
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert_stderr(&out, "not its content");
+    assert_stderr(&out, "its content was not checked");
     // A zero-byte or foreign .age file is still caught without an identity.
     let empty = db.path("empty.sql.gz.age");
     std::fs::write(&empty, b"").unwrap();

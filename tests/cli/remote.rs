@@ -119,6 +119,13 @@ fn a_backup_lands_in_the_bucket_with_its_digest() {
         65,
     );
     assert_stderr(&out, &format!("{}/{name}", s3.url(&db.name)));
+    // --remote takes the bucket's URL wherever it stands, as `backup --remote URL` does.
+    let out = expect(
+        s3.env(&mut db.kronic())
+            .args(["backup", "list", "--remote", &s3.url(&db.name)]),
+        0,
+    );
+    assert!(out.stdout.contains("kronic_backup_"), "{}", out.stdout);
 }
 
 fn restores_from_the_bucket_plain_and_encrypted() {

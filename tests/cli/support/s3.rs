@@ -90,6 +90,10 @@ impl S3 {
                 "-webdav=false",
                 "-admin.ui=false",
                 "-s3.port.iceberg=0",
+                // Its Lance listener would take fixed port 9101 on every interface:
+                // another run holding it would stop this one.
+                "-s3.port.lance=0",
+                "-master.telemetry=false",
             ])
             .arg(format!("-s3.port={}", p[0]))
             .arg(format!("-s3.port.grpc={}", p[1]))
