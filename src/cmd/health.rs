@@ -87,7 +87,9 @@ impl Checker {
                     format!("cannot build the connection pool: {e}"),
                 )
             })?;
-        let migrations = crate::schema::migrations::load(None)?;
+        // The same set `migrate` uses: KRONIC_MIGRATIONS_DIR when it names one.
+        let dir = crate::config::path_setting(None, crate::config::vars::MIGRATIONS_DIR);
+        let migrations = crate::schema::migrations::load(dir.as_deref())?;
         Ok(Checker {
             pool,
             invalid,

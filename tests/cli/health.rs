@@ -15,6 +15,7 @@ crate::register!(
     wait_until_healthy,
     serve_follows_the_database_down_and_up_under_load,
     serve_never_cuts_a_request_and_keeps_alive_between_them,
+    pending_migrations_are_degraded_not_ok,
 );
 
 fn parse(out: &Output) -> Value {
@@ -98,6 +99,66 @@ fn server_down_gives_error_json_and_69_quickly() {
         "{v}"
     );
     assert!(!out.all().contains("hunter2-health"));
+    // The reason on stderr too, for whoever reads the log rather than the JSON.
+    assert!(
+        out.stderr.starts_with("kronic: error: ") && out.stderr.contains("connection refused"),
+        "{}",
+        out.stderr
+    );
+    // A signal while --wait retries ends it like any other run: 130, not 143.
+    let mut cmd = kronic_bare_std();
+    cmd.env("KRONIC_DATABASE_HOST", "127.0.0.1")
+        .env("KRONIC_DATABASE_PORT", port.to_string())
+        .args(["health", "--wait", "30"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    assert_interrupted(&signal_and_wait(child, "-TERM"));
+    let mut cmd = kronic_bare_std();
+    cmd.env("KRONIC_DATABASE_HOST", "127.0.0.1")
+        .env("KRONIC_DATABASE_PORT", port.to_string())
+        .args(["migrate", "--wait", "30", "up"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    assert_interrupted(&signal_and_wait(child, "-TERM"));
+}
+
+fn pending_migrations_are_degraded_not_ok() {
+    let db = TestDb::seeded_on(server());
+    let dir = db.path("migrations");
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for e in std::fs::read_dir(&root).unwrap().flatten() {
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    write_file(&dir.join("V2__more.sql"), "CREATE TABLE more (a int);");
+    write_file(&dir.join("V2__more.down.sql"), "DROP TABLE more;");
+    let out = expect(
+        db.kronic().env("KRONIC_MIGRATIONS_DIR", &dir).arg("health"),
+        0,
+    );
+    let v = parse(&out);
+    assert_eq!(v["status"], "degraded", "{v}");
+    // Applying it says nothing of NOTICEs ("already exists, skipping").
+    let out = expect(
+        db.kronic()
+            .env("KRONIC_MIGRATIONS_DIR", &dir)
+            .args(["migrate", "up"]),
+        0,
+    );
+    assert!(
+        !out.all().contains("NOTICE") && !out.all().contains("skipping"),
+        "{}",
+        out.all()
+    );
+    let out = expect(
+        db.kronic().env("KRONIC_MIGRATIONS_DIR", &dir).arg("health"),
+        0,
+    );
+    assert_eq!(parse(&out)["status"], "ok");
 }
 
 fn wrong_password_gives_77() {
@@ -149,7 +210,9 @@ fn wait_until_healthy() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["status"], "ok");
+    // Reachable, healthy, and not migrated yet: degraded, exit 0.
+    assert_eq!(v["status"], "degraded");
+    assert_eq!(v["components"]["database"]["status"], "healthy");
 }
 
 /// A minimal HTTP GET: (status code, body).
