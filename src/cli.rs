@@ -439,7 +439,7 @@ pub struct BackupArgs {
 
     /// gzip (the default; `gunzip -c FILE | psql` reads it) or zstd (multi-threaded,
     /// much cheaper per byte; `zstd -dc FILE | psql`) [env: KRONIC_BACKUP_COMPRESSION].
-    #[arg(long, value_name = "FORMAT", value_parser = compression_values())]
+    #[arg(long, value_name = "FORMAT", value_parser = compression_values(), hide_possible_values = true)]
     pub compression: Option<crate::backup::pipeline::Compression>,
 
     /// Compression level: gzip 1-9 [default: 6], zstd 1-19 [default: 3].

@@ -19,9 +19,9 @@ use crate::schema::migrations::{self, MigrationFile, State};
 
 pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> Result<Code> {
     if let MigrateCommand::New { description, dir } = &args.command {
-        let (up, down) = migrations::create_next(dir, description)?;
-        say(up.display())?;
-        say(down.display())?;
+        for path in migrations::create_next(dir, description)? {
+            say(path.display())?;
+        }
         return Ok(Code::Ok);
     }
     let config = config()?;

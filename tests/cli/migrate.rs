@@ -309,6 +309,28 @@ fn new_writes_files_the_next_build_picks_up() {
     );
     std::fs::write(&up, "ALTER TABLE users ADD COLUMN display_name text;\n").unwrap();
     std::fs::write(&down, "ALTER TABLE users DROP COLUMN display_name;\n").unwrap();
+    // An empty folder gets the built-in set first, so that it can be the set
+    // (KRONIC_MIGRATIONS_DIR) without a second version 1; the new file shows the safe
+    // patterns.
+    let fresh = db.path("fresh-migrations");
+    let out = expect(
+        kronic_bare()
+            .args(["migrate", "new", "reconcile", "--dir"])
+            .arg(&fresh),
+        0,
+    );
+    assert!(
+        out.stdout.contains("V1__initial_schema.sql"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.trim_end().ends_with("V2__reconcile.down.sql"),
+        "{}",
+        out.stdout
+    );
+    let template = std::fs::read_to_string(fresh.join("V2__reconcile.sql")).unwrap();
+    assert!(template.contains("CREATE INDEX CONCURRENTLY"), "{template}");
     // The same loader the build uses takes them.
     let out = expect(&mut db.migrate_up(&set), 0);
     assert_eq!(

@@ -180,8 +180,11 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<MigrationFile>> {
     assemble(files)
 }
 
-/// Writes the next numbered migration and its down script into `dir`; returns both paths.
-pub fn create_next(dir: &Path, description: &str) -> Result<(PathBuf, PathBuf)> {
+/// Writes the next numbered migration and its down script into `dir`; returns the
+/// files written, the new pair last. A folder without migrations first gets the
+/// built-in ones: it is the set from now on (KRONIC_MIGRATIONS_DIR), so the numbering
+/// goes on after them instead of writing a second version 1.
+pub fn create_next(dir: &Path, description: &str) -> Result<Vec<PathBuf>> {
     let slug = slugify(description);
     if slug.is_empty() {
         return Err(fail(
@@ -195,16 +198,45 @@ pub fn create_next(dir: &Path, description: &str) -> Result<(PathBuf, PathBuf)> 
             format!("cannot create {}: {e}", dir.display()),
         )
     })?;
-    let existing = load(Some(dir))?;
+    let mut written = Vec::new();
+    let mut existing = load(Some(dir))?;
+    if existing.is_empty() {
+        for (name, sql) in EMBEDDED {
+            let path = dir.join(name);
+            create_new(&path, sql)?;
+            written.push(path);
+        }
+        existing = load(Some(dir))?;
+    }
     let version = existing.iter().map(|m| m.version).max().unwrap_or(0) + 1;
     let up: PathBuf = dir.join(format!("V{version}__{slug}.sql"));
     let down: PathBuf = dir.join(format!("V{version}__{slug}.down.sql"));
-    create_new(&up, &format!("-- {description}\n"))?;
+    create_new(&up, &template(description))?;
     if let Err(e) = create_new(&down, &format!("-- Undo: {description}\n")) {
         let _ = std::fs::remove_file(&up);
         return Err(e);
     }
-    Ok((up, down))
+    written.extend([up, down]);
+    Ok(written)
+}
+
+/// A new migration's text: its description, and the safe forms of what takes an
+/// application down at deploy time (`kronic migrate lint` flags the unsafe ones).
+fn template(description: &str) -> String {
+    format!(
+        "-- {description}
+--
+-- Safe patterns (each statement here runs in one transaction; kronic sets lock_timeout):
+--   an index:            CREATE INDEX CONCURRENTLY ... (alone in a file with -- kronic:no-transaction)
+--   a foreign key:       ALTER TABLE t ADD CONSTRAINT c FOREIGN KEY (...) REFERENCES ... NOT VALID;
+--                        then, in the next migration: ALTER TABLE t VALIDATE CONSTRAINT c;
+--   a CHECK:             the same, NOT VALID then VALIDATE CONSTRAINT
+--   NOT NULL:            a CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL
+--   a column default:    a constant (PostgreSQL 11+ adds it without a rewrite), not volatile()
+--   a type change:       a new column, backfilled in batches, then a swap
+-- Check before merging: kronic migrate lint, and kronic migrate plan against a copy.
+"
+    )
 }
 
 fn create_new(path: &Path, contents: &str) -> Result<()> {
