@@ -1,9 +1,10 @@
 //! Installing like a system tool, and the README's runbook run as written: the Debian
-//! package, its user, folders and units; then the README's Install, First backup and
-//! Disaster recovery steps, line by line, on this machine (the host is lost in between:
-//! package purged, backups folder and database gone, only the records and the bucket
-//! left). The test installs and removes a package, so it runs only where .ci/run asks
-//! for it (KRONIC_TEST_DEB names the built package) and as root.
+//! package, its user, folders and units; then the README's Install, First backup, Daily
+//! operations and Disaster recovery steps, line by line, as the users they name, with
+//! nothing of the test's environment (the host is lost before the last: package purged,
+//! backups folder, database and role gone; only the records and the bucket left). The
+//! test installs and removes a package, so it runs only where .ci/run asks for it
+//! (KRONIC_TEST_DEB names the built package) and as root.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
@@ -39,14 +40,18 @@ fn owned(path: &str, user: &str, group: &str, mode: u32) {
     assert_eq!(m.permissions().mode() & 0o7777, mode, "{path} mode");
 }
 
-/// The lines of the `sh` blocks in the README section under `heading`.
+/// The lines of the `sh` blocks in the README section under `heading` (before its
+/// first subsection).
 fn runbook(heading: &str) -> Vec<String> {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let section = readme
         .split("\n## ")
         .find(|s| s.starts_with(heading))
-        .unwrap_or_else(|| panic!("README has no section {heading:?}"));
+        .unwrap_or_else(|| panic!("README has no section {heading:?}"))
+        .split("\n### ")
+        .next()
+        .unwrap();
     let mut lines = Vec::new();
     let mut in_block = false;
     for line in section.lines() {
@@ -113,10 +118,10 @@ impl Host {
             cmd.arg("-i").arg(&self.deb);
             return Some(cmd);
         }
-        if line.starts_with("sudo systemctl ") {
+        if line.starts_with("sudo systemctl ") || line.starts_with("journalctl ") {
             return Path::new("/run/systemd/system").is_dir().then(|| {
                 let mut cmd = Command::new("sh");
-                cmd.args(["-c", line.strip_prefix("sudo ").unwrap()]);
+                cmd.args(["-c", line.trim_start_matches("sudo ")]);
                 cmd
             });
         }
@@ -206,6 +211,7 @@ fn forget_database(server: &Server) {
     for sql in [
         "DROP DATABASE IF EXISTS kronic WITH (FORCE)",
         "DROP DATABASE IF EXISTS kronic_drill_scratch WITH (FORCE)",
+        "DROP DATABASE IF EXISTS kronic_restored WITH (FORCE)",
         "DROP ROLE IF EXISTS kronic",
     ] {
         admin.batch_execute(sql).unwrap();
@@ -326,6 +332,13 @@ fn the_readme_runbook_installs_backs_up_and_recovers_a_lost_host() {
     let at_backup = content_checksum(&mut app);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     run_the_cron_line();
+    // The daily commands, as the README lists them (a restored copy included).
+    for line in runbook("Daily operations") {
+        host.step(&line);
+    }
+    let mut copy = host.server.connect("kronic_restored");
+    assert_eq!(content_checksum(&mut copy), at_backup);
+    drop(copy);
     // Written after the last backup: the runbook says this is lost.
     app.batch_execute(
         "INSERT INTO users (id, email, password_hash) VALUES \
