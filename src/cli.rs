@@ -214,6 +214,59 @@ pub enum MigrateCommand {
         /// migration then fails, the error names the command that restores it.
         #[arg(long, conflicts_with = "dry_run")]
         backup: bool,
+        /// Lint the pending migrations first: deny stops before anything runs when a
+        /// finding is an error, warn prints them (and asks, on a terminal), off skips
+        /// linting [default: warn on a terminal, deny otherwise].
+        #[arg(long, value_enum, value_name = "MODE")]
+        lint: Option<LintMode>,
+    },
+
+    /// Lint migrations with squawk's rules: the pending ones, the named files, or --all.
+    ///
+    /// Rules are set for the server's major version (read from the server, or
+    /// --pg-version), with one transaction per migration (none for -- kronic:no-transaction
+    /// files). Waive a finding with `-- kronic:allow RULE REASON` (or squawk's
+    /// `-- squawk-ignore RULE`) on the line above the statement. Exit 4 when a finding is
+    /// an error.
+    #[command(
+        after_help = "Examples:\n  kronic migrate lint\n  kronic migrate lint --all --pg-version 16 --format github\n  kronic migrate lint migrations/V7__index_orders.sql"
+    )]
+    Lint {
+        /// Migration files to lint instead of the pending ones.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Lint every migration, applied ones included.
+        #[arg(long, conflicts_with = "files")]
+        all: bool,
+        /// The server's major version (15, 16, …), instead of asking the server.
+        #[arg(long, value_name = "MAJOR", value_parser = parse_pg_version)]
+        pg_version: Option<u32>,
+        /// text, json, github (workflow commands: annotations on the pull request) or
+        /// gitlab (code-quality JSON).
+        #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+        format: LintFormat,
+        /// Same as --format json.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+    },
+
+    /// Measure what each pending statement locks and rewrites, on a throwaway copy.
+    ///
+    /// Applies the pending migrations to a copy of the schema inside a transaction that
+    /// is rolled back, and reports per statement the locks kronic's backend took
+    /// (pg_locks), whether it rewrote a table or index or scanned a table, and the size
+    /// of the live table. Never touches or locks the application's tables. Exit 4 when a
+    /// statement would block writes while rewriting or scanning more than --max-rewrite.
+    #[command(
+        after_help = "Examples:\n  kronic migrate plan\n  kronic migrate plan --json --max-rewrite 1GB"
+    )]
+    Plan {
+        /// Print JSON for CI.
+        #[arg(long)]
+        json: bool,
+        /// The largest table a statement may rewrite or scan while it blocks writes.
+        #[arg(long, value_name = "SIZE", default_value = "100MB", value_parser = parse_size)]
+        max_rewrite: u64,
     },
 
     /// Revert the newest N applied migrations (default 1), or down to --target.
@@ -727,6 +780,42 @@ fn compression_values()
 
 fn parse_compression(s: &str) -> Result<crate::backup::pipeline::Compression, String> {
     crate::backup::pipeline::Compression::parse(s).ok_or_else(|| format!("{s:?}: use gzip or zstd"))
+}
+
+/// `migrate up --lint`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LintMode {
+    Deny,
+    Warn,
+    Off,
+}
+
+/// `migrate lint --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+    Github,
+    Gitlab,
+}
+
+/// A byte size: `100MB`, `2GiB`, `1048576`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|_| format!("{s:?} is not a size (use 100MB, 2GiB or bytes)"))
+}
+
+/// A PostgreSQL major version: `16`, or `16.4` (the major is what counts).
+fn parse_pg_version(s: &str) -> Result<u32, String> {
+    let major = s.split('.').next().unwrap_or("");
+    match major.parse::<u32>() {
+        Ok(v) if (10..=99).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a PostgreSQL major version (such as 15 or 16)"
+        )),
+    }
 }
 
 fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {

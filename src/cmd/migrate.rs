@@ -10,7 +10,7 @@ use tokio_postgres::Client;
 use crate::config::LockPolicy;
 use crate::pg::locks::{self, Watch};
 
-use crate::cli::{MigrateArgs, MigrateCommand};
+use crate::cli::{LintFormat, MigrateArgs, MigrateCommand};
 use crate::config::{self, Config, vars};
 use crate::pg::db;
 use crate::report::exit::{Code, classify, fail};
@@ -28,6 +28,17 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> 
     let policy = args.locks.policy()?;
     let dir = config::path_setting(args.migrations.clone(), vars::MIGRATIONS_DIR);
     let set = migrations::load(dir.as_deref())?;
+    if let MigrateCommand::Lint {
+        files,
+        all,
+        pg_version,
+        format,
+        json,
+    } = &args.command
+    {
+        let format = if *json { LintFormat::Json } else { *format };
+        return lint(&config, &args, set, files, *all, *pg_version, format).await;
+    }
     let mut client = db::connect_wait(&config.db, args.wait.wait).await?;
     db::usable_search_path(&client).await?;
     db::guard_session(&client).await;
@@ -54,6 +65,7 @@ async fn migrate(
         MigrateCommand::Current { .. }
             | MigrateCommand::History { .. }
             | MigrateCommand::Check { .. }
+            | MigrateCommand::Plan { .. }
     );
     if !read_only {
         migrations::lock(client, policy.budget).await?;
@@ -75,13 +87,18 @@ async fn migrate(
         MigrateCommand::Check { json } => {
             return super::migrate_check::run(client, &state, json).await;
         }
+        MigrateCommand::Plan { json, max_rewrite } => {
+            return super::migrate_lint::plan(client, &state, json, max_rewrite).await;
+        }
         MigrateCommand::Up {
             target,
             dry_run,
             backup,
+            lint,
         } => {
             let check = up_check(client, &state, target, dry_run).await?;
             if check == UpCheck::Go {
+                super::migrate_lint::gate(client, &state.pending(target), lint).await?;
                 let restore_with = match backup {
                     true => Some(super::backup::before_migration(config).await?),
                     false => None,
@@ -128,9 +145,57 @@ async fn migrate(
             drop(watch);
             super::migrate_check::after_stamp(client, &state, version, stamped).await?
         }
-        MigrateCommand::New { .. } => {}
+        MigrateCommand::New { .. } | MigrateCommand::Lint { .. } => {}
     }
     Ok(Code::Ok)
+}
+
+/// `migrate lint`: the named files, every migration, or the pending ones (which needs
+/// the database, as does the server's version unless --pg-version gives it).
+async fn lint(
+    config: &Config,
+    args: &MigrateArgs,
+    set: Vec<MigrationFile>,
+    files: &[std::path::PathBuf],
+    all: bool,
+    pg_version: Option<u32>,
+    format: LintFormat,
+) -> Result<Code> {
+    let named = super::migrate_lint::read_files(files)?;
+    let wants_pending = files.is_empty() && !all;
+    let (major, pending) = match (pg_version, wants_pending) {
+        (Some(v), false) => (v, None),
+        _ => {
+            let client = db::connect_wait(&config.db, args.wait.wait).await?;
+            db::usable_search_path(&client).await?;
+            let major = match pg_version {
+                Some(v) => v,
+                None => super::migrate_lint::server_major(&client).await?,
+            };
+            let pending: Option<Vec<u32>> = match wants_pending {
+                true => Some(
+                    State::read(&client, set.clone())
+                        .await?
+                        .pending(None)
+                        .iter()
+                        .map(|m| m.version)
+                        .collect(),
+                ),
+                false => None,
+            };
+            (major, pending)
+        }
+    };
+    let chosen: Vec<&MigrationFile> = match pending {
+        Some(versions) => set
+            .iter()
+            .filter(|m| versions.contains(&m.version))
+            .collect(),
+        None if all => set.iter().collect(),
+        None => named.iter().collect(),
+    };
+    let findings = super::migrate_lint::lint_all(&chosen, major);
+    super::migrate_lint::report(&findings, chosen.len(), major, format)
 }
 
 fn current(state: &State, json: bool) -> Result<()> {

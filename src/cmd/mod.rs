@@ -8,6 +8,7 @@ pub mod health;
 pub mod listing;
 pub mod migrate;
 pub mod migrate_check;
+pub mod migrate_lint;
 pub mod offsite;
 pub mod restore;
 pub mod seed;

@@ -11,6 +11,9 @@ pub enum Code {
     Attention = 1,
     /// The backup was kept in the folder, but its offsite copy failed.
     LocalOnly = 3,
+    /// A migration would take the application down: an error finding of `migrate lint`,
+    /// a blocking rewrite in `migrate plan`, or `migrate up --lint deny` refusing.
+    Unsafe = 4,
     /// Wrong usage: a missing `--yes` off a terminal, conflicting flags.
     Usage = 64,
     /// Bad input data: a failing or divergent migration, an invalid email, a corrupt backup.
@@ -38,10 +41,11 @@ pub enum Code {
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 14] = [
+    pub const ALL: [Code; 15] = [
         Code::Ok,
         Code::Attention,
         Code::LocalOnly,
+        Code::Unsafe,
         Code::Usage,
         Code::DataErr,
         Code::NoInput,
@@ -68,6 +72,9 @@ impl Code {
             }
             Code::LocalOnly => {
                 "the backup was kept in the backup folder, but its offsite copy failed (kronic backup sync uploads it later)"
+            }
+            Code::Unsafe => {
+                "a pending migration would lock the application out: an unwaived error finding of migrate lint, a blocking rewrite over --max-rewrite in migrate plan, or migrate up --lint deny refusing (nothing was applied)"
             }
             Code::Usage => {
                 "usage error (bad arguments, a destructive command without --yes off a terminal)"

@@ -1,17 +1,16 @@
-//! Schema drift: builds what the applied migrations describe inside a transaction, in a
-//! throwaway schema that is rolled back (no CREATEDB, nothing left behind), and compares
-//! it with the live schema through the catalogs: tables, columns (type, nullability,
-//! default, identity), constraints and indexes by definition (a name that alone differs
-//! is reported too), and sequences no identity column owns.
+//! Schema drift: builds what the applied migrations describe in a throwaway copy (see
+//! `copy`), and compares it with the live schema through the catalogs: tables, columns
+//! (type, nullability, default, identity), constraints and indexes by definition (a
+//! name that alone differs is reported too), and sequences no identity column owns.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 use tokio_postgres::Client;
 
 use crate::pg::db;
-use crate::report::exit::{Code, fail};
+use crate::schema::copy;
 use crate::schema::migrations::{HISTORY, MigrationFile};
 
 /// One difference, on one table (or the schema).
@@ -39,34 +38,10 @@ const IGNORED: &[&str] = &[HISTORY, "alembic_version"];
 /// Compares the live schema (the connection's current schema) with what `applied`
 /// builds. Runs in a transaction that is always rolled back.
 pub async fn check(client: &mut Client, applied: &[&MigrationFile]) -> Result<Vec<Difference>> {
-    // NULL when the search_path names no existing schema (`db::usable_search_path`
-    // makes that public for kronic's migrate sessions).
-    let current: Option<String> =
-        db::query(client, "SELECT current_schema()::text", &[]).await?[0].get(0);
-    let live_schema = current.unwrap_or_else(|| "public".into());
-    let scratch = format!("kronic_check_{}", std::process::id());
+    let live_schema = copy::live_schema(client).await?;
     let tx = client.transaction().await?;
     let live = shape(&tx, &live_schema).await?;
-    db::batch(&tx, &format!("CREATE SCHEMA {scratch}"))
-        .await
-        .with_context(
-            || "cannot create a throwaway schema (the role needs CREATE on the database)",
-        )?;
-    db::batch(&tx, &format!("SET LOCAL search_path = {scratch}")).await?;
-    for m in applied {
-        // CREATE INDEX CONCURRENTLY cannot run in a transaction; the plain form builds
-        // the same index.
-        let sql = match m.no_transaction {
-            true => m.up.replace("CONCURRENTLY", ""),
-            false => m.up.clone(),
-        };
-        db::batch(&tx, &sql).await.map_err(|e| {
-            fail(
-                Code::DataErr,
-                format!("cannot rebuild {} in a throwaway schema: {e}", m.origin),
-            )
-        })?;
-    }
+    let scratch = copy::build(&tx, "check", applied).await?;
     let built = shape(&tx, &scratch).await?;
     tx.rollback().await?;
     Ok(compare(&built, &live))

@@ -1,0 +1,336 @@
+//! `kronic migrate lint`, `kronic migrate plan`, and the lint gate of `migrate up`:
+//! which migrations, which server version, and the output formats. The rules live in
+//! `schema::lint`, the measuring in `schema::plan`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use bytesize::ByteSize;
+use tokio_postgres::Client;
+
+use crate::cli::{LintFormat, LintMode};
+use crate::pg::db;
+use crate::report::exit::{Code, fail};
+use crate::report::ui::{confirm, say};
+use crate::schema::lint::{self, Finding, Severity};
+use crate::schema::migrations::{MigrationFile, NO_TRANSACTION, State};
+use crate::schema::plan::{self, Step};
+
+/// The server's major version.
+pub async fn server_major(client: &Client) -> Result<u32> {
+    let rows = db::query(
+        client,
+        "SELECT current_setting('server_version_num')::int",
+        &[],
+    )
+    .await?;
+    Ok((rows[0].get::<_, i32>(0) / 10000) as u32)
+}
+
+/// Migration files named on the command line, as kronic would run them.
+pub fn read_files(files: &[PathBuf]) -> Result<Vec<MigrationFile>> {
+    files
+        .iter()
+        .map(|path| {
+            let up = std::fs::read_to_string(path).map_err(|e| {
+                let code = match e.kind() {
+                    std::io::ErrorKind::NotFound => Code::NoInput,
+                    _ => Code::IoErr,
+                };
+                fail(code, format!("cannot read {}: {e}", path.display()))
+            })?;
+            Ok(MigrationFile {
+                version: 0,
+                name: String::new(),
+                origin: path.display().to_string(),
+                no_transaction: up.lines().next().map(str::trim) == Some(NO_TRANSACTION),
+                up,
+                down: None,
+            })
+        })
+        .collect()
+}
+
+/// Lints `files` for PostgreSQL `pg_major`.
+pub fn lint_all(files: &[&MigrationFile], pg_major: u32) -> Vec<Finding> {
+    files
+        .iter()
+        .flat_map(|m| lint::lint(&m.origin, &m.up, m.no_transaction, pg_major))
+        .collect()
+}
+
+/// Prints `findings` in `format`; the exit code (4 when one fails).
+pub fn report(
+    findings: &[Finding],
+    files: usize,
+    pg_major: u32,
+    format: LintFormat,
+) -> Result<Code> {
+    let count = |f: &dyn Fn(&Finding) -> bool| findings.iter().filter(|x| f(x)).count();
+    let errors = count(&|f| f.fails());
+    let warnings = count(&|f| f.severity == Severity::Warning && f.waived.is_none());
+    let waived = count(&|f| f.waived.is_some());
+    match format {
+        LintFormat::Text => {
+            for f in findings {
+                say(text_line(f))?;
+            }
+            say(match findings.len() {
+                0 => format!("no findings in {files} migration(s) (PostgreSQL {pg_major} rules)"),
+                n => format!(
+                    "{n} finding(s) in {files} migration(s): {errors} error(s), {warnings} warning(s), {waived} waived (PostgreSQL {pg_major} rules)"
+                ),
+            })?;
+        }
+        LintFormat::Json => say(serde_json::to_string_pretty(&serde_json::json!({
+            "pg_version": pg_major,
+            "migrations": files,
+            "errors": errors,
+            "warnings": warnings,
+            "waived": waived,
+            "findings": findings,
+        }))?)?,
+        LintFormat::Github => {
+            for f in findings {
+                say(github_line(f))?;
+            }
+        }
+        LintFormat::Gitlab => say(serde_json::to_string_pretty(&gitlab(findings))?)?,
+    }
+    Ok(if errors > 0 { Code::Unsafe } else { Code::Ok })
+}
+
+/// `file:line:col: error rule: message`, then the safe pattern.
+fn text_line(f: &Finding) -> String {
+    let level = match (&f.waived, f.severity) {
+        (Some(_), _) => "waived",
+        (None, Severity::Error) => "error",
+        (None, Severity::Warning) => "warning",
+    };
+    let mut line = format!(
+        "{}:{}:{}: {level} {}: {}",
+        f.file, f.line, f.column, f.rule, f.message
+    );
+    match &f.waived {
+        Some(reason) => line.push_str(&format!("\n  waived: {reason}")),
+        None if !f.safe.is_empty() => line.push_str(&format!("\n  safe: {}", f.safe)),
+        None => {}
+    }
+    line
+}
+
+/// A GitHub Actions workflow command: an annotation on the file and line.
+fn github_line(f: &Finding) -> String {
+    let level = match (&f.waived, f.severity) {
+        (Some(_), _) => "notice",
+        (None, Severity::Error) => "error",
+        (None, Severity::Warning) => "warning",
+    };
+    let mut message = f.message.clone();
+    match &f.waived {
+        Some(reason) => message.push_str(&format!(" (waived: {reason})")),
+        None if !f.safe.is_empty() => message.push_str(&format!("\nSafe: {}", f.safe)),
+        None => {}
+    }
+    format!(
+        "::{level} file={},line={},col={},title={}::{}",
+        github_property(&f.file),
+        f.line,
+        f.column,
+        github_property(&f.rule),
+        github_data(&message)
+    )
+}
+
+/// Escapes a workflow command's message (GitHub's toolkit rules).
+fn github_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value.
+fn github_property(s: &str) -> String {
+    github_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// GitLab's code-quality report (a JSON array; the fingerprint identifies a finding
+/// across pipelines).
+fn gitlab(findings: &[Finding]) -> Vec<serde_json::Value> {
+    use sha2::{Digest, Sha256};
+    findings
+        .iter()
+        .map(|f| {
+            let severity = match (&f.waived, f.severity) {
+                (Some(_), _) => "info",
+                (None, Severity::Error) => "major",
+                (None, Severity::Warning) => "minor",
+            };
+            let fingerprint = crate::backup::manifest::hex(&Sha256::digest(format!(
+                "{}\n{}\n{}\n{}",
+                f.file, f.line, f.rule, f.message
+            )));
+            serde_json::json!({
+                "description": format!("{}: {} Safe: {}", f.rule, f.message, f.safe),
+                "check_name": f.rule,
+                "fingerprint": fingerprint,
+                "severity": severity,
+                "location": { "path": f.file, "lines": { "begin": f.line } },
+            })
+        })
+        .collect()
+}
+
+/// `migrate up`'s gate: lints what is about to run, prints the errors on stderr, and
+/// stops (deny), asks (warn, on a terminal) or goes on.
+pub async fn gate(
+    client: &Client,
+    pending: &[&MigrationFile],
+    mode: Option<LintMode>,
+) -> Result<()> {
+    let mode = mode.unwrap_or(match std::io::stdin().is_terminal() {
+        true => LintMode::Warn,
+        false => LintMode::Deny,
+    });
+    if mode == LintMode::Off {
+        return Ok(());
+    }
+    let major = server_major(client).await?;
+    let findings = lint_all(pending, major);
+    // Errors only: warnings are about style, and `migrate lint` lists them.
+    for f in findings.iter().filter(|f| f.fails()) {
+        tracing::warn!("{}", text_line(f));
+    }
+    let errors = findings.iter().filter(|f| f.fails()).count();
+    if errors == 0 {
+        return Ok(());
+    }
+    match mode {
+        LintMode::Deny => Err(fail(
+            Code::Unsafe,
+            format!(
+                "{errors} error finding(s) in the pending migrations (above); nothing was applied. Use the safe pattern, or waive a statement with `-- kronic:allow RULE REASON` above it (--lint warn applies anyway)"
+            ),
+        )),
+        _ if std::io::stdin().is_terminal() => confirm(
+            &format!("{errors} error finding(s) in the pending migrations (above). Apply anyway?"),
+            false,
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// `migrate plan`.
+pub async fn plan(
+    client: &mut Client,
+    state: &State,
+    json: bool,
+    max_rewrite: u64,
+) -> Result<Code> {
+    state.check_consistent()?;
+    let pending = state.pending(None);
+    let applied: Vec<&MigrationFile> = state
+        .set
+        .iter()
+        .filter(|m| state.applied().iter().any(|a| a.version == m.version))
+        .collect();
+    let steps = plan::plan(client, &applied, &pending, max_rewrite).await?;
+    let failing = steps.iter().filter(|s| s.fails()).count();
+    let limit = ByteSize(max_rewrite).display().si().to_string();
+    if json {
+        say(serde_json::to_string_pretty(&serde_json::json!({
+            "max_rewrite_bytes": max_rewrite,
+            "migrations": pending.len(),
+            "dangerous": failing,
+            "statements": steps,
+        }))?)?;
+    } else if pending.is_empty() {
+        say("nothing to plan: no pending migrations")?;
+    } else {
+        let dangerous: Vec<&Step> = steps.iter().filter(|s| s.dangerous).collect();
+        if !dangerous.is_empty() {
+            say(format!(
+                "dangerous: blocks the application while rewriting or scanning more than {limit}:"
+            ))?;
+            for s in &dangerous {
+                say(format!("  {}", step_line(s)))?;
+            }
+            say("")?;
+        }
+        for s in &steps {
+            say(step_line(s))?;
+        }
+        say(format!(
+            "{} statement(s) in {} pending migration(s): {failing} dangerous (limit {limit}); measured on a copy, nothing was changed",
+            steps.len(),
+            pending.len()
+        ))?;
+    }
+    Ok(if failing > 0 { Code::Unsafe } else { Code::Ok })
+}
+
+/// `file:line  statement  locks; rewrite or scan; size; what it blocks`.
+fn step_line(s: &Step) -> String {
+    let mut parts = Vec::new();
+    // Per relation, the strongest mode this statement took (the JSON has them all),
+    // grouped by mode, strongest first.
+    let mut strongest: Vec<(usize, &str, &str)> = Vec::new();
+    for l in &s.locks {
+        let rank = plan::strength(&l.mode);
+        match strongest.iter_mut().find(|(_, rel, _)| *rel == l.relation) {
+            Some(e) if e.0 < rank => *e = (rank, &l.relation, &l.mode),
+            Some(_) => {}
+            None => strongest.push((rank, &l.relation, &l.mode)),
+        }
+    }
+    strongest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let mut grouped: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (_, rel, mode) in &strongest {
+        match grouped.last_mut() {
+            Some((m, rels)) if m == mode => rels.push(rel),
+            _ => grouped.push((mode, vec![rel])),
+        }
+    }
+    for (mode, rels) in &grouped {
+        parts.push(format!("{} on {}", plan::sql_mode(mode), rels.join(", ")));
+    }
+    if s.locks.is_empty() {
+        parts.push("no lock beyond what its migration already holds".into());
+    }
+    if !s.rewrites.is_empty() {
+        parts.push(format!("rewrote {}", s.rewrites.join(", ")));
+    }
+    if !s.scans.is_empty() {
+        parts.push(format!("scanned {}", s.scans.join(", ")));
+    }
+    match (&s.table, s.blocks) {
+        (Some(t), Some(b)) => parts.push(format!(
+            "{t} is {}; blocks {b} meanwhile",
+            size_text(s.table_bytes)
+        )),
+        (Some(t), None) => parts.push(format!("{t} is {}", size_text(s.table_bytes))),
+        (None, _) if !s.locks.is_empty() => parts.push("no rewrite (catalog only)".into()),
+        (None, _) => {}
+    }
+    if let Some(n) = &s.note {
+        parts.push(n.clone());
+    }
+    if let Some(w) = &s.waived {
+        parts.push(format!("waived: {w}"));
+    }
+    format!(
+        "{}:{}  {}  {}",
+        s.file,
+        s.line,
+        s.statement,
+        parts.join("; ")
+    )
+}
+
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        0 => "empty or new".into(),
+        n => ByteSize(n).display().si().to_string(),
+    }
+}
