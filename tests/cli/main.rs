@@ -27,6 +27,7 @@ mod realdb;
 mod remote;
 mod restore;
 mod retention;
+mod safe_migrations;
 mod secrets;
 mod seed;
 mod statements;
@@ -68,6 +69,7 @@ fn main() {
     tests.extend(realdb::tests());
     tests.extend(corpus::tests());
     tests.extend(statements::tests());
+    tests.extend(safe_migrations::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());
