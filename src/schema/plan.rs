@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Result;
 use serde::Serialize;
-use tokio_postgres::{Client, Transaction};
+use tokio_postgres::{Client, Statement, Transaction};
 
 use crate::pg::db;
 use crate::report::exit::{Code, fail};
@@ -179,15 +179,20 @@ async fn measure_all(
     max_rewrite: u64,
 ) -> Result<Vec<Step>> {
     let mut steps = Vec::new();
+    let queries = Queries::prepare(client).await?;
     for m in pending {
         let tx = client.transaction().await?;
-        // Never wait behind the application: the copy's own locks are always free.
+        // Never wait behind the application: the copy's own locks are always free. The
+        // copy is thrown away: its commits need not wait for the disk.
         db::batch(
             &tx,
-            &format!("SET LOCAL search_path = {scratch}; SET LOCAL lock_timeout = '2s'"),
+            &format!(
+                "SET LOCAL search_path = {scratch}; SET LOCAL lock_timeout = '2s'; \
+                 SET LOCAL synchronous_commit = off"
+            ),
         )
         .await?;
-        let mut before = Snapshot::take(&tx, scratch).await?;
+        let mut before = Snapshot::take(&tx, &queries, scratch).await?;
         for (line, sql) in lint::statements(&m.up) {
             let concurrently =
                 m.no_transaction && sql.to_ascii_uppercase().contains("CONCURRENTLY");
@@ -209,7 +214,7 @@ async fn measure_all(
                     ),
                 )
             })?;
-            let after = Snapshot::take(&tx, scratch).await?;
+            let after = Snapshot::take(&tx, &queries, scratch).await?;
             if let Some(outside) = after.outside.first() {
                 return Err(fail(
                     Code::Software,
@@ -285,8 +290,45 @@ struct Snapshot {
     outside: Vec<String>,
 }
 
+/// The snapshot's queries, prepared once for the whole plan and sent together.
+struct Queries {
+    locks: Statement,
+    files: Statement,
+    scans: Statement,
+}
+
+impl Queries {
+    async fn prepare(client: &Client) -> Result<Queries> {
+        Ok(Queries {
+            locks: client
+                .prepare(
+                    "SELECT c.relname::text, l.mode, n.nspname::text FROM pg_locks l \
+                     JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation' \
+                       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                )
+                .await?,
+            files: client
+                .prepare(
+                    "SELECT c.oid, c.relname::text, coalesce(t.relname, c.relname)::text, \
+                            pg_relation_filenode(c.oid), c.relkind::text \
+                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     LEFT JOIN pg_index i ON i.indexrelid = c.oid LEFT JOIN pg_class t ON t.oid = i.indrelid \
+                     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'm', 'i')",
+                )
+                .await?,
+            scans: client
+                .prepare(
+                    "SELECT relname::text, coalesce(seq_scan, 0) FROM pg_stat_xact_user_tables \
+                     WHERE schemaname = $1",
+                )
+                .await?,
+        })
+    }
+}
+
 impl Snapshot {
-    async fn take(tx: &Transaction<'_>, scratch: &str) -> Result<Snapshot> {
+    async fn take(tx: &Transaction<'_>, q: &Queries, scratch: &str) -> Result<Snapshot> {
         let mut s = Snapshot {
             locks: BTreeSet::new(),
             files: BTreeMap::new(),
@@ -294,16 +336,14 @@ impl Snapshot {
             tables: BTreeSet::new(),
             outside: Vec::new(),
         };
-        for r in db::query(
-            tx,
-            "SELECT c.relname::text, l.mode, n.nspname::text FROM pg_locks l \
-             JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE l.pid = pg_backend_pid() AND l.granted AND l.locktype = 'relation' \
-               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            &[],
-        )
-        .await?
-        {
+        // Pipelined: one round trip for the three.
+        let schema: &[&(dyn tokio_postgres::types::ToSql + Sync)] = &[&scratch];
+        let (locks, files, scans) = tokio::try_join!(
+            tx.query(&q.locks, &[]),
+            tx.query(&q.files, schema),
+            tx.query(&q.scans, schema),
+        )?;
+        for r in locks {
             let (relation, mode, schema): (String, String, String) = (r.get(0), r.get(1), r.get(2));
             if schema == scratch {
                 s.locks.insert(Lock { relation, mode });
@@ -316,31 +356,16 @@ impl Snapshot {
                 s.outside.push(format!("{schema}.{relation} ({mode})"));
             }
         }
-        for r in db::query(
-            tx,
-            "SELECT c.oid, c.relname::text, coalesce(t.relname, c.relname)::text, \
-                    pg_relation_filenode(c.oid), c.relkind::text \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             LEFT JOIN pg_index i ON i.indexrelid = c.oid LEFT JOIN pg_class t ON t.oid = i.indrelid \
-             WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'm', 'i')",
-            &[&scratch],
-        )
-        .await?
-        {
+        for r in files {
             let kind: String = r.get(4);
             if kind != "i" {
                 s.tables.insert(r.get(1));
             }
             let filenode: Option<u32> = r.get(3);
-            s.files.insert(r.get(0), (r.get(1), r.get(2), filenode.unwrap_or(0)));
+            s.files
+                .insert(r.get(0), (r.get(1), r.get(2), filenode.unwrap_or(0)));
         }
-        for r in db::query(
-            tx,
-            "SELECT relname::text, coalesce(seq_scan, 0) FROM pg_stat_xact_user_tables WHERE schemaname = $1",
-            &[&scratch],
-        )
-        .await?
-        {
+        for r in scans {
             s.scans.insert(r.get(0), r.get(1));
         }
         Ok(s)
