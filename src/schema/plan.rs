@@ -157,7 +157,11 @@ async fn drop_abandoned(client: &Client) -> Result<()> {
             .get(0);
         if free {
             tracing::info!("dropping {name}, left by a plan that did not finish");
-            db::batch(client, &format!("DROP SCHEMA IF EXISTS {name} CASCADE")).await?;
+            // Someone else's (another role's plan): theirs to drop; this plan goes on.
+            let drop = format!("DROP SCHEMA IF EXISTS {name} CASCADE");
+            if let Err(e) = db::batch(client, &drop).await {
+                tracing::warn!("cannot drop {name}, left by an earlier plan: {e}");
+            }
             db::query(
                 client,
                 "SELECT pg_advisory_unlock($1, $2)",
