@@ -20,6 +20,7 @@ crate::register!(
     waivers_need_a_reason_and_squawk_ignore_is_honoured,
     github_and_gitlab_formats_are_valid,
     up_lint_deny_refuses_with_nothing_applied,
+    the_readme_ci_jobs_run_as_written,
 );
 
 /// The schema the examples change, with data to rewrite and scan.
@@ -638,4 +639,128 @@ fn up_lint_deny_refuses_with_nothing_applied() {
     let out = expect(&mut migrate(&db, &dir, &["up", "--lint", "warn"]), 0);
     assert_stderr(&out, "changing-column-type");
     assert_eq!(type_of_n(&db), "bigint");
+}
+
+/// The `kronic` lines of the README's CI jobs (GitHub's `- run: kronic …`, GitLab's
+/// `- kronic …`), job by job.
+fn readme_ci_jobs() -> Vec<Vec<String>> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Safe migrations in CI"))
+        .unwrap();
+    let mut jobs = Vec::new();
+    for block in section.split("```yaml\n").skip(1) {
+        let body = block.split("```").next().unwrap();
+        let lines: Vec<String> = body
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim_start().strip_prefix("- ")?;
+                let l = l.strip_prefix("run: ").unwrap_or(l);
+                l.starts_with("kronic ").then(|| l.to_string())
+            })
+            .collect();
+        jobs.push(lines);
+    }
+    assert_eq!(jobs.len(), 2, "a GitHub and a GitLab job");
+    jobs
+}
+
+/// A checkout: `migrations/` with the built-in set and `pending`, and the main
+/// branch's `../main/migrations` with the built-in set only.
+fn checkout(pending: (&str, &str)) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for dir in ["work/migrations", "main/migrations"] {
+        for e in std::fs::read_dir(&builtin).unwrap() {
+            let e = e.unwrap();
+            write_file(
+                &root.path().join(dir).join(e.file_name()),
+                &std::fs::read_to_string(e.path()).unwrap(),
+            );
+        }
+    }
+    write_file(
+        &root.path().join("work/migrations").join(pending.0),
+        pending.1,
+    );
+    root
+}
+
+/// Runs a job's kronic lines in order, in the checkout, as the CI runner would (the
+/// database from the service container: here the test's); the first failing line's
+/// exit code.
+fn run_job(db: &TestDb, root: &Path, job: &[String]) -> i32 {
+    let bin = Path::new(env!("CARGO_BIN_EXE_kronic")).parent().unwrap();
+    for line in job {
+        let out = db
+            .bash(line)
+            .current_dir(root.join("work"))
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("KRONIC_MIGRATIONS_DIR", "migrations")
+            .output()
+            .unwrap();
+        let code = out.status.code().unwrap_or(-1);
+        if code != 0 {
+            eprintln!(
+                "{line}: exit {code}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return code;
+        }
+    }
+    0
+}
+
+fn the_readme_ci_jobs_run_as_written() {
+    let safe = (
+        "V2__nickname.sql",
+        "ALTER TABLE users ADD COLUMN nickname text;\n",
+    );
+    let unsafe_ = (
+        "V2__email_index.sql",
+        "CREATE INDEX users_email_lower ON users (lower(email));\n",
+    );
+    for job in readme_ci_jobs() {
+        // A pull request with a safe migration: every step passes, and it is applied.
+        let db = TestDb::new();
+        let root = checkout(safe);
+        assert_eq!(run_job(&db, root.path(), &job), 0, "{job:?}");
+        let version: i32 = db
+            .client()
+            .query_one("SELECT max(version) FROM refinery_schema_history", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(version, 2);
+        if let Some(report) = job
+            .iter()
+            .find(|l| l.contains("gl-code-quality-report.json"))
+        {
+            let path = root.path().join("work/gl-code-quality-report.json");
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
+                .unwrap_or_else(|e| panic!("{report}: {e}"));
+            assert!(v.is_array());
+        }
+        // One that would block writes: the job stops at lint, with nothing applied.
+        let db = TestDb::new();
+        let root = checkout(unsafe_);
+        assert_eq!(run_job(&db, root.path(), &job), 4, "{job:?}");
+        assert!(
+            !db.client()
+                .query_one(
+                    "SELECT EXISTS (SELECT FROM refinery_schema_history WHERE version = 2)",
+                    &[]
+                )
+                .unwrap()
+                .get::<_, bool>(0)
+        );
+    }
 }

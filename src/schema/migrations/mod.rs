@@ -234,7 +234,10 @@ fn template(description: &str) -> String {
 --   NOT NULL:            a CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL
 --   a column default:    a constant (PostgreSQL 11+ adds it without a rewrite), not volatile()
 --   a type change:       a new column, backfilled in batches, then a swap
--- Check before merging: kronic migrate lint, and kronic migrate plan against a copy.
+-- Check before merging: kronic migrate lint (squawk's rules), and kronic migrate plan
+-- (what each statement locks and rewrites, measured on a throwaway copy of the schema).
+-- A finding you have measured and accept: on the line above its statement,
+--   -- kronic:allow RULE why it is safe here
 "
     )
 }
