@@ -36,6 +36,7 @@ pub fn read_files(files: &[PathBuf]) -> Result<Vec<MigrationFile>> {
             let up = std::fs::read_to_string(path).map_err(|e| {
                 let code = match e.kind() {
                     std::io::ErrorKind::NotFound => Code::NoInput,
+                    std::io::ErrorKind::InvalidData => Code::DataErr,
                     _ => Code::IoErr,
                 };
                 fail(code, format!("cannot read {}: {e}", path.display()))

@@ -13,6 +13,8 @@ pub const BLOCKING_REWRITE: &str = "blocking-rewrite";
 /// Findings about waivers themselves, and files squawk cannot parse.
 pub const WAIVER: &str = "waiver";
 pub const SYNTAX_ERROR: &str = "syntax-error";
+/// A file kronic does not lint (too big, or squawk failed on it): a warning.
+pub const NOT_LINTED: &str = "not-linted";
 
 /// The waiver comment's prefix.
 const ALLOW: &str = "kronic:allow";
@@ -77,9 +79,52 @@ fn linter(pg_major: u32, in_transaction: bool) -> Linter {
     linter
 }
 
+/// The largest file kronic lints: squawk's parser recurses (a crafted file nests deep
+/// enough to exhaust any stack) and some rules are quadratic in a statement's length
+/// (a 600 KB expression takes most of a minute, 128 KiB a few seconds). Migrations are far smaller; bigger
+/// ones are data loads, left to `migrate plan`.
+pub const MAX_LINTED: usize = 128 * 1024;
+
+/// The stack squawk runs on: enough for the deepest nesting a file of MAX_LINTED holds.
+const STACK: usize = 512 * 1024 * 1024;
+
+/// Runs `f` on a thread with squawk's stack (reserved, not used, until needed).
+fn with_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    std::thread::Builder::new()
+        .name("squawk".into())
+        .stack_size(STACK)
+        .spawn(f)
+        .ok()?
+        .join()
+        .ok()
+}
+
 /// Lints one migration. `file` names it in findings; `no_transaction` says kronic runs
 /// it outside a transaction (`-- kronic:no-transaction`), as squawk must then assume.
 pub fn lint(file: &str, text: &str, no_transaction: bool, pg_major: u32) -> Vec<Finding> {
+    let unlinted = |message: String| Finding {
+        file: file.into(),
+        line: 1,
+        column: 1,
+        rule: NOT_LINTED.into(),
+        severity: Severity::Warning,
+        message,
+        safe: "kronic migrate plan still measures what it does".into(),
+        waived: None,
+    };
+    if text.len() > MAX_LINTED {
+        return vec![unlinted(format!(
+            "not linted: {} KiB is more than kronic lints ({} KiB)",
+            text.len() / 1024,
+            MAX_LINTED / 1024
+        ))];
+    }
+    let (file_owned, text_owned) = (file.to_string(), text.to_string());
+    with_stack(move || lint_here(&file_owned, &text_owned, no_transaction, pg_major))
+        .unwrap_or_else(|| vec![unlinted("not linted: squawk failed on this file".into())])
+}
+
+fn lint_here(file: &str, text: &str, no_transaction: bool, pg_major: u32) -> Vec<Finding> {
     let parse = SourceFile::parse(text);
     let lines = Lines::new(text);
     let mut findings = Vec::new();
@@ -127,6 +172,15 @@ pub fn lint(file: &str, text: &str, no_transaction: bool, pg_major: u32) -> Vec<
 /// The statements of a migration, as squawk's parser splits them: (line, SQL). A file
 /// squawk cannot parse is one statement, run as written.
 pub fn statements(text: &str) -> Vec<(usize, String)> {
+    let whole = || vec![(1, text.to_string())];
+    if text.len() > MAX_LINTED {
+        return whole();
+    }
+    let owned = text.to_string();
+    with_stack(move || statements_here(&owned)).unwrap_or_else(whole)
+}
+
+fn statements_here(text: &str) -> Vec<(usize, String)> {
     let parse = SourceFile::parse(text);
     let lines = Lines::new(text);
     let stmts: Vec<_> = parse.tree().stmts().collect();
@@ -162,6 +216,15 @@ fn statement_starts(text: &str) -> Vec<(usize, usize)> {
 /// Whether `text` names something in `schema` explicitly (`public.users`): such a
 /// statement would act on the live table, not on `migrate plan`'s copy.
 pub fn names_schema(text: &str, schema: &str) -> bool {
+    // Too big to parse: assume the worst (plan refuses, naming the file).
+    if text.len() > MAX_LINTED {
+        return text.contains(&format!("{schema}."));
+    }
+    let (owned, schema) = (text.to_string(), schema.to_string());
+    with_stack(move || names_schema_here(&owned, &schema)).unwrap_or(true)
+}
+
+fn names_schema_here(text: &str, schema: &str) -> bool {
     let parse = SourceFile::parse(text);
     let tokens: Vec<_> = parse
         .syntax_node()
@@ -324,9 +387,16 @@ impl Waivers {
 
 /// The waiver granted for `rule` on the statement starting at `line`, if any.
 pub fn waiver(text: &str, rule: &str, line: usize) -> Option<String> {
-    Waivers::read("", text, &statement_starts(text))
-        .reason_for(rule, line)
-        .map(str::to_string)
+    if text.len() > MAX_LINTED {
+        return None;
+    }
+    let (text, rule) = (text.to_string(), rule.to_string());
+    with_stack(move || {
+        Waivers::read("", &text, &statement_starts(&text))
+            .reason_for(&rule, line)
+            .map(str::to_string)
+    })
+    .flatten()
 }
 
 fn known_rule(name: &str) -> bool {
@@ -435,6 +505,18 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert_eq!(s[1].0, 3);
         assert!(s[1].1.contains("$$ SELECT 1; $$"), "{:?}", s[1].1);
+    }
+
+    #[test]
+    fn crafted_files_neither_overflow_nor_hang() {
+        let deep = format!("SELECT {}true;", "NOT ".repeat(15_000));
+        assert!(deep.len() < MAX_LINTED);
+        let f = lint("deep.sql", &deep, false, 15);
+        assert!(f.iter().all(|f| !f.fails()), "{f:?}");
+        let big = format!("SELECT {};", vec!["1"; 200_000].join("+"));
+        let f = lint("big.sql", &big, false, 15);
+        assert_eq!(f[0].rule, NOT_LINTED);
+        assert_eq!(statements(&big).len(), 1);
     }
 
     #[test]

@@ -164,7 +164,7 @@ fn lint_names_file_line_and_rule_of_each_example_and_spares_the_controls() {
     );
     // The controls alone are clean: exit 0.
     let files: Vec<PathBuf> = CONTROLS.iter().map(|(n, _)| dir.join(n)).collect();
-    let out = expect(&mut migrate(&db, &dir, &["lint", "--json"]).args(&files), 0);
+    let out = expect(migrate(&db, &dir, &["lint", "--json"]).args(&files), 0);
     assert!(errors(&json(&out)).is_empty());
 }
 
