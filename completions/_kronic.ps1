@@ -55,6 +55,8 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Apply pending migrations (all, or up to --target), each in its own transaction')
+            [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Measure what each pending statement locks and rewrites, on a throwaway copy')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Revert the newest N applied migrations (default 1), or down to --target')
             [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')
@@ -66,6 +68,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         }
         'kronic;migrate;up' {
             [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Stop after this version')
+            [CompletionResult]::new('--lint', '--lint', [CompletionResultType]::ParameterName, 'Lint the pending migrations first: deny stops before anything runs when a finding is an error, warn prints them (and asks, on a terminal), off skips linting [default: warn on a terminal, deny otherwise]')
             [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]')
             [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]')
@@ -74,6 +77,42 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the SQL that would run, in order, and change nothing')
             [CompletionResult]::new('--backup', '--backup', [CompletionResultType]::ParameterName, 'First take a verified backup (the normal one, into the backup folder); if a migration then fails, the error names the command that restores it')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;migrate;lint' {
+            [CompletionResult]::new('--pg-version', '--pg-version', [CompletionResultType]::ParameterName, 'The server''s major version (15, 16, …), instead of asking the server')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'text, json, github (workflow commands: annotations on the pull request) or gitlab (code-quality JSON)')
+            [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]')
+            [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Lint every migration, applied ones included')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Same as --format json')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;migrate;plan' {
+            [CompletionResult]::new('--max-rewrite', '--max-rewrite', [CompletionResultType]::ParameterName, 'The largest table a statement may rewrite or scan while it blocks writes')
+            [CompletionResult]::new('--migrations', '--migrations', [CompletionResultType]::ParameterName, 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]')
+            [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON for CI')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
@@ -183,6 +222,8 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         }
         'kronic;migrate;help' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Apply pending migrations (all, or up to --target), each in its own transaction')
+            [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Measure what each pending statement locks and rewrites, on a throwaway copy')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Revert the newest N applied migrations (default 1), or down to --target')
             [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')
@@ -193,6 +234,12 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             break
         }
         'kronic;migrate;help;up' {
+            break
+        }
+        'kronic;migrate;help;lint' {
+            break
+        }
+        'kronic;migrate;help;plan' {
             break
         }
         'kronic;migrate;help;down' {
@@ -487,6 +534,8 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         }
         'kronic;help;migrate' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Apply pending migrations (all, or up to --target), each in its own transaction')
+            [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Measure what each pending statement locks and rewrites, on a throwaway copy')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Revert the newest N applied migrations (default 1), or down to --target')
             [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')
@@ -496,6 +545,12 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             break
         }
         'kronic;help;migrate;up' {
+            break
+        }
+        'kronic;help;migrate;lint' {
+            break
+        }
+        'kronic;help;migrate;plan' {
             break
         }
         'kronic;help;migrate;down' {

@@ -127,8 +127,14 @@ _kronic() {
             kronic__subcmd__help__subcmd__migrate,history)
                 cmd="kronic__subcmd__help__subcmd__migrate__subcmd__history"
                 ;;
+            kronic__subcmd__help__subcmd__migrate,lint)
+                cmd="kronic__subcmd__help__subcmd__migrate__subcmd__lint"
+                ;;
             kronic__subcmd__help__subcmd__migrate,new)
                 cmd="kronic__subcmd__help__subcmd__migrate__subcmd__new"
+                ;;
+            kronic__subcmd__help__subcmd__migrate,plan)
+                cmd="kronic__subcmd__help__subcmd__migrate__subcmd__plan"
                 ;;
             kronic__subcmd__help__subcmd__migrate,stamp)
                 cmd="kronic__subcmd__help__subcmd__migrate__subcmd__stamp"
@@ -151,8 +157,14 @@ _kronic() {
             kronic__subcmd__migrate,history)
                 cmd="kronic__subcmd__migrate__subcmd__history"
                 ;;
+            kronic__subcmd__migrate,lint)
+                cmd="kronic__subcmd__migrate__subcmd__lint"
+                ;;
             kronic__subcmd__migrate,new)
                 cmd="kronic__subcmd__migrate__subcmd__new"
+                ;;
+            kronic__subcmd__migrate,plan)
+                cmd="kronic__subcmd__migrate__subcmd__plan"
                 ;;
             kronic__subcmd__migrate,stamp)
                 cmd="kronic__subcmd__migrate__subcmd__stamp"
@@ -175,8 +187,14 @@ _kronic() {
             kronic__subcmd__migrate__subcmd__help,history)
                 cmd="kronic__subcmd__migrate__subcmd__help__subcmd__history"
                 ;;
+            kronic__subcmd__migrate__subcmd__help,lint)
+                cmd="kronic__subcmd__migrate__subcmd__help__subcmd__lint"
+                ;;
             kronic__subcmd__migrate__subcmd__help,new)
                 cmd="kronic__subcmd__migrate__subcmd__help__subcmd__new"
+                ;;
+            kronic__subcmd__migrate__subcmd__help,plan)
+                cmd="kronic__subcmd__migrate__subcmd__help__subcmd__plan"
                 ;;
             kronic__subcmd__migrate__subcmd__help,stamp)
                 cmd="kronic__subcmd__migrate__subcmd__help__subcmd__stamp"
@@ -911,7 +929,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__help__subcmd__migrate)
-            opts="up down current history new check stamp"
+            opts="up lint plan down current history new check stamp"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -980,7 +998,35 @@ _kronic() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kronic__subcmd__help__subcmd__migrate__subcmd__lint)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kronic__subcmd__help__subcmd__migrate__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__help__subcmd__migrate__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1065,7 +1111,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate)
-            opts="-v -q -h --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help up down current history new check stamp help"
+            opts="-v -q -h --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help up lint plan down current history new check stamp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1221,7 +1267,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__help)
-            opts="up down current history new check stamp help"
+            opts="up lint plan down current history new check stamp help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1304,7 +1350,35 @@ _kronic() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kronic__subcmd__migrate__subcmd__help__subcmd__lint)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kronic__subcmd__migrate__subcmd__help__subcmd__new)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__migrate__subcmd__help__subcmd__plan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1384,6 +1458,52 @@ _kronic() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kronic__subcmd__migrate__subcmd__lint)
+            opts="-v -q -h --all --pg-version --format --json --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pg-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json github gitlab" -- "${cur}"))
+                    return 0
+                    ;;
+                --migrations)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kronic__subcmd__migrate__subcmd__new)
             opts="-v -q -h --dir --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1392,6 +1512,48 @@ _kronic() {
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --migrations)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__migrate__subcmd__plan)
+            opts="-v -q -h --json --max-rewrite --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-rewrite)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1465,7 +1627,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__migrate__subcmd__up)
-            opts="-v -q -h --target --dry-run --backup --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
+            opts="-v -q -h --target --dry-run --backup --lint --migrations --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1473,6 +1635,10 @@ _kronic() {
             case "${prev}" in
                 --target)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lint)
+                    COMPREPLY=($(compgen -W "deny warn off" -- "${cur}"))
                     return 0
                     ;;
                 --migrations)

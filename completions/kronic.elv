@@ -51,6 +51,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
             cand up 'Apply pending migrations (all, or up to --target), each in its own transaction'
+            cand lint 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all'
+            cand plan 'Measure what each pending statement locks and rewrites, on a throwaway copy'
             cand down 'Revert the newest N applied migrations (default 1), or down to --target'
             cand current 'Show the applied version'
             cand history 'List every migration: applied, pending, divergent or missing'
@@ -61,6 +63,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;migrate;up'= {
             cand --target 'Stop after this version'
+            cand --lint 'Lint the pending migrations first: deny stops before anything runs when a finding is an error, warn prints them (and asks, on a terminal), off skips linting [default: warn on a terminal, deny otherwise]'
             cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
             cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
             cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
@@ -69,6 +72,40 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
             cand --dry-run 'Print the SQL that would run, in order, and change nothing'
             cand --backup 'First take a verified backup (the normal one, into the backup folder); if a migration then fails, the error names the command that restores it'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;migrate;lint'= {
+            cand --pg-version 'The server''s major version (15, 16, …), instead of asking the server'
+            cand --format 'text, json, github (workflow commands: annotations on the pull request) or gitlab (code-quality JSON)'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
+            cand --all 'Lint every migration, applied ones included'
+            cand --json 'Same as --format json'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;migrate;plan'= {
+            cand --max-rewrite 'The largest table a statement may rewrite or scan while it blocks writes'
+            cand --migrations 'Load migrations from this folder instead of the ones built into kronic [env: KRONIC_MIGRATIONS_DIR]'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
+            cand --json 'Print JSON for CI'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand -q 'Only warnings and errors on stderr'
@@ -171,6 +208,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;migrate;help'= {
             cand up 'Apply pending migrations (all, or up to --target), each in its own transaction'
+            cand lint 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all'
+            cand plan 'Measure what each pending statement locks and rewrites, on a throwaway copy'
             cand down 'Revert the newest N applied migrations (default 1), or down to --target'
             cand current 'Show the applied version'
             cand history 'List every migration: applied, pending, divergent or missing'
@@ -180,6 +219,10 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kronic;migrate;help;up'= {
+        }
+        &'kronic;migrate;help;lint'= {
+        }
+        &'kronic;migrate;help;plan'= {
         }
         &'kronic;migrate;help;down'= {
         }
@@ -447,6 +490,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;help;migrate'= {
             cand up 'Apply pending migrations (all, or up to --target), each in its own transaction'
+            cand lint 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all'
+            cand plan 'Measure what each pending statement locks and rewrites, on a throwaway copy'
             cand down 'Revert the newest N applied migrations (default 1), or down to --target'
             cand current 'Show the applied version'
             cand history 'List every migration: applied, pending, divergent or missing'
@@ -455,6 +500,10 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand stamp 'Record VERSION (and everything below it) as applied without running anything'
         }
         &'kronic;help;migrate;up'= {
+        }
+        &'kronic;help;migrate;lint'= {
+        }
+        &'kronic;help;migrate;plan'= {
         }
         &'kronic;help;migrate;down'= {
         }

@@ -64,7 +64,7 @@ fn template(target: &DbConfig) -> anyhow::Error {
 
 pub async fn create(target: &DbConfig) -> Result<()> {
     let client = db::connect(&target.with_dbname("postgres")).await?;
-    let sql = format!("CREATE DATABASE {}", quote_ident(&target.dbname));
+    let sql = format!("CREATE DATABASE {}", db::quote_ident(&target.dbname));
     db::batch(&client, &sql).await.map_err(|e| {
         let why = match e.as_db_error() {
             Some(d) if d.code() == &tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE => format!(
@@ -88,7 +88,7 @@ pub async fn drop_database(target: &DbConfig) -> Result<()> {
     let client = db::connect(&target.with_dbname("postgres")).await?;
     let sql = format!(
         "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-        quote_ident(&target.dbname)
+        db::quote_ident(&target.dbname)
     );
     db::batch(&client, &sql).await.map_err(|e| {
         let e = anyhow::Error::new(e);
@@ -97,10 +97,6 @@ pub async fn drop_database(target: &DbConfig) -> Result<()> {
             format!("cannot drop database {}: {e:#}", target.dbname),
         )
     })
-}
-
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// Reads the dump on a plain thread (decompressing, splitting, judging every

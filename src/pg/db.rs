@@ -311,6 +311,11 @@ pub async fn batch(
     client.batch_execute(sql).await
 }
 
+/// An identifier quoted for SQL: `my"db` → `"my""db"`.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
 /// Runs one query, logging its text (not its parameters).
 pub async fn query(
     client: &impl tokio_postgres::GenericClient,

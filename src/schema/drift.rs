@@ -53,7 +53,7 @@ async fn shape(tx: &tokio_postgres::Transaction<'_>, schema: &str) -> Result<Sha
         tx,
         &format!(
             "SET LOCAL search_path = {}",
-            crate::backup::restore::quote_ident(schema)
+            db::quote_ident(schema)
         ),
     )
     .await?;
@@ -94,7 +94,7 @@ async fn shape(tx: &tokio_postgres::Transaction<'_>, schema: &str) -> Result<Sha
             .replacen(&format!(" {name} ON "), " ON ", 1)
             .replace(&format!("{schema}."), "")
             .replace(
-                &format!("{}.", crate::backup::restore::quote_ident(schema)),
+                &format!("{}.", db::quote_ident(schema)),
                 "",
             );
         s.indexes.entry(table).or_default().insert(def, name);
