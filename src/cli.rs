@@ -217,7 +217,7 @@ pub enum MigrateCommand {
         /// Lint the pending migrations first: deny stops before anything runs when a
         /// finding is an error, warn prints them (and asks, on a terminal), off skips
         /// linting [default: warn on a terminal, deny otherwise].
-        #[arg(long, value_enum, value_name = "MODE")]
+        #[arg(long, value_enum, value_name = "MODE", hide_possible_values = true)]
         lint: Option<LintMode>,
     },
 
@@ -243,7 +243,13 @@ pub enum MigrateCommand {
         pg_version: Option<u32>,
         /// text, json, github (workflow commands: annotations on the pull request) or
         /// gitlab (code-quality JSON).
-        #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+        #[arg(
+            long,
+            value_enum,
+            default_value = "text",
+            value_name = "FORMAT",
+            hide_possible_values = true
+        )]
         format: LintFormat,
         /// Same as --format json.
         #[arg(long, conflicts_with = "format")]

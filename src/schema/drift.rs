@@ -51,10 +51,7 @@ async fn shape(tx: &tokio_postgres::Transaction<'_>, schema: &str) -> Result<Sha
     // Definitions print names unqualified when their schema is on the search path.
     db::batch(
         tx,
-        &format!(
-            "SET LOCAL search_path = {}",
-            db::quote_ident(schema)
-        ),
+        &format!("SET LOCAL search_path = {}", db::quote_ident(schema)),
     )
     .await?;
     let mut s = Shape {
@@ -93,10 +90,7 @@ async fn shape(tx: &tokio_postgres::Transaction<'_>, schema: &str) -> Result<Sha
         let def = def
             .replacen(&format!(" {name} ON "), " ON ", 1)
             .replace(&format!("{schema}."), "")
-            .replace(
-                &format!("{}.", db::quote_ident(schema)),
-                "",
-            );
+            .replace(&format!("{}.", db::quote_ident(schema)), "");
         s.indexes.entry(table).or_default().insert(def, name);
     }
     for r in db::query(
