@@ -249,6 +249,17 @@ fn has(step: &Value, field: &str, relation: &str) -> bool {
         .any(|r| r == relation)
 }
 
+/// A statement's expected measure: (migration, line, locks taken, "rewrites" or
+/// "scans", of which table, what it blocks).
+type Expected = (
+    &'static str,
+    u64,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
 fn plan_measures_locks_rewrites_and_scans(server: &'static Server) {
     let (db, dir) = at_v1(server, &all_pending());
     let out = expect(
@@ -258,8 +269,7 @@ fn plan_measures_locks_rewrites_and_scans(server: &'static Server) {
     let plan = json(&out);
     assert_eq!(plan["max_rewrite_bytes"], 100_000);
 
-    // (migration, line, locks taken, rewrote or scanned, the table, blocks)
-    let examples: &[(&str, u64, &[(&str, &str)], &str, &str, &str)] = &[
+    let examples: &[Expected] = &[
         (
             "V2__widen",
             1,
