@@ -103,6 +103,9 @@ pub async fn plan(
             ));
         }
     }
+    // Never queue behind the application, not even for the sizes' ACCESS SHARE (which
+    // only an ACCESS EXCLUSIVE holder, such as a running migration, would make wait).
+    db::batch(client, "SET lock_timeout = '2s'").await?;
     let sizes = live_sizes(client, &live).await?;
     drop_abandoned(client).await?;
     let pid = std::process::id();
