@@ -8,6 +8,7 @@ use crate::support::*;
 crate::register!(
     round_trip_into_empty_and_into_modified_databases,
     plain_sql_file_restores,
+    a_newer_pg_dumps_settings_are_skipped_on_an_older_server,
     seed_script_dumps_restore_into_empty_and_populated,
     broken_files_and_failing_statements_change_nothing,
     refuses_without_yes_off_a_terminal,
@@ -78,6 +79,32 @@ fn plain_sql_file_restores() {
     std::fs::copy(&gz, &disguised).unwrap();
     modify(&dst);
     expect(restore_into(&dst).arg(&disguised).arg("--yes"), 0);
+    assert_eq!(
+        content_checksum(&mut dst.client()),
+        content_checksum(&mut src.client())
+    );
+}
+
+/// pg_dump 17 and later write `SET transaction_timeout = 0;`, which PostgreSQL 15 and
+/// 16 do not know (psql -1 -v ON_ERROR_STOP=1 stops there): a host whose client tools
+/// are newer than its server makes such backups. The setting is skipped, with a line
+/// saying so; the others still run.
+fn a_newer_pg_dumps_settings_are_skipped_on_an_older_server() {
+    let src = TestDb::populated();
+    let sql = src.path("dump.sql");
+    gunzip(&src.backed_up(&[]), &sql);
+    let text = std::fs::read_to_string(&sql).unwrap();
+    let newer = text.replacen(
+        "SET lock_timeout = 0;\n",
+        "SET lock_timeout = 0;\nSET transaction_timeout = 0;\nSET statement_timeout TO 0;\n",
+        1,
+    );
+    assert_ne!(newer, text);
+    std::fs::write(&sql, newer).unwrap();
+    let dst = TestDb::new();
+    let out = expect(restore_into(&dst).arg(&sql).arg("--yes"), 0);
+    assert_stderr(&out, "this server has no setting transaction_timeout");
+    assert!(!out.stderr.contains("statement_timeout"), "{}", out.stderr);
     assert_eq!(
         content_checksum(&mut dst.client()),
         content_checksum(&mut src.client())

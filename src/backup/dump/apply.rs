@@ -2,7 +2,7 @@
 //! it sends BEGIN before and COMMIT only after the reader has read and allowed the whole
 //! file, so nothing here can make a restore half-happen.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::pin::pin;
 
 use anyhow::Result;
@@ -33,6 +33,7 @@ pub async fn apply(
 ) -> Result<Applied> {
     let mut applied = Applied::default();
     let mut created = HashSet::new();
+    let mut settings = HashMap::new();
     while let Some(step) = steps.recv().await {
         match step {
             Step::CleanDrop { line, sql } => {
@@ -76,6 +77,27 @@ pub async fn apply(
                     .await
                     .map_err(|e| sql_error(line, None, &e))?;
             }
+            Step::Setting { line, sql, name } => {
+                let known = match settings.get(&name) {
+                    Some(known) => *known,
+                    None => {
+                        let known = known_setting(client, &name).await?;
+                        settings.insert(name.clone(), known);
+                        if !known {
+                            tracing::info!(
+                                "skipping line {line}: this server has no setting {name} (the dump was made by a newer pg_dump)"
+                            );
+                        }
+                        known
+                    }
+                };
+                if known {
+                    client
+                        .execute_typed(&sql, &[])
+                        .await
+                        .map_err(|e| sql_error(line, None, &e))?;
+                }
+            }
             Step::Copy { line, sql, table } => {
                 phase.set(format!("data {table}"));
                 let rows = copy(client, steps, line, &sql, &table).await?;
@@ -87,6 +109,21 @@ pub async fn apply(
         }
     }
     Ok(applied)
+}
+
+/// Whether the server has a setting of that name. A custom one (`app.x`, with a dot)
+/// is always taken as known: the server accepts any of those.
+async fn known_setting(client: &Client, name: &str) -> Result<bool> {
+    if name.contains('.') {
+        return Ok(true);
+    }
+    let row = client
+        .query_one(
+            "SELECT EXISTS (SELECT FROM pg_catalog.pg_settings WHERE name = $1)",
+            &[&name],
+        )
+        .await?;
+    Ok(row.get(0))
 }
 
 /// Extensions belong to the server, not to the backup: one that exists is kept (its

@@ -81,6 +81,12 @@ pub enum Step {
         line: u64,
         sql: String,
     },
+    /// A session setting, skipped when the target server has no such setting (`apply`).
+    Setting {
+        line: u64,
+        sql: String,
+        name: String,
+    },
     /// An extension statement, decided against the target database (`apply`).
     Extension {
         line: u64,
@@ -133,6 +139,9 @@ impl<R: Read> Reader<R> {
                         return Ok(Some(Step::Copy { line, sql, table }));
                     }
                     Verdict::CleanDrop(sql) => return Ok(Some(Step::CleanDrop { line, sql })),
+                    Verdict::Setting { sql, name } => {
+                        return Ok(Some(Step::Setting { line, sql, name }));
+                    }
                     Verdict::Skip => {}
                     Verdict::Refuse(why) => return Err(DumpError::Refused { line, why }),
                     Verdict::Extension { sql, name, action } => {

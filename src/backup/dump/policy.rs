@@ -25,6 +25,10 @@ pub enum Verdict {
         name: String,
         action: ExtensionAction,
     },
+    /// A session `SET name = …` (pg_dump's preamble): a setting a newer pg_dump knows
+    /// but the target server does not (`transaction_timeout` before 17) is skipped when
+    /// applied, as psql's restore would move past it.
+    Setting { sql: String, name: String },
 }
 
 /// What a dump does with an extension.
@@ -316,6 +320,18 @@ impl Policy {
             // pg_dump's `SET lock_timeout = 0` would let the restore queue behind the
             // application forever; kronic's own bounded timeout stays.
             return Verdict::Skip;
+        }
+        if first == "SET"
+            && let Some(Tok::Word(name)) = toks.get(1)
+            && !matches!(name.as_str(), "SESSION" | "LOCAL")
+            && toks
+                .get(2)
+                .is_some_and(|t| matches!(t, Tok::Punct('=') | Tok::Word(_)))
+        {
+            return Verdict::Setting {
+                sql: sql.into(),
+                name: name.to_ascii_lowercase(),
+            };
         }
         let mut sql = sql.to_string();
         if first == "CREATE" {

@@ -25,7 +25,10 @@ fn what_pg_dump_writes_runs() {
         "CREATE USER MAPPING FOR app SERVER s;",
         "SELECT pg_catalog.lo_create('16385');",
     ] {
-        assert!(matches!(verdict(sql), Verdict::Run { .. }), "{sql}");
+        assert!(
+            matches!(verdict(sql), Verdict::Run { .. } | Verdict::Setting { .. }),
+            "{sql}"
+        );
     }
 }
 
@@ -158,4 +161,35 @@ fn phases_name_indexes_and_constraints() {
         Some("constraint users_pkey".into())
     );
     assert_eq!(run("CREATE TABLE t (a int);"), None);
+}
+
+#[test]
+fn session_settings_are_told_apart_for_the_server_to_judge() {
+    for (sql, name) in [
+        ("SET transaction_timeout = 0;", "transaction_timeout"),
+        ("SET statement_timeout TO 0;", "statement_timeout"),
+        (
+            "SET default_table_access_method = heap;",
+            "default_table_access_method",
+        ),
+    ] {
+        assert_eq!(
+            verdict(sql),
+            Verdict::Setting {
+                sql: sql.into(),
+                name: name.into()
+            }
+        );
+    }
+    // Role switches stay refused; pg_dump's lock_timeout is kronic's; SET LOCAL runs.
+    assert!(matches!(verdict("SET ROLE postgres;"), Verdict::Refuse(_)));
+    assert!(matches!(
+        verdict("SET SESSION AUTHORIZATION postgres;"),
+        Verdict::Refuse(_)
+    ));
+    assert_eq!(verdict("SET lock_timeout = 0;"), Verdict::Skip);
+    assert!(matches!(
+        verdict("SET LOCAL work_mem = '1MB';"),
+        Verdict::Run { .. }
+    ));
 }
