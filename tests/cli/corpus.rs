@@ -3,7 +3,7 @@
 //! each restored into a new database and in place over a changed one, and compared
 //! with the source (schema text, rows per table and their digest, sequences, large
 //! objects). psql's single-transaction restore of the same file is the reference: what
-//! it restores cleanly, kronic restores. On PostgreSQL 15 (the machine's) and 18.
+//! it restores cleanly, kronic restores. On PostgreSQL 15 (the machine's), 16, 17 and 18.
 
 use std::path::{Path, PathBuf};
 
@@ -11,7 +11,11 @@ use crate::support::*;
 
 crate::register!(
     corpus_round_trips_on_postgresql_15,
+    corpus_round_trips_on_postgresql_16,
+    corpus_round_trips_on_postgresql_17,
     corpus_round_trips_on_postgresql_18,
+    main_commands_on_postgresql_16,
+    main_commands_on_postgresql_17,
     main_commands_on_postgresql_18,
 );
 
@@ -282,19 +286,40 @@ fn corpus_round_trips_on_postgresql_15() {
     round_trips(server(), 15);
 }
 
-fn corpus_round_trips_on_postgresql_18() {
-    round_trips(server_18(), 18);
+fn corpus_round_trips_on_postgresql_16() {
+    round_trips(server_of(16), 16);
 }
 
-/// The main commands against PostgreSQL 18, with its own pg_dump.
+fn corpus_round_trips_on_postgresql_17() {
+    round_trips(server_of(17), 17);
+}
+
+fn corpus_round_trips_on_postgresql_18() {
+    round_trips(server_of(18), 18);
+}
+
+fn main_commands_on_postgresql_16() {
+    main_commands_on(16);
+}
+
+fn main_commands_on_postgresql_17() {
+    main_commands_on(17);
+}
+
 fn main_commands_on_postgresql_18() {
-    let db = TestDb::seeded_on(server_18());
+    main_commands_on(18);
+}
+
+/// The main commands against another major version, with its pg_dump (18's for 16 and
+/// 17).
+fn main_commands_on(major: u32) {
+    let db = TestDb::seeded_on(server_of(major));
     let version: String = db
         .client()
         .query_one("SHOW server_version_num", &[])
         .unwrap()
         .get(0);
-    assert!(version.starts_with("18"), "{version}");
+    assert!(version.starts_with(&major.to_string()), "{version}");
     let before = content_checksum(&mut db.client());
     expect(db.kronic().arg("backup"), 0);
     expect(db.kronic().args(["backup", "verify", "--latest"]), 0);
@@ -305,7 +330,8 @@ fn main_commands_on_postgresql_18() {
     expect(db.kronic().args(["migrate", "check"]), 0);
     let out = expect(db.kronic().arg("health"), 0);
     assert!(
-        out.stdout.contains("\"server_version\": \"18."),
+        out.stdout
+            .contains(&format!("\"server_version\": \"{major}.")),
         "{}",
         out.stdout
     );

