@@ -324,9 +324,9 @@ impl Policy {
         if first == "SET"
             && let Some(Tok::Word(name)) = toks.get(1)
             && !matches!(name.as_str(), "SESSION" | "LOCAL")
-            && toks
-                .get(2)
-                .is_some_and(|t| matches!(t, Tok::Punct('=') | Tok::Word(_)))
+            // `name = …` or `name TO …`: not SQL's own forms (`SET TIME ZONE …`,
+            // `SET SCHEMA '…'`, `SET CONSTRAINTS …`), which always run.
+            && (toks.get(2) == Some(&Tok::Punct('=')) || word(toks.get(2)) == "TO")
         {
             return Verdict::Setting {
                 sql: sql.into(),

@@ -188,6 +188,13 @@ fn session_settings_are_told_apart_for_the_server_to_judge() {
         Verdict::Refuse(_)
     ));
     assert_eq!(verdict("SET lock_timeout = 0;"), Verdict::Skip);
+    for sql in [
+        "SET TIME ZONE 'UTC';",
+        "SET SCHEMA 'public';",
+        "SET CONSTRAINTS ALL DEFERRED;",
+    ] {
+        assert!(matches!(verdict(sql), Verdict::Run { .. }), "{sql}");
+    }
     assert!(matches!(
         verdict("SET LOCAL work_mem = '1MB';"),
         Verdict::Run { .. }
