@@ -167,7 +167,13 @@ pub fn tls_cluster() -> &'static Cluster {
 /// Stops what the run started (statics are never dropped).
 pub fn shutdown() {
     s3::shutdown();
-    for s in [SERVER.get(), SERVER_18.get()].into_iter().flatten() {
+    let servers = [
+        SERVER.get(),
+        SERVER_16.get(),
+        SERVER_17.get(),
+        SERVER_18.get(),
+    ];
+    for s in servers.into_iter().flatten() {
         if let Some(c) = &s.local {
             c.destroy();
         }
