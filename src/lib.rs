@@ -10,6 +10,8 @@ pub mod config;
 #[cfg(test)]
 mod docs;
 pub mod fsutil;
+#[cfg(test)]
+mod layout;
 pub mod pg;
 pub mod report;
 pub mod schema;

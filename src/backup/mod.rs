@@ -4,6 +4,7 @@
 //! dumps as untrusted input (`dump`) and applying one to a database (`restore`).
 
 pub mod crypt;
+pub mod drill;
 pub mod dump;
 pub mod manifest;
 pub mod pipeline;

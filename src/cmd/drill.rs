@@ -9,7 +9,7 @@ use anyhow::Result;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use crate::backup::manifest::Manifest;
+use crate::backup::drill::{Check, names_check, row_check, rows, shown};
 use crate::backup::restore::{self, Restored};
 use crate::backup::source::Source;
 use crate::cli::DrillArgs;
@@ -19,13 +19,6 @@ use crate::pg::{db, roles};
 use crate::report::exit::{Code, fail};
 use crate::report::metrics;
 use crate::report::ui::{say, shutdown_signal};
-
-/// One check of the restored database.
-struct Check {
-    name: &'static str,
-    ok: bool,
-    detail: String,
-}
 
 pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {
     let metrics_file = config::path_setting(args.metrics_file.clone(), vars::DRILL_METRICS_FILE);
@@ -216,60 +209,6 @@ async fn drill(
     .await?;
     checks.push(names_check("constraints", &m.constraints, &constraints));
     Ok((checks, restored))
-}
-
-/// A schema version as people read it: the number, or "none".
-fn shown(v: Option<i32>) -> String {
-    v.map_or_else(|| "none".into(), |v| v.to_string())
-}
-
-fn rows(r: &Restored) -> u64 {
-    r.tables.iter().map(|(_, n)| n).sum()
-}
-
-fn row_check(m: &Manifest, restored: &Restored) -> Check {
-    let wrong: Vec<String> = m
-        .tables
-        .iter()
-        .filter_map(|(table, want)| {
-            let got = restored
-                .tables
-                .iter()
-                .find(|(t, _)| t == table)
-                .map(|(_, n)| *n);
-            (got != Some(*want)).then(|| {
-                format!(
-                    "{table}: {} restored, {want} in the manifest",
-                    got.map_or("none".into(), |n| n.to_string())
-                )
-            })
-        })
-        .collect();
-    Check {
-        name: "rows",
-        ok: wrong.is_empty(),
-        detail: if wrong.is_empty() {
-            format!("{} tables match the manifest", m.tables.len())
-        } else {
-            wrong.join("; ")
-        },
-    }
-}
-
-fn names_check(name: &'static str, want: &[String], have: &[String]) -> Check {
-    let missing: Vec<&String> = want
-        .iter()
-        .filter(|w| !have.contains(&w.trim_matches('"').to_string()))
-        .collect();
-    Check {
-        name,
-        ok: missing.is_empty(),
-        detail: if missing.is_empty() {
-            format!("all {} present", want.len())
-        } else {
-            format!("missing {missing:?}")
-        },
-    }
 }
 
 async fn schema_version(client: &tokio_postgres::Client) -> Result<Option<i32>> {

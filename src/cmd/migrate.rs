@@ -37,7 +37,8 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> 
     } = &args.command
     {
         let format = if *json { LintFormat::Json } else { *format };
-        return lint(&config, &args, set, files, *all, *pg_version, format).await;
+        return super::migrate_lint::lint(&config, &args, set, files, *all, *pg_version, format)
+            .await;
     }
     let mut client = db::connect_wait(&config.db, args.wait.wait).await?;
     db::usable_search_path(&client).await?;
@@ -78,17 +79,17 @@ async fn migrate(
     let state = State::read(client, set.clone()).await?;
     match command {
         MigrateCommand::Current { json, exit_code } => {
-            current(&state, json)?;
+            super::migrate_history::current(&state, json)?;
             if exit_code && !state.pending(None).is_empty() {
                 return Ok(Code::Attention);
             }
         }
-        MigrateCommand::History { json } => history(&state, json)?,
+        MigrateCommand::History { json } => super::migrate_history::history(&state, json)?,
         MigrateCommand::Check { json } => {
             return super::migrate_check::run(client, &state, json).await;
         }
         MigrateCommand::Plan { json, max_rewrite } => {
-            return super::migrate_lint::plan(client, &state, json, max_rewrite).await;
+            return super::migrate_plan::plan(client, &state, json, max_rewrite).await;
         }
         MigrateCommand::Up {
             target,
@@ -148,103 +149,6 @@ async fn migrate(
         MigrateCommand::New { .. } | MigrateCommand::Lint { .. } => {}
     }
     Ok(Code::Ok)
-}
-
-/// `migrate lint`: the named files, every migration, or the pending ones (which needs
-/// the database, as does the server's version unless --pg-version gives it).
-async fn lint(
-    config: &Config,
-    args: &MigrateArgs,
-    set: Vec<MigrationFile>,
-    files: &[std::path::PathBuf],
-    all: bool,
-    pg_version: Option<u32>,
-    format: LintFormat,
-) -> Result<Code> {
-    let named = super::migrate_lint::read_files(files)?;
-    let wants_pending = files.is_empty() && !all;
-    let (major, pending) = match (pg_version, wants_pending) {
-        (Some(v), false) => (v, None),
-        _ => {
-            let client = db::connect_wait(&config.db, args.wait.wait).await?;
-            db::usable_search_path(&client).await?;
-            let major = match pg_version {
-                Some(v) => v,
-                None => super::migrate_lint::server_major(&client).await?,
-            };
-            let pending: Option<Vec<u32>> = match wants_pending {
-                true => Some(
-                    State::read(&client, set.clone())
-                        .await?
-                        .pending(None)
-                        .iter()
-                        .map(|m| m.version)
-                        .collect(),
-                ),
-                false => None,
-            };
-            (major, pending)
-        }
-    };
-    let chosen: Vec<&MigrationFile> = match pending {
-        Some(versions) => set
-            .iter()
-            .filter(|m| versions.contains(&m.version))
-            .collect(),
-        None if all => set.iter().collect(),
-        None => named.iter().collect(),
-    };
-    let findings = super::migrate_lint::lint_all(&chosen, major);
-    super::migrate_lint::report(&findings, chosen.len(), major, format)
-}
-
-fn current(state: &State, json: bool) -> Result<()> {
-    let cur = state.current();
-    let pending = state.pending(None).len();
-    if json {
-        let v = serde_json::json!({
-            "version": cur.map(|c| c.version),
-            "name": cur.map(|c| c.name.clone()),
-            "applied_on": cur.map(|c| c.applied_on.clone()),
-            "pending": pending,
-        });
-        return say(v.to_string());
-    }
-    match cur {
-        Some(c) => say(format!(
-            "{} {} (applied {}; {pending} pending)",
-            c.version, c.name, c.applied_on
-        )),
-        None => say(format!("no migrations applied ({pending} pending)")),
-    }
-}
-
-fn history(state: &State, json: bool) -> Result<()> {
-    let rows = state.rows()?;
-    if json {
-        return say(serde_json::to_string(&rows)?);
-    }
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{:>7}  {:<9}  {:<30}  NAME",
-        "VERSION", "STATE", "APPLIED"
-    )?;
-    for r in rows {
-        let state = serde_json::to_value(r.state)?
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        writeln!(
-            out,
-            "{:>7}  {:<9}  {:<30}  {}",
-            r.version,
-            state,
-            r.applied_on.as_deref().unwrap_or("-"),
-            r.name
-        )?;
-    }
-    Ok(())
 }
 
 #[derive(PartialEq)]

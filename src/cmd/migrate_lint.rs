@@ -1,21 +1,19 @@
-//! `kronic migrate lint`, `kronic migrate plan`, and the lint gate of `migrate up`:
-//! which migrations, which server version, and the output formats. The rules live in
-//! `schema::lint`, the measuring in `schema::plan`.
+//! `kronic migrate lint` and the lint gate of `migrate up`: which migrations, which
+//! server version, and the output formats. The rules live in `schema::lint`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use bytesize::ByteSize;
 use tokio_postgres::Client;
 
-use crate::cli::{LintFormat, LintMode};
+use crate::cli::{LintFormat, LintMode, MigrateArgs};
+use crate::config::Config;
 use crate::pg::db;
 use crate::report::exit::{Code, fail};
 use crate::report::ui::{confirm, say};
 use crate::schema::lint::{self, Finding, Severity};
 use crate::schema::migrations::{MigrationFile, NO_TRANSACTION, State};
-use crate::schema::plan::{self, Step};
 
 /// The server's major version.
 pub async fn server_major(client: &Client) -> Result<u32> {
@@ -222,116 +220,50 @@ pub async fn gate(
     }
 }
 
-/// `migrate plan`.
-pub async fn plan(
-    client: &mut Client,
-    state: &State,
-    json: bool,
-    max_rewrite: u64,
+/// `migrate lint`: the named files, every migration, or the pending ones (which needs
+/// the database, as does the server's version unless --pg-version gives it).
+pub async fn lint(
+    config: &Config,
+    args: &MigrateArgs,
+    set: Vec<MigrationFile>,
+    files: &[PathBuf],
+    all: bool,
+    pg_version: Option<u32>,
+    format: LintFormat,
 ) -> Result<Code> {
-    state.check_consistent()?;
-    let pending = state.pending(None);
-    let applied: Vec<&MigrationFile> = state
-        .set
-        .iter()
-        .filter(|m| state.applied().iter().any(|a| a.version == m.version))
-        .collect();
-    let steps = plan::plan(client, &applied, &pending, max_rewrite).await?;
-    let failing = steps.iter().filter(|s| s.fails()).count();
-    let limit = ByteSize(max_rewrite).display().si().to_string();
-    if json {
-        say(serde_json::to_string_pretty(&serde_json::json!({
-            "max_rewrite_bytes": max_rewrite,
-            "migrations": pending.len(),
-            "dangerous": failing,
-            "statements": steps,
-        }))?)?;
-    } else if pending.is_empty() {
-        say("nothing to plan: no pending migrations")?;
-    } else {
-        let dangerous: Vec<&Step> = steps.iter().filter(|s| s.dangerous).collect();
-        if !dangerous.is_empty() {
-            say(format!(
-                "dangerous: blocks the application while rewriting or scanning more than {limit}:"
-            ))?;
-            for s in &dangerous {
-                say(format!("  {}", step_line(s)))?;
-            }
-            say("")?;
+    let named = read_files(files)?;
+    let wants_pending = files.is_empty() && !all;
+    let (major, pending) = match (pg_version, wants_pending) {
+        (Some(v), false) => (v, None),
+        _ => {
+            let client = db::connect_wait(&config.db, args.wait.wait).await?;
+            db::usable_search_path(&client).await?;
+            let major = match pg_version {
+                Some(v) => v,
+                None => server_major(&client).await?,
+            };
+            let pending: Option<Vec<u32>> = match wants_pending {
+                true => Some(
+                    State::read(&client, set.clone())
+                        .await?
+                        .pending(None)
+                        .iter()
+                        .map(|m| m.version)
+                        .collect(),
+                ),
+                false => None,
+            };
+            (major, pending)
         }
-        for s in &steps {
-            say(step_line(s))?;
-        }
-        say(format!(
-            "{} statement(s) in {} pending migration(s): {failing} dangerous (limit {limit}); measured on a copy, nothing was changed",
-            steps.len(),
-            pending.len()
-        ))?;
-    }
-    Ok(if failing > 0 { Code::Unsafe } else { Code::Ok })
-}
-
-/// `file:line  statement  locks; rewrite or scan; size; what it blocks`.
-fn step_line(s: &Step) -> String {
-    let mut parts = Vec::new();
-    // Per relation, the strongest mode this statement took (the JSON has them all),
-    // grouped by mode, strongest first.
-    let mut strongest: Vec<(usize, &str, &str)> = Vec::new();
-    for l in &s.locks {
-        let rank = plan::strength(&l.mode);
-        match strongest.iter_mut().find(|(_, rel, _)| *rel == l.relation) {
-            Some(e) if e.0 < rank => *e = (rank, &l.relation, &l.mode),
-            Some(_) => {}
-            None => strongest.push((rank, &l.relation, &l.mode)),
-        }
-    }
-    strongest.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
-    let mut grouped: Vec<(&str, Vec<&str>)> = Vec::new();
-    for (_, rel, mode) in &strongest {
-        match grouped.last_mut() {
-            Some((m, rels)) if m == mode => rels.push(rel),
-            _ => grouped.push((mode, vec![rel])),
-        }
-    }
-    for (mode, rels) in &grouped {
-        parts.push(format!("{} on {}", plan::sql_mode(mode), rels.join(", ")));
-    }
-    if s.locks.is_empty() {
-        parts.push("no lock beyond what its migration already holds".into());
-    }
-    if !s.rewrites.is_empty() {
-        parts.push(format!("rewrote {}", s.rewrites.join(", ")));
-    }
-    if !s.scans.is_empty() {
-        parts.push(format!("scanned {}", s.scans.join(", ")));
-    }
-    match (&s.table, s.blocks) {
-        (Some(t), Some(b)) => parts.push(format!(
-            "{t} is {}; blocks {b} meanwhile",
-            size_text(s.table_bytes)
-        )),
-        (Some(t), None) => parts.push(format!("{t} is {}", size_text(s.table_bytes))),
-        (None, _) if !s.locks.is_empty() => parts.push("no rewrite (catalog only)".into()),
-        (None, _) => {}
-    }
-    if let Some(n) = &s.note {
-        parts.push(n.clone());
-    }
-    if let Some(w) = &s.waived {
-        parts.push(format!("waived: {w}"));
-    }
-    format!(
-        "{}:{}  {}  {}",
-        s.file,
-        s.line,
-        s.statement,
-        parts.join("; ")
-    )
-}
-
-fn size_text(bytes: u64) -> String {
-    match bytes {
-        0 => "empty or new".into(),
-        n => ByteSize(n).display().si().to_string(),
-    }
+    };
+    let chosen: Vec<&MigrationFile> = match pending {
+        Some(versions) => set
+            .iter()
+            .filter(|m| versions.contains(&m.version))
+            .collect(),
+        None if all => set.iter().collect(),
+        None => named.iter().collect(),
+    };
+    let findings = lint_all(&chosen, major);
+    report(&findings, chosen.len(), major, format)
 }
