@@ -10,7 +10,7 @@ use gzp::{GzpError, ZWriter};
 
 use sha2::{Digest, Sha256};
 
-use crate::backup::remote::Feed;
+use crate::backup::remote::upload::Feed;
 use crate::report::progress::Progress;
 
 /// How a backup is compressed.

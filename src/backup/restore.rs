@@ -148,7 +148,7 @@ pub async fn restore(
         .as_ref()
         .map(|m| m.extensions.clone())
         .unwrap_or_default();
-    let applied = dump::apply(client, &mut rx, &phase, &extensions).await;
+    let applied = dump::apply::apply(client, &mut rx, &phase, &extensions).await;
     drop(rx);
     let read = reader.await.context("the reading task failed")?;
     let restored = match (read, applied) {

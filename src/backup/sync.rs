@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 
 use crate::backup::crypt::Identities;
 use crate::backup::manifest::{HashingReader, Manifest};
-use crate::backup::remote::{Feed, Remote};
+use crate::backup::remote::Remote;
+use crate::backup::remote::upload::Feed;
 use crate::backup::source;
 use crate::report::exit::{Code, fail};
 use crate::report::ui::Interrupts;

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Result;
 use object_store::aws::AmazonS3Builder;
 
-use super::{config_err, env, seconds, switch, text_setting, vars};
+use super::value::{config_err, env, seconds, switch, text_setting};
+use super::vars;
 use crate::backup::crypt::{Identities, Recipients};
 use crate::backup::pipeline::Compression;
 use crate::backup::remote::{HttpSettings, Remote};
@@ -113,7 +114,7 @@ pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
     }
     // object_store's from_env, over the environment and the configuration file.
     let builder =
-        super::aws_settings()
+        super::value::aws_settings()
             .into_iter()
             .fold(AmazonS3Builder::default(), |b, (k, v)| {
                 match k.to_ascii_lowercase().parse() {
@@ -128,7 +129,7 @@ pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
 /// left by a CRLF-edited env file would otherwise reach an HTTP header. 78 naming the
 /// variable (never its value: it may be a secret).
 fn aws_values() -> Result<()> {
-    for (key, value) in super::aws_settings() {
+    for (key, value) in super::value::aws_settings() {
         if value.contains('\u{fffd}') {
             return Err(config_err(format!("{key} is not valid UTF-8")));
         }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{Secret, config_err, count, env, seconds, vars};
+use super::value::{Secret, config_err, count, env, seconds};
+use super::vars;
 use crate::report::exit::{Code, fail};
 
 /// libpq's sslmode values (tokio-postgres knows only the first three).

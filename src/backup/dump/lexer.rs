@@ -6,7 +6,7 @@ use std::io::{self, Read};
 
 use bytes::Bytes;
 
-use super::DumpError;
+use super::error::DumpError;
 
 /// The longest statement kronic accepts: PostgreSQL's own limit for a query (1 GiB,
 /// less one byte), as psql would send it. A statement is held whole in memory until

@@ -3,60 +3,20 @@
 //! applying the result over kronic's own connection (`apply`). Getting at the SQL
 //! (the file or object, decryption, decompression) is `backup::source`'s.
 
-mod apply;
+pub mod apply;
 mod clean;
+mod error;
 mod lexer;
 mod policy;
 
-use std::io::{self, Read};
-use std::path::Path;
+use std::io::Read;
 
 use bytes::Bytes;
 
-use crate::fsutil::read_error;
-use crate::report::exit::{Code, fail};
-
-pub use apply::apply;
+pub use error::DumpError;
 use lexer::{Lexer, Piece};
 pub use policy::ExtensionAction;
 use policy::{Policy, Verdict};
-
-/// Why a dump cannot be used.
-#[derive(Debug)]
-pub enum DumpError {
-    /// Reading failed: corrupt compressed data, or an I/O error.
-    Io(io::Error),
-    /// Malformed or cut SQL at a line.
-    Bad { line: u64, why: String },
-    /// Something a backup must not contain, at a line.
-    Refused { line: u64, why: String },
-    /// Not a pg_dump plain-SQL file at all.
-    NotADump,
-}
-
-impl DumpError {
-    pub fn bad(line: u64, why: String) -> DumpError {
-        DumpError::Bad { line, why }
-    }
-
-    /// The one-line error naming the file (exit 65, or 74 for an I/O error).
-    pub fn into_error(self, path: &Path) -> anyhow::Error {
-        let p = path.display();
-        match self {
-            DumpError::Io(e) => read_error(path, e),
-            DumpError::Bad { line, why } => fail(Code::DataErr, format!("{p}: line {line}: {why}")),
-            DumpError::Refused { line, why } => {
-                fail(Code::DataErr, format!("{p}: line {line}: refused {why}"))
-            }
-            DumpError::NotADump => fail(
-                Code::DataErr,
-                format!(
-                    "{p} is not a pg_dump plain-SQL file (it lacks pg_dump's \"PostgreSQL database dump\" header)"
-                ),
-            ),
-        }
-    }
-}
 
 /// One thing to do, in order, to apply a dump.
 #[derive(Debug)]

@@ -28,10 +28,9 @@ use crate::report::ui::one_line;
 mod http;
 mod journal;
 mod list;
-mod upload;
+pub mod upload;
 
 pub use http::HttpSettings;
-pub use upload::{Feed, Upload};
 
 use http::{DENIED, UntrustedFailsFast, first_line, reason, source_text, tls_failure};
 

@@ -3,9 +3,11 @@
 //! database under a lock against concurrent runners, with readable failures (`run`).
 //! `kronic migrate` prints; this module decides.
 
+mod file;
 mod run;
 mod state;
 
+pub use file::*;
 pub use run::*;
 pub use state::*;
 
@@ -14,42 +16,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use refinery::Migration;
 
 use crate::report::exit::{Code, fail};
 
 /// The migrations built into the binary: (file name, contents).
 const EMBEDDED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
-
-/// refinery's history table.
-pub const HISTORY: &str = "refinery_schema_history";
-
-/// One migration: its up script, and the down script that undoes it.
-#[derive(Debug, Clone)]
-pub struct MigrationFile {
-    pub version: u32,
-    pub name: String,
-    /// Where it came from, for messages: a path, or `built-in:` plus the file name.
-    pub origin: String,
-    pub up: String,
-    pub down: Option<String>,
-    /// First line `-- kronic:no-transaction`: one statement, run outside a transaction.
-    pub no_transaction: bool,
-}
-
-/// The first line that marks a migration to run outside a transaction.
-pub const NO_TRANSACTION: &str = "-- kronic:no-transaction";
-
-impl MigrationFile {
-    pub fn label(&self) -> String {
-        format!("V{}__{}", self.version, self.name)
-    }
-
-    pub fn refinery(&self) -> Result<Migration> {
-        Migration::unapplied(&self.label(), &self.up)
-            .map_err(|e| fail(Code::DataErr, format!("migration {}: {e}", self.origin)))
-    }
-}
 
 /// Splits `V12__add_index.sql` / `V12__add_index.down.sql` into (version, name, is_down).
 fn parse_name(file: &str) -> Option<(u32, String, bool)> {

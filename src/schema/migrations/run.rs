@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use refinery::{Runner, Target};
 use tokio_postgres::Client;
 
-use super::{HISTORY, MigrationFile, State};
+use super::file::{HISTORY, MigrationFile};
+use super::state::State;
 use crate::pg::db;
 use crate::pg::lock_keys::MIGRATE as LOCK_KEY;
 use crate::report::exit::{Code, fail};

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::{HISTORY, MigrationFile};
+use super::file::{HISTORY, MigrationFile};
 use crate::pg::db;
 use crate::report::exit::{Code, fail};
 
