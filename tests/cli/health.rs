@@ -129,11 +129,7 @@ fn server_down_gives_error_json_and_69_quickly() {
 fn pending_migrations_are_degraded_not_ok() {
     let db = TestDb::seeded_on(server());
     let dir = db.path("migrations");
-    std::fs::create_dir_all(&dir).unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for e in std::fs::read_dir(&root).unwrap().flatten() {
-        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-    }
+    copy_builtin_migrations(&dir);
     write_file(&dir.join("V2__more.sql"), "CREATE TABLE more (a int);");
     write_file(&dir.join("V2__more.down.sql"), "DROP TABLE more;");
     let out = expect(

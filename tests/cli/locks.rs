@@ -36,12 +36,7 @@ fn hold_users(c: &mut postgres::Client) {
 
 fn with_v3(db: &TestDb) -> PathBuf {
     let dir = db.path("migrations");
-    std::fs::create_dir_all(&dir).unwrap();
-    let builtin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for e in std::fs::read_dir(builtin).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-    }
+    copy_builtin_migrations(&dir);
     write_file(
         &dir.join("V3__display_name.sql"),
         "ALTER TABLE users ADD COLUMN display_name text;\n",

@@ -27,12 +27,7 @@ use kronic::pg::lock_keys::MIGRATE as LOCK_KEY;
 /// The built-in migrations plus `extra` files, in a folder for `--migrations`.
 fn migration_set(db: &TestDb, extra: &[(&str, &str)]) -> PathBuf {
     let dir = db.path("migrations");
-    std::fs::create_dir_all(&dir).unwrap();
-    let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for e in std::fs::read_dir(builtin).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-    }
+    copy_builtin_migrations(&dir);
     for (name, sql) in extra {
         write_file(&dir.join(name), sql);
     }

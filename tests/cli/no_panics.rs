@@ -144,10 +144,7 @@ fn a_history_of_any_integer_type_is_read() {
 
 /// The built-in migrations copied into a folder, plus a second one.
 fn kronic_migrations_with(dir: &std::path::Path) -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
-    for e in std::fs::read_dir(&root).unwrap().flatten() {
-        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
-    }
+    copy_builtin_migrations(dir);
     write_file(&dir.join("V2__more.sql"), "CREATE TABLE more (a int);");
     write_file(&dir.join("V2__more.down.sql"), "DROP TABLE more;");
     dir.to_path_buf()

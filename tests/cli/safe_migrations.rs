@@ -715,15 +715,8 @@ fn readme_ci_jobs() -> Vec<Vec<String>> {
 /// branch's `../main/migrations` with the built-in set only.
 fn checkout(pending: (&str, &str)) -> tempfile::TempDir {
     let root = tempfile::tempdir().unwrap();
-    let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     for dir in ["work/migrations", "main/migrations"] {
-        for e in std::fs::read_dir(&builtin).unwrap() {
-            let e = e.unwrap();
-            write_file(
-                &root.path().join(dir).join(e.file_name()),
-                &std::fs::read_to_string(e.path()).unwrap(),
-            );
-        }
+        copy_builtin_migrations(&root.path().join(dir));
     }
     write_file(
         &root.path().join("work/migrations").join(pending.0),

@@ -606,3 +606,14 @@ pub fn database_exists(name: &str) -> bool {
         .unwrap()
         .is_some()
 }
+
+/// kronic's built-in migrations copied into `dir` (made if missing), for tests that add
+/// their own next to them.
+pub fn copy_builtin_migrations(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let builtin = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    for e in std::fs::read_dir(builtin).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+    }
+}
