@@ -81,7 +81,9 @@ pub async fn apply(
                 let known = match settings.get(&name) {
                     Some(known) => *known,
                     None => {
-                        let known = known_setting(client, &name).await?;
+                        let known = known_setting(client, &name)
+                            .await
+                            .map_err(|e| sql_error(line, None, &e))?;
                         settings.insert(name.clone(), known);
                         if !known {
                             tracing::info!(
@@ -113,7 +115,7 @@ pub async fn apply(
 
 /// Whether the server has a setting of that name. A custom one (`app.x`, with a dot)
 /// is always taken as known: the server accepts any of those.
-async fn known_setting(client: &Client, name: &str) -> Result<bool> {
+async fn known_setting(client: &Client, name: &str) -> Result<bool, tokio_postgres::Error> {
     if name.contains('.') {
         return Ok(true);
     }
