@@ -90,7 +90,9 @@ pub fn server_of(major: u32) -> &'static Server {
 
 /// `KRONIC_TEST_PG<major>_BINDIR`, else what `scripts/pg-binaries` unpacks (once).
 fn binaries(major: u32) -> PathBuf {
-    if let Some(dir) = std::env::var_os(format!("KRONIC_TEST_PG{major}_BINDIR")) {
+    if let Some(dir) =
+        std::env::var_os(format!("KRONIC_TEST_PG{major}_BINDIR")).filter(|d| !d.is_empty())
+    {
         return PathBuf::from(dir);
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg-binaries");
