@@ -15,6 +15,7 @@ crate::register!(
     plan_measures_locks_rewrites_and_scans_on_15,
     plan_measures_locks_rewrites_and_scans_on_18,
     plan_leaves_the_database_as_it_was_and_never_blocks_the_application,
+    plan_behind_an_exclusive_lock_gives_up_and_leaves_nothing,
     plan_refuses_statements_aimed_at_the_live_schema,
     an_abandoned_plan_copy_is_dropped_and_never_backed_up,
     waivers_need_a_reason_and_squawk_ignore_is_honoured,
@@ -447,6 +448,29 @@ fn plan_leaves_the_database_as_it_was_and_never_blocks_the_application() {
     // Nothing applied either.
     let out = expect(&mut migrate(&db, &dir, &["current", "--json"]), 0);
     assert_eq!(json(&out)["pending"], 9);
+}
+
+/// Someone holds ACCESS EXCLUSIVE on a live table (another migration running): the
+/// plan's size query would wait for it, and the plan must not queue in front of the
+/// application behind it. It gives up within its lock timeout, 75, nothing left behind.
+fn plan_behind_an_exclusive_lock_gives_up_and_leaves_nothing() {
+    let (db, dir) = at_v1(server(), &all_pending());
+    let before = fingerprint(&db);
+    let mut other = db.client();
+    let mut tx = other.transaction().unwrap();
+    tx.batch_execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = expect(&mut migrate(&db, &dir, &["plan"]), 75);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the plan queued behind the lock"
+    );
+    assert_stderr(&out, "lock");
+    assert!(out.stderr.lines().count() <= 2, "{}", out.stderr);
+    tx.rollback().unwrap();
+    drop(other);
+    assert_eq!(fingerprint(&db), before);
 }
 
 fn plan_refuses_statements_aimed_at_the_live_schema() {
