@@ -56,7 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Apply pending migrations (all, or up to --target), each in its own transaction')
             [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all')
-            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Measure what each pending statement locks and rewrites, on a throwaway copy')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Measure what each pending statement locks and rewrites, on a scratch database')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Revert the newest N applied migrations (default 1), or down to --target')
             [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')
@@ -223,7 +223,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         'kronic;migrate;help' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Apply pending migrations (all, or up to --target), each in its own transaction')
             [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all')
-            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Measure what each pending statement locks and rewrites, on a throwaway copy')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Measure what each pending statement locks and rewrites, on a scratch database')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Revert the newest N applied migrations (default 1), or down to --target')
             [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')
@@ -535,7 +535,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         'kronic;help;migrate' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Apply pending migrations (all, or up to --target), each in its own transaction')
             [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all')
-            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Measure what each pending statement locks and rewrites, on a throwaway copy')
+            [CompletionResult]::new('plan', 'plan', [CompletionResultType]::ParameterValue, 'Measure what each pending statement locks and rewrites, on a scratch database')
             [CompletionResult]::new('down', 'down', [CompletionResultType]::ParameterValue, 'Revert the newest N applied migrations (default 1), or down to --target')
             [CompletionResult]::new('current', 'current', [CompletionResultType]::ParameterValue, 'Show the applied version')
             [CompletionResult]::new('history', 'history', [CompletionResultType]::ParameterValue, 'List every migration: applied, pending, divergent or missing')

@@ -52,7 +52,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand up 'Apply pending migrations (all, or up to --target), each in its own transaction'
             cand lint 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all'
-            cand plan 'Measure what each pending statement locks and rewrites, on a throwaway copy'
+            cand plan 'Measure what each pending statement locks and rewrites, on a scratch database'
             cand down 'Revert the newest N applied migrations (default 1), or down to --target'
             cand current 'Show the applied version'
             cand history 'List every migration: applied, pending, divergent or missing'
@@ -209,7 +209,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;migrate;help'= {
             cand up 'Apply pending migrations (all, or up to --target), each in its own transaction'
             cand lint 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all'
-            cand plan 'Measure what each pending statement locks and rewrites, on a throwaway copy'
+            cand plan 'Measure what each pending statement locks and rewrites, on a scratch database'
             cand down 'Revert the newest N applied migrations (default 1), or down to --target'
             cand current 'Show the applied version'
             cand history 'List every migration: applied, pending, divergent or missing'
@@ -491,7 +491,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;help;migrate'= {
             cand up 'Apply pending migrations (all, or up to --target), each in its own transaction'
             cand lint 'Lint migrations with squawk''s rules: the pending ones, the named files, or --all'
-            cand plan 'Measure what each pending statement locks and rewrites, on a throwaway copy'
+            cand plan 'Measure what each pending statement locks and rewrites, on a scratch database'
             cand down 'Revert the newest N applied migrations (default 1), or down to --target'
             cand current 'Show the applied version'
             cand history 'List every migration: applied, pending, divergent or missing'

@@ -11,7 +11,7 @@ use crate::backup::source::Source;
 use crate::config::{DbConfig, LockPolicy};
 use crate::pg::db;
 use crate::pg::locks::{self, Watch};
-use crate::report::exit::{Code, classify, fail};
+use crate::report::exit::{classify, fail};
 use crate::report::progress::Progress;
 
 /// What a restore applied.
@@ -19,84 +19,6 @@ pub struct Restored {
     pub sql_bytes: u64,
     /// Rows loaded per table, in dump order.
     pub tables: Vec<(String, u64)>,
-}
-
-/// Does `target`'s database exist? Asked of the server's `postgres` database. A
-/// template database is refused (64): kronic never restores over or drops one.
-pub async fn exists(target: &DbConfig) -> Result<bool> {
-    let client = db::connect(&target.with_dbname("postgres")).await?;
-    let rows = db::query(
-        &client,
-        "SELECT datistemplate FROM pg_database WHERE datname = $1",
-        &[&target.dbname],
-    )
-    .await?;
-    match rows.first().map(|r| r.get::<_, bool>(0)) {
-        Some(true) => Err(template(target)),
-        Some(false) => Ok(true),
-        None => Ok(false),
-    }
-}
-
-/// The database `client` is connected to, refused (64) if it is a template.
-pub async fn refuse_template(client: &tokio_postgres::Client, target: &DbConfig) -> Result<()> {
-    let rows = db::query(
-        client,
-        "SELECT datistemplate FROM pg_database WHERE datname = current_database()",
-        &[],
-    )
-    .await?;
-    match rows.first().map(|r| r.get::<_, bool>(0)) {
-        Some(true) => Err(template(target)),
-        _ => Ok(()),
-    }
-}
-
-fn template(target: &DbConfig) -> anyhow::Error {
-    fail(
-        Code::Usage,
-        format!(
-            "database {} is a template: kronic never restores over or drops a template database",
-            target.dbname
-        ),
-    )
-}
-
-pub async fn create(target: &DbConfig) -> Result<()> {
-    let client = db::connect(&target.with_dbname("postgres")).await?;
-    let sql = format!("CREATE DATABASE {}", db::quote_ident(&target.dbname));
-    db::batch(&client, &sql).await.map_err(|e| {
-        let why = match e.as_db_error() {
-            Some(d) if d.code() == &tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE => format!(
-                "role {} lacks the CREATEDB privilege, which restores with --create and drills need (as a superuser: ALTER ROLE {} CREATEDB)",
-                target.user, target.user
-            ),
-            Some(d) => d.message().to_string(),
-            None => e.to_string(),
-        };
-        fail(
-            classify(&anyhow::Error::new(e)),
-            format!("cannot create database {}: {why}", target.dbname),
-        )
-    })?;
-    tracing::info!("created database {}", target.dbname);
-    Ok(())
-}
-
-/// Drops `target`'s database (a scratch or a just-created one), closing its sessions.
-pub async fn drop_database(target: &DbConfig) -> Result<()> {
-    let client = db::connect(&target.with_dbname("postgres")).await?;
-    let sql = format!(
-        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-        db::quote_ident(&target.dbname)
-    );
-    db::batch(&client, &sql).await.map_err(|e| {
-        let e = anyhow::Error::new(e);
-        fail(
-            classify(&e),
-            format!("cannot drop database {}: {e:#}", target.dbname),
-        )
-    })
 }
 
 /// Reads the dump on a plain thread (decompressing, splitting, judging every

@@ -470,8 +470,6 @@ async fn run_pg_dump(
         "--if-exists",
         "--no-owner",
         "--no-privileges",
-        // A `migrate plan` running meanwhile has its copy of the schema here.
-        &format!("--exclude-schema={}*", crate::schema::plan::SCHEMA_PREFIX),
     ])
     // pg_dump waits for each table's lock at most this long (an application holding
     // ACCESS EXCLUSIVE), instead of forever while holding the folder's lock.

@@ -82,13 +82,18 @@ pub enum MigrateCommand {
         json: bool,
     },
 
-    /// Measure what each pending statement locks and rewrites, on a throwaway copy.
+    /// Measure what each pending statement locks and rewrites, on a scratch database.
     ///
-    /// Applies the pending migrations to a copy of the schema inside a transaction that
-    /// is rolled back, and reports per statement the locks kronic's backend took
-    /// (pg_locks), whether it rewrote a table or index or scanned a table, and the size
-    /// of the live table. Never touches or locks the application's tables. Exit 4 when a
-    /// statement would block writes while rewriting or scanning more than --max-rewrite.
+    /// Copies the live schema (pg_dump --schema-only, read-only) into a scratch database
+    /// kronic_plan_<pid> (the role needs CREATEDB), runs each pending migration there in
+    /// its own transaction, and reports per statement the locks it took (pg_locks), the
+    /// tables and indexes it rewrote or scanned, the rows it changes, and the size of the
+    /// live table; per migration, each table's strongest lock and what runs while it is
+    /// held until COMMIT. The live database is only read; a migration that changes roles
+    /// or database settings is never committed anywhere; calls that act at once on other
+    /// sessions (pg_terminate_backend) are refused. Exit 4 when a statement or a held lock
+    /// would block writes over more than --max-rewrite; 65 when a statement fails (with
+    /// --json the document still says "failed": true).
     #[command(
         after_help = "Examples:\n  kronic migrate plan\n  kronic migrate plan --json --max-rewrite 1GB"
     )]

@@ -15,7 +15,7 @@ use crate::backup::source::Source;
 use crate::cli::DrillArgs;
 use crate::cmd::restore::source;
 use crate::config::{self, Config, DbConfig, vars};
-use crate::pg::{db, roles};
+use crate::pg::{databases, db, roles};
 use crate::report::exit::{Code, fail};
 use crate::report::metrics;
 use crate::report::ui::{say, shutdown_signal};
@@ -128,7 +128,7 @@ async fn attempt(config: &Config, args: &DrillArgs) -> Result<Drilled> {
 
 /// Creates the scratch database; one that exists is kronic's to drop only with --force.
 async fn prepare_scratch(scratch: &DbConfig, force: bool) -> Result<()> {
-    if restore::exists(scratch).await? {
+    if databases::exists(scratch).await? {
         if !force {
             return Err(fail(
                 Code::CantCreate,
@@ -140,11 +140,13 @@ async fn prepare_scratch(scratch: &DbConfig, force: bool) -> Result<()> {
         }
         drop_scratch(scratch).await?;
     }
-    restore::create(scratch).await
+    databases::create(scratch).await?;
+    tracing::info!("created database {}", scratch.dbname);
+    Ok(())
 }
 
 async fn drop_scratch(scratch: &DbConfig) -> Result<()> {
-    restore::drop_database(scratch).await
+    databases::drop_database(scratch).await
 }
 
 /// Restores and checks; Err only when the restore itself failed.

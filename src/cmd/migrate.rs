@@ -18,6 +18,22 @@ use crate::report::ui::{confirm, say, shutdown_signal};
 use crate::schema::migrations::{self, MigrationFile, State};
 
 pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> Result<Code> {
+    // A CI step that reads plan's JSON gets a document whatever stops the plan.
+    if let MigrateCommand::Plan {
+        json: true,
+        max_rewrite,
+    } = args.command
+    {
+        let planned = run_command(config, args).await;
+        if let Err(e) = &planned {
+            super::migrate_plan::print_failed(e, max_rewrite)?;
+        }
+        return planned;
+    }
+    run_command(config, args).await
+}
+
+async fn run_command(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> Result<Code> {
     if let MigrateCommand::New { description, dir } = &args.command {
         for path in migrations::create_next(dir, description)? {
             say(path.display())?;
@@ -89,7 +105,7 @@ async fn migrate(
             return super::migrate_check::run(client, &state, json).await;
         }
         MigrateCommand::Plan { json, max_rewrite } => {
-            return super::migrate_plan::plan(client, &state, json, max_rewrite).await;
+            return super::migrate_plan::plan(client, &config.db, &state, json, max_rewrite).await;
         }
         MigrateCommand::Up {
             target,

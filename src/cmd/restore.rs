@@ -15,7 +15,7 @@ use crate::backup::source::Source;
 use crate::cli::{RemoteSel, RestoreArgs};
 use crate::config::{self, Config, DbConfig};
 use crate::pg::db;
-use crate::pg::roles;
+use crate::pg::{databases, roles};
 use crate::report::exit::{Code, classify, fail};
 
 /// Looks at the target before asking: it must exist, or be created with --create
@@ -26,10 +26,10 @@ async fn look_at_target(
 ) -> Result<(Option<tokio_postgres::Client>, bool)> {
     match db::connect_wait(target, args.apply.wait.wait).await {
         Ok(c) => {
-            restore::refuse_template(&c, target).await?;
+            databases::refuse_template(&c, target).await?;
             Ok((Some(c), false))
         }
-        Err(e) => match (args.create, restore::exists(target).await) {
+        Err(e) => match (args.create, databases::exists(target).await) {
             (true, Ok(false)) => Ok((None, true)),
             (false, Ok(false)) if args.target_db.is_some() => Err(fail(
                 Code::Unavailable,
@@ -116,7 +116,8 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     let client = match client {
         Some(c) => c,
         None => {
-            restore::create(&target).await?;
+            databases::create(&target).await?;
+            tracing::info!("created database {}", target.dbname);
             match db::connect(&target).await {
                 Ok(c) => c,
                 Err(e) => return Err(drop_created(&target, e).await),
@@ -161,7 +162,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
 /// that no empty database is left behind; the error says so.
 async fn drop_created(target: &DbConfig, e: anyhow::Error) -> anyhow::Error {
     let code = classify(&e);
-    match restore::drop_database(target).await {
+    match databases::drop_database(target).await {
         Ok(()) => fail(
             code,
             format!(

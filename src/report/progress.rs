@@ -73,6 +73,7 @@ impl Progress {
     pub fn phase(&self) -> Phase {
         Phase {
             bar: self.bar.clone(),
+            quiet: false,
         }
     }
 }
@@ -81,12 +82,23 @@ impl Progress {
 #[derive(Clone)]
 pub struct Phase {
     bar: ProgressBar,
+    quiet: bool,
 }
 
 impl Phase {
+    /// Steps worth only a debug line (a part of a bigger job, such as a plan's copy).
+    pub fn quiet() -> Phase {
+        Phase {
+            bar: ProgressBar::hidden(),
+            quiet: true,
+        }
+    }
+
     pub fn set(&self, step: impl Into<String>) {
         let step = step.into();
-        if self.bar.is_hidden() {
+        if self.quiet {
+            tracing::debug!("{step}");
+        } else if self.bar.is_hidden() {
             tracing::info!("{step}");
         }
         self.bar.set_message(step);

@@ -1,9 +1,7 @@
 //! A throwaway copy of the schema: what the applied migrations build, in a schema of its
 //! own, inside the caller's transaction. No CREATEDB is needed, and only catalogs are
 //! read: the application's tables are never locked. `migrate check` compares the copy
-//! with the live schema and rolls it back (nothing is left behind, even when killed);
-//! `migrate plan` commits it, applies the pending migrations to it, watches what they
-//! lock and rewrite, and drops it.
+//! with the live schema and rolls it back (nothing is left behind, even when killed).
 
 use anyhow::{Context, Result};
 use tokio_postgres::Transaction;

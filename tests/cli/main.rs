@@ -23,6 +23,7 @@ mod migrate;
 mod no_panics;
 mod notify;
 mod package;
+mod plan_attacks;
 mod realdb;
 mod remote;
 mod restore;
@@ -70,6 +71,7 @@ fn main() {
     tests.extend(corpus::tests());
     tests.extend(statements::tests());
     tests.extend(safe_migrations::tests());
+    tests.extend(plan_attacks::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());

@@ -311,7 +311,9 @@ impl<R: Read> Lexer<R> {
 
     /// Inside `--`: dropped, but pg_dump's header and closing comments are noticed.
     fn line_comment(&mut self, s: &mut Scan, b: u8) {
-        if b != b'\n' {
+        // PostgreSQL and psql end a `--` comment at CR as well as LF: a statement
+        // hidden behind a lone CR is a statement, not part of the comment.
+        if b != b'\n' && b != b'\r' {
             if s.comment.len() < 64 {
                 s.comment.push(b);
             }

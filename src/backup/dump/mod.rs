@@ -169,7 +169,10 @@ pub fn statements(sql: &str) -> Result<Vec<(u64, String)>, (u64, String)> {
     }
 }
 
-pub use policy::{copy_table, created_object, transaction_control};
+pub use policy::{
+    copy_table, created_object, irreversible_call, statement_kind, transaction_control,
+    unescape_unicode,
+};
 
 /// Does `tail` (the last bytes of a dump) end with pg_dump's closing comment?
 pub fn ends_complete(tail: &[u8]) -> bool {

@@ -459,6 +459,126 @@ fn outside_the_database(toks: &[Tok]) -> Option<&'static str> {
     None
 }
 
+/// More functions that act at once and outside any transaction, which `migrate plan`
+/// must never call on its copy (replication, WAL, backends' memory).
+const IRREVERSIBLE: &[&str] = &[
+    "PG_LOG_BACKEND_MEMORY_CONTEXTS",
+    "PG_SWITCH_WAL",
+    "PG_CREATE_RESTORE_POINT",
+    "PG_CREATE_PHYSICAL_REPLICATION_SLOT",
+    "PG_CREATE_LOGICAL_REPLICATION_SLOT",
+    "PG_DROP_REPLICATION_SLOT",
+    "PG_COPY_PHYSICAL_REPLICATION_SLOT",
+    "PG_COPY_LOGICAL_REPLICATION_SLOT",
+    "PG_REPLICATION_ORIGIN_CREATE",
+    "PG_REPLICATION_ORIGIN_DROP",
+    "PG_LOGICAL_EMIT_MESSAGE",
+    "PG_WAL_REPLAY_PAUSE",
+    "PG_WAL_REPLAY_RESUME",
+];
+
+/// The first function named anywhere in `sql` (string constants and dollar-quoted
+/// bodies included, quoted and `U&` names decoded) that acts at once outside the
+/// transaction: signals other sessions, reads or writes server files, reloads the
+/// server, connects elsewhere. Upper-case; None when there is none.
+pub fn irreversible_call(sql: &str) -> Option<String> {
+    fn scan(sql: &str, depth: u32) -> Option<String> {
+        let toks = tokens(sql);
+        for (i, t) in toks.iter().enumerate() {
+            let unicode = i >= 2
+                && toks[i - 1] == Tok::Punct('&')
+                && matches!(&toks[i - 2], Tok::Word(w) if w == "U");
+            let text = match t {
+                Tok::Word(w) => w.clone(),
+                Tok::Quoted(q) if unicode => unescape_unicode(q).to_ascii_uppercase(),
+                Tok::Quoted(q) => q.to_ascii_uppercase(),
+                Tok::Str(s) if depth < 8 => {
+                    let s = if unicode {
+                        unescape_unicode(s)
+                    } else {
+                        s.clone()
+                    };
+                    if let Some(found) = scan(&s, depth + 1) {
+                        return Some(found);
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            if FUNCTIONS.contains(&text.as_str())
+                || IRREVERSIBLE.contains(&text.as_str())
+                || text.starts_with("DBLINK")
+            {
+                return Some(text);
+            }
+        }
+        None
+    }
+    scan(sql, 0)
+}
+
+/// A `U&"…"` or `U&'…'` body with its `\XXXX`, `\+XXXXXX` and `\\` escapes decoded (the
+/// default escape character; a custom UESCAPE is rare and left as written).
+pub fn unescape_unicode(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let width = match chars.peek() {
+            Some('\\') => {
+                chars.next();
+                out.push('\\');
+                continue;
+            }
+            Some('+') => {
+                chars.next();
+                6
+            }
+            _ => 4,
+        };
+        let hex: String = chars.by_ref().take(width).collect();
+        match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+            Some(d) => out.push(d),
+            None => {
+                out.push('\\');
+                out.push_str(&hex);
+            }
+        }
+    }
+    out
+}
+
+/// A statement's first keyword, upper-case (`WITH … UPDATE` is its UPDATE).
+pub fn statement_kind(sql: &str) -> String {
+    let toks = tokens(sql);
+    let first = word(toks.first()).to_string();
+    if first != "WITH" {
+        return first;
+    }
+    // The main statement follows the last CTE's closing parenthesis at depth 0.
+    let mut depth = 0i32;
+    let mut last = String::new();
+    for t in &toks {
+        match t {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            Tok::Word(w) if depth == 0 => {
+                if matches!(
+                    w.as_str(),
+                    "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "MERGE"
+                ) {
+                    last = w.clone();
+                }
+            }
+            _ => {}
+        }
+    }
+    last
+}
+
 /// `CREATE EXTENSION [IF NOT EXISTS] name …`, `DROP EXTENSION [IF EXISTS] name …` and
 /// `COMMENT ON EXTENSION name IS …`, as pg_dump writes them (one extension each).
 fn extension(toks: &[Tok]) -> Option<(ExtensionAction, String)> {
