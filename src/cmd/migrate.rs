@@ -18,19 +18,25 @@ use crate::report::ui::{confirm, say, shutdown_signal};
 use crate::schema::migrations::{self, MigrationFile, State};
 
 pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> Result<Code> {
-    // A CI step that reads plan's JSON gets a document whatever stops the plan.
-    if let MigrateCommand::Plan {
-        json: true,
-        max_rewrite,
-    } = args.command
-    {
-        let planned = run_command(config, args).await;
-        if let Err(e) = &planned {
-            super::migrate_plan::print_failed(e, max_rewrite)?;
+    // A CI step that reads plan's or lint's JSON gets a document whatever stops them.
+    let json_failure = match &args.command {
+        MigrateCommand::Plan {
+            json: true,
+            max_rewrite,
+        } => Some(Some(*max_rewrite)),
+        MigrateCommand::Lint { json, format, .. } if *json || *format == LintFormat::Json => {
+            Some(None)
         }
-        return planned;
+        _ => None,
+    };
+    let ran = run_command(config, args).await;
+    if let (Some(which), Err(e)) = (json_failure, &ran) {
+        match which {
+            Some(max_rewrite) => super::migrate_plan::print_failed(e, max_rewrite)?,
+            None => super::migrate_lint::print_failed(e)?,
+        }
     }
-    run_command(config, args).await
+    ran
 }
 
 async fn run_command(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> Result<Code> {

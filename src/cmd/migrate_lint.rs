@@ -83,6 +83,7 @@ pub fn report(
             })?;
         }
         LintFormat::Json => say(serde_json::to_string_pretty(&serde_json::json!({
+            "failed": false,
             "pg_version": pg_major,
             "migrations": files,
             "errors": errors,
@@ -158,6 +159,7 @@ fn github_property(s: &str) -> String {
 /// across pipelines).
 fn gitlab(findings: &[Finding]) -> Vec<serde_json::Value> {
     use sha2::{Digest, Sha256};
+    let mut seen = std::collections::HashMap::new();
     findings
         .iter()
         .map(|f| {
@@ -166,10 +168,15 @@ fn gitlab(findings: &[Finding]) -> Vec<serde_json::Value> {
                 (None, Severity::Error) => "major",
                 (None, Severity::Warning) => "minor",
             };
-            let fingerprint = crate::backup::manifest::hex(&Sha256::digest(format!(
-                "{}\n{}\n{}\n{}",
-                f.file, f.line, f.rule, f.message
-            )));
+            // Two findings alike but for the column, or alike entirely (the same rule
+            // twice on one line), still get fingerprints of their own.
+            let key = format!(
+                "{}\n{}\n{}\n{}\n{}",
+                f.file, f.line, f.column, f.rule, f.message
+            );
+            let n = seen.entry(key.clone()).or_insert(0usize);
+            *n += 1;
+            let fingerprint = crate::backup::manifest::hex(&Sha256::digest(format!("{key}\n{n}")));
             serde_json::json!({
                 "description": format!("{}: {} Safe: {}", f.rule, f.message, f.safe),
                 "check_name": f.rule,
@@ -218,6 +225,19 @@ pub async fn gate(
         ),
         _ => Ok(()),
     }
+}
+
+/// The JSON document of a lint that could not run (a file that cannot be read, no
+/// server): `"failed": true`, the error, no findings.
+pub fn print_failed(e: &anyhow::Error) -> Result<()> {
+    say(serde_json::to_string_pretty(&serde_json::json!({
+        "failed": true,
+        "error": format!("{e:#}"),
+        "errors": 0,
+        "warnings": 0,
+        "waived": 0,
+        "findings": [],
+    }))?)
 }
 
 /// `migrate lint`: the named files, every migration, or the pending ones (which needs

@@ -6,15 +6,24 @@
 
 use serde::Serialize;
 use squawk_linter::{Linter, Rule, Version};
-use squawk_syntax::{SourceFile, SyntaxKind, ast::AstNode};
+use squawk_syntax::{SourceFile, ast::AstNode};
+
+use crate::backup::dump;
 
 /// The rule `migrate plan` reports under (waivable like squawk's).
 pub const BLOCKING_REWRITE: &str = "blocking-rewrite";
 /// Findings about waivers themselves, and files squawk cannot parse.
 pub const WAIVER: &str = "waiver";
 pub const SYNTAX_ERROR: &str = "syntax-error";
-/// A file kronic does not lint (too big, or squawk failed on it): a warning.
+/// A file kronic does not lint (too big, nested too deep, or squawk failed on it): an
+/// error, since nothing vouches for it.
 pub const NOT_LINTED: &str = "not-linted";
+/// A CONCURRENTLY statement in a file kronic runs inside a transaction, where it fails.
+pub const CONCURRENTLY_IN_TRANSACTION: &str = "concurrently-in-transaction";
+
+/// The deepest nesting of parentheses kronic hands to squawk, whose parser recurses:
+/// real migrations stay far below, and a crafted file is refused at once.
+pub const MAX_NESTING: usize = 200;
 
 /// The waiver comment's prefix.
 const ALLOW: &str = "kronic:allow";
@@ -107,7 +116,7 @@ pub fn lint(file: &str, text: &str, no_transaction: bool, pg_major: u32) -> Vec<
         line: 1,
         column: 1,
         rule: NOT_LINTED.into(),
-        severity: Severity::Warning,
+        severity: Severity::Error,
         message,
         safe: "kronic migrate plan still measures what it does".into(),
         waived: None,
@@ -119,9 +128,91 @@ pub fn lint(file: &str, text: &str, no_transaction: bool, pg_major: u32) -> Vec<
             MAX_LINTED / 1024
         ))];
     }
+    // The statements as kronic runs them (psql's rules), to bound the nesting before
+    // squawk's parser sees it; a file they cannot split goes to squawk, which says why.
+    let statements = dump::statements(text).unwrap_or_default();
+    if let Some(deepest) = statements.iter().map(|(_, s)| dump::nesting(s)).max()
+        && deepest > MAX_NESTING
+    {
+        return vec![unlinted(format!(
+            "not linted: parentheses nest {deepest} deep, more than kronic lints ({MAX_NESTING})"
+        ))];
+    }
     let (file_owned, text_owned) = (file.to_string(), text.to_string());
-    with_stack(move || lint_here(&file_owned, &text_owned, no_transaction, pg_major))
-        .unwrap_or_else(|| vec![unlinted("not linted: squawk failed on this file".into())])
+    let mut findings =
+        with_stack(move || lint_here(&file_owned, &text_owned, no_transaction, pg_major))
+            .unwrap_or_else(|| vec![unlinted("not linted: squawk failed on this file".into())]);
+    runner_findings(file, &statements, no_transaction, &mut findings);
+    findings.sort_by_key(|f| (f.line, f.column));
+    findings
+}
+
+/// What follows from how kronic runs a file, beside squawk's rules: a CONCURRENTLY
+/// statement fails inside the transaction kronic runs an ordinary file in; and tables
+/// the file itself creates with `CREATE TABLE … AS` or `SELECT … INTO` are new and
+/// empty (squawk 2.68 does not know that of them), so findings about locking them are
+/// dropped, but for foreign keys, which lock the live table they reference.
+fn runner_findings(
+    file: &str,
+    statements: &[(u64, String)],
+    no_transaction: bool,
+    findings: &mut Vec<Finding>,
+) {
+    if !no_transaction {
+        for (line, sql) in statements {
+            let upper = sql.to_ascii_uppercase();
+            let kind = dump::statement_kind(sql);
+            if matches!(kind.as_str(), "CREATE" | "DROP" | "REINDEX" | "REFRESH")
+                && upper.split_whitespace().any(|w| w == "CONCURRENTLY")
+                && !findings.iter().any(|f| {
+                    f.line == *line as usize
+                        && f.rule.contains("concurrent")
+                        && f.rule.contains("transaction")
+                })
+            {
+                findings.push(Finding {
+                    file: file.into(),
+                    line: *line as usize,
+                    column: 1,
+                    rule: CONCURRENTLY_IN_TRANSACTION.into(),
+                    severity: Severity::Error,
+                    message: "CONCURRENTLY cannot run inside a transaction block, and kronic runs this file in one: migrate up would fail here".into(),
+                    safe: format!("put the statement alone in a migration whose first line is {}", crate::schema::migrations::NO_TRANSACTION),
+                    waived: None,
+                });
+            }
+        }
+    }
+    let mut created = Vec::new();
+    let mut at_line = Vec::new();
+    for (line, sql) in statements {
+        let target = dump::target_table(sql);
+        let kind = dump::statement_kind(sql);
+        let makes = (kind == "CREATE" && sql.to_ascii_uppercase().contains(" AS "))
+            || (kind == "SELECT" && target.is_some());
+        if makes && let Some(t) = &target {
+            created.push(t.clone());
+        }
+        at_line.push((*line as usize, target));
+    }
+    if created.is_empty() {
+        return;
+    }
+    findings.retain(|f| {
+        if f.severity != Severity::Error
+            || f.rule == "adding-foreign-key-constraint"
+            || f.rule == WAIVER
+            || f.rule == SYNTAX_ERROR
+        {
+            return true;
+        }
+        let target = at_line
+            .iter()
+            .rev()
+            .find(|(l, _)| *l <= f.line)
+            .and_then(|(_, t)| t.as_ref());
+        !target.is_some_and(|t| created.contains(t))
+    });
 }
 
 fn lint_here(file: &str, text: &str, no_transaction: bool, pg_major: u32) -> Vec<Finding> {
@@ -165,39 +256,7 @@ fn lint_here(file: &str, text: &str, no_transaction: bool, pg_major: u32) -> Vec
     let waivers = Waivers::read(file, text, &statement_starts(text));
     waivers.apply(&mut findings);
     findings.extend(waivers.problems);
-    findings.sort_by_key(|f| (f.line, f.column));
     findings
-}
-
-/// The statements of a migration, as squawk's parser splits them: (line, SQL). A file
-/// squawk cannot parse is one statement, run as written.
-pub fn statements(text: &str) -> Vec<(usize, String)> {
-    let whole = || vec![(1, text.to_string())];
-    if text.len() > MAX_LINTED {
-        return whole();
-    }
-    let owned = text.to_string();
-    with_stack(move || statements_here(&owned)).unwrap_or_else(whole)
-}
-
-fn statements_here(text: &str) -> Vec<(usize, String)> {
-    let parse = SourceFile::parse(text);
-    let lines = Lines::new(text);
-    let stmts: Vec<_> = parse.tree().stmts().collect();
-    if !parse.errors().is_empty() || stmts.is_empty() {
-        return vec![(1, text.to_string())];
-    }
-    stmts
-        .iter()
-        .map(|s| {
-            let range = s.syntax().text_range();
-            let start = usize::from(range.start());
-            (
-                lines.at(start).0,
-                text[start..usize::from(range.end())].to_string(),
-            )
-        })
-        .collect()
 }
 
 /// Where each statement starts: (byte offset, line).
@@ -211,32 +270,6 @@ fn statement_starts(text: &str) -> Vec<(usize, usize)> {
             (start, lines.at(start).0)
         })
         .collect()
-}
-
-/// Whether `text` names something in `schema` explicitly (`public.users`): such a
-/// statement would act on the live table, not on `migrate plan`'s copy.
-pub fn names_schema(text: &str, schema: &str) -> bool {
-    // Too big to parse: assume the worst (plan refuses, naming the file).
-    if text.len() > MAX_LINTED {
-        return text.contains(&format!("{schema}."));
-    }
-    let (owned, schema) = (text.to_string(), schema.to_string());
-    with_stack(move || names_schema_here(&owned, &schema)).unwrap_or(true)
-}
-
-fn names_schema_here(text: &str, schema: &str) -> bool {
-    let parse = SourceFile::parse(text);
-    let tokens: Vec<_> = parse
-        .syntax_node()
-        .descendants_with_tokens()
-        .filter_map(|e| e.into_token())
-        .filter(|t| !matches!(t.kind(), SyntaxKind::WHITESPACE | SyntaxKind::COMMENT))
-        .collect();
-    tokens.windows(2).any(|w| {
-        w[1].kind() == SyntaxKind::DOT
-            && w[0].text().trim_matches('"').eq_ignore_ascii_case(schema)
-            && (w[0].kind() == SyntaxKind::IDENT || w[0].text().starts_with('"'))
-    })
 }
 
 /// What to write instead, for the rules about locks, rewrites and running releases.
@@ -498,16 +531,6 @@ mod tests {
     }
 
     #[test]
-    fn statements_split_with_their_lines() {
-        let s = statements(
-            "CREATE TABLE a (x int);\n\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$;\n",
-        );
-        assert_eq!(s.len(), 2);
-        assert_eq!(s[1].0, 3);
-        assert!(s[1].1.contains("$$ SELECT 1; $$"), "{:?}", s[1].1);
-    }
-
-    #[test]
     fn crafted_files_neither_overflow_nor_hang() {
         let deep = format!("SELECT {}true;", "NOT ".repeat(15_000));
         assert!(deep.len() < MAX_LINTED);
@@ -516,20 +539,51 @@ mod tests {
         let big = format!("SELECT {};", vec!["1"; 200_000].join("+"));
         let f = lint("big.sql", &big, false, 15);
         assert_eq!(f[0].rule, NOT_LINTED);
-        assert_eq!(statements(&big).len(), 1);
+        // Not linted is an error: nothing vouches for the file.
+        assert!(f[0].fails());
+        // Parentheses nested past the bound are refused at once, before squawk.
+        let nested = format!("SELECT {}1{};", "(".repeat(50_000), ")".repeat(50_000));
+        let started = std::time::Instant::now();
+        let f = lint("nested.sql", &nested, false, 15);
+        assert!(started.elapsed() < std::time::Duration::from_millis(500));
+        assert_eq!(f[0].rule, NOT_LINTED);
+        assert!(f[0].message.contains("50000 deep"), "{f:?}");
     }
 
     #[test]
-    fn explicit_schema_names_are_seen() {
-        assert!(names_schema("ALTER TABLE public.users ADD x int", "public"));
-        assert!(names_schema(
-            "ALTER TABLE \"public\".users ADD x int",
-            "public"
-        ));
-        assert!(!names_schema(
-            "ALTER TABLE users ADD x int -- public.users",
-            "public"
-        ));
-        assert!(!names_schema("SELECT 'public.users'", "public"));
+    fn concurrently_in_a_transaction_is_an_error() {
+        let f = rules("CREATE INDEX CONCURRENTLY i ON t (a);\n");
+        assert!(
+            f.contains(&(1, CONCURRENTLY_IN_TRANSACTION.into(), false)),
+            "{f:?}"
+        );
+        let f = lint(
+            "m.sql",
+            "-- kronic:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n",
+            true,
+            15,
+        );
+        assert!(f.iter().all(|f| !f.fails()), "{f:?}");
+    }
+
+    #[test]
+    fn tables_the_file_creates_as_select_are_new() {
+        let f = rules(
+            "CREATE TABLE copy AS SELECT * FROM t;\nCREATE INDEX copy_a ON copy (a);\n\
+             ALTER TABLE copy ADD CONSTRAINT copy_t FOREIGN KEY (a) REFERENCES t (a);\n",
+        );
+        assert!(
+            !f.iter()
+                .any(|(_, r, _)| r == "require-concurrent-index-creation"),
+            "{f:?}"
+        );
+        // The foreign key still locks the live table it references.
+        assert!(
+            f.iter()
+                .any(|(l, r, _)| *l == 3 && r == "adding-foreign-key-constraint"),
+            "{f:?}"
+        );
+        // A live table is still linted.
+        assert!(!rules("CREATE INDEX t_a ON t (a);\n").is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! kronic's statement reader against psql's own splitting: generated scripts with
-//! tricky quoting, dollar quotes, comments and COPY data are run by psql and by kronic
+//! tricky quoting, dollar quotes, `U&""` names, nested comments and comments ended by a
+//! CR, and COPY data are run by psql and by kronic
 //! (its reader's steps sent over a connection), and must print the same.
 
 use std::io::Write;
@@ -32,9 +33,16 @@ fn literal() -> impl Strategy<Value = String> {
     ]
 }
 
-/// A quoted identifier, doubled quotes and semicolons inside.
+/// A quoted identifier, doubled quotes and semicolons inside, plain or in `U&""` form
+/// with escapes.
 fn ident() -> impl Strategy<Value = String> {
-    "[a-z; \"]{1,8}".prop_map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+    prop_oneof![
+        "[a-z; \"]{1,8}".prop_map(|t| format!("\"{}\"", t.replace('"', "\"\""))),
+        "[a-z; ]{1,6}".prop_map(|t| {
+            let escaped: String = t.chars().map(|c| format!("\\{:04x}", c as u32)).collect();
+            format!("U&\"{escaped}\"")
+        }),
+    ]
 }
 
 /// Something between statements that is not one.
@@ -42,6 +50,8 @@ fn filler() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("\n".to_string()),
         "[a-z ;']{0,10}".prop_map(|c| format!("-- {c}\n")),
+        // PostgreSQL and psql end a `--` comment at CR too: what follows is SQL.
+        "[a-z ;']{0,10}".prop_map(|c| format!("-- {c}\r")),
         "[a-z ;']{0,10}".prop_map(|c| format!("/* {c} /* nested; */ {c} */ ")),
     ]
 }
@@ -53,6 +63,8 @@ fn piece() -> impl Strategy<Value = String> {
             let cols: Vec<String> = cols.into_iter().map(|(l, i)| format!("{l} AS {i}")).collect();
             format!("SELECT {f}{};\n", cols.join(", "))
         }),
+        // A statement hidden behind a comment that a lone CR ends.
+        1 => "[a-z ;']{0,10}".prop_map(|c| format!("SELECT 'before'; -- {c}\rSELECT 'after cr';\n")),
         1 => prop::collection::vec("[a-z;'$ ]{0,6}|\\\\\\\\|\\\\t|\\\\n|\\\\\\\\\\.", 0..4).prop_map(|rows| {
             let mut s = "DROP TABLE t;\nCREATE TEMP TABLE t (a text);\nCOPY t (a) FROM stdin;\n".to_string();
             for r in &rows {

@@ -170,8 +170,8 @@ pub fn statements(sql: &str) -> Result<Vec<(u64, String)>, (u64, String)> {
 }
 
 pub use policy::{
-    copy_table, created_object, irreversible_call, statement_kind, transaction_control,
-    unescape_unicode,
+    copy_table, created_object, irreversible_call, nesting, statement_kind, target_table,
+    transaction_control, unescape_unicode,
 };
 
 /// Does `tail` (the last bytes of a dump) end with pg_dump's closing comment?

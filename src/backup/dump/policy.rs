@@ -551,6 +551,87 @@ pub fn unescape_unicode(s: &str) -> String {
     out
 }
 
+/// How deep `sql`'s parentheses and brackets nest (outside strings and comments).
+pub fn nesting(sql: &str) -> usize {
+    let (mut depth, mut most) = (0usize, 0usize);
+    for t in tokens(sql) {
+        match t {
+            Tok::Punct('(' | '[') => {
+                depth += 1;
+                most = most.max(depth);
+            }
+            Tok::Punct(')' | ']') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    most
+}
+
+/// The table a statement changes or creates, lower-case as the catalog names an
+/// unquoted name: `CREATE TABLE x`, `ALTER TABLE [ONLY] x`, `CREATE INDEX … ON x`,
+/// `SELECT … INTO x`. Schema-qualified names keep their schema.
+pub fn target_table(sql: &str) -> Option<String> {
+    let toks = tokens(sql);
+    let w = |i: usize| word(toks.get(i));
+    let name_at = |mut i: usize| -> Option<String> {
+        let mut parts = Vec::new();
+        loop {
+            match toks.get(i)? {
+                Tok::Word(n) => parts.push(n.to_ascii_lowercase()),
+                Tok::Quoted(q) => parts.push(q.clone()),
+                _ => return None,
+            }
+            if toks.get(i + 1) != Some(&Tok::Punct('.')) {
+                return Some(parts.join("."));
+            }
+            i += 2;
+        }
+    };
+    let skip = |mut i: usize, words: &[&str]| {
+        while words.contains(&w(i)) {
+            i += 1;
+        }
+        i
+    };
+    match w(0) {
+        "CREATE" => {
+            let i = skip(
+                1,
+                &[
+                    "OR",
+                    "REPLACE",
+                    "TEMP",
+                    "TEMPORARY",
+                    "UNLOGGED",
+                    "GLOBAL",
+                    "LOCAL",
+                ],
+            );
+            match w(i) {
+                "TABLE" => name_at(skip(i + 1, &["IF", "NOT", "EXISTS"])),
+                "UNIQUE" | "INDEX" => {
+                    let on = toks.iter().position(|t| *t == Tok::Word("ON".into()))?;
+                    name_at(skip(on + 1, &["ONLY"]))
+                }
+                _ => None,
+            }
+        }
+        "ALTER" if w(1) == "TABLE" => name_at(skip(2, &["IF", "EXISTS", "ONLY"])),
+        "VACUUM" | "CLUSTER" => {
+            let mut i = 1;
+            if toks.get(1) == Some(&Tok::Punct('(')) {
+                i = toks.iter().position(|t| *t == Tok::Punct(')'))? + 1;
+            }
+            name_at(skip(i, &["FULL", "FREEZE", "VERBOSE", "ANALYZE"]))
+        }
+        "SELECT" => {
+            let into = toks.iter().position(|t| *t == Tok::Word("INTO".into()))?;
+            name_at(skip(into + 1, &["TEMP", "TEMPORARY", "UNLOGGED", "TABLE"]))
+        }
+        _ => None,
+    }
+}
+
 /// A statement's first keyword, upper-case (`WITH … UPDATE` is its UPDATE).
 pub fn statement_kind(sql: &str) -> String {
     let toks = tokens(sql);

@@ -165,7 +165,7 @@ pub async fn measure_all(
                 let state = e.as_db_error().map(|d| d.code().code().to_string());
                 db::batch(client, "ROLLBACK TO SAVEPOINT kronic_plan_step").await?;
                 if state.as_deref() == Some(NOT_IN_TRANSACTION) {
-                    plan.statements.push(Step {
+                    let mut step = Step {
                         migration: m.label(),
                         file: m.origin.clone(),
                         line,
@@ -174,7 +174,12 @@ pub async fn measure_all(
                             "it cannot run inside a transaction, and the plan runs nothing outside one".into(),
                         ),
                         ..Step::default()
-                    });
+                    };
+                    rewrites_whole(&mut step, &sql, sizes, max_rewrite);
+                    if step.dangerous {
+                        step.waived = lint::waiver(&m.up, lint::BLOCKING_REWRITE, line);
+                    }
+                    plan.statements.push(step);
                     continue;
                 }
                 db::batch(client, "ROLLBACK").await.ok();
@@ -240,6 +245,38 @@ pub async fn measure_all(
         db::batch(client, "ROLLBACK").await?;
     }
     Ok(plan)
+}
+
+/// VACUUM FULL and CLUSTER, which cannot run in the plan's transaction: what they do is
+/// known without measuring (a rewrite of the whole table under ACCESS EXCLUSIVE).
+fn rewrites_whole(step: &mut Step, sql: &str, sizes: &BTreeMap<String, u64>, max_rewrite: u64) {
+    let kind = dump::statement_kind(sql);
+    let full = kind == "CLUSTER"
+        || sql
+            .to_ascii_uppercase()
+            .split_whitespace()
+            .any(|w| w == "FULL" || w == "FULL," || w == "(FULL");
+    if !matches!(kind.as_str(), "VACUUM" | "CLUSTER") || !full {
+        return;
+    }
+    let Some(table) = dump::target_table(sql) else {
+        step.note = Some(format!(
+            "{kind} of every table: rewrites each under ACCESS EXCLUSIVE"
+        ));
+        return;
+    };
+    step.locks = vec![Lock {
+        relation: table.clone(),
+        mode: "AccessExclusiveLock".into(),
+    }];
+    step.rewrites = vec![table.clone()];
+    step.table_bytes = sizes.get(&table).copied().unwrap_or(0);
+    step.table = Some(table);
+    step.blocks = Some("reads and writes");
+    step.dangerous = step.table_bytes > max_rewrite;
+    step.note = Some(format!(
+        "{kind} rewrites the whole table under ACCESS EXCLUSIVE (known, not measured)"
+    ));
 }
 
 /// A CREATE INDEX CONCURRENTLY, measured without CONCURRENTLY (which cannot run in a
