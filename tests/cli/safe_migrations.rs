@@ -559,7 +559,13 @@ fn github_and_gitlab_formats_are_valid() {
     for (name, sql) in EXAMPLES {
         write_file(&folder.join(name), sql);
     }
-    let files: Vec<PathBuf> = EXAMPLES.iter().map(|(n, _)| folder.join(n)).collect();
+    // The same finding twice on one line (a GitLab fingerprint each).
+    write_file(
+        &folder.join("V9__twice.sql"),
+        "CREATE INDEX a ON t (x); CREATE INDEX b ON t (x);\n",
+    );
+    let mut files: Vec<PathBuf> = EXAMPLES.iter().map(|(n, _)| folder.join(n)).collect();
+    files.push(folder.join("V9__twice.sql"));
     let out = expect(
         kronic_bare()
             .args([
@@ -615,6 +621,31 @@ fn github_and_gitlab_formats_are_valid() {
         );
         assert!(fingerprints.insert(issue["fingerprint"].as_str().unwrap().to_string()));
     }
+    assert!(
+        report
+            .iter()
+            .filter(|i| i["location"]["path"]
+                .as_str()
+                .unwrap()
+                .ends_with("V9__twice.sql"))
+            .count()
+            >= 2
+    );
+    // A file that cannot be read: the JSON document still comes, "failed": true.
+    let out = expect(
+        kronic_bare()
+            .args(["migrate", "lint", "--pg-version", "15", "--json"])
+            .arg(folder.join("V404__missing.sql")),
+        66,
+    );
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["failed"], true);
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("V404__missing.sql")
+    );
 }
 
 /// `::LEVEL file=F,line=N,col=N,title=T::MESSAGE`, each property escaped (no `:` or
