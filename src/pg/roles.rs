@@ -19,28 +19,42 @@ const POWERS: &[(&str, &str)] = &[
     ("pg_write_server_files", "write the server's files"),
 ];
 
-/// Refuses (77) a session whose role is a superuser, or a member (directly or through
-/// other roles) of a role in `POWERS`, unless `allowed`: then it warns.
+/// Refuses (77) a session whose role is a superuser, can become one (a member, by any
+/// chain of grants, INHERIT or not, of a superuser role), is a member of a role in
+/// `POWERS`, or holds CREATEROLE on a server before 16 (where it may grant itself any of
+/// those), unless `allowed`: then it warns.
 pub async fn refuse_superuser(client: &Client, allowed: bool) -> Result<()> {
     let row = db::query(
         client,
         "SELECT current_user::text, rolsuper, \
+                (SELECT string_agg(s.rolname, ', ' ORDER BY s.rolname) FROM pg_roles s \
+                 WHERE s.rolsuper AND s.oid <> r.oid AND pg_has_role(r.oid, s.oid, 'MEMBER')), \
+                rolcreaterole AND current_setting('server_version_num')::int < 160000, \
                 pg_has_role(current_user, 'pg_execute_server_program', 'MEMBER'), \
                 pg_has_role(current_user, 'pg_read_server_files', 'MEMBER'), \
                 pg_has_role(current_user, 'pg_write_server_files', 'MEMBER') \
-         FROM pg_roles WHERE rolname = current_user",
+         FROM pg_roles r WHERE rolname = current_user",
         &[],
     )
     .await?
     .remove(0);
     let role: String = row.get(0);
+    let member_of: Option<String> = row.get(2);
     let power = if row.get::<_, bool>(1) {
         Some(format!("{role} is a superuser"))
+    } else if let Some(supers) = member_of {
+        Some(format!(
+            "{role} is a member of the superuser role {supers} (it may SET ROLE to it)"
+        ))
+    } else if row.get::<_, bool>(3) {
+        Some(format!(
+            "{role} has CREATEROLE, with which a server before PostgreSQL 16 lets it grant itself pg_execute_server_program"
+        ))
     } else {
         POWERS
             .iter()
             .enumerate()
-            .find(|(i, _)| row.get::<_, bool>(i + 2))
+            .find(|(i, _)| row.get::<_, bool>(i + 4))
             .map(|(_, (name, what))| format!("{role} is a member of {name} (it may {what})"))
     };
     let Some(power) = power else {

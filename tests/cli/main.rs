@@ -14,6 +14,7 @@ mod drift;
 mod drill;
 mod formats;
 mod foundation;
+mod fresh_attack;
 mod guards;
 mod health;
 mod hostile;
@@ -72,6 +73,7 @@ fn main() {
     tests.extend(statements::tests());
     tests.extend(safe_migrations::tests());
     tests.extend(plan_attacks::tests());
+    tests.extend(fresh_attack::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());

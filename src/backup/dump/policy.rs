@@ -111,6 +111,20 @@ fn tokens(sql: &str) -> Vec<Tok> {
         let c = b[i];
         if c.is_ascii_whitespace() {
             i += 1;
+        } else if (c == b'U' || c == b'u')
+            && b.get(i + 1) == Some(&b'&')
+            && matches!(b.get(i + 2), Some(b'"' | b'\''))
+        {
+            // U&"…" and U&'…': judged by what they spell, escapes decoded.
+            let q = b[i + 2];
+            let (s, n) = quoted(&b[i + 2..], q, false);
+            let s = unescape_unicode(&s);
+            out.push(if q == b'"' {
+                Tok::Quoted(s)
+            } else {
+                Tok::Str(s)
+            });
+            i += 2 + n;
         } else if (c == b'E' || c == b'e') && b.get(i + 1) == Some(&b'\'') {
             let (s, n) = quoted(&b[i + 1..], b'\'', true);
             out.push(Tok::Str(s));
@@ -316,22 +330,23 @@ impl Policy {
                 action,
             };
         }
-        if first == "SET" && word(toks.get(1)) == "LOCK_TIMEOUT" {
-            // pg_dump's `SET lock_timeout = 0` would let the restore queue behind the
-            // application forever; kronic's own bounded timeout stays.
-            return Verdict::Skip;
-        }
         if first == "SET"
-            && let Some(Tok::Word(name)) = toks.get(1)
-            && !matches!(name.as_str(), "SESSION" | "LOCAL")
+            && let Some((name, at)) = setting_name(&toks)
+        {
+            if KRONIC_TIMEOUTS.contains(&name.as_str()) {
+                // pg_dump's `SET lock_timeout = 0` would let the restore queue behind
+                // the application forever; kronic's own bounded timeouts stay, however
+                // the statement spells the setting.
+                return Verdict::Skip;
+            }
             // `name = …` or `name TO …`: not SQL's own forms (`SET TIME ZONE …`,
             // `SET SCHEMA '…'`, `SET CONSTRAINTS …`), which always run.
-            && (toks.get(2) == Some(&Tok::Punct('=')) || word(toks.get(2)) == "TO")
-        {
-            return Verdict::Setting {
-                sql: sql.into(),
-                name: name.to_ascii_lowercase(),
-            };
+            if toks.get(at + 1) == Some(&Tok::Punct('=')) || word(toks.get(at + 1)) == "TO" {
+                return Verdict::Setting {
+                    sql: sql.into(),
+                    name: name.to_ascii_lowercase(),
+                };
+            }
         }
         let mut sql = sql.to_string();
         if first == "CREATE" {
@@ -388,6 +403,69 @@ impl Policy {
     }
 }
 
+/// Settings kronic sets for its own session, which a dump must not undo: the lock
+/// timeout that keeps a restore from queueing behind the application (75 within
+/// --lock-wait instead).
+const KRONIC_TIMEOUTS: &[&str] = &["LOCK_TIMEOUT"];
+
+/// `SET [SESSION|LOCAL] name …`: the setting's name (upper-case, quotes removed) and
+/// the index of its token.
+fn setting_name(toks: &[Tok]) -> Option<(String, usize)> {
+    let mut i = 1;
+    if matches!(word(toks.get(i)), "SESSION" | "LOCAL") {
+        i += 1;
+    }
+    let name = match toks.get(i)? {
+        Tok::Word(n) => n.clone(),
+        Tok::Quoted(n) => n.to_ascii_uppercase(),
+        _ => return None,
+    };
+    Some((name, i))
+}
+
+/// Statements whose expressions are stored, not evaluated, when the dump runs: function
+/// bodies, plain views, rules, policies, triggers (their functions are bodies too) and
+/// comments. Everything else may evaluate what it contains (a CHECK or default during
+/// COPY, an index expression over the rows, CREATE TABLE AS, a materialized view).
+fn stores_expressions(toks: &[Tok]) -> bool {
+    let w = |i: usize| word(toks.get(i));
+    let mut i = 1;
+    if w(1) == "OR" && w(2) == "REPLACE" {
+        i = 3;
+    }
+    match w(0) {
+        "COMMENT" => true,
+        "CREATE" => {
+            matches!(
+                w(i),
+                "FUNCTION"
+                    | "PROCEDURE"
+                    | "VIEW"
+                    | "RULE"
+                    | "POLICY"
+                    | "TRIGGER"
+                    | "AGGREGATE"
+                    | "OPERATOR"
+                    | "RECURSIVE"
+            ) || (matches!(w(i), "TEMP" | "TEMPORARY") && w(i + 1) == "VIEW")
+        }
+        _ => false,
+    }
+}
+
+/// The name of the function a token calls, if it is a function name followed by `(`:
+/// quoted names unquoted, upper-case.
+fn called(toks: &[Tok], i: usize) -> Option<String> {
+    if toks.get(i + 1) != Some(&Tok::Punct('(')) {
+        return None;
+    }
+    match &toks[i] {
+        Tok::Word(w) => Some(w.clone()),
+        Tok::Quoted(q) => Some(q.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
 /// Why a statement would act outside the database or as someone else, if it would.
 fn outside_the_database(toks: &[Tok]) -> Option<&'static str> {
     let w = |i: usize| word(toks.get(i));
@@ -402,15 +480,7 @@ fn outside_the_database(toks: &[Tok]) -> Option<&'static str> {
         return Some("roles, databases, tablespaces and subscriptions live outside the database");
     }
     if first == "SET" {
-        let mut i = 1;
-        if matches!(w(i), "SESSION" | "LOCAL") {
-            i += 1;
-        }
-        let name = match toks.get(i) {
-            Some(Tok::Word(n)) => n.clone(),
-            Some(Tok::Quoted(n)) => n.to_ascii_uppercase(),
-            _ => String::new(),
-        };
+        let (name, i) = setting_name(toks).unwrap_or_default();
         if matches!(
             name.as_str(),
             "ROLE" | "AUTHORIZATION" | "SESSION_AUTHORIZATION"
@@ -429,6 +499,9 @@ fn outside_the_database(toks: &[Tok]) -> Option<&'static str> {
                 "kronic reads dumps with standard_conforming_strings on, as pg_dump writes them",
             );
         }
+        if name == "BACKSLASH_QUOTE" {
+            return Some("it changes how the server reads quoted strings (pg_dump never sets it)");
+        }
         if name == "CLIENT_ENCODING" && !matches!(value.as_str(), "UTF8" | "UTF-8" | "UNICODE") {
             return Some("kronic restores UTF8 dumps only (convert the file with iconv first)");
         }
@@ -436,17 +509,15 @@ fn outside_the_database(toks: &[Tok]) -> Option<&'static str> {
     if matches!(first, "GRANT" | "REVOKE") && !toks.iter().any(|t| *t == Tok::Word("ON".into())) {
         return Some("granting roles changes cluster-wide role membership");
     }
-    // Function bodies, view, rule and policy definitions and defaults are stored, not
-    // run: only statements that execute (a top-level SELECT such as setval's, INSERT,
-    // ALTER over existing rows) are judged by the functions they call.
-    if !matches!(first, "SELECT" | "INSERT" | "ALTER") {
+    // Function bodies, view, rule and policy definitions are stored, not run: every
+    // other statement is judged by the functions it calls, by their names unquoted.
+    if stores_expressions(toks) {
         return None;
     }
-    for (i, t) in toks.iter().enumerate() {
-        let Tok::Word(name) = t else { continue };
-        if toks.get(i + 1) != Some(&Tok::Punct('(')) {
+    for i in 0..toks.len() {
+        let Some(name) = called(toks, i) else {
             continue;
-        }
+        };
         if FUNCTIONS.contains(&name.as_str()) {
             return Some("it calls a function that reaches outside the database");
         }

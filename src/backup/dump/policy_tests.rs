@@ -197,6 +197,49 @@ fn session_settings_are_told_apart_for_the_server_to_judge() {
     }
     assert!(matches!(
         verdict("SET LOCAL work_mem = '1MB';"),
-        Verdict::Run { .. }
+        Verdict::Setting { .. }
     ));
+    // kronic's lock timeout stays, however the dump spells the setting.
+    for sql in [
+        "SET SESSION lock_timeout = 0;",
+        "SET LOCAL lock_timeout = 0;",
+        "SET \"lock_timeout\" = 0;",
+        "SET lock_timeout TO DEFAULT;",
+    ] {
+        assert_eq!(verdict(sql), Verdict::Skip, "{sql}");
+    }
+    for sql in [
+        "SELECT set_config('lock_timeout', '0', false);",
+        "SELECT \"set_config\"('lock_timeout', '0', false);",
+        "SELECT \"set_config\"('standard_conforming_strings', 'off', false);",
+        "SET SESSION standard_conforming_strings = off;",
+        "SET \"standard_conforming_strings\" TO off;",
+        "SET backslash_quote = on;",
+    ] {
+        assert!(refused(sql), "{sql}");
+    }
+}
+
+#[test]
+fn calls_are_judged_by_name_unquoted_in_every_statement_that_evaluates() {
+    for sql in [
+        "SELECT \"pg_terminate_backend\"(pid) FROM pg_stat_activity;",
+        "SELECT U&\"\\0070g_terminate_backend\"(pid) FROM pg_stat_activity;",
+        "SELECT pg_catalog.\"pg_cancel_backend\"(1);",
+        "CREATE TABLE t AS SELECT pg_terminate_backend(pid) FROM pg_stat_activity;",
+        "CREATE MATERIALIZED VIEW v AS SELECT pg_terminate_backend(pid) FROM pg_stat_activity;",
+        "CREATE INDEX i ON t ((pg_terminate_backend(a)));",
+        "CREATE TABLE t (a int CHECK (pg_cancel_backend(a)));",
+        "UPDATE t SET a = pg_terminate_backend(a);",
+    ] {
+        assert!(refused(sql), "{sql}");
+    }
+    // Stored, not run: a function body or a view that names one.
+    for sql in [
+        "CREATE FUNCTION f() RETURNS bool LANGUAGE sql AS $$ SELECT pg_terminate_backend(1) $$;",
+        "CREATE VIEW v AS SELECT pg_cancel_backend(pid) FROM pg_stat_activity;",
+        "COMMENT ON TABLE t IS 'calls pg_terminate_backend(1)';",
+    ] {
+        assert!(!refused(sql), "{sql}");
+    }
 }

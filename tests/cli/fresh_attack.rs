@@ -1,0 +1,171 @@
+//! What a fresh attack found: a role that can become a superuser by membership (or,
+//! before PostgreSQL 16, by CREATEROLE) is refused like a superuser; the restore rules
+//! judge quoted and `U&` names, every statement that evaluates, and settings however
+//! spelled; secrets stay out of `kronic config`'s output and errors.
+
+use std::path::PathBuf;
+
+use crate::support::*;
+
+crate::register!(
+    roles_that_can_become_a_superuser_are_refused_on_15,
+    roles_that_can_become_a_superuser_are_refused_on_18,
+    restore_rules_judge_names_unquoted_and_every_statement_that_evaluates,
+);
+
+/// A login role for `db`, member of the application role (so it may restore its
+/// tables), with `setup` run as the superuser (`{role}` replaced). Returns its name.
+fn role(db: &TestDb, setup: &str) -> String {
+    let role = format!("{}_r", db.name);
+    db.client()
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN PASSWORD 'pw' IN ROLE {APP_USER}; {}",
+            setup.replace("{role}", &role)
+        ))
+        .unwrap();
+    role
+}
+
+fn drop_role(db: &TestDb, role: &str) {
+    db.client()
+        .batch_execute(&format!(
+            "DROP OWNED BY {role} CASCADE; DROP ROLE {role}; DROP ROLE IF EXISTS {role}_mid"
+        ))
+        .unwrap();
+}
+
+fn roles_that_can_become_a_superuser_are_refused(server: &'static Server) {
+    let db = TestDb::on(server);
+    expect(db.kronic().args(["migrate", "up"]), 0);
+    let file = db.backed_up(&[]);
+    let before = content_checksum(&mut db.client());
+    let admin: postgres::Config = server.admin_url.parse().unwrap();
+    let superuser = admin.get_user().unwrap().to_string();
+    let major: i32 = db
+        .client()
+        .query_one(
+            "SELECT current_setting('server_version_num')::int / 10000",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let mut cases = vec![
+        (
+            "GRANT {super} TO {role}",
+            "is a member of the superuser role",
+        ),
+        (
+            "CREATE ROLE {role}_mid NOLOGIN NOINHERIT; GRANT {super} TO {role}_mid; GRANT {role}_mid TO {role}",
+            "is a member of the superuser role",
+        ),
+    ];
+    if major < 16 {
+        cases.push(("ALTER ROLE {role} CREATEROLE", "has CREATEROLE"));
+    } else {
+        cases.push((
+            "GRANT {super} TO {role} WITH INHERIT FALSE",
+            "is a member of the superuser role",
+        ));
+    }
+    for (setup, needle) in cases {
+        let role = role(&db, &setup.replace("{super}", &superuser));
+        let as_role = |args: &[&str]| {
+            let mut cmd = db.kronic();
+            cmd.env("KRONIC_DATABASE_USER", &role)
+                .env("KRONIC_DATABASE_PASSWORD", "pw")
+                .args(args)
+                .arg(&file);
+            cmd
+        };
+        let out = expect(&mut as_role(&["restore", "--yes"]), 77);
+        assert_stderr(&out, needle);
+        assert_stderr(&out, "--allow-superuser");
+        let out = expect(&mut as_role(&["backup", "drill"]), 77);
+        assert_stderr(&out, needle);
+        assert_eq!(content_checksum(&mut db.client()), before, "{setup}");
+        drop_role(&db, &role);
+    }
+    // CREATEROLE on 16+ cannot grant what it does not administer: allowed.
+    if major >= 16 {
+        let role = role(&db, "ALTER ROLE {role} CREATEROLE");
+        let mut cmd = db.kronic();
+        cmd.env("KRONIC_DATABASE_USER", &role)
+            .env("KRONIC_DATABASE_PASSWORD", "pw")
+            .args(["restore", "--yes"])
+            .arg(&file);
+        expect(&mut cmd, 0);
+        drop_role(&db, &role);
+    }
+}
+
+fn roles_that_can_become_a_superuser_are_refused_on_15() {
+    roles_that_can_become_a_superuser_are_refused(server());
+}
+
+fn roles_that_can_become_a_superuser_are_refused_on_18() {
+    roles_that_can_become_a_superuser_are_refused(server_of(18));
+}
+
+/// A plain-SQL backup of `db` with `text` inserted just before its first CREATE TABLE,
+/// written next to it; the file and the line `text` starts on.
+fn crafted(db: &TestDb, text: &str) -> (PathBuf, usize) {
+    let gz = db.backed_up(&[]);
+    let mut sql = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&gz).unwrap()),
+        &mut sql,
+    )
+    .unwrap();
+    let at = sql.find("\nCREATE TABLE").unwrap() + 1;
+    let line = sql[..at].matches('\n').count() + 1;
+    let file = db.path("crafted.sql");
+    std::fs::write(&file, format!("{}{text}{}", &sql[..at], &sql[at..])).unwrap();
+    (file, line)
+}
+
+fn restore_rules_judge_names_unquoted_and_every_statement_that_evaluates() {
+    let db = TestDb::seeded_on(server());
+    let before = content_checksum(&mut db.client());
+    for (text, needle) in [
+        (
+            "SELECT \"pg_terminate_backend\"(pid) FROM pg_stat_activity;\n",
+            "reaches outside the database",
+        ),
+        (
+            "SELECT U&\"\\0070g_terminate_backend\"(pid) FROM pg_stat_activity;\n",
+            "reaches outside the database",
+        ),
+        (
+            "CREATE TABLE public.x AS SELECT pg_terminate_backend(pid) FROM pg_stat_activity;\n",
+            "reaches outside the database",
+        ),
+        (
+            "SELECT \"set_config\"('standard_conforming_strings', 'off', false);\n",
+            "set_config is allowed for search_path only",
+        ),
+        (
+            "SET SESSION standard_conforming_strings = off;\n",
+            "standard_conforming_strings on",
+        ),
+        (
+            "SELECT set_config('lock_timeout', '0', false);\n",
+            "set_config is allowed for search_path only",
+        ),
+    ] {
+        let (file, line) = crafted(&db, text);
+        for verb in [&["restore", "--yes"][..], &["backup", "verify"][..]] {
+            let out = expect(db.kronic().args(verb).arg(&file), 65);
+            assert_stderr(&out, &format!("crafted.sql: line {line}: refused "));
+            assert_stderr(&out, needle);
+            assert_eq!(content_checksum(&mut db.client()), before, "{text}");
+        }
+    }
+    // kronic's lock timeout stays whatever the dump says: such lines are skipped, and
+    // the backup restores.
+    let (file, _) = crafted(
+        &db,
+        "SET SESSION lock_timeout = 0;\nSET \"lock_timeout\" = 0;\nSET LOCAL lock_timeout = 0;\n",
+    );
+    expect(db.kronic().args(["restore", "--yes"]).arg(&file), 0);
+    assert_eq!(content_checksum(&mut db.client()), before);
+}
