@@ -282,7 +282,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         }
         'kronic;backup' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]')
-            [CompletionResult]::new('--notify', '--notify', [CompletionResultType]::ParameterName, 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome''s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]')
+            [CompletionResult]::new('--notify', '--notify', [CompletionResultType]::ParameterName, 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome''s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]. The URL is the check''s secret: prefer the variable, since command lines are visible to other users in `ps`')
             [CompletionResult]::new('--keep-days', '--keep-days', [CompletionResultType]::ParameterName, 'The same as --keep-within DAYSd; 0 keeps every backup, whatever the other rules say [env: KRONIC_BACKUP_KEEP_DAYS]')
             [CompletionResult]::new('--keep-last', '--keep-last', [CompletionResultType]::ParameterName, 'Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST]')
             [CompletionResult]::new('--keep-daily', '--keep-daily', [CompletionResultType]::ParameterName, 'Keep the newest backup of each of the last N days (UTC) [env: KRONIC_BACKUP_KEEP_DAILY]')
@@ -356,7 +356,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             break
         }
         'kronic;backup;drill' {
-            [CompletionResult]::new('--notify', '--notify', [CompletionResultType]::ParameterName, 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome''s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]')
+            [CompletionResult]::new('--notify', '--notify', [CompletionResultType]::ParameterName, 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome''s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]. The URL is the check''s secret: prefer the variable, since command lines are visible to other users in `ps`')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]')
             [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Work on the offsite copies instead of the backup folder: in s3://BUCKET/PREFIX when given, else in KRONIC_BACKUP_REMOTE (as `backup --remote URL` uploads)')
             [CompletionResult]::new('--remote-url', '--remote-url', [CompletionResultType]::ParameterName, 'The same as --remote URL (kept for scripts that use it)')

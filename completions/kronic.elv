@@ -256,7 +256,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;backup'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
-            cand --notify 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome''s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]'
+            cand --notify 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome''s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]. The URL is the check''s secret: prefer the variable, since command lines are visible to other users in `ps`'
             cand --keep-days 'The same as --keep-within DAYSd; 0 keeps every backup, whatever the other rules say [env: KRONIC_BACKUP_KEEP_DAYS]'
             cand --keep-last 'Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST]'
             cand --keep-daily 'Keep the newest backup of each of the last N days (UTC) [env: KRONIC_BACKUP_KEEP_DAILY]'
@@ -327,7 +327,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'kronic;backup;drill'= {
-            cand --notify 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome''s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]'
+            cand --notify 'Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit code> with the outcome''s line when it ends (0 is success) [env: KRONIC_NOTIFY_URL]. The URL is the check''s secret: prefer the variable, since command lines are visible to other users in `ps`'
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --remote 'Work on the offsite copies instead of the backup folder: in s3://BUCKET/PREFIX when given, else in KRONIC_BACKUP_REMOTE (as `backup --remote URL` uploads)'
             cand --remote-url 'The same as --remote URL (kept for scripts that use it)'

@@ -15,3 +15,4 @@ mod layout;
 pub mod pg;
 pub mod report;
 pub mod schema;
+pub mod sql;

@@ -273,7 +273,7 @@ fn pump(
         sql_bytes: progress.done(),
         out_bytes: written.bytes,
         sha256: written.sha256,
-        complete: crate::backup::dump::ends_complete(&tail),
+        complete: crate::sql::ends_complete(&tail),
     })
 }
 

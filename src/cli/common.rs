@@ -7,7 +7,8 @@ use clap::Args;
 pub struct NotifyArg {
     /// Ping this healthchecks.io-style URL: URL/start when the run starts, URL/<exit
     /// code> with the outcome's line when it ends (0 is success) [env:
-    /// KRONIC_NOTIFY_URL].
+    /// KRONIC_NOTIFY_URL]. The URL is the check's secret: prefer the variable, since
+    /// command lines are visible to other users in `ps`.
     #[arg(long = "notify", id = "notify", value_name = "URL")]
     pub url: Option<String>,
 }

@@ -21,8 +21,9 @@ use anyhow::Result;
 
 use crate::cli::{BackupAction, Cli, Command};
 use crate::config::Config;
-use crate::report::exit::{Code, classify};
+use crate::report::exit::{Code, classify, fail};
 use crate::report::notify::Notifier;
+use crate::report::ui::shutdown_signal;
 
 pub async fn run(cli: Cli) -> Result<Code> {
     let url = cli.database_url;
@@ -38,7 +39,14 @@ pub async fn run(cli: Cli) -> Result<Code> {
                 Some(_) => return backup::run(config, args).await,
             };
             let notifier = Notifier::new(flag)?;
-            notifier.start().await;
+            // A signal while the start ping hangs ends the run like any other: 130.
+            tokio::select! {
+                () = notifier.start() => {}
+                _ = shutdown_signal() => return Err(fail(
+                    Code::Interrupted,
+                    "interrupted while sending the start notification; nothing was done",
+                )),
+            }
             let done = backup::run(config, args).await;
             match &done {
                 Ok(code) => notifier.finish(*code, "ok").await,

@@ -136,27 +136,62 @@ fn read(path: &Path) -> Result<File> {
 }
 
 /// One line: None for a blank line or a `#` comment, else `NAME=value` (an `export `
-/// in front allowed; a value in matching single or double quotes unquoted, as
-/// systemd's EnvironmentFile reads it).
+/// in front allowed; a value in matching single or double quotes unquoted, and the
+/// escapes in double quotes read, as systemd's EnvironmentFile reads them).
 fn parse_line(line: &str) -> Result<Option<(String, String)>, String> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
         return Ok(None);
     }
     let line = line.strip_prefix("export ").unwrap_or(line);
+    // The line may hold a password: an error names at most its first word, and only
+    // when that is a variable name.
+    let first: String = line
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    let named = match first.is_empty() {
+        true => String::new(),
+        false => format!(" (it starts with {first})"),
+    };
     let Some((name, value)) = line.split_once('=') else {
-        return Err("not a NAME=value line".into());
+        return Err(format!("not a NAME=value line{named}"));
     };
     let name = name.trim();
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(format!("{name:?} is not a variable name"));
+        return Err(format!(
+            "not a NAME=value line{named}: a name is letters, digits and _ only"
+        ));
     }
     let value = value.trim();
-    let unquoted = ['"', '\'']
-        .iter()
-        .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
-        .unwrap_or(value);
-    Ok(Some((name.to_string(), unquoted.to_string())))
+    if value.contains('\0') {
+        return Err(format!("the value of {name} holds a NUL byte"));
+    }
+    if let Some(inner) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+        return Ok(Some((name.to_string(), inner.to_string())));
+    }
+    if let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+        return Ok(Some((name.to_string(), unescape_double(inner))));
+    }
+    Ok(Some((name.to_string(), value.to_string())))
+}
+
+/// Inside double quotes, as systemd's EnvironmentFile (and a shell) reads them: a
+/// backslash before `"`, `\`, `` ` `` or `$` stands for that character; any other
+/// backslash stays.
+fn unescape_double(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some(&n)) if matches!(n, '"' | '\\' | '`' | '$') => {
+                out.push(n);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -170,9 +205,28 @@ mod tests {
         assert_eq!(kv(" export A = 'b c' "), ("A".into(), "b c".into()));
         assert_eq!(kv("A=\"x=y\""), ("A".into(), "x=y".into()));
         assert_eq!(kv("A="), ("A".into(), String::new()));
+        // Escapes in double quotes, as systemd reads them; none in single quotes.
+        assert_eq!(
+            kv(r#"A="a\"b\\c\$d\x""#),
+            ("A".into(), r#"a"b\c$d\x"#.into())
+        );
+        assert_eq!(kv(r#"A='a\"b'"#), ("A".into(), r#"a\"b"#.into()));
+        assert!(
+            parse_line("KRONIC_DATABASE_HOST=db\0x")
+                .unwrap_err()
+                .contains("KRONIC_DATABASE_HOST")
+        );
         assert_eq!(parse_line("# c").unwrap(), None);
         assert_eq!(parse_line("").unwrap(), None);
         assert!(parse_line("nonsense").is_err());
         assert!(parse_line("A B=c").is_err());
+        // The value (a password) never shows in the error.
+        let e = parse_line("KRONIC_DATABASE_PASSWORD s3cret=x").unwrap_err();
+        assert!(
+            !e.contains("s3cret") && e.contains("KRONIC_DATABASE_PASSWORD"),
+            "{e}"
+        );
+        let e = parse_line("KRONIC_DATABASE_PASSWORD s3cret").unwrap_err();
+        assert!(!e.contains("s3cret"), "{e}");
     }
 }

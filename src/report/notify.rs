@@ -12,6 +12,15 @@ use crate::config::{env, vars};
 use crate::report::exit::{Code, fail};
 use crate::report::ui::one_line;
 
+/// A host in 169.254.0.0/16 or fe80::/10: cloud metadata services live there.
+fn link_local(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_link_local(),
+        Some(url::Host::Ipv6(ip)) => (ip.segments()[0] & 0xffc0) == 0xfe80,
+        _ => false,
+    }
+}
+
 /// How long a ping may take.
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -43,6 +52,15 @@ impl Notifier {
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(bad());
         }
+        if link_local(&url) {
+            return Err(fail(
+                Code::Config,
+                format!(
+                    "{} (or --notify) names a link-local address (a cloud metadata service), where no ping belongs",
+                    vars::NOTIFY_URL
+                ),
+            ));
+        }
         Ok(Notifier { url: Some(url) })
     }
 
@@ -62,9 +80,11 @@ impl Notifier {
         self.ping("start", String::new()).await;
     }
 
-    /// `URL/<code>`, the outcome's line as the body.
+    /// `URL/<code>`, the outcome's line as the body, without what the server said
+    /// about the data (a failing row's values): the line and the SQLSTATE stay.
     pub async fn finish(&self, code: Code, line: &str) {
-        self.ping(&code.as_u8().to_string(), one_line(line, 10_000))
+        let body = crate::report::redact::scrub(line);
+        self.ping(&code.as_u8().to_string(), one_line(&body, 10_000))
             .await;
     }
 
@@ -72,24 +92,29 @@ impl Notifier {
         let Some(url) = &self.url else { return };
         let target = format!("{}/{what}", url.as_str().trim_end_matches('/'));
         let sent = async {
+            // No redirects (a redirect would hand the URL, the check's secret, and the
+            // body to another host), and no Referer.
             let client = reqwest::Client::builder()
                 .timeout(PING_TIMEOUT)
-                .redirect(reqwest::redirect::Policy::limited(3))
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
                 .build()?;
-            client
-                .post(&target)
-                .body(body)
-                .send()
-                .await?
-                .error_for_status()
+            client.post(&target).body(body).send().await
         };
-        if let Err(e) = sent.await {
-            // The URL itself is not shown: it is the check's secret.
-            let why = e.status().map_or_else(
-                || "no answer".to_string(),
-                |s| format!("HTTP {}", s.as_u16()),
-            );
-            tracing::warn!("the {what} notification was not delivered ({why})");
-        }
+        // The URL itself is not shown: it is the check's secret.
+        let why = match sent.await {
+            Ok(r) if r.status().is_success() => return,
+            Ok(r) if r.status().is_redirection() => {
+                format!(
+                    "HTTP {}, a redirect, which kronic does not follow",
+                    r.status().as_u16()
+                )
+            }
+            Ok(r) => format!("HTTP {}", r.status().as_u16()),
+            Err(e) if e.is_timeout() => "no answer within 10 s".to_string(),
+            Err(e) if e.is_connect() => "connection refused or unreachable".to_string(),
+            Err(_) => "the request failed".to_string(),
+        };
+        tracing::warn!("the {what} notification was not delivered ({why})");
     }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use squawk_linter::{Linter, Rule, Version};
 use squawk_syntax::{SourceFile, ast::AstNode};
 
-use crate::backup::dump;
+use crate::sql::{self, words};
 
 /// The rule `migrate plan` reports under (waivable like squawk's).
 pub const BLOCKING_REWRITE: &str = "blocking-rewrite";
@@ -130,8 +130,8 @@ pub fn lint(file: &str, text: &str, no_transaction: bool, pg_major: u32) -> Vec<
     }
     // The statements as kronic runs them (psql's rules), to bound the nesting before
     // squawk's parser sees it; a file they cannot split goes to squawk, which says why.
-    let statements = dump::statements(text).unwrap_or_default();
-    if let Some(deepest) = statements.iter().map(|(_, s)| dump::nesting(s)).max()
+    let statements = sql::statements(text).unwrap_or_default();
+    if let Some(deepest) = statements.iter().map(|(_, s)| words::nesting(s)).max()
         && deepest > MAX_NESTING
     {
         return vec![unlinted(format!(
@@ -161,7 +161,7 @@ fn runner_findings(
     if !no_transaction {
         for (line, sql) in statements {
             let upper = sql.to_ascii_uppercase();
-            let kind = dump::statement_kind(sql);
+            let kind = words::statement_kind(sql);
             if matches!(kind.as_str(), "CREATE" | "DROP" | "REINDEX" | "REFRESH")
                 && upper.split_whitespace().any(|w| w == "CONCURRENTLY")
                 && !findings.iter().any(|f| {
@@ -186,8 +186,8 @@ fn runner_findings(
     let mut created = Vec::new();
     let mut at_line = Vec::new();
     for (line, sql) in statements {
-        let target = dump::target_table(sql);
-        let kind = dump::statement_kind(sql);
+        let target = words::target_table(sql);
+        let kind = words::statement_kind(sql);
         let makes = (kind == "CREATE" && sql.to_ascii_uppercase().contains(" AS "))
             || (kind == "SELECT" && target.is_some());
         if makes && let Some(t) = &target {

@@ -71,7 +71,7 @@ pub async fn apply(
                 if let Some(p) = p {
                     phase.set(p);
                 }
-                tracing::trace!(target: "kronic::sql", "line {line}: {}", super::policy::excerpt(&sql));
+                tracing::trace!(target: "kronic::sql", "line {line}: {}", crate::sql::words::excerpt(&sql));
                 client
                     .execute_typed(&sql, &[])
                     .await
@@ -247,12 +247,23 @@ fn sql_error(line: u64, table: Option<&str>, e: &tokio_postgres::Error) -> anyho
     let what = table.map(|t| format!(" (data of {t})")).unwrap_or_default();
     match e.as_db_error() {
         Some(db) => {
-            let mut msg = format!("line {line}{what}: {}: {}", db.severity(), db.message());
+            // The message, DETAIL and CONTEXT may quote the backup's rows: they stay on
+            // this machine (report::redact), the line and SQLSTATE may go to a ping.
+            crate::report::redact::server_text(db.message());
+            let mut msg = format!(
+                "line {line}{what}: {}: {} (SQLSTATE {})",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            );
             if let Some(d) = db.detail() {
+                crate::report::redact::server_text(d);
                 msg.push_str(&format!("; {d}"));
             }
             if let Some(w) = db.where_() {
-                msg.push_str(&format!(" ({})", w.lines().next().unwrap_or(w)));
+                let w = w.lines().next().unwrap_or(w);
+                crate::report::redact::server_text(w);
+                msg.push_str(&format!(" ({w})"));
             }
             fail(sqlstate_code(db.code().code()), msg)
         }

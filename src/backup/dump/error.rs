@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::fsutil::read_error;
 use crate::report::exit::{Code, fail};
+use crate::sql::SqlError;
 
 /// Why a dump cannot be used.
 #[derive(Debug)]
@@ -17,6 +18,15 @@ pub enum DumpError {
     Refused { line: u64, why: String },
     /// Not a pg_dump plain-SQL file at all.
     NotADump,
+}
+
+impl From<SqlError> for DumpError {
+    fn from(e: SqlError) -> DumpError {
+        match e {
+            SqlError::Io(e) => DumpError::Io(e),
+            SqlError::Bad { line, why } => DumpError::Bad { line, why },
+        }
+    }
 }
 
 impl DumpError {

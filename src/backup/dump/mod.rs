@@ -6,15 +6,15 @@
 pub mod apply;
 mod clean;
 mod error;
-mod lexer;
 mod policy;
 
 use std::io::Read;
 
 use bytes::Bytes;
 
+use crate::sql::SqlError;
+use crate::sql::lexer::{Lexer, Piece};
 pub use error::DumpError;
-use lexer::{Lexer, Piece};
 pub use policy::ExtensionAction;
 use policy::{Policy, Verdict};
 
@@ -80,10 +80,10 @@ impl<R: Read> Reader<R> {
         loop {
             let piece = match self.lexer.next_piece() {
                 Ok(p) => p,
-                Err(DumpError::Bad { .. }) if !self.lexer.saw_header => {
+                Err(SqlError::Bad { .. }) if !self.lexer.saw_header => {
                     return Err(DumpError::NotADump);
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             };
             let Some(piece) = piece else {
                 return self.at_end().map(|()| None);
@@ -142,48 +142,7 @@ impl<R: Read> Reader<R> {
     }
 }
 
-/// The top-level statements of an SQL script (a migration) and their lines; Err is
-/// (line, why) for a cut script or a psql meta-command.
-pub fn statements(sql: &str) -> Result<Vec<(u64, String)>, (u64, String)> {
-    let mut lexer = Lexer::new(sql.as_bytes());
-    let mut out = Vec::new();
-    loop {
-        match lexer.next_piece() {
-            Ok(None) => return Ok(out),
-            Ok(Some(Piece::Statement { line, sql })) => out.push((line, sql)),
-            Ok(Some(Piece::Meta { line, text, .. })) => {
-                return Err((
-                    line,
-                    format!(
-                        "psql meta-command \"{}\" (kronic sends SQL only)",
-                        policy::excerpt(&text)
-                    ),
-                ));
-            }
-            Ok(Some(_)) => return Err((lexer.line, "COPY data in a script".into())),
-            Err(DumpError::Bad { line, why } | DumpError::Refused { line, why }) => {
-                return Err((line, why));
-            }
-            Err(e) => return Err((lexer.line, format!("{e:?}"))),
-        }
-    }
-}
-
-pub use policy::{
-    copy_table, created_object, irreversible_call, nesting, statement_kind, target_table,
-    transaction_control, unescape_unicode,
-};
-
-/// Does `tail` (the last bytes of a dump) end with pg_dump's closing comment?
-pub fn ends_complete(tail: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(tail);
-    text.lines()
-        .rev()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(3)
-        .any(|l| l == "-- PostgreSQL database dump complete")
-}
+pub use policy::{copy_table, created_object};
 
 #[cfg(test)]
 mod tests {
@@ -226,14 +185,6 @@ mod tests {
         ));
         assert!(matches!(read_all(HEAD), Err(DumpError::Bad { .. })));
     }
-
-    #[test]
-    fn completeness_mark() {
-        assert!(ends_complete(
-            b"SET x;\n--\n-- PostgreSQL database dump complete\n--\n\n"
-        ));
-        assert!(!ends_complete(b"COPY public.users (id) FROM stdin;\n1\n"));
-    }
 }
 
 #[cfg(test)]
@@ -257,10 +208,5 @@ mod properties {
             }
         }
 
-        /// Scripts of SQL-looking text split without panicking.
-        #[test]
-        fn any_script_splits(sql in "([a-z ;'\"$\\-/*\\\\\n(){}]|BEGIN ATOMIC|END|COPY x FROM stdin;\n){0,40}") {
-            let _ = statements(&sql);
-        }
     }
 }

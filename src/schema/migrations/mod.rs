@@ -96,10 +96,10 @@ fn assemble(files: Vec<(String, String, String)>) -> Result<Vec<MigrationFile>> 
 /// early (it would half-persist while kronic reports a rollback), and a no-transaction
 /// migration with other than exactly one statement.
 fn check_script(origin: &str, sql: &str, no_transaction: bool) -> Result<()> {
-    let statements = crate::backup::dump::statements(sql)
+    let statements = crate::sql::statements(sql)
         .map_err(|(line, why)| fail(Code::DataErr, format!("{origin}: line {line}: {why}")))?;
     for (line, stmt) in &statements {
-        if let Some(word) = crate::backup::dump::transaction_control(stmt) {
+        if let Some(word) = crate::sql::words::transaction_control(stmt) {
             return Err(fail(
                 Code::DataErr,
                 format!(

@@ -199,7 +199,7 @@ async fn apply_alone(
     let ran = db::batch(client, &m.up).await;
     db::batch(client, "RESET lock_timeout").await.ok();
     if let Err(e) = ran {
-        let what = crate::backup::dump::statements(&m.up)
+        let what = crate::sql::statements(&m.up)
             .ok()
             .and_then(|s| s.into_iter().next())
             .map(|(_, s)| s)

@@ -12,10 +12,10 @@ use anyhow::Result;
 use serde::Serialize;
 use tokio_postgres::{Client, Statement};
 
-use crate::backup::dump;
 use crate::pg::db;
 use crate::schema::migrations::MigrationFile;
 use crate::schema::{copy, lint};
+use crate::sql::{self, words};
 
 /// A relation's name as the plan gives it (`$1` is the live schema): bare in it,
 /// `schema.name` in any other.
@@ -151,7 +151,7 @@ pub async fn measure_all(
         let shared_before = shared_writes(client, &queries).await?;
         let mut before = Snapshot::take(client, &queries, schema).await?;
         let first = plan.statements.len();
-        let statements = dump::statements(&m.up).unwrap_or_else(|_| vec![(1, m.up.clone())]);
+        let statements = sql::statements(&m.up).unwrap_or_else(|_| vec![(1, m.up.clone())]);
         for (line, sql) in statements {
             let line = line as usize;
             let concurrently =
@@ -250,7 +250,7 @@ pub async fn measure_all(
 /// VACUUM FULL and CLUSTER, which cannot run in the plan's transaction: what they do is
 /// known without measuring (a rewrite of the whole table under ACCESS EXCLUSIVE).
 fn rewrites_whole(step: &mut Step, sql: &str, sizes: &BTreeMap<String, u64>, max_rewrite: u64) {
-    let kind = dump::statement_kind(sql);
+    let kind = words::statement_kind(sql);
     let full = kind == "CLUSTER"
         || sql
             .to_ascii_uppercase()
@@ -259,7 +259,7 @@ fn rewrites_whole(step: &mut Step, sql: &str, sizes: &BTreeMap<String, u64>, max
     if !matches!(kind.as_str(), "VACUUM" | "CLUSTER") || !full {
         return;
     }
-    let Some(table) = dump::target_table(sql) else {
+    let Some(table) = words::target_table(sql) else {
         step.note = Some(format!(
             "{kind} of every table: rewrites each under ACCESS EXCLUSIVE"
         ));
@@ -518,7 +518,7 @@ fn measure(
     // The copy's tables are empty: an UPDATE or DELETE is known by its kind and the ROW
     // EXCLUSIVE lock it took (or by rows it changed, where the copy has some).
     let changes_rows = matches!(
-        dump::statement_kind(sql).as_str(),
+        words::statement_kind(sql).as_str(),
         "UPDATE" | "DELETE" | "MERGE"
     );
     let row_locks: Vec<String> = after

@@ -37,6 +37,7 @@ use crate::pg::tools::{self, Passfile};
 use crate::pg::{databases, db};
 use crate::report::exit::{Code, classify, fail};
 use crate::schema::migrations::MigrationFile;
+use crate::sql::{self, words};
 
 /// The scratch databases' names: this, then the process id.
 pub const DATABASE_PREFIX: &str = "kronic_plan_";
@@ -98,10 +99,10 @@ pub async fn plan(
 
 /// Refuses (65) a migration that calls a function no rollback undoes.
 fn refuse_irreversible(m: &MigrationFile) -> Result<()> {
-    let statements = dump::statements(&m.up)
+    let statements = sql::statements(&m.up)
         .map_err(|(line, why)| fail(Code::DataErr, format!("{} line {line}: {why}", m.origin)))?;
     for (line, sql) in statements {
-        if let Some(name) = dump::irreversible_call(&sql) {
+        if let Some(name) = words::irreversible_call(&sql) {
             return Err(fail(
                 Code::DataErr,
                 format!(

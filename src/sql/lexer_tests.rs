@@ -131,7 +131,7 @@ fn cut_inputs_are_errors() {
             }
         }
         assert!(
-            matches!(err, Some(DumpError::Bad { .. })),
+            matches!(err, Some(SqlError::Bad { .. })),
             "{bad:?} gave {err:?}"
         );
     }

@@ -1,12 +1,12 @@
-//! Splits a plain-SQL dump into top-level statements, psql meta-commands and COPY data,
-//! by psql's lexical rules, in bounded memory. It runs nothing and decides nothing: the
-//! policy (`policy.rs`) says what each piece may be.
+//! Splits SQL (a plain dump, a migration) into top-level statements, psql meta-commands
+//! and COPY data, by psql's lexical rules, in bounded memory. It runs nothing and decides
+//! nothing: a dump's policy (`backup::dump::policy`) says what each piece may be.
 
 use std::io::{self, Read};
 
 use bytes::Bytes;
 
-use super::error::DumpError;
+use super::error::SqlError;
 
 /// The longest statement kronic accepts: PostgreSQL's own limit for a query (1 GiB,
 /// less one byte), as psql would send it. A statement is held whole in memory until
@@ -109,7 +109,7 @@ impl<R: Read> Lexer<R> {
     }
 
     /// The next piece, or None at the end of a well-formed input.
-    pub fn next_piece(&mut self) -> Result<Option<Piece>, DumpError> {
+    pub fn next_piece(&mut self) -> Result<Option<Piece>, SqlError> {
         if self.copying {
             return self.copy_piece().map(Some);
         }
@@ -124,7 +124,7 @@ impl<R: Read> Lexer<R> {
     }
 
     /// Makes at least `n` bytes available from `pos`, unless the input ends first.
-    fn ensure(&mut self, n: usize) -> Result<(), DumpError> {
+    fn ensure(&mut self, n: usize) -> Result<(), SqlError> {
         if self.len - self.pos >= n || self.eof {
             return Ok(());
         }
@@ -139,18 +139,18 @@ impl<R: Read> Lexer<R> {
                     self.sql_bytes += k as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(DumpError::Io(e)),
+                Err(e) => return Err(SqlError::Io(e)),
             }
         }
         Ok(())
     }
 
-    fn peek_at(&mut self, k: usize) -> Result<Option<u8>, DumpError> {
+    fn peek_at(&mut self, k: usize) -> Result<Option<u8>, SqlError> {
         self.ensure(k + 1)?;
         Ok(self.buf[self.pos..self.len].get(k).copied())
     }
 
-    fn byte(&mut self) -> Result<Option<u8>, DumpError> {
+    fn byte(&mut self) -> Result<Option<u8>, SqlError> {
         let b = self.peek_at(0)?;
         if let Some(b) = b {
             self.pos += 1;
@@ -161,7 +161,7 @@ impl<R: Read> Lexer<R> {
         Ok(b)
     }
 
-    fn statement(&mut self) -> Result<Option<Piece>, DumpError> {
+    fn statement(&mut self) -> Result<Option<Piece>, SqlError> {
         let mut s = Scan {
             sql: Vec::new(),
             start: self.line,
@@ -175,7 +175,7 @@ impl<R: Read> Lexer<R> {
                 return self.at_end(s.sql, s.st, s.start);
             };
             if s.sql.len() > MAX_STATEMENT {
-                return Err(DumpError::bad(
+                return Err(SqlError::bad(
                     s.start,
                     "a statement longer than 1 GiB, which PostgreSQL refuses".into(),
                 ));
@@ -206,7 +206,7 @@ impl<R: Read> Lexer<R> {
         b: u8,
         was_empty: bool,
         here: u64,
-    ) -> Result<Option<Piece>, DumpError> {
+    ) -> Result<Option<Piece>, SqlError> {
         if !s.word.is_empty() && !ident_cont(b) {
             s.depth.ident(&s.word);
             s.word.clear();
@@ -278,7 +278,7 @@ impl<R: Read> Lexer<R> {
     }
 
     /// Inside '…' (doubled quotes stay inside; in E'…' a backslash escapes a byte).
-    fn quoted(&mut self, s: &mut Scan, b: u8, escapes: bool) -> Result<(), DumpError> {
+    fn quoted(&mut self, s: &mut Scan, b: u8, escapes: bool) -> Result<(), SqlError> {
         s.sql.push(b);
         if escapes && b == b'\\' {
             if let Some(c) = self.byte()? {
@@ -296,7 +296,7 @@ impl<R: Read> Lexer<R> {
     }
 
     /// Inside "…" (doubled quotes stay inside).
-    fn quoted_ident(&mut self, s: &mut Scan, b: u8) -> Result<(), DumpError> {
+    fn quoted_ident(&mut self, s: &mut Scan, b: u8) -> Result<(), SqlError> {
         s.sql.push(b);
         if b == b'"' {
             if self.peek_at(0)? == Some(b'"') {
@@ -333,7 +333,7 @@ impl<R: Read> Lexer<R> {
     }
 
     /// Inside `/* … */`, which nests.
-    fn block_comment(&mut self, s: &mut Scan, b: u8, depth: u32) -> Result<(), DumpError> {
+    fn block_comment(&mut self, s: &mut Scan, b: u8, depth: u32) -> Result<(), SqlError> {
         let next = self.peek_at(0)?;
         if b == b'/' && next == Some(b'*') {
             self.pos += 1;
@@ -354,7 +354,7 @@ impl<R: Read> Lexer<R> {
 
     /// After a '$' outside an identifier: the length of a dollar-quote tag (0 for `$$`)
     /// if one follows, else None (a parameter like `$1`, or a lone '$').
-    fn dollar_tag(&mut self) -> Result<Option<usize>, DumpError> {
+    fn dollar_tag(&mut self) -> Result<Option<usize>, SqlError> {
         let mut k = 0;
         loop {
             match self.peek_at(k)? {
@@ -371,7 +371,7 @@ impl<R: Read> Lexer<R> {
     }
 
     /// Consumes the rest of the line, returning its first 200 bytes after `first`.
-    fn rest_of_line(&mut self, first: u8) -> Result<String, DumpError> {
+    fn rest_of_line(&mut self, first: u8) -> Result<String, SqlError> {
         let mut text = vec![first];
         while let Some(b) = self.byte()? {
             if b == b'\n' {
@@ -385,13 +385,13 @@ impl<R: Read> Lexer<R> {
         Ok(text.trim_end().to_string())
     }
 
-    fn finish(&mut self, sql: Vec<u8>, start: u64) -> Result<Piece, DumpError> {
+    fn finish(&mut self, sql: Vec<u8>, start: u64) -> Result<Piece, SqlError> {
         let sql = String::from_utf8(sql)
-            .map_err(|_| DumpError::bad(start, "a statement that is not valid UTF-8".into()))?;
+            .map_err(|_| SqlError::bad(start, "a statement that is not valid UTF-8".into()))?;
         Ok(Piece::Statement { line: start, sql })
     }
 
-    fn at_end(&mut self, sql: Vec<u8>, st: St, start: u64) -> Result<Option<Piece>, DumpError> {
+    fn at_end(&mut self, sql: Vec<u8>, st: St, start: u64) -> Result<Option<Piece>, SqlError> {
         let inside = match st {
             St::Normal | St::LineComment if sql.is_empty() => return Ok(None),
             St::Normal | St::LineComment => "a statement with no closing semicolon",
@@ -400,14 +400,14 @@ impl<R: Read> Lexer<R> {
             St::Dollar { .. } => "a dollar-quoted string",
             St::BlockComment { .. } => "a /* comment */",
         };
-        Err(DumpError::bad(
+        Err(SqlError::bad(
             start,
             format!("incomplete: the file ends inside {inside} (truncated?)"),
         ))
     }
 
     /// COPY data up to its `\.` line, in chunks of at most one buffer.
-    fn copy_piece(&mut self) -> Result<Piece, DumpError> {
+    fn copy_piece(&mut self) -> Result<Piece, SqlError> {
         if self.copy_end_pending {
             self.copy_end_pending = false;
             self.copying = false;
@@ -423,7 +423,7 @@ impl<R: Read> Lexer<R> {
                     Some(b'\n') => break,
                     Some(b) if b.is_ascii_whitespace() => {}
                     Some(_) => {
-                        return Err(DumpError::bad(
+                        return Err(SqlError::bad(
                             line,
                             "text after COPY … FROM stdin; on the same line".into(),
                         ));
@@ -435,7 +435,7 @@ impl<R: Read> Lexer<R> {
         self.ensure(4)?;
         let s = &self.buf[self.pos..self.len];
         if s.is_empty() {
-            return Err(DumpError::bad(
+            return Err(SqlError::bad(
                 self.line,
                 "incomplete: the file ends inside COPY data (truncated?)".into(),
             ));
