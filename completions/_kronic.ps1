@@ -337,6 +337,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
         }
         'kronic;backup;verify' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]')
+            [CompletionResult]::new('--from-database', '--from-database', [CompletionResultType]::ParameterName, 'With --latest: the newest may be a backup of this database, not the configured one')
             [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Work on the offsite copies instead of the backup folder: in s3://BUCKET/PREFIX when given, else in KRONIC_BACKUP_REMOTE (as `backup --remote URL` uploads)')
             [CompletionResult]::new('--remote-url', '--remote-url', [CompletionResultType]::ParameterName, 'The same as --remote URL (kept for scripts that use it)')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An age identity file (AGE-SECRET-KEY-1... lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]')
@@ -360,7 +361,8 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]')
             [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Work on the offsite copies instead of the backup folder: in s3://BUCKET/PREFIX when given, else in KRONIC_BACKUP_REMOTE (as `backup --remote URL` uploads)')
             [CompletionResult]::new('--remote-url', '--remote-url', [CompletionResultType]::ParameterName, 'The same as --remote URL (kept for scripts that use it)')
-            [CompletionResult]::new('--scratch-db', '--scratch-db', [CompletionResultType]::ParameterName, 'The scratch database the drill creates and drops [default: <dbname>_drill]')
+            [CompletionResult]::new('--scratch-db', '--scratch-db', [CompletionResultType]::ParameterName, 'The scratch database the drill creates and drops [default: <dbname>_drill_scratch]')
+            [CompletionResult]::new('--from-database', '--from-database', [CompletionResultType]::ParameterName, 'Drill the newest backup even though it is of this database, not the configured one (the newest must otherwise be the configured database''s)')
             [CompletionResult]::new('--metrics-file', '--metrics-file', [CompletionResultType]::ParameterName, 'Write Prometheus textfile metrics here (for node_exporter) [env: KRONIC_DRILL_METRICS_FILE]')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'An age identity file (AGE-SECRET-KEY-1... lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]')
             [CompletionResult]::new('--identity', '--identity', [CompletionResultType]::ParameterName, 'An age identity file (AGE-SECRET-KEY-1... lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]')
@@ -459,6 +461,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             break
         }
         'kronic;restore' {
+            [CompletionResult]::new('--from-database', '--from-database', [CompletionResultType]::ParameterName, 'With --latest: the newest may be a backup of this database, not the configured one (it is refused otherwise, 65)')
             [CompletionResult]::new('--remote', '--remote', [CompletionResultType]::ParameterName, 'Work on the offsite copies instead of the backup folder: in s3://BUCKET/PREFIX when given, else in KRONIC_BACKUP_REMOTE (as `backup --remote URL` uploads)')
             [CompletionResult]::new('--remote-url', '--remote-url', [CompletionResultType]::ParameterName, 'The same as --remote URL (kept for scripts that use it)')
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]')

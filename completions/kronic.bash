@@ -325,7 +325,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__drill)
-            opts="-i -v -q -h --notify --dir --remote --remote-url --scratch-db --force --allow-empty --json --metrics-file --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
+            opts="-i -v -q -h --notify --dir --remote --remote-url --scratch-db --from-database --force --allow-empty --json --metrics-file --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -348,6 +348,10 @@ _kronic() {
                     return 0
                     ;;
                 --scratch-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from-database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -679,13 +683,17 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__verify)
-            opts="-i -v -q -h --dir --latest --remote --remote-url --identity --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
+            opts="-i -v -q -h --dir --latest --from-database --remote --remote-url --identity --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from-database)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1699,12 +1707,16 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__restore)
-            opts="-y -i -v -q -h --latest --remote --remote-url --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
+            opts="-y -i -v -q -h --latest --from-database --remote --remote-url --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --from-database)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --remote)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

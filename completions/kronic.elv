@@ -309,6 +309,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         }
         &'kronic;backup;verify'= {
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
+            cand --from-database 'With --latest: the newest may be a backup of this database, not the configured one'
             cand --remote 'Work on the offsite copies instead of the backup folder: in s3://BUCKET/PREFIX when given, else in KRONIC_BACKUP_REMOTE (as `backup --remote URL` uploads)'
             cand --remote-url 'The same as --remote URL (kept for scripts that use it)'
             cand -i 'An age identity file (AGE-SECRET-KEY-1... lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]'
@@ -331,7 +332,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --remote 'Work on the offsite copies instead of the backup folder: in s3://BUCKET/PREFIX when given, else in KRONIC_BACKUP_REMOTE (as `backup --remote URL` uploads)'
             cand --remote-url 'The same as --remote URL (kept for scripts that use it)'
-            cand --scratch-db 'The scratch database the drill creates and drops [default: <dbname>_drill]'
+            cand --scratch-db 'The scratch database the drill creates and drops [default: <dbname>_drill_scratch]'
+            cand --from-database 'Drill the newest backup even though it is of this database, not the configured one (the newest must otherwise be the configured database''s)'
             cand --metrics-file 'Write Prometheus textfile metrics here (for node_exporter) [env: KRONIC_DRILL_METRICS_FILE]'
             cand -i 'An age identity file (AGE-SECRET-KEY-1... lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]'
             cand --identity 'An age identity file (AGE-SECRET-KEY-1... lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]'
@@ -420,6 +422,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;backup;help;help'= {
         }
         &'kronic;restore'= {
+            cand --from-database 'With --latest: the newest may be a backup of this database, not the configured one (it is refused otherwise, 65)'
             cand --remote 'Work on the offsite copies instead of the backup folder: in s3://BUCKET/PREFIX when given, else in KRONIC_BACKUP_REMOTE (as `backup --remote URL` uploads)'
             cand --remote-url 'The same as --remote URL (kept for scripts that use it)'
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'

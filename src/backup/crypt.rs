@@ -155,11 +155,7 @@ impl Identities {
 
     /// Opens an age stream for reading: 77 when no identity matches, 65 for a header
     /// that is not age's.
-    pub fn decrypt<R: Read>(
-        &self,
-        input: R,
-        path: &Path,
-    ) -> Result<age::stream::StreamReader<ArmoredReader<BufReader<R>>>> {
+    pub fn decrypt<R: Read>(&self, input: R, path: &Path) -> Result<Plain<R>> {
         let p = path.display();
         if self.0.is_empty() {
             return Err(fail(
@@ -169,9 +165,8 @@ impl Identities {
                 ),
             ));
         }
-        // Armored (`age -a`) or binary: the armor reader passes binary through.
         let decryptor =
-            age::Decryptor::new(ArmoredReader::new(input)).map_err(|e| header_error(e, path))?;
+            age::Decryptor::new(bounded_header(input, path)?).map_err(|e| header_error(e, path))?;
         decryptor
             .decrypt(self.0.iter().map(|i| i.as_ref() as &dyn age::Identity))
             .map_err(|e| match e {
@@ -186,9 +181,63 @@ impl Identities {
 
 /// Checks an age file's header without decrypting anything (verify without identity).
 pub fn check_header(input: impl Read, path: &Path) -> Result<()> {
-    age::Decryptor::new(ArmoredReader::new(input))
+    age::Decryptor::new(bounded_header(input, path)?)
         .map(|_| ())
         .map_err(|e| header_error(e, path))
+}
+
+/// The decrypted stream of an age file.
+pub type Plain<R> = age::stream::StreamReader<HeaderThenRest<R>>;
+
+/// The header, read ahead, then the rest of the (de-armored) file.
+pub type HeaderThenRest<R> = std::io::Chain<std::io::Cursor<Vec<u8>>, ArmoredReader<BufReader<R>>>;
+
+/// The largest age header kronic reads, and the most recipient stanzas: a real backup
+/// has a handful. The age crate parses its header again for every line it reads (its
+/// time grows with the square of the stanzas), so a crafted header with thousands of
+/// them is refused before age sees it.
+const MAX_HEADER: usize = 64 * 1024;
+const MAX_STANZAS: usize = 64;
+
+/// Reads an age file's header (armored, `age -a`, or binary: the armor reader passes
+/// binary through) up to its `---` line, refusing (65) one over MAX_HEADER bytes or
+/// MAX_STANZAS stanzas; then hands age the header and the rest.
+fn bounded_header<R: Read>(input: R, path: &Path) -> Result<HeaderThenRest<R>> {
+    let mut armored = ArmoredReader::new(input);
+    let mut header = Vec::new();
+    let mut line_start = 0;
+    let mut stanzas = 0;
+    let mut byte = [0u8; 1];
+    loop {
+        let n = armored
+            .read(&mut byte)
+            .map_err(|e| crate::fsutil::read_error(path, e))?;
+        if n == 0 {
+            break; // age says what is missing.
+        }
+        header.push(byte[0]);
+        if byte[0] == b'\n' {
+            let line = &header[line_start..];
+            if line.starts_with(b"-> ") {
+                stanzas += 1;
+            }
+            if line.starts_with(b"--- ") {
+                break;
+            }
+            line_start = header.len();
+        }
+        if header.len() > MAX_HEADER || stanzas > MAX_STANZAS {
+            return Err(fail(
+                Code::DataErr,
+                format!(
+                    "{} is not a backup kronic wrote: its age header is over {} KiB or names over {MAX_STANZAS} recipients",
+                    path.display(),
+                    MAX_HEADER / 1024
+                ),
+            ));
+        }
+    }
+    Ok(std::io::Cursor::new(header).chain(armored))
 }
 
 fn header_error(e: age::DecryptError, path: &Path) -> anyhow::Error {
@@ -284,6 +333,21 @@ mod tests {
         let wrong = Identities(std::sync::Arc::new(vec![Box::new(other)]));
         let e = wrong.decrypt(&out[..], Path::new("x")).err().unwrap();
         assert_eq!(crate::report::exit::classify(&e), Code::NoPerm);
+    }
+
+    #[test]
+    fn a_header_with_thousands_of_stanzas_is_refused_at_once() {
+        let mut file = MAGIC.to_vec();
+        for _ in 0..5000 {
+            file.extend_from_slice(
+                b"-> X25519 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\nAAAA\n",
+            );
+        }
+        file.extend_from_slice(b"--- AAAA\n");
+        let started = std::time::Instant::now();
+        let e = check_header(&file[..], Path::new("x")).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(format!("{e:#}").contains("recipients"), "{e:#}");
     }
 
     #[test]

@@ -237,6 +237,44 @@ impl Source {
         Source::file(path, identities)
     }
 
+    /// A backup picked as the newest is taken only if its manifest agrees: it is a
+    /// backup of `database` (or of `from_database`, when the operator names another),
+    /// and it started when its name says (an older backup copied under a newer name is
+    /// not the newest). 65 otherwise, naming the backup and what disagrees.
+    pub fn check_newest(&self, database: Option<&str>, from_database: Option<&str>) -> Result<()> {
+        let Some(m) = &self.manifest else {
+            return Ok(());
+        };
+        let label = self.label.display();
+        // The manifest names the database as host:port/name; the name is what must
+        // match (a restore onto a new host keeps it).
+        let name = m.database.rsplit('/').next().unwrap_or(&m.database);
+        if let Some(wanted) = from_database.or(database)
+            && name != wanted
+        {
+            return Err(fail(
+                Code::DataErr,
+                format!(
+                    "{label} is a backup of database {name}, not of {wanted}: --latest takes only {wanted}'s backups (to use it anyway: --from-database {name})"
+                ),
+            ));
+        }
+        let started = DateTime::parse_from_rfc3339(&m.started_at).map(|t| t.with_timezone(&Utc));
+        if let (Some(named), Ok(started)) = (self.time, started)
+            && (named - started).num_seconds().abs() > 300
+        {
+            return Err(fail(
+                Code::DataErr,
+                format!(
+                    "{label}: its manifest says it started at {}, but its name says {}: a backup renamed or copied under a newer name is not taken as the newest (name it explicitly to use it)",
+                    started.format("%Y-%m-%d %H:%M:%S UTC"),
+                    named.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The backup at `path`, checked before anything connects: a dump by its content,
     /// and for an encrypted one, an identity that opens it (77 otherwise).
     pub fn file(path: PathBuf, identities: Identities) -> Result<Source> {

@@ -223,6 +223,10 @@ pub enum BackupAction {
         /// Verify the newest backup in the folder (with --remote: in the bucket).
         #[arg(long)]
         latest: bool,
+        /// With --latest: the newest may be a backup of this database, not the
+        /// configured one.
+        #[arg(long, value_name = "NAME", requires = "latest")]
+        from_database: Option<String>,
         #[command(flatten)]
         remote: RemoteSel,
         #[command(flatten)]
@@ -284,9 +288,14 @@ pub struct DrillArgs {
     pub dir: BackupDir,
     #[command(flatten)]
     pub remote: RemoteSel,
-    /// The scratch database the drill creates and drops [default: <dbname>_drill].
+    /// The scratch database the drill creates and drops [default:
+    /// <dbname>_drill_scratch].
     #[arg(long, value_name = "NAME")]
     pub scratch_db: Option<String>,
+    /// Drill the newest backup even though it is of this database, not the configured
+    /// one (the newest must otherwise be the configured database's).
+    #[arg(long, value_name = "NAME")]
+    pub from_database: Option<String>,
     /// Drop and reuse an existing scratch database that kronic did not create.
     #[arg(long)]
     pub force: bool,
@@ -339,6 +348,11 @@ pub struct RestoreArgs {
     /// Restore the newest backup in the backup folder (with --remote: in the bucket).
     #[arg(long)]
     pub latest: bool,
+
+    /// With --latest: the newest may be a backup of this database, not the configured
+    /// one (it is refused otherwise, 65).
+    #[arg(long, value_name = "NAME", requires = "latest")]
+    pub from_database: Option<String>,
 
     #[command(flatten)]
     pub remote: RemoteSel,

@@ -40,6 +40,7 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
             dir,
             files,
             latest,
+            from_database,
             remote,
             identity,
         }) => {
@@ -48,9 +49,19 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
                 _ => files,
             };
             let remote = remote.load()?;
+            // The newest must be the configured database's, when one is configured
+            // (verify also runs on a host with no database settings).
+            let database = match latest {
+                true => config().ok().map(|c| c.db.dbname),
+                false => None,
+            };
+            let newest = verify::Newest {
+                database,
+                from_database,
+            };
             verify::run(
                 &files,
-                latest,
+                latest.then_some(&newest),
                 &dir.path(),
                 remote.as_ref(),
                 identity.load()?,

@@ -81,6 +81,9 @@ async fn attempt(config: &Config, args: &DrillArgs) -> Result<Drilled> {
         args.apply.identity.load()?,
     )
     .await?;
+    if args.file.is_none() && args.remote.name().is_none() {
+        src.check_newest(Some(&config.db.dbname), args.from_database.as_deref())?;
+    }
     // Who restores is checked before a statement of the backup is read.
     let client = db::connect_wait(&config.db, args.apply.wait.wait).await?;
     roles::refuse_superuser(&client, args.apply.allow_superuser()?).await?;

@@ -82,6 +82,9 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         args.apply.identity.load()?,
     )
     .await?;
+    if args.latest {
+        src.check_newest(Some(&config.db.dbname), args.from_database.as_deref())?;
+    }
     let (client, missing) = look_at_target(&target, &args).await?;
     let allow = args.apply.allow_superuser()?;
     match &client {

@@ -13,16 +13,29 @@ use crate::backup::source::Source;
 use crate::report::exit::{Code, classify, fail};
 use crate::report::ui::say;
 
-/// The backups to verify: `given` (files, or names in the bucket), else the newest.
+/// With --latest: whose backup the newest must be.
+pub struct Newest {
+    pub database: Option<String>,
+    pub from_database: Option<String>,
+}
+
+/// The backups to verify: `given` (files, or names in the bucket), else the newest,
+/// which must be the expected database's and started when its name says.
 async fn sources(
     given: &[PathBuf],
-    latest: bool,
+    newest: Option<&Newest>,
     dir: &Path,
     remote: Option<&Remote>,
     identities: &Identities,
 ) -> Result<Vec<Result<Source>>> {
     let mut out = Vec::new();
-    match (given.is_empty(), latest, remote) {
+    let check = |src: Result<Source>| match (src, newest) {
+        (Ok(src), Some(n)) => src
+            .check_newest(n.database.as_deref(), n.from_database.as_deref())
+            .map(|()| src),
+        (src, _) => src,
+    };
+    match (given.is_empty(), newest.is_some(), remote) {
         (true, false, _) => {
             return Err(fail(
                 Code::Usage,
@@ -31,11 +44,11 @@ async fn sources(
         }
         (true, true, Some(r)) => {
             let name = r.latest().await?.name;
-            out.push(Source::object(r, &name, identities.clone()).await);
+            out.push(check(Source::object(r, &name, identities.clone()).await));
         }
         (true, true, None) => {
             let path = repository::latest(dir)?.path;
-            out.push(Source::file(path, identities.clone()));
+            out.push(check(Source::file(path, identities.clone())));
         }
         (false, _, Some(r)) => {
             for g in given {
@@ -59,12 +72,12 @@ async fn sources(
 /// summed up (exit code of the first).
 pub async fn run(
     given: &[PathBuf],
-    latest: bool,
+    newest: Option<&Newest>,
     dir: &Path,
     remote: Option<&Remote>,
     identities: Identities,
 ) -> Result<Code> {
-    let sources = sources(given, latest, dir, remote, &identities).await?;
+    let sources = sources(given, newest, dir, remote, &identities).await?;
     let count = sources.len();
     let mut failed = Vec::new();
     let mut unchecked = false;

@@ -6,7 +6,7 @@
 //! kronic does not know (a typo must not silently mean "not set").
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -53,12 +53,24 @@ pub fn load(flag: Option<&Path>) -> Result<()> {
 
 fn read(path: &Path) -> Result<File> {
     let p = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| {
+    // The folders first, as ssh's StrictModes checks them: once none of them can be
+    // changed by another user, nobody can swap the file between the checks and the
+    // read. Then the file is opened once, and what was opened is what is checked.
+    let real = std::fs::canonicalize(path).map_err(|e| {
         fail(
             crate::report::exit::io_code(&e),
             format!("configuration file {p}: {e}"),
         )
     })?;
+    for folder in real.ancestors().skip(1) {
+        trusted_folder(folder, &p)?;
+    }
+    let mut opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(&real)
+        .map_err(|e| read_failed(&e, &p))?;
+    let meta = opened.metadata().map_err(|e| read_failed(&e, &p))?;
     if !meta.is_file() {
         return Err(fail(
             Code::Config,
@@ -89,17 +101,8 @@ fn read(path: &Path) -> Result<File> {
             ),
         ));
     }
-    let text = std::fs::read(path).map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
-            " (run as root, or as a member of the file's group: the package makes it root:kronic 0640)"
-        } else {
-            ""
-        };
-        fail(
-            crate::report::exit::io_code(&e),
-            format!("configuration file {p}: {e}{hint}"),
-        )
-    })?;
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut opened, &mut text).map_err(|e| read_failed(&e, &p))?;
     let text = String::from_utf8(text).map_err(|_| {
         fail(
             Code::Config,
@@ -133,6 +136,53 @@ fn read(path: &Path) -> Result<File> {
         path: Some(path.to_path_buf()),
         values,
     })
+}
+
+/// A folder on the configuration file's path, trusted as ssh's StrictModes trusts one:
+/// owned by root or this user, and writable by nobody else, except a root-owned sticky
+/// folder such as /tmp (where others cannot rename or replace what is not theirs).
+fn trusted_folder(folder: &Path, file: &std::path::Display<'_>) -> Result<()> {
+    let meta = std::fs::metadata(folder).map_err(|e| {
+        fail(
+            crate::report::exit::io_code(&e),
+            format!(
+                "configuration file {file}: folder {}: {e}",
+                folder.display()
+            ),
+        )
+    })?;
+    let me = rustix::process::geteuid().as_raw();
+    let mode = meta.mode();
+    let sticky_root = mode & 0o1000 != 0 && meta.uid() == 0;
+    let foreign_owner = meta.uid() != 0 && meta.uid() != me;
+    if foreign_owner || (mode & 0o022 != 0 && !sticky_root) {
+        return Err(fail(
+            Code::NoPerm,
+            format!(
+                "configuration file {file}: its folder {} is {} (mode {:04o}): another user could replace the file; kronic does not trust it",
+                folder.display(),
+                if foreign_owner {
+                    format!("owned by uid {}", meta.uid())
+                } else {
+                    "writable by others".to_string()
+                },
+                mode & 0o7777
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn read_failed(e: &std::io::Error, p: &std::path::Display<'_>) -> anyhow::Error {
+    let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+        " (run as root, or as a member of the file's group: the package makes it root:kronic 0640)"
+    } else {
+        ""
+    };
+    fail(
+        crate::report::exit::io_code(e),
+        format!("configuration file {p}: {e}{hint}"),
+    )
 }
 
 /// One line: None for a blank line or a `#` comment, else `NAME=value` (an `export `

@@ -11,6 +11,8 @@ crate::register!(
     roles_that_can_become_a_superuser_are_refused_on_15,
     roles_that_can_become_a_superuser_are_refused_on_18,
     restore_rules_judge_names_unquoted_and_every_statement_that_evaluates,
+    latest_is_this_databases_backup_and_started_when_named,
+    a_config_file_in_a_folder_others_can_change_is_refused,
 );
 
 /// A login role for `db`, member of the application role (so it may restore its
@@ -168,4 +170,78 @@ fn restore_rules_judge_names_unquoted_and_every_statement_that_evaluates() {
     );
     expect(db.kronic().args(["restore", "--yes"]).arg(&file), 0);
     assert_eq!(content_checksum(&mut db.client()), before);
+}
+
+fn latest_is_this_databases_backup_and_started_when_named() {
+    let a = TestDb::seeded_on(server());
+    let b = TestDb::seeded_on(server());
+    let before = content_checksum(&mut b.client());
+    // A's backup, newer than B's own, placed in B's folder with its manifest.
+    b.backed_up(&[]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let from_a = a.backed_up(&[]);
+    let moved = b.backup_dir().join(from_a.file_name().unwrap());
+    std::fs::copy(&from_a, &moved).unwrap();
+    std::fs::copy(
+        format!("{}.manifest.json", from_a.display()),
+        format!("{}.manifest.json", moved.display()),
+    )
+    .unwrap();
+    for args in [
+        &["restore", "--latest", "--yes"][..],
+        &["backup", "verify", "--latest"][..],
+        &["backup", "drill"][..],
+    ] {
+        let out = expect(b.kronic().args(args), 65);
+        assert_stderr(&out, &format!("is a backup of database {}", a.name));
+        assert_stderr(&out, "--from-database");
+    }
+    assert_eq!(content_checksum(&mut b.client()), before);
+    expect(
+        b.kronic()
+            .args(["backup", "verify", "--latest", "--from-database", &a.name]),
+        0,
+    );
+    std::fs::remove_file(&moved).unwrap();
+    std::fs::remove_file(format!("{}.manifest.json", moved.display())).unwrap();
+    // B's own older backup copied under a newer name: its manifest gives it away.
+    let old = b.backed_up(&[]);
+    let copy = b.backup_dir().join(
+        (chrono::Utc::now() + chrono::Duration::hours(2))
+            .format("kronic_backup_%Y%m%d_%H%M%S.sql.gz")
+            .to_string(),
+    );
+    std::fs::copy(&old, &copy).unwrap();
+    std::fs::copy(
+        format!("{}.manifest.json", old.display()),
+        format!("{}.manifest.json", copy.display()),
+    )
+    .unwrap();
+    let out = expect(b.kronic().args(["restore", "--latest", "--yes"]), 65);
+    assert_stderr(&out, "its manifest says it started at");
+    assert_eq!(content_checksum(&mut b.client()), before);
+}
+
+fn a_config_file_in_a_folder_others_can_change_is_refused() {
+    let db = TestDb::new();
+    let folder = db.path("etc");
+    let file = folder.join("kronic.env");
+    write_file(&file, "KRONIC_BACKUP_KEEP_DAYS=7\n");
+    cluster::set_mode(&file, 0o600);
+    cluster::set_mode(&folder, 0o775);
+    let out = expect(kronic_bare().arg("--config").arg(&file).arg("config"), 77);
+    assert_stderr(&out, "writable by others");
+    cluster::set_mode(&folder, 0o755);
+    expect(kronic_bare().arg("--config").arg(&file).arg("config"), 0);
+    // A folder another user owns, where that user could swap the file.
+    if rustix::process::geteuid().is_root() {
+        std::os::unix::fs::chown(&folder, Some(65534), None).unwrap();
+        let out = expect(kronic_bare().arg("--config").arg(&file).arg("config"), 77);
+        assert_stderr(&out, "owned by uid 65534");
+        std::os::unix::fs::chown(&folder, Some(0), None).unwrap();
+    }
+    // A link to a trusted file is read.
+    let link = db.path("link.env");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    expect(kronic_bare().arg("--config").arg(&link).arg("config"), 0);
 }
