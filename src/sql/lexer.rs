@@ -68,6 +68,9 @@ pub struct Lexer<R> {
     /// pg_dump's closing comment came, and no statement after it.
     pub complete: bool,
     seen_piece: bool,
+    /// For a dump: pg_dump's header must come within this many bytes, or the input is
+    /// refused there, whatever follows (a huge first line is never read whole).
+    header_within: Option<u64>,
     copying: bool,
     copy_first: bool,
     bol: bool,
@@ -95,11 +98,22 @@ impl<R: Read> Lexer<R> {
             saw_header: false,
             complete: false,
             seen_piece: false,
+            header_within: None,
             copying: false,
             copy_first: false,
             bol: true,
             copy_end_pending: false,
         }
+    }
+
+    /// Requires pg_dump's header comment within the first `limit` bytes.
+    pub fn expect_header_within(&mut self, limit: u64) {
+        self.header_within = Some(limit);
+    }
+
+    /// Bytes consumed so far (read from the input and not still buffered ahead).
+    fn consumed(&self) -> u64 {
+        self.sql_bytes - (self.len - self.pos) as u64
     }
 
     /// The statement just returned was `COPY … FROM stdin`: data follows, up to `\.`.
@@ -174,6 +188,15 @@ impl<R: Read> Lexer<R> {
             let Some(b) = self.byte()? else {
                 return self.at_end(s.sql, s.st, s.start);
             };
+            if let Some(limit) = self.header_within
+                && !self.saw_header
+                && self.consumed() > limit
+            {
+                return Err(SqlError::bad(
+                    self.line,
+                    format!("no pg_dump header in the first {} KiB", limit / 1024),
+                ));
+            }
             if s.sql.len() > MAX_STATEMENT {
                 return Err(SqlError::bad(
                     s.start,

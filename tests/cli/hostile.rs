@@ -11,6 +11,7 @@ crate::register!(
     meta_commands_and_escapes_are_refused_before_anything_commits,
     real_dumps_with_tricky_text_large_objects_and_quotes_restore,
     a_200_mb_value_restores_in_bounded_memory,
+    a_huge_first_line_is_refused_from_a_bounded_prefix,
     shared_folders_and_foreign_files_are_not_trusted,
     a_planted_lock_symlink_is_not_followed,
     future_dated_names_do_not_pin_latest,
@@ -235,6 +236,50 @@ fn peak_rss_kib(cmd: &std::process::Command) -> (i32, u64) {
         it.next().unwrap().parse().unwrap(),
         it.next().unwrap().parse().unwrap(),
     )
+}
+
+/// A gzip file whose first line is `mib` MiB of one byte and no newline: the same
+/// 64 MiB gzip member repeated (multi-member gzip, as kronic's own backups are).
+fn huge_first_line(path: &Path, mib: usize) {
+    use std::io::Write;
+    let chunk = 64usize.min(mib);
+    let mut member = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    member.write_all(&vec![b'x'; chunk << 20]).unwrap();
+    let member = member.finish().unwrap();
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for _ in 0..mib / chunk {
+        out.write_all(&member).unwrap();
+    }
+    out.flush().unwrap();
+}
+
+fn a_huge_first_line_is_refused_from_a_bounded_prefix() {
+    let db = TestDb::seeded_on(server());
+    let before = content_checksum(&mut db.client());
+    for mib in [192, 2048] {
+        let file = db.path(&format!("line-{mib}.sql.gz"));
+        huge_first_line(&file, mib);
+        for verb in [&["restore", "--yes"][..], &["backup", "verify"][..]] {
+            let mut cmd = db.kronic_std();
+            cmd.args(verb).arg(&file);
+            let started = std::time::Instant::now();
+            let (code, kib) = peak_rss_kib(&cmd);
+            assert_eq!(code, 65, "{mib} MiB, {verb:?}");
+            assert!(
+                kib < 100 * 1024,
+                "peak RSS {kib} KiB for a {mib} MiB first line"
+            );
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "{mib} MiB: {:?}",
+                started.elapsed()
+            );
+            let out = expect(db.kronic().args(verb).arg(&file), 65);
+            assert_stderr(&out, "is not a pg_dump plain-SQL file");
+        }
+        std::fs::remove_file(&file).unwrap();
+    }
+    assert_eq!(content_checksum(&mut db.client()), before);
 }
 
 fn a_200_mb_value_restores_in_bounded_memory() {

@@ -56,6 +56,11 @@ pub enum Step {
     },
 }
 
+/// pg_dump's header comes in its first few hundred bytes: what has none in its first
+/// 64 KiB is not a dump, decided before reading further (a crafted first line of
+/// gigabytes is neither held nor read to its end).
+const HEADER_WITHIN: u64 = 64 * 1024;
+
 /// A dump read as steps that the policy allows. The end of the steps (None) means the
 /// whole input was read and is a complete pg_dump; anything else is an error.
 pub struct Reader<R> {
@@ -65,8 +70,10 @@ pub struct Reader<R> {
 
 impl<R: Read> Reader<R> {
     pub fn new(sql: R) -> Reader<R> {
+        let mut lexer = Lexer::new(sql);
+        lexer.expect_header_within(HEADER_WITHIN);
         Reader {
-            lexer: Lexer::new(sql),
+            lexer,
             policy: Policy::default(),
         }
     }
