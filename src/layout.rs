@@ -1,6 +1,59 @@
-//! The layout's rules (docs/development.md): files in `src/` stay under 700 lines,
-//! command files, which only orchestrate, under 300, and no file imports one that
-//! imports it back.
+//! The layout's rules (docs/development.md): files in `src/` stay under 700 lines of
+//! code (test modules not counted), command files, which only orchestrate, under 300;
+//! no file imports one that imports it back; and folders only import the layers below
+//! them, in `LAYERS` order.
+
+/// The folders (and top-level files) from the top down: each may import only those
+/// after it. `main`, `lib` and the test-only `docs` and `layout` are outside.
+const LAYERS: &[&str] = &[
+    "cmd", "cli", "health", "backup", "schema", "pg", "sql", "config", "fsutil", "report",
+];
+
+/// `text` without its `#[cfg(test)]` items: a `mod name { … }` to its closing brace, a
+/// `mod name;` (with its `#[path]`), or the one item that follows.
+fn without_tests(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let mut item = &rest[at + "#[cfg(test)]".len()..];
+        // Further attributes of the same item.
+        loop {
+            let trimmed = item.trim_start();
+            if trimmed.starts_with("#[") {
+                let end = trimmed.find(']').map_or(trimmed.len(), |e| e + 1);
+                item = &trimmed[end..];
+            } else {
+                item = trimmed;
+                break;
+            }
+        }
+        let semi = item.find(';').unwrap_or(item.len());
+        let brace = item.find('{').unwrap_or(item.len());
+        if semi < brace {
+            rest = &item[(semi + 1).min(item.len())..];
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut end = item.len();
+        for (i, c) in item.char_indices().skip(brace) {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &item[end..];
+    }
+    out.push_str(rest);
+    out
+}
 
 #[test]
 fn files_stay_small_and_commands_stay_orchestration() {
@@ -9,10 +62,11 @@ fn files_stay_small_and_commands_stay_orchestration() {
     for entry in walkdir::WalkDir::new(&src) {
         let entry = entry.unwrap();
         let path = entry.path();
-        if path.extension().is_none_or(|e| e != "rs") {
+        if path.extension().is_none_or(|e| e != "rs") || path.ends_with("_tests.rs") {
             continue;
         }
-        let lines = std::fs::read_to_string(path).unwrap().lines().count();
+        let text = std::fs::read_to_string(path).unwrap();
+        let lines = without_tests(&text).lines().count();
         let relative = path.strip_prefix(&src).unwrap();
         let limit = if relative.starts_with("cmd") {
             300
@@ -29,9 +83,21 @@ fn files_stay_small_and_commands_stay_orchestration() {
     assert!(over.is_empty(), "split these files:\n{}", over.join("\n"));
 }
 
-/// No file imports a file that imports it back, directly or through others: `use`
-/// trees and `crate::`/`super::` paths are resolved to the file of the longest module
-/// prefix (a folder's `mod.rs` re-exporting its children counts as importing them).
+#[test]
+fn test_modules_are_left_out() {
+    let text = "use a;\n#[cfg(test)]\n#[path = \"x_tests.rs\"]\nmod tests;\nfn f() {}\n#[cfg(test)]\nmod more {\n    fn g() { if x { y } }\n}\nfn h() {}\n";
+    let kept = without_tests(text);
+    assert!(kept.contains("fn f()") && kept.contains("fn h()"), "{kept}");
+    assert!(
+        !kept.contains("fn g()") && !kept.contains("mod tests"),
+        "{kept}"
+    );
+}
+
+/// No file imports a file that imports it back, directly or through others, and no
+/// folder imports one above it: `use` trees and `crate::`/`super::` paths are resolved
+/// to the file of the longest module prefix (a folder's `mod.rs` re-exporting its
+/// children counts as importing them).
 #[test]
 fn no_import_circles_between_files() {
     use std::collections::{BTreeMap, BTreeSet};
@@ -63,7 +129,8 @@ fn no_import_circles_between_files() {
     for (module, file) in &modules {
         let text = std::fs::read_to_string(src.join(file)).unwrap();
         // Test modules may look anywhere.
-        let text = text.split("#[cfg(test)]").next().unwrap();
+        let text = without_tests(&text);
+        let text = text.as_str();
         let mut paths = Vec::new();
         // `use` items start a line (after `pub`, `pub(crate)`, …).
         let mut offset = 0;
@@ -131,6 +198,38 @@ fn no_import_circles_between_files() {
             }
         }
     }
+    // Folders import only the layers below them.
+    let folder = |file: &str| {
+        file.split('/')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches(".rs")
+            .to_string()
+    };
+    let mut upward = BTreeSet::new();
+    for (from, targets) in &edges {
+        let f = folder(from);
+        let Some(rank) = LAYERS.iter().position(|l| *l == f) else {
+            continue;
+        };
+        for to in targets {
+            let t = folder(to);
+            if t == f {
+                continue;
+            }
+            match LAYERS.iter().position(|l| *l == t) {
+                Some(r) if r > rank => {}
+                _ => {
+                    upward.insert(format!("{from} imports {to} ({f} may not import {t})"));
+                }
+            }
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "imports against the layers:\n{}",
+        upward.into_iter().collect::<Vec<_>>().join("\n")
+    );
     // A file on a circle reaches itself.
     let mut circles = Vec::new();
     for file in modules.values() {

@@ -25,7 +25,12 @@ fn main() -> ExitCode {
     };
     // The configuration file first: KRONIC_LOG may be in it.
     let file = kronic::config::file::load(cli.config.as_deref());
-    logging::init(cli.verbose, cli.quiet);
+    logging::init(
+        cli.verbose,
+        cli.quiet,
+        kronic::config::env(kronic::config::vars::LOG),
+        kronic::config::env("NO_COLOR").is_some(),
+    );
     if let Err(e) = file {
         eprintln!("kronic: error: {e:#}");
         return ExitCode::from(exit::classify(&e).as_u8());

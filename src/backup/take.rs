@@ -11,6 +11,7 @@ use indicatif::HumanBytes;
 
 use crate::backup::crypt::Recipients;
 use crate::backup::manifest::{DumpStats, Manifest, Observed};
+use crate::backup::metrics::{self, BackupStats};
 use crate::backup::pipeline::{self, Compression, Failure, Output, Sink};
 use crate::backup::remote::Remote;
 use crate::backup::remote::upload::{Feed, Upload};
@@ -21,7 +22,6 @@ use crate::pg::db;
 use crate::pg::locks;
 use crate::pg::tools::{self, Passfile};
 use crate::report::exit::{Code, classify, fail, io_code};
-use crate::report::metrics::{self, BackupStats};
 use crate::report::progress::Progress;
 use crate::report::ui::{Interrupts, say};
 

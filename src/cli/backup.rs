@@ -17,7 +17,7 @@ pub struct BackupDir {
 impl BackupDir {
     /// The flag, else the variable, else the default.
     pub fn path(&self) -> PathBuf {
-        crate::config::backup_dir(self.flag.clone())
+        crate::backup::settings::backup_dir(self.flag.clone())
     }
 }
 
@@ -53,7 +53,7 @@ pub struct Retention {
 impl Retention {
     /// The flags, else their variables (78 naming a bad one), else --keep-within 30d.
     pub fn policy(&self) -> anyhow::Result<crate::backup::retention::Policy> {
-        crate::config::retention(&crate::config::RetentionFlags {
+        crate::backup::settings::retention(&crate::backup::settings::RetentionFlags {
             keep_days: self.keep_days,
             keep_last: self.keep_last,
             keep_daily: self.keep_daily,
@@ -82,7 +82,7 @@ pub struct EncryptArgs {
 
 impl EncryptArgs {
     pub fn recipients(&self) -> anyhow::Result<Option<crate::backup::crypt::Recipients>> {
-        crate::config::recipients(&self.recipients, self.recipients_file.as_deref())
+        crate::backup::settings::recipients(&self.recipients, self.recipients_file.as_deref())
     }
 }
 
@@ -97,7 +97,7 @@ pub struct IdentityArgs {
 
 impl IdentityArgs {
     pub fn load(&self) -> anyhow::Result<crate::backup::crypt::Identities> {
-        crate::config::identities(&self.files)
+        crate::backup::settings::identities(&self.files)
     }
 }
 
@@ -176,12 +176,14 @@ impl RemoteSel {
             (Some(_), None) => None,
             (None, None) => return Ok(None),
         };
-        crate::config::remote(url)?.map(Some).ok_or_else(|| {
-            crate::report::exit::fail(
-                crate::report::exit::Code::Config,
-                "--remote needs KRONIC_BACKUP_REMOTE or --remote s3://BUCKET/PREFIX",
-            )
-        })
+        crate::backup::settings::remote(url)?
+            .map(Some)
+            .ok_or_else(|| {
+                crate::report::exit::fail(
+                    crate::report::exit::Code::Config,
+                    "--remote needs KRONIC_BACKUP_REMOTE or --remote s3://BUCKET/PREFIX",
+                )
+            })
     }
 
     /// A backup NAME written right after --remote (`restore --remote NAME`): it is the

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-use crate::backup::repository;
 use crate::backup::source::Source;
 use crate::backup::take::{Plan, take};
+use crate::backup::{repository, settings};
 use crate::cli::{BackupAction, BackupArgs};
 use crate::config::{self, Config, vars};
 use crate::report::exit::{Code, fail};
@@ -28,7 +28,7 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
             keep,
             dry_run,
         }) => {
-            let remote = config::remote(remote_url)?.ok_or_else(|| {
+            let remote = settings::remote(remote_url)?.ok_or_else(|| {
                 fail(
                     Code::Config,
                     "backup sync needs KRONIC_BACKUP_REMOTE or --remote-url s3://BUCKET/PREFIX",
@@ -93,10 +93,10 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
 
 async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
     let policy = args.keep.policy()?;
-    let (compression, level) = config::compression(args.compression, args.compression_level)?;
+    let (compression, level) = settings::compression(args.compression, args.compression_level)?;
     // A remote whose settings are wrong still lets the local backup be taken (exit 3),
     // unless the upload is the backup.
-    let (remote, remote_error) = match config::remote(args.remote.clone()) {
+    let (remote, remote_error) = match settings::remote(args.remote.clone()) {
         Ok(r) => (r, None),
         Err(e) if !args.remote_only => (None, Some(format!("{e:#}"))),
         Err(e) => return Err(e),
@@ -147,12 +147,12 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
 
 /// `migrate up --backup`: the normal backup into the normal folder, verified; its path.
 pub async fn before_migration(config: &Config) -> Result<PathBuf> {
-    let (compression, level) = config::compression(None, None)?;
+    let (compression, level) = settings::compression(None, None)?;
     let plan = Plan {
-        dir: config::backup_dir(None),
+        dir: settings::backup_dir(None),
         compression,
         level,
-        recipients: config::recipients(&[], None)?,
+        recipients: settings::recipients(&[], None)?,
         metrics_file: None,
         lock_wait: config::lock_policy(None, None)?.budget,
         wait: None,
@@ -165,7 +165,7 @@ pub async fn before_migration(config: &Config) -> Result<PathBuf> {
         allow_empty: true,
     };
     let taken = take(config, &plan).await?;
-    Source::file(taken.path.clone(), config::identities(&[])?)?
+    Source::file(taken.path.clone(), settings::identities(&[])?)?
         .verify()
         .await
         .context("the backup taken before migrating does not verify; nothing was migrated")?;

@@ -10,6 +10,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use crate::backup::drill::{Check, names_check, row_check, rows, shown};
+use crate::backup::metrics;
 use crate::backup::restore::{self, Restored};
 use crate::backup::source::Source;
 use crate::cli::DrillArgs;
@@ -17,7 +18,6 @@ use crate::cmd::restore::source;
 use crate::config::{self, Config, DbConfig, vars};
 use crate::pg::{databases, db, roles};
 use crate::report::exit::{Code, fail};
-use crate::report::metrics;
 use crate::report::ui::{say, shutdown_signal};
 
 pub async fn run(config: &Config, args: DrillArgs) -> Result<Code> {

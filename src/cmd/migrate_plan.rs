@@ -7,7 +7,9 @@ use anyhow::Result;
 use bytesize::ByteSize;
 use tokio_postgres::Client;
 
+use crate::backup::schema_copy;
 use crate::config::DbConfig;
+use crate::pg::databases;
 use crate::report::exit::Code;
 use crate::report::exit::fail;
 use crate::report::ui::say;
@@ -25,7 +27,21 @@ pub async fn plan(
 ) -> Result<Code> {
     state.check_consistent()?;
     let pending = state.pending(None);
-    let planned = plan::plan(client, db, &pending, max_rewrite).await?;
+    let live = plan::Live::read(client, &pending).await?;
+    let planned = match pending.is_empty() {
+        true => Plan::default(),
+        false => {
+            databases::drop_abandoned(client, db, plan::DATABASE_PREFIX).await;
+            let scratch = db.with_dbname(&plan::scratch_name());
+            let mut copy = schema_copy::make(client, db, &scratch).await?;
+            let measured = plan::measure(&mut copy, &live, &pending, max_rewrite).await;
+            drop(copy);
+            if let Err(e) = databases::drop_database(&scratch).await {
+                tracing::warn!("{e:#}; the next plan drops it");
+            }
+            measured?
+        }
+    };
     let failing = planned.statements.iter().filter(|s| s.fails()).count()
         + planned.holds.iter().filter(|h| h.fails()).count();
     let limit = ByteSize(max_rewrite).display().si().to_string();

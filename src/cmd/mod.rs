@@ -20,7 +20,7 @@ pub mod verify;
 use anyhow::Result;
 
 use crate::cli::{BackupAction, Cli, Command};
-use crate::config::Config;
+use crate::config::{Config, env, vars};
 use crate::report::exit::{Code, classify, fail};
 use crate::report::notify::Notifier;
 use crate::report::ui::shutdown_signal;
@@ -38,7 +38,7 @@ pub async fn run(cli: Cli) -> Result<Code> {
                 Some(BackupAction::Drill(d)) => d.notify.url.clone(),
                 Some(_) => return backup::run(config, args).await,
             };
-            let notifier = Notifier::new(flag)?;
+            let notifier = Notifier::new(flag.or_else(|| env(vars::NOTIFY_URL)))?;
             // A signal while the start ping hangs ends the run like any other: 130.
             tokio::select! {
                 () = notifier.start() => {}
@@ -55,7 +55,7 @@ pub async fn run(cli: Cli) -> Result<Code> {
             done
         }
         Command::Notify { failed } => {
-            let notifier = Notifier::new(None)?;
+            let notifier = Notifier::new(env(vars::NOTIFY_URL))?;
             if !notifier.enabled() {
                 tracing::warn!("KRONIC_NOTIFY_URL is not set: no notification sent");
             }

@@ -10,10 +10,10 @@ use anyhow::Result;
 use indicatif::HumanBytes;
 
 use crate::backup::crypt::Identities;
-use crate::backup::restore;
 use crate::backup::source::Source;
+use crate::backup::{restore, settings};
 use crate::cli::{RemoteSel, RestoreArgs};
-use crate::config::{self, Config, DbConfig};
+use crate::config::{Config, DbConfig};
 use crate::pg::db;
 use crate::pg::{databases, roles};
 use crate::report::exit::{Code, classify, fail};
@@ -57,7 +57,7 @@ pub async fn source(
     let src = Source::locate(
         file.or(named.as_deref()),
         remote.load()?,
-        |url| config::remote(Some(url.to_string())),
+        |url| settings::remote(Some(url.to_string())),
         latest,
         dir,
         identities,

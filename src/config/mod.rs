@@ -1,10 +1,9 @@
 //! Configuration: the one place kronic reads its environment. Flags beat variables;
 //! every value is checked into a typed setting before anything connects, and a bad one
 //! is one line naming it (exit 78). Reading one value is `value`'s; the database
-//! settings are in `database`, the backup settings in `backup`, the variables' names in
-//! `vars`.
+//! settings are in `database`, the variables' names in `vars`; the backup settings are
+//! built next to the types they build, in `backup::settings`.
 
-mod backup;
 mod database;
 pub mod file;
 mod value;
@@ -14,7 +13,6 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-pub use backup::*;
 pub use database::*;
 pub use value::*;
 pub(crate) use value::{config_err, seconds};

@@ -87,3 +87,40 @@ pub async fn drop_database(target: &DbConfig) -> Result<()> {
         )
     })
 }
+
+/// Drops the scratch databases named `prefix` then digits that runs killed halfway left:
+/// ones the role owns, with nobody connected (a running one always is). Best effort;
+/// `live` is any connection to the server.
+pub async fn drop_abandoned(live: &tokio_postgres::Client, db: &DbConfig, prefix: &str) {
+    let names = db::query(
+        live,
+        "SELECT datname::text FROM pg_database d \
+         WHERE starts_with(datname, $1) AND substr(datname, length($1) + 1) ~ '^[0-9]+$' \
+           AND pg_has_role(datdba, 'USAGE') AND NOT datistemplate \
+           AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+        &[&prefix],
+    )
+    .await;
+    let names: Vec<String> = match names {
+        Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
+        Err(e) => {
+            tracing::warn!("cannot look for scratch databases left by earlier runs: {e}");
+            return;
+        }
+    };
+    for name in names {
+        tracing::info!("dropping {name}, left by a run that did not finish");
+        // Without FORCE: a run that connects meanwhile keeps its database.
+        let client = match db::connect(&db.with_dbname("postgres")).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("cannot drop {name}, left by an earlier run: {e:#}");
+                return;
+            }
+        };
+        let sql = format!("DROP DATABASE IF EXISTS {}", db::quote_ident(&name));
+        if let Err(e) = db::batch(&client, &sql).await {
+            tracing::warn!("cannot drop {name}, left by an earlier run: {e}");
+        }
+    }
+}

@@ -8,10 +8,8 @@ use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::config::{self, vars};
-
-/// Logs go to stderr. `KRONIC_LOG` takes an `EnvFilter` and wins over -v/-q.
-pub fn init(verbose: u8, quiet: bool) {
+/// Logs go to stderr. `filter` (`KRONIC_LOG`, an `EnvFilter`) wins over -v/-q.
+pub fn init(verbose: u8, quiet: bool, filter: Option<String>, no_color: bool) {
     // rustls's own error lines (a certificate refused): kronic's error says it once,
     // with what to do.
     let default = match (quiet, verbose) {
@@ -24,7 +22,7 @@ pub fn init(verbose: u8, quiet: bool) {
         // statement parameters, which may hold password hashes.
         _ => "warn,kronic=trace,refinery_core=debug,rustls=off",
     };
-    let filter = config::env(vars::LOG)
+    let filter = filter
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| EnvFilter::new(default));
     // tokio-postgres logs statement parameters (password hashes) at debug, the HTTP
@@ -39,7 +37,7 @@ pub fn init(verbose: u8, quiet: bool) {
     });
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && config::env("NO_COLOR").is_none())
+        .with_ansi(std::io::stderr().is_terminal() && !no_color)
         .with_target(false)
         .with_filter(filter)
         .with_filter(no_parameters);

@@ -1,11 +1,9 @@
 //! What kronic tells people and programs: exit codes (`exit`), lines on stdout and
-//! questions (`ui`), progress on a terminal (`progress`), Prometheus textfiles
-//! (`metrics`), the log (`logging`), pings (`notify`) and what pings must not carry
+//! questions (`ui`), progress on a terminal (`progress`), the log (`logging`), pings (`notify`) and what pings must not carry
 //! (`redact`).
 
 pub mod exit;
 pub mod logging;
-pub mod metrics;
 pub mod notify;
 pub mod progress;
 pub mod redact;

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::config::{env, vars};
 use crate::report::exit::{Code, fail};
 use crate::report::ui::one_line;
 
@@ -30,22 +29,17 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// The flag, else `KRONIC_NOTIFY_URL`; an http(s) URL (78 otherwise, never echoed:
-    /// a ping URL is a capability, like a password).
-    pub fn new(flag: Option<String>) -> Result<Notifier> {
-        let Some(text) = flag
-            .filter(|f| !f.is_empty())
-            .or_else(|| env(vars::NOTIFY_URL))
-        else {
+    /// `url` (the flag, else `KRONIC_NOTIFY_URL`, as the command resolved it); an
+    /// http(s) URL (78 otherwise, never echoed: a ping URL is a capability, like a
+    /// password).
+    pub fn new(url: Option<String>) -> Result<Notifier> {
+        let Some(text) = url.filter(|f| !f.is_empty()) else {
             return Ok(Notifier { url: None });
         };
         let bad = || {
             fail(
                 Code::Config,
-                format!(
-                    "{} (or --notify) is not an http:// or https:// URL",
-                    vars::NOTIFY_URL
-                ),
+                "KRONIC_NOTIFY_URL (or --notify) is not an http:// or https:// URL",
             )
         };
         let url = url::Url::parse(text.trim_end_matches('/')).map_err(|_| bad())?;
@@ -55,10 +49,7 @@ impl Notifier {
         if link_local(&url) {
             return Err(fail(
                 Code::Config,
-                format!(
-                    "{} (or --notify) names a link-local address (a cloud metadata service), where no ping belongs",
-                    vars::NOTIFY_URL
-                ),
+                "KRONIC_NOTIFY_URL (or --notify) names a link-local address (a cloud metadata service), where no ping belongs",
             ));
         }
         Ok(Notifier { url: Some(url) })

@@ -7,12 +7,11 @@ use std::time::Duration;
 use anyhow::Result;
 use object_store::aws::AmazonS3Builder;
 
-use super::value::{config_err, env, seconds, switch, text_setting};
-use super::vars;
 use crate::backup::crypt::{Identities, Recipients};
 use crate::backup::pipeline::Compression;
 use crate::backup::remote::{HttpSettings, Remote};
 use crate::backup::retention::{Policy, Span};
+use crate::config::{config_err, env, file, seconds, switch, text_setting, vars};
 use crate::report::exit::{Code, fail};
 
 pub const DEFAULT_BACKUP_DIR: &str = "/var/backups/kronic";
@@ -114,7 +113,7 @@ pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
     }
     // object_store's from_env, over the environment and the configuration file.
     let builder =
-        super::value::aws_settings()
+        crate::config::aws_settings()
             .into_iter()
             .fold(AmazonS3Builder::default(), |b, (k, v)| {
                 match k.to_ascii_lowercase().parse() {
@@ -129,7 +128,7 @@ pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
 /// left by a CRLF-edited env file would otherwise reach an HTTP header. 78 naming the
 /// variable (never its value: it may be a secret).
 fn aws_values() -> Result<()> {
-    for (key, value) in super::value::aws_settings() {
+    for (key, value) in crate::config::aws_settings() {
         if value.contains('\u{fffd}') {
             return Err(config_err(format!("{key} is not valid UTF-8")));
         }
@@ -142,7 +141,7 @@ fn aws_values() -> Result<()> {
     for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
         // Present but empty (a template's blank): not "use the instance role".
         let empty_in_env = std::env::var_os(key).is_some_and(|v| v.is_empty());
-        let empty_in_file = super::file::loaded()
+        let empty_in_file = file::loaded()
             .values
             .get(key)
             .is_some_and(|(v, _)| v.is_empty());
