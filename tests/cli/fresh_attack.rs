@@ -111,13 +111,7 @@ fn roles_that_can_become_a_superuser_are_refused_on_18() {
 /// A plain-SQL backup of `db` with `text` inserted just before its first CREATE TABLE,
 /// written next to it; the file and the line `text` starts on.
 fn crafted(db: &TestDb, text: &str) -> (PathBuf, usize) {
-    let gz = db.backed_up(&[]);
-    let mut sql = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&gz).unwrap()),
-        &mut sql,
-    )
-    .unwrap();
+    let (_, sql) = db.backup_sql();
     let at = sql.find("\nCREATE TABLE").unwrap() + 1;
     let line = sql[..at].matches('\n').count() + 1;
     let file = db.path("crafted.sql");

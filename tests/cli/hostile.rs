@@ -3,7 +3,7 @@
 //! transaction; real dumps of every shape still restore.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::*;
 
@@ -16,18 +16,6 @@ crate::register!(
     a_planted_lock_symlink_is_not_followed,
     future_dated_names_do_not_pin_latest,
 );
-
-/// A backup of `db` made by kronic, and its SQL.
-fn backup_sql(db: &TestDb) -> (PathBuf, String) {
-    let gz = db.backed_up(&[]);
-    let mut sql = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&gz).unwrap()),
-        &mut sql,
-    )
-    .unwrap();
-    (gz, sql)
-}
 
 /// `sql` with `text` inserted before byte `at`, and the line `text` starts on.
 fn insert(sql: &str, at: usize, text: &str) -> (String, usize) {
@@ -43,7 +31,7 @@ fn after(sql: &str, needle: &str) -> usize {
 
 fn meta_commands_and_escapes_are_refused_before_anything_commits() {
     let src = TestDb::populated();
-    let (_, sql) = backup_sql(&src);
+    let (_, sql) = src.backup_sql();
     let dst = TestDb::new();
     let good = dst.path("good.sql");
     std::fs::write(&good, &sql).unwrap();
@@ -194,7 +182,7 @@ fn real_dumps_with_tricky_text_large_objects_and_quotes_restore() {
             "#,
         )
         .unwrap();
-    let (gz, _) = backup_sql(&src);
+    let (gz, _) = src.backup_sql();
     let dst = TestDb::new();
     expect(dst.kronic().arg("restore").arg(&gz).arg("--yes"), 0);
     assert_eq!(
@@ -290,7 +278,7 @@ fn a_200_mb_value_restores_in_bounded_memory() {
              INSERT INTO big SELECT 1, repeat('0123456789abcdef', 200 * 65536);",
         )
         .unwrap();
-    let (gz, _) = backup_sql(&src);
+    let (gz, _) = src.backup_sql();
     let dst = TestDb::new();
     let mut cmd = dst.kronic_std();
     cmd.arg("restore").arg(&gz).arg("--yes");
@@ -317,7 +305,7 @@ fn is_root() -> bool {
 
 fn shared_folders_and_foreign_files_are_not_trusted() {
     let db = TestDb::populated();
-    let (good, _) = backup_sql(&db);
+    let (good, _) = db.backup_sql();
     let dir = db.backup_dir();
     let old = dir.join("kronic_backup_20000101_000000.sql.gz");
     std::fs::copy(&good, &old).unwrap();
@@ -361,7 +349,7 @@ fn shared_folders_and_foreign_files_are_not_trusted() {
     // A trusted folder, but the newest file is group-writable: refused, named.
     chmod(&dir, 0o700);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    let (newest, _) = backup_sql(&db);
+    let (newest, _) = db.backup_sql();
     chmod(&newest, 0o664);
     std::fs::copy(&good, &old).unwrap();
     let out = expect(db.kronic().args(["restore", "--latest", "--yes"]), 77);
@@ -422,7 +410,7 @@ fn a_planted_lock_symlink_is_not_followed() {
 
 fn future_dated_names_do_not_pin_latest() {
     let db = TestDb::populated();
-    let (real, _) = backup_sql(&db);
+    let (real, _) = db.backup_sql();
     let want = content_checksum(&mut db.client());
     // An old, different backup under a name dated far ahead.
     let other = TestDb::new();
@@ -430,7 +418,7 @@ fn future_dated_names_do_not_pin_latest() {
         .client()
         .batch_execute(&format!("SET ROLE {APP_USER}; CREATE TABLE other (a int)"))
         .unwrap();
-    let (other_gz, _) = backup_sql(&other);
+    let (other_gz, _) = other.backup_sql();
     let future = db.backup_dir().join("kronic_backup_29991231_235959.sql.gz");
     std::fs::copy(&other_gz, &future).unwrap();
     db.client().batch_execute("DELETE FROM user_roles").unwrap();

@@ -583,6 +583,18 @@ impl TestDb {
         let out = expect(self.kronic().arg("backup").args(args), 0);
         self.backup_dir().join(completed(&out.stdout))
     }
+
+    /// A backup of this database made by kronic, and its SQL.
+    pub fn backup_sql(&self) -> (PathBuf, String) {
+        let gz = self.backed_up(&[]);
+        let mut sql = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&gz).unwrap()),
+            &mut sql,
+        )
+        .unwrap();
+        (gz, sql)
+    }
 }
 
 /// What is in a backup folder but its lock and the manifests, sorted: the backups, and
