@@ -10,6 +10,7 @@ pub mod config;
 #[cfg(test)]
 mod docs;
 pub mod fsutil;
+pub mod health;
 #[cfg(test)]
 mod layout;
 pub mod pg;

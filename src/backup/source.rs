@@ -237,6 +237,28 @@ impl Source {
         Source::file(path, identities)
     }
 
+    /// The backup a restore or a drill reads (`locate`, a bucket named in an s3:// URL
+    /// opened with the offsite settings), checked before anything connects.
+    pub async fn find(
+        file: Option<&Path>,
+        remote: Option<Remote>,
+        latest: bool,
+        dir: &Path,
+        identities: Identities,
+    ) -> Result<Source> {
+        let src = Source::locate(
+            file,
+            remote,
+            |url| crate::backup::settings::remote(Some(url.to_string())),
+            latest,
+            dir,
+            identities,
+        )
+        .await?;
+        src.check().await?;
+        Ok(src)
+    }
+
     /// A backup picked as the newest is taken only if its manifest agrees: it is a
     /// backup of `database` (or of `from_database`, when the operator names another),
     /// and it started when its name says (an older backup copied under a newer name is

@@ -346,27 +346,10 @@ struct Server {
 }
 
 async fn describe_server(client: &tokio_postgres::Client) -> Result<Server> {
-    let row = db::query(
-        client,
-        "SELECT current_setting('server_version'), to_regclass($1) IS NOT NULL",
-        &[&crate::schema::migrations::HISTORY],
-    )
-    .await?
-    .remove(0);
-    let schema_version = if row.get::<_, bool>(1) {
-        db::query(
-            client,
-            &format!(
-                "SELECT max(version)::int4 FROM {}",
-                crate::schema::migrations::HISTORY
-            ),
-            &[],
-        )
-        .await?[0]
-            .get(0)
-    } else {
-        None
-    };
+    let row = db::query(client, "SELECT current_setting('server_version')", &[])
+        .await?
+        .remove(0);
+    let schema_version = crate::schema::migrations::schema_version(client).await?;
     let extensions = db::query(
         client,
         "SELECT extname::text, extversion FROM pg_extension WHERE extname <> 'plpgsql'",
@@ -574,4 +557,34 @@ async fn dump(
         },
         dumped,
     ))
+}
+
+/// `migrate up --backup`: the normal backup into the normal folder, verified; its path.
+pub async fn before_migration(config: &Config) -> Result<PathBuf> {
+    let (compression, level) = crate::backup::settings::compression(None, None)?;
+    let plan = Plan {
+        dir: crate::backup::settings::backup_dir(None),
+        compression,
+        level,
+        recipients: crate::backup::settings::recipients(&[], None)?,
+        metrics_file: None,
+        lock_wait: crate::config::lock_policy(None, None)?.budget,
+        wait: None,
+        // The safety net before migrating stays local: migrating must not depend on
+        // the object store being reachable.
+        remote: None,
+        remote_error: None,
+        local: true,
+        // Migrating an empty database is how every database starts.
+        allow_empty: true,
+    };
+    let taken = take(config, &plan).await?;
+    crate::backup::source::Source::file(
+        taken.path.clone(),
+        crate::backup::settings::identities(&[])?,
+    )?
+    .verify()
+    .await
+    .context("the backup taken before migrating does not verify; nothing was migrated")?;
+    Ok(taken.path)
 }

@@ -3,19 +3,10 @@
 
 pub mod backup;
 pub mod config;
-pub mod drill;
 pub mod health;
-pub mod listing;
 pub mod migrate;
-pub mod migrate_check;
-pub mod migrate_history;
-pub mod migrate_lint;
-pub mod migrate_plan;
-pub mod offsite;
 pub mod restore;
 pub mod seed;
-pub mod serve;
-pub mod verify;
 
 use anyhow::Result;
 

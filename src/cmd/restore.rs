@@ -3,16 +3,14 @@
 //! The file is never given to psql: a backup is data, not a program (see `dump` and
 //! `restorer`).
 
-use std::path::Path;
 use std::time::Instant;
 
 use anyhow::Result;
 use indicatif::HumanBytes;
 
-use crate::backup::crypt::Identities;
+use crate::backup::restore;
 use crate::backup::source::Source;
-use crate::backup::{restore, settings};
-use crate::cli::{RemoteSel, RestoreArgs};
+use crate::cli::RestoreArgs;
 use crate::config::{Config, DbConfig};
 use crate::pg::db;
 use crate::pg::{databases, roles};
@@ -44,29 +42,6 @@ async fn look_at_target(
     }
 }
 
-/// The backup a restore or a drill reads, as the arguments name it, checked before
-/// anything connects.
-pub async fn source(
-    file: Option<&Path>,
-    remote: &RemoteSel,
-    latest: bool,
-    dir: &Path,
-    identities: Identities,
-) -> Result<Source> {
-    let named = remote.name();
-    let src = Source::locate(
-        file.or(named.as_deref()),
-        remote.load()?,
-        |url| settings::remote(Some(url.to_string())),
-        latest,
-        dir,
-        identities,
-    )
-    .await?;
-    src.check().await?;
-    Ok(src)
-}
-
 pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     let target = match &args.target_db {
         Some(name) => config.db.other_db("--target-db", name)?,
@@ -74,9 +49,10 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     };
     // The backup's first bytes are checked before anything connects; who restores is
     // checked before a statement of it is read.
-    let src = source(
-        args.file.as_deref(),
-        &args.remote,
+    let named = args.remote.name();
+    let src = Source::find(
+        args.file.as_deref().or(named.as_deref()),
+        args.remote.load()?,
         args.latest,
         &args.dir.path(),
         args.apply.identity.load()?,

@@ -271,3 +271,15 @@ impl State {
             .collect()
     }
 }
+
+/// The newest applied version, read from the history table; None when there is no
+/// history table (not a kronic-migrated database) or it is empty.
+pub async fn schema_version(client: &impl tokio_postgres::GenericClient) -> Result<Option<i32>> {
+    let exists: bool =
+        db::query(client, "SELECT to_regclass($1) IS NOT NULL", &[&HISTORY]).await?[0].get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let sql = format!("SELECT max(version)::int4 FROM {HISTORY}");
+    Ok(db::query(client, &sql, &[]).await?[0].get(0))
+}

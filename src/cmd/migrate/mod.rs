@@ -2,6 +2,11 @@
 //! against concurrent runners, dry runs, stamping and readable failures. The rules live
 //! in `migrations`; this file runs the subcommands and prints.
 
+mod check;
+mod history;
+mod lint;
+mod plan;
+
 use std::io::Write;
 
 use anyhow::Result;
@@ -32,8 +37,8 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: MigrateArgs) -> 
     let ran = run_command(config, args).await;
     if let (Some(which), Err(e)) = (json_failure, &ran) {
         match which {
-            Some(max_rewrite) => super::migrate_plan::print_failed(e, max_rewrite)?,
-            None => super::migrate_lint::print_failed(e)?,
+            Some(max_rewrite) => plan::print_failed(e, max_rewrite)?,
+            None => lint::print_failed(e)?,
         }
     }
     ran
@@ -59,8 +64,7 @@ async fn run_command(config: impl FnOnce() -> Result<Config>, args: MigrateArgs)
     } = &args.command
     {
         let format = if *json { LintFormat::Json } else { *format };
-        return super::migrate_lint::lint(&config, &args, set, files, *all, *pg_version, format)
-            .await;
+        return lint::lint(&config, &args, set, files, *all, *pg_version, format).await;
     }
     let mut client = db::connect_wait(&config.db, args.wait.wait).await?;
     db::usable_search_path(&client).await?;
@@ -101,17 +105,17 @@ async fn migrate(
     let state = State::read(client, set.clone()).await?;
     match command {
         MigrateCommand::Current { json, exit_code } => {
-            super::migrate_history::current(&state, json)?;
+            history::current(&state, json)?;
             if exit_code && !state.pending(None).is_empty() {
                 return Ok(Code::Attention);
             }
         }
-        MigrateCommand::History { json } => super::migrate_history::history(&state, json)?,
+        MigrateCommand::History { json } => history::history(&state, json)?,
         MigrateCommand::Check { json } => {
-            return super::migrate_check::run(client, &state, json).await;
+            return check::run(client, &state, json).await;
         }
         MigrateCommand::Plan { json, max_rewrite } => {
-            return super::migrate_plan::plan(client, &config.db, &state, json, max_rewrite).await;
+            return plan::plan(client, &config.db, &state, json, max_rewrite).await;
         }
         MigrateCommand::Up {
             target,
@@ -121,9 +125,9 @@ async fn migrate(
         } => {
             let check = up_check(client, &state, target, dry_run).await?;
             if check == UpCheck::Go {
-                super::migrate_lint::gate(client, &state.pending(target), lint).await?;
+                lint::gate(client, &state.pending(target), lint).await?;
                 let restore_with = match backup {
-                    true => Some(super::backup::before_migration(config).await?),
+                    true => Some(crate::backup::take::before_migration(config).await?),
                     false => None,
                 };
                 let watch = Watch::start(&config.db, client).await;
@@ -166,7 +170,7 @@ async fn migrate(
             })
             .await?;
             drop(watch);
-            super::migrate_check::after_stamp(client, &state, version, stamped).await?
+            check::after_stamp(client, &state, version, stamped).await?
         }
         MigrateCommand::New { .. } | MigrateCommand::Lint { .. } => {}
     }

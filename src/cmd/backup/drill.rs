@@ -14,7 +14,6 @@ use crate::backup::metrics;
 use crate::backup::restore::{self, Restored};
 use crate::backup::source::Source;
 use crate::cli::DrillArgs;
-use crate::cmd::restore::source;
 use crate::config::{self, Config, DbConfig, vars};
 use crate::pg::{databases, db, roles};
 use crate::report::exit::{Code, fail};
@@ -73,9 +72,10 @@ async fn attempt(config: &Config, args: &DrillArgs) -> Result<Drilled> {
             .clone()
             .unwrap_or_else(|| format!("{}_drill_scratch", config.db.dbname)),
     )?;
-    let src = source(
-        args.file.as_deref(),
-        &args.remote,
+    let named = args.remote.name();
+    let src = Source::find(
+        args.file.as_deref().or(named.as_deref()),
+        args.remote.load()?,
         true,
         &args.dir.path(),
         args.apply.identity.load()?,
@@ -190,7 +190,7 @@ async fn drill(
         return Ok((checks, restored));
     };
     checks.push(row_check(m, &restored));
-    let version = schema_version(&client).await?;
+    let version = crate::schema::migrations::schema_version(&client).await?;
     checks.push(Check {
         name: "schema version",
         ok: version == m.schema_version,
@@ -214,24 +214,6 @@ async fn drill(
     .await?;
     checks.push(names_check("constraints", &m.constraints, &constraints));
     Ok((checks, restored))
-}
-
-async fn schema_version(client: &tokio_postgres::Client) -> Result<Option<i32>> {
-    let exists: bool = db::query(
-        client,
-        "SELECT to_regclass($1) IS NOT NULL",
-        &[&crate::schema::migrations::HISTORY],
-    )
-    .await?[0]
-        .get(0);
-    if !exists {
-        return Ok(None);
-    }
-    let sql = format!(
-        "SELECT max(version)::int4 FROM {}",
-        crate::schema::migrations::HISTORY
-    );
-    Ok(db::query(client, &sql, &[]).await?[0].get(0))
 }
 
 fn report(args: &DrillArgs, d: &Drilled) -> Result<()> {

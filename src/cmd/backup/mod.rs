@@ -1,26 +1,26 @@
 //! `kronic backup`: one backup (taken by `backup::take`), then pruning; and the
 //! dispatch of its subcommands (list, verify, drill, prune, sync).
 
-use std::path::PathBuf;
+mod drill;
+mod list;
+mod sync;
+mod verify;
 
 use anyhow::{Context, Result};
 
-use crate::backup::source::Source;
 use crate::backup::take::{Plan, take};
 use crate::backup::{repository, settings};
 use crate::cli::{BackupAction, BackupArgs};
 use crate::config::{self, Config, vars};
 use crate::report::exit::{Code, fail};
 
-use super::{listing, offsite, verify};
-
 pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> Result<Code> {
     match args.action {
         None => backup(&config()?, &args).await,
-        Some(BackupAction::Drill(drill)) => super::drill::run(&config()?, drill).await,
+        Some(BackupAction::Drill(drill)) => drill::run(&config()?, drill).await,
         Some(BackupAction::List { dir, remote, json }) => match remote.load()? {
-            Some(remote) => listing::list_remote(&remote, json).await,
-            None => listing::list(&dir.path(), json),
+            Some(remote) => list::list_remote(&remote, json).await,
+            None => list::list(&dir.path(), json),
         },
         Some(BackupAction::Sync {
             dir,
@@ -34,7 +34,7 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
                     "backup sync needs KRONIC_BACKUP_REMOTE or --remote-url s3://BUCKET/PREFIX",
                 )
             })?;
-            offsite::sync(&dir.path(), &remote, &keep.policy()?, dry_run).await
+            sync::sync(&dir.path(), &remote, &keep.policy()?, dry_run).await
         }
         Some(BackupAction::Verify {
             dir,
@@ -77,7 +77,7 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
         }) => {
             if let Some(remote) = remote.load()? {
                 let decisions = remote.prune(&keep.policy()?, dry_run).await?;
-                return listing::print_prune(&decisions, dry_run, json);
+                return list::print_prune(&decisions, dry_run, json);
             }
             // A dry run deletes nothing, so it needs no lock.
             let _lock = if dry_run {
@@ -86,7 +86,7 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
                 Some(repository::lock(&dir.path())?)
             };
             let decisions = repository::prune(&dir.path(), &keep.policy()?, dry_run)?;
-            listing::print_prune(&decisions, dry_run, json)
+            list::print_prune(&decisions, dry_run, json)
         }
     }
 }
@@ -143,31 +143,4 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
         }
         _ => Ok(Code::Ok),
     }
-}
-
-/// `migrate up --backup`: the normal backup into the normal folder, verified; its path.
-pub async fn before_migration(config: &Config) -> Result<PathBuf> {
-    let (compression, level) = settings::compression(None, None)?;
-    let plan = Plan {
-        dir: settings::backup_dir(None),
-        compression,
-        level,
-        recipients: settings::recipients(&[], None)?,
-        metrics_file: None,
-        lock_wait: config::lock_policy(None, None)?.budget,
-        wait: None,
-        // The safety net before migrating stays local: migrating must not depend on
-        // the object store being reachable.
-        remote: None,
-        remote_error: None,
-        local: true,
-        // Migrating an empty database is how every database starts.
-        allow_empty: true,
-    };
-    let taken = take(config, &plan).await?;
-    Source::file(taken.path.clone(), settings::identities(&[])?)?
-        .verify()
-        .await
-        .context("the backup taken before migrating does not verify; nothing was migrated")?;
-    Ok(taken.path)
 }

@@ -15,17 +15,6 @@ use crate::report::ui::{confirm, say};
 use crate::schema::lint::{self, Finding, Severity};
 use crate::schema::migrations::{MigrationFile, NO_TRANSACTION, State};
 
-/// The server's major version.
-pub async fn server_major(client: &Client) -> Result<u32> {
-    let rows = db::query(
-        client,
-        "SELECT current_setting('server_version_num')::int",
-        &[],
-    )
-    .await?;
-    Ok((rows[0].get::<_, i32>(0) / 10000) as u32)
-}
-
 /// Migration files named on the command line, as kronic would run them.
 pub fn read_files(files: &[PathBuf]) -> Result<Vec<MigrationFile>> {
     files
@@ -202,7 +191,7 @@ pub async fn gate(
     if mode == LintMode::Off {
         return Ok(());
     }
-    let major = server_major(client).await?;
+    let major = crate::pg::tools::server_major(client).await?;
     let findings = lint_all(pending, major);
     // Errors only: warnings are about style, and `migrate lint` lists them.
     for f in findings.iter().filter(|f| f.fails()) {
@@ -260,7 +249,7 @@ pub async fn lint(
             db::usable_search_path(&client).await?;
             let major = match pg_version {
                 Some(v) => v,
-                None => server_major(&client).await?,
+                None => crate::pg::tools::server_major(&client).await?,
             };
             let pending: Option<Vec<u32>> = match wants_pending {
                 true => Some(

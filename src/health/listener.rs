@@ -20,6 +20,7 @@ use futures_util::task::AtomicWaker;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::health::check::Checker;
 use crate::report::exit::{Code, fail};
 
 /// How long a connection may stay idle between requests, and how long a request may
@@ -253,4 +254,41 @@ impl AsyncWrite for GuardedStream {
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
     }
+}
+
+/// Serves `GET /healthz` on `addr` until a signal: 200 when healthy, 503 otherwise.
+pub async fn serve(checker: Arc<Checker>, addr: &str) -> Result<Code> {
+    use axum::http::StatusCode;
+    use axum::routing::get;
+
+    let listener = GuardedListener::bind(addr).await?;
+    let app = axum::Router::new().route(
+        "/healthz",
+        get(move || {
+            let checker = checker.clone();
+            async move {
+                let (body, code) = checker.check().await;
+                let status = if code == Code::Ok {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
+                (
+                    status,
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    body.to_string(),
+                )
+            }
+        }),
+    );
+    tracing::info!(
+        "serving /healthz on http://{}",
+        axum::serve::Listener::local_addr(&listener)?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(crate::report::ui::shutdown_signal())
+        .await
+        .map_err(|e| fail(Code::IoErr, format!("health server failed: {e}")))?;
+    tracing::info!("health server stopped");
+    Ok(Code::Ok)
 }
