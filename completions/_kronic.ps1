@@ -312,6 +312,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List backups, newest first')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump')
             [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped')
+            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make a key pair that signs backups (minisign''s format), never over existing files')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups the retention policy does not keep (never the newest)')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -348,6 +349,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]')
             [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Verify the newest backup in the folder (with --remote: in the bucket)')
+            [CompletionResult]::new('--allow-unsigned', '--allow-unsigned', [CompletionResultType]::ParameterName, 'Verify backups that are not signed by a key of KRONIC_BACKUP_TRUSTED_KEYS, with a warning (refused with --latest)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
@@ -371,10 +373,28 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]')
+            [CompletionResult]::new('--allow-unsigned', '--allow-unsigned', [CompletionResultType]::ParameterName, 'Drill a backup that is not signed by a key of KRONIC_BACKUP_TRUSTED_KEYS, with a warning (only one named: never the newest)')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Drop and reuse an existing scratch database that kronic did not create')
             [CompletionResult]::new('--allow-empty', '--allow-empty', [CompletionResultType]::ParameterName, 'Pass a backup with no tables (it fails the drill otherwise)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print the report as JSON')
             [CompletionResult]::new('--allow-superuser', '--allow-superuser', [CompletionResultType]::ParameterName, 'Restore even when connected as a superuser (or a member of pg_execute_server_program, pg_read_server_files or pg_write_server_files): the backup''s own functions then run with that power. Only for a backup whose history you know [env: KRONIC_ALLOW_SUPERUSER]')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kronic;backup;keygen' {
+            [CompletionResult]::new('--secret-key', '--secret-key', [CompletionResultType]::ParameterName, 'Where the secret key goes [default: KRONIC_BACKUP_SIGNING_KEY]')
+            [CompletionResult]::new('--public-key', '--public-key', [CompletionResultType]::ParameterName, 'Where the public key goes [default: the secret key''s path with .pub]')
+            [CompletionResult]::new('--password-file', '--password-file', [CompletionResultType]::ParameterName, 'Protect the secret key with the password in this file (then KRONIC_BACKUP_SIGNING_KEY_PASSWORD_FILE names it for backups)')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]')
+            [CompletionResult]::new('--lock-wait', '--lock-wait', [CompletionResultType]::ParameterName, 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging: -v debug, -vv also every SQL statement kronic sends')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Only warnings and errors on stderr')
@@ -437,6 +457,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List backups, newest first')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump')
             [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped')
+            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make a key pair that signs backups (minisign''s format), never over existing files')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups the retention policy does not keep (never the newest)')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -449,6 +470,9 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             break
         }
         'kronic;backup;help;drill' {
+            break
+        }
+        'kronic;backup;help;keygen' {
             break
         }
         'kronic;backup;help;prune' {
@@ -474,6 +498,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]')
             [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Restore the newest backup in the backup folder (with --remote: in the bucket)')
+            [CompletionResult]::new('--allow-unsigned', '--allow-unsigned', [CompletionResultType]::ParameterName, 'Restore a backup that is not signed by a key of KRONIC_BACKUP_TRUSTED_KEYS (an old one), with a warning. Refused with --latest')
             [CompletionResult]::new('--create', '--create', [CompletionResultType]::ParameterName, 'Create the --target-db database first if it does not exist')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
@@ -581,6 +606,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List backups, newest first')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump')
             [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped')
+            [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make a key pair that signs backups (minisign''s format), never over existing files')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups the retention policy does not keep (never the newest)')
             [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules')
             break
@@ -592,6 +618,9 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             break
         }
         'kronic;help;backup;drill' {
+            break
+        }
+        'kronic;help;backup;keygen' {
             break
         }
         'kronic;help;backup;prune' {

@@ -46,6 +46,9 @@ _kronic() {
             kronic__subcmd__backup,help)
                 cmd="kronic__subcmd__backup__subcmd__help"
                 ;;
+            kronic__subcmd__backup,keygen)
+                cmd="kronic__subcmd__backup__subcmd__keygen"
+                ;;
             kronic__subcmd__backup,list)
                 cmd="kronic__subcmd__backup__subcmd__list"
                 ;;
@@ -63,6 +66,9 @@ _kronic() {
                 ;;
             kronic__subcmd__backup__subcmd__help,help)
                 cmd="kronic__subcmd__backup__subcmd__help__subcmd__help"
+                ;;
+            kronic__subcmd__backup__subcmd__help,keygen)
+                cmd="kronic__subcmd__backup__subcmd__help__subcmd__keygen"
                 ;;
             kronic__subcmd__backup__subcmd__help,list)
                 cmd="kronic__subcmd__backup__subcmd__help__subcmd__list"
@@ -102,6 +108,9 @@ _kronic() {
                 ;;
             kronic__subcmd__help__subcmd__backup,drill)
                 cmd="kronic__subcmd__help__subcmd__backup__subcmd__drill"
+                ;;
+            kronic__subcmd__help__subcmd__backup,keygen)
+                cmd="kronic__subcmd__help__subcmd__backup__subcmd__keygen"
                 ;;
             kronic__subcmd__help__subcmd__backup,list)
                 cmd="kronic__subcmd__help__subcmd__backup__subcmd__list"
@@ -231,7 +240,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup)
-            opts="-v -q -h --dir --notify --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --remote --remote-only --allow-empty --wait --database-url --config --verbose --quiet --help list verify drill prune sync help"
+            opts="-v -q -h --dir --notify --keep-days --keep-last --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --metrics-file --lock-timeout --lock-wait --compression --compression-level --recipient --recipients-file --remote --remote-only --allow-empty --wait --database-url --config --verbose --quiet --help list verify drill keygen prune sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -325,7 +334,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__drill)
-            opts="-i -v -q -h --notify --dir --remote --remote-url --scratch-db --from-database --force --allow-empty --json --metrics-file --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
+            opts="-i -v -q -h --notify --dir --remote --remote-url --scratch-db --from-database --allow-unsigned --force --allow-empty --json --metrics-file --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -395,7 +404,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__help)
-            opts="list verify drill prune sync help"
+            opts="list verify drill keygen prune sync help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -423,6 +432,20 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__backup__subcmd__help__subcmd__keygen)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -485,6 +508,52 @@ _kronic() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__backup__subcmd__keygen)
+            opts="-v -q -h --secret-key --public-key --password-file --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --secret-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --public-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --password-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -683,7 +752,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__backup__subcmd__verify)
-            opts="-i -v -q -h --dir --latest --from-database --remote --remote-url --identity --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
+            opts="-i -v -q -h --dir --latest --from-database --allow-unsigned --remote --remote-url --identity --lock-timeout --lock-wait --wait --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -811,7 +880,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__help__subcmd__backup)
-            opts="list verify drill prune sync"
+            opts="list verify drill keygen prune sync"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -825,6 +894,20 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__help__subcmd__backup__subcmd__drill)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kronic__subcmd__help__subcmd__backup__subcmd__keygen)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1707,7 +1790,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__restore)
-            opts="-y -i -v -q -h --latest --from-database --remote --remote-url --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
+            opts="-y -i -v -q -h --latest --from-database --allow-unsigned --remote --remote-url --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

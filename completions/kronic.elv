@@ -286,6 +286,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand list 'List backups, newest first'
             cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
             cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
+            cand keygen 'Make a key pair that signs backups (minisign''s format), never over existing files'
             cand prune 'Delete backups the retention policy does not keep (never the newest)'
             cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -320,6 +321,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
             cand --latest 'Verify the newest backup in the folder (with --remote: in the bucket)'
+            cand --allow-unsigned 'Verify backups that are not signed by a key of KRONIC_BACKUP_TRUSTED_KEYS, with a warning (refused with --latest)'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand -q 'Only warnings and errors on stderr'
@@ -342,10 +344,27 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
+            cand --allow-unsigned 'Drill a backup that is not signed by a key of KRONIC_BACKUP_TRUSTED_KEYS, with a warning (only one named: never the newest)'
             cand --force 'Drop and reuse an existing scratch database that kronic did not create'
             cand --allow-empty 'Pass a backup with no tables (it fails the drill otherwise)'
             cand --json 'Print the report as JSON'
             cand --allow-superuser 'Restore even when connected as a superuser (or a member of pg_execute_server_program, pg_read_server_files or pg_write_server_files): the backup''s own functions then run with that power. Only for a backup whose history you know [env: KRONIC_ALLOW_SUPERUSER]'
+            cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
+            cand -q 'Only warnings and errors on stderr'
+            cand --quiet 'Only warnings and errors on stderr'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'kronic;backup;keygen'= {
+            cand --secret-key 'Where the secret key goes [default: KRONIC_BACKUP_SIGNING_KEY]'
+            cand --public-key 'Where the public key goes [default: the secret key''s path with .pub]'
+            cand --password-file 'Protect the secret key with the password in this file (then KRONIC_BACKUP_SIGNING_KEY_PASSWORD_FILE names it for backups)'
+            cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'
+            cand --lock-wait 'Seconds kronic may spend waiting for locks in all (table locks, retried; another kronic''s migration; pg_dump''s --lock-wait-timeout), then exit 75 with nothing changed [env: KRONIC_LOCK_WAIT] [default: 60]'
+            cand --wait 'Keep retrying the connection for up to SECS seconds while the server is down or starting (refused, reset, starting up); authentication errors fail at once'
+            cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
+            cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
             cand -v 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand --verbose 'More logging: -v debug, -vv also every SQL statement kronic sends'
             cand -q 'Only warnings and errors on stderr'
@@ -405,6 +424,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand list 'List backups, newest first'
             cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
             cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
+            cand keygen 'Make a key pair that signs backups (minisign''s format), never over existing files'
             cand prune 'Delete backups the retention policy does not keep (never the newest)'
             cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -414,6 +434,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;backup;help;verify'= {
         }
         &'kronic;backup;help;drill'= {
+        }
+        &'kronic;backup;help;keygen'= {
         }
         &'kronic;backup;help;prune'= {
         }
@@ -435,6 +457,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --database-url 'Database URL; overrides KRONIC_DATABASE_URL and the KRONIC_DATABASE_* parts'
             cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
             cand --latest 'Restore the newest backup in the backup folder (with --remote: in the bucket)'
+            cand --allow-unsigned 'Restore a backup that is not signed by a key of KRONIC_BACKUP_TRUSTED_KEYS (an old one), with a warning. Refused with --latest'
             cand --create 'Create the --target-db database first if it does not exist'
             cand -y 'Do not ask for confirmation'
             cand --yes 'Do not ask for confirmation'
@@ -526,6 +549,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand list 'List backups, newest first'
             cand verify 'Check that a backup decompresses completely, holds only what a restore allows, and ends like a complete pg_dump'
             cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
+            cand keygen 'Make a key pair that signs backups (minisign''s format), never over existing files'
             cand prune 'Delete backups the retention policy does not keep (never the newest)'
             cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules'
         }
@@ -534,6 +558,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
         &'kronic;help;backup;verify'= {
         }
         &'kronic;help;backup;drill'= {
+        }
+        &'kronic;help;backup;keygen'= {
         }
         &'kronic;help;backup;prune'= {
         }

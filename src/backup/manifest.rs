@@ -39,6 +39,50 @@ pub struct Manifest {
     /// The database's extensions and their versions (older manifests have none).
     #[serde(default)]
     pub extensions: BTreeMap<String, String>,
+    /// The backup's own name, the server's system identifier and the manifest's format:
+    /// bound by the signature, so a signed manifest cannot be given to another file, and
+    /// says which server it came from (older manifests have none).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub system_identifier: Option<String>,
+    #[serde(default)]
+    pub format: Option<u32>,
+}
+
+/// The manifest format kronic writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// A manifest as it was stored: its exact bytes (what a signature covers) and its
+/// signature, if it has one.
+#[derive(Debug, Clone, Default)]
+pub struct Sealed {
+    pub bytes: Vec<u8>,
+    pub signature: Option<String>,
+}
+
+impl Sealed {
+    /// `manifest`'s bytes, signed with `signer` when there is one (the signed comment
+    /// names the backup and its database, for whoever checks it by hand).
+    pub fn seal(
+        manifest: &Manifest,
+        signer: Option<&crate::backup::signing::Signer>,
+    ) -> Result<Sealed> {
+        let bytes = serde_json::to_vec_pretty(manifest)?;
+        let signature = match signer {
+            Some(s) => Some(s.sign(
+                &bytes,
+                &format!(
+                    "kronic backup {} of {} started {}",
+                    manifest.name.as_deref().unwrap_or("?"),
+                    manifest.database,
+                    manifest.started_at
+                ),
+            )?),
+            None => None,
+        };
+        Ok(Sealed { bytes, signature })
+    }
 }
 
 /// Where the manifest of `backup` lives.
@@ -53,10 +97,18 @@ pub fn name_for(backup: &str) -> String {
 }
 
 impl Manifest {
-    /// Writes it atomically next to `backup`, 0600 like the backup.
-    pub fn write(&self, backup: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)?;
-        fsutil::write_atomic(&path_for(backup), text.as_bytes(), 0o600)
+    /// Writes `sealed` atomically next to `backup`, 0600 like the backup: the signature
+    /// first, so that a manifest is never there without the signature made for it.
+    pub fn write(sealed: &Sealed, backup: &Path) -> Result<()> {
+        let path = path_for(backup);
+        if let Some(sig) = &sealed.signature {
+            fsutil::write_atomic(
+                &crate::backup::signing::sig_path(&path),
+                sig.as_bytes(),
+                0o600,
+            )?;
+        }
+        fsutil::write_atomic(&path, &sealed.bytes, 0o600)
     }
 
     /// Were the bytes read from `what` (their SHA-256) the ones this manifest recorded?
@@ -76,20 +128,37 @@ impl Manifest {
 
     /// The manifest of `backup`, if it has one (an unreadable or invalid one is 65).
     pub fn read(backup: &Path) -> Result<Option<Manifest>> {
+        Ok(Manifest::read_sealed(backup)?.map(|(m, _)| m))
+    }
+
+    /// The manifest of `backup` with its exact bytes and its signature, if it has one.
+    pub fn read_sealed(backup: &Path) -> Result<Option<(Manifest, Sealed)>> {
         let path = path_for(backup);
-        match std::fs::read(&path) {
+        let read = |path: &Path| match std::fs::read(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(fail(
                 crate::report::exit::io_code(&e),
                 format!("cannot read {}: {e}", path.display()),
             )),
-            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                fail(
-                    Code::DataErr,
-                    format!("{} is not a kronic manifest: {e}", path.display()),
-                )
-            }),
-        }
+            Ok(bytes) => Ok(Some(bytes)),
+        };
+        let Some(bytes) = read(&path)? else {
+            return Ok(None);
+        };
+        let manifest = Manifest::parse(&bytes, &path.display().to_string())?;
+        let signature = read(&crate::backup::signing::sig_path(&path))?
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        Ok(Some((manifest, Sealed { bytes, signature })))
+    }
+
+    /// A manifest's bytes as a manifest (65 naming `what` otherwise).
+    pub fn parse(bytes: &[u8], what: &str) -> Result<Manifest> {
+        serde_json::from_slice(bytes).map_err(|e| {
+            fail(
+                Code::DataErr,
+                format!("{what} is not a kronic manifest: {e}"),
+            )
+        })
     }
 }
 

@@ -16,6 +16,7 @@ pub mod restore;
 pub mod retention;
 pub mod schema_copy;
 pub mod settings;
+pub mod signing;
 pub mod source;
 pub mod sync;
 pub mod take;

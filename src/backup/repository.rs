@@ -181,8 +181,11 @@ pub fn prune(dir: &Path, policy: &Policy, dry_run: bool) -> Result<Vec<Decision<
                 format!("cannot delete {}: {e}", b.path.display()),
             )
         })?;
-        // Its manifest goes with it (never through a symlink: remove_file removes links).
-        let _ = std::fs::remove_file(crate::backup::manifest::path_for(&b.path));
+        // Its manifest and signature go with it (never through a symlink: remove_file
+        // removes links).
+        let manifest = crate::backup::manifest::path_for(&b.path);
+        let _ = std::fs::remove_file(crate::backup::signing::sig_path(&manifest));
+        let _ = std::fs::remove_file(manifest);
         tracing::info!("pruned {} ({} days old)", b.name, (now - b.time).num_days());
     }
     if !dry_run && !victims.is_empty() {
@@ -370,6 +373,7 @@ pub fn remove_stale_temp_files(dir: &Path, _lock: &FolderLock) {
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let is_ours = fsutil::temp_target(&name).is_some_and(|n| {
+            let n = n.strip_suffix(".minisig").unwrap_or(n);
             parse_backup_name(n.strip_suffix(".manifest.json").unwrap_or(n)).is_some()
         });
         if is_ours

@@ -11,6 +11,7 @@ use crate::backup::crypt::{Identities, Recipients};
 use crate::backup::pipeline::Compression;
 use crate::backup::remote::{HttpSettings, Remote};
 use crate::backup::retention::{Policy, Span};
+use crate::backup::signing::{Signer, Trust, Trusted};
 use crate::config::{config_err, env, file, seconds, switch, text_setting, vars};
 use crate::report::exit::{Code, fail};
 
@@ -291,4 +292,38 @@ pub fn identities(flags: &[PathBuf]) -> Result<Identities> {
         flags.to_vec()
     };
     Identities::load(&files)
+}
+
+/// The key that signs every backup's manifest, when `KRONIC_BACKUP_SIGNING_KEY` names
+/// one (checked like the identity; its password from
+/// `KRONIC_BACKUP_SIGNING_KEY_PASSWORD_FILE`).
+pub fn signer() -> Result<Option<std::sync::Arc<Signer>>> {
+    let Some(path) = env(vars::BACKUP_SIGNING_KEY).map(PathBuf::from) else {
+        return Ok(None);
+    };
+    let password = env(vars::BACKUP_SIGNING_KEY_PASSWORD_FILE).map(PathBuf::from);
+    Ok(Some(std::sync::Arc::new(Signer::load(
+        &path,
+        password.as_deref(),
+    )?)))
+}
+
+/// What a backup must be to be read: signed by a key of `KRONIC_BACKUP_TRUSTED_KEYS`
+/// (when set), unless `allow_unsigned` (refused with --latest: the newest must never be
+/// an unsigned file someone planted).
+pub fn trust(allow_unsigned: bool, latest: bool) -> Result<Trust> {
+    let keys = match env(vars::BACKUP_TRUSTED_KEYS) {
+        Some(p) => Some(Trusted::load(Path::new(&p))?),
+        None => None,
+    };
+    if allow_unsigned && latest {
+        return Err(fail(
+            Code::Usage,
+            "--allow-unsigned is refused with --latest: name the backup to restore",
+        ));
+    }
+    Ok(Trust {
+        keys,
+        allow_unsigned,
+    })
 }

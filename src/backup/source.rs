@@ -15,9 +15,10 @@ use chrono::{DateTime, Utc};
 
 use crate::backup::crypt::{self, Identities};
 use crate::backup::dump::{Reader, Step};
-use crate::backup::manifest::{self, Digest256, HashingReader, Manifest};
+use crate::backup::manifest::{self, Digest256, HashingReader, Manifest, Sealed};
 use crate::backup::remote::Remote;
 use crate::backup::repository;
+use crate::backup::signing::Trust;
 use crate::fsutil::{FileRead, read_error};
 use crate::report::exit::{Code, fail};
 use crate::report::progress::Progress;
@@ -173,6 +174,14 @@ enum At {
     Object(Remote, String),
 }
 
+/// What a backup must be to be read: its signature (`trust`) and whose it is (the
+/// configured database, or the one `--from-database` names).
+pub struct Wanted<'a> {
+    pub trust: &'a Trust,
+    pub database: Option<&'a str>,
+    pub from_database: Option<&'a str>,
+}
+
 /// A backup to read: a file, or an object streamed from the bucket, with its manifest.
 pub struct Source {
     /// The file, or the object's URL (for messages).
@@ -181,6 +190,8 @@ pub struct Source {
     pub time: Option<DateTime<Utc>>,
     /// The manifest next to it, when there is one.
     pub manifest: Option<Manifest>,
+    /// The manifest's exact bytes and signature.
+    pub sealed: Option<Sealed>,
     /// Set when it has no manifest while the backups next to it have one: deleted, or
     /// the backup was replaced. Verify and drills fail on it; a restore warns.
     pub manifest_missing: Option<String>,
@@ -238,25 +249,148 @@ impl Source {
     }
 
     /// The backup a restore or a drill reads (`locate`, a bucket named in an s3:// URL
-    /// opened with the offsite settings), checked before anything connects.
+    /// opened with the offsite settings), held to `want` (its signature, its database)
+    /// and checked before anything connects. With trusted keys, `--latest` passes over
+    /// backups that fail those checks, one line each, and takes the newest that passes.
     pub async fn find(
         file: Option<&Path>,
         remote: Option<Remote>,
         latest: bool,
         dir: &Path,
         identities: Identities,
+        want: &Wanted<'_>,
     ) -> Result<Source> {
-        let src = Source::locate(
-            file,
-            remote,
-            |url| crate::backup::settings::remote(Some(url.to_string())),
-            latest,
-            dir,
-            identities,
-        )
-        .await?;
+        let src = Source::choose(file, remote, latest, dir, identities, want).await?;
         src.check().await?;
         Ok(src)
+    }
+
+    /// `find` without opening it (verify reads an encrypted backup without identity).
+    pub async fn choose(
+        file: Option<&Path>,
+        remote: Option<Remote>,
+        latest: bool,
+        dir: &Path,
+        identities: Identities,
+        want: &Wanted<'_>,
+    ) -> Result<Source> {
+        Ok(match (file, latest, want.trust.keys.is_some()) {
+            (None, true, true) => Source::newest_trusted(remote, dir, identities, want).await?,
+            _ => {
+                let src = Source::locate(
+                    file,
+                    remote,
+                    |url| crate::backup::settings::remote(Some(url.to_string())),
+                    latest,
+                    dir,
+                    identities,
+                )
+                .await?;
+                if latest {
+                    src.check_newest(want.database, want.from_database)?;
+                }
+                src.check_trust(want)?;
+                src
+            }
+        })
+    }
+
+    /// The newest backup, in the bucket or the folder, that its signature and manifest
+    /// vouch for.
+    async fn newest_trusted(
+        remote: Option<Remote>,
+        dir: &Path,
+        identities: Identities,
+        want: &Wanted<'_>,
+    ) -> Result<Source> {
+        let now = Utc::now();
+        let (candidates, place): (Vec<Result<Source>>, String) = match &remote {
+            Some(r) => {
+                let mut out = Vec::new();
+                for b in repository::current(r.list().await?, now) {
+                    out.push(Source::object(r, &b.name, identities.clone()).await);
+                }
+                (out, r.url().to_string())
+            }
+            None => {
+                repository::trusted_dir(dir)?;
+                let out = repository::current(repository::list(dir)?, now)
+                    .into_iter()
+                    .filter(|b| repository::distrust(b).is_none())
+                    .map(|b| Source::file(b.path, identities.clone()))
+                    .collect();
+                (out, dir.display().to_string())
+            }
+        };
+        for candidate in candidates {
+            let checked = candidate.and_then(|src| {
+                src.check_newest(want.database, want.from_database)?;
+                src.check_trust(want)?;
+                Ok(src)
+            });
+            match checked {
+                Ok(src) => return Ok(src),
+                Err(e) => tracing::warn!("passing over {e:#}"),
+            }
+        }
+        Err(fail(
+            Code::NoInput,
+            format!("no backup in {place} is signed by a trusted key"),
+        ))
+    }
+
+    /// With trusted keys configured: the manifest is signed by one of them over exactly
+    /// its bytes, and what the signature binds holds: the backup's own name, the
+    /// database (unless `--from-database` names the manifest's), a format kronic reads.
+    /// 65 naming the backup otherwise; `--allow-unsigned` turns that into a warning.
+    pub fn check_trust(&self, want: &Wanted<'_>) -> Result<()> {
+        let Some(keys) = &want.trust.keys else {
+            return Ok(());
+        };
+        let label = self.label.display().to_string();
+        let checked = (|| {
+            let (bytes, sig) = match &self.sealed {
+                Some(s) => (&s.bytes[..], s.signature.as_deref()),
+                None => (&[][..], None),
+            };
+            let id = keys.check(&label, bytes, sig)?;
+            let m = self.manifest.as_ref().expect("a signed manifest was read");
+            let own = self
+                .label
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let untrusted = |why: String| fail(Code::DataErr, format!("{label}: {why}"));
+            if m.name.as_deref() != Some(own.as_str()) {
+                return Err(untrusted(format!(
+                    "its manifest, signed by key {id}, is the manifest of {} (renamed, or another backup's manifest)",
+                    m.name.as_deref().unwrap_or("an unnamed backup")
+                )));
+            }
+            if m.format.is_none_or(|f| f > crate::backup::manifest::FORMAT) {
+                return Err(untrusted(format!(
+                    "its manifest's format {:?} is not one this kronic reads",
+                    m.format
+                )));
+            }
+            let db = m.database.rsplit('/').next().unwrap_or(&m.database);
+            if let Some(wanted) = want.from_database.or(want.database)
+                && db != wanted
+            {
+                return Err(untrusted(format!(
+                    "a backup of database {db} (signed by key {id}), not of {wanted}: --from-database {db} to restore it anyway"
+                )));
+            }
+            tracing::debug!("{label}: signed by trusted key {id}");
+            Ok(())
+        })();
+        match checked {
+            Err(e) if want.trust.allow_unsigned => {
+                tracing::warn!("{e:#}; reading it anyway (--allow-unsigned)");
+                Ok(())
+            }
+            r => r,
+        }
     }
 
     /// A backup picked as the newest is taken only if its manifest agrees: it is a
@@ -318,7 +452,10 @@ impl Source {
             .unwrap_or_default();
         let time = repository::parse_backup_name(&name)
             .or_else(|| meta.modified().ok().map(DateTime::<Utc>::from));
-        let manifest = Manifest::read(&path)?;
+        let (manifest, sealed) = match Manifest::read_sealed(&path)? {
+            Some((m, s)) => (Some(m), Some(s)),
+            None => (None, None),
+        };
         let manifest_missing = match manifest {
             Some(_) => None,
             None => missing_in_folder(&path, &name),
@@ -328,6 +465,7 @@ impl Source {
             size: meta.len(),
             time,
             manifest,
+            sealed,
             manifest_missing,
             identities: Arc::new(identities),
             at: At::File(path),
@@ -338,7 +476,10 @@ impl Source {
     pub async fn object(remote: &Remote, name: &str, identities: Identities) -> Result<Source> {
         let label = PathBuf::from(remote.url_of(name));
         let size = remote.size(name).await?;
-        let manifest = remote.manifest(name).await?;
+        let (manifest, sealed) = match remote.manifest_sealed(name).await? {
+            Some((m, s)) => (Some(m), Some(s)),
+            None => (None, None),
+        };
         let manifest_missing = match manifest {
             Some(_) => None,
             None => {
@@ -359,6 +500,7 @@ impl Source {
             size,
             time: repository::parse_backup_name(name),
             manifest,
+            sealed,
             manifest_missing,
             identities: Arc::new(identities),
             at: At::Object(remote.clone(), name.to_string()),

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::backup::crypt::Identities;
-use crate::backup::manifest::{HashingReader, Manifest};
+use crate::backup::manifest::{HashingReader, Manifest, Sealed};
 use crate::backup::remote::Remote;
 use crate::backup::remote::upload::Feed;
+use crate::backup::remote::upload::Sidecar;
 use crate::backup::source;
 use crate::report::exit::{Code, fail};
 use crate::report::ui::Interrupts;
@@ -23,7 +24,7 @@ use crate::report::ui::Interrupts;
 pub async fn upload_file(
     remote: &Remote,
     path: &Path,
-    manifest: Option<Manifest>,
+    manifest: Option<(Manifest, Sealed)>,
     journal: Option<&Path>,
     interrupts: &mut Interrupts,
 ) -> Result<()> {
@@ -61,16 +62,20 @@ pub async fn upload_file(
         }
     };
     let matches = match &manifest {
-        Some(m) => m.check_digest(&path.display().to_string(), &sha256),
+        Some((m, _)) => m.check_digest(&path.display().to_string(), &sha256),
         None => Ok(()),
     };
     if let Err(e) = matches {
         upload.abort(journal).await;
         return Err(e.context("not uploaded"));
     }
-    let manifest = manifest.unwrap_or_default();
+    // The manifest goes up as it was stored, with its signature: sync signs nothing.
+    let sidecar = match manifest {
+        Some((_, sealed)) => Sidecar::Carried(sealed),
+        None => Sidecar::Fresh(Box::default(), None),
+    };
     upload
-        .complete(size, &sha256, manifest, journal, interrupts)
+        .complete(size, &sha256, sidecar, journal, interrupts)
         .await
 }
 

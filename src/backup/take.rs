@@ -10,10 +10,11 @@ use chrono::Utc;
 use indicatif::HumanBytes;
 
 use crate::backup::crypt::Recipients;
-use crate::backup::manifest::{DumpStats, Manifest, Observed};
+use crate::backup::manifest::{DumpStats, Manifest, Observed, Sealed};
 use crate::backup::metrics::{self, BackupStats};
 use crate::backup::pipeline::{self, Compression, Failure, Output, Sink};
 use crate::backup::remote::Remote;
+use crate::backup::remote::upload::Sidecar;
 use crate::backup::remote::upload::{Feed, Upload};
 use crate::backup::repository;
 use crate::config::Config;
@@ -44,6 +45,8 @@ pub struct Plan {
     pub local: bool,
     /// Back up a database without tables (refused otherwise).
     pub allow_empty: bool,
+    /// Sign each manifest with this key (`KRONIC_BACKUP_SIGNING_KEY`).
+    pub signer: Option<std::sync::Arc<crate::backup::signing::Signer>>,
 }
 
 /// A backup that was taken.
@@ -132,11 +135,13 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
             });
         }
     };
-    let manifest = manifest_of(config, plan, server, started_at, &stats, dumped);
+    let manifest = manifest_of(config, plan, &name, server, started_at, &stats, dumped);
     if plan.local {
-        let kept = manifest.write(&dest).with_context(|| {
-            format!("the backup {name} was kept, but its manifest was not written")
-        });
+        let kept = Sealed::seal(&manifest, plan.signer.as_deref())
+            .and_then(|sealed| Manifest::write(&sealed, &dest))
+            .with_context(|| {
+                format!("the backup {name} was kept, but its manifest was not written")
+            });
         if let Err(e) = kept {
             if let Some(u) = upload {
                 u.abort(journal).await;
@@ -200,8 +205,9 @@ async fn complete_upload(
 ) -> Result<Result<()>> {
     let url = upload.url();
     let (size, sha256) = (stats.out_bytes, &stats.sha256);
+    let sidecar = Sidecar::Fresh(Box::new(manifest), plan.signer.clone());
     match upload
-        .complete(size, sha256, manifest, journal, interrupts)
+        .complete(size, sha256, sidecar, journal, interrupts)
         .await
     {
         Ok(()) => {
@@ -263,6 +269,7 @@ fn settle(
 fn manifest_of(
     config: &Config,
     plan: &Plan,
+    name: &str,
     server: Server,
     started_at: chrono::DateTime<Utc>,
     stats: &BackupStats,
@@ -288,6 +295,9 @@ fn manifest_of(
         indexes: dumped.indexes,
         constraints: dumped.constraints,
         extensions: server.extensions,
+        name: Some(name.to_string()),
+        system_identifier: server.system_identifier,
+        format: Some(crate::backup::manifest::FORMAT),
     }
 }
 
@@ -343,6 +353,8 @@ struct Server {
     extensions: std::collections::BTreeMap<String, String>,
     /// Tables outside the system schemas.
     tables: i64,
+    /// pg_control_system()'s, when the role may read it.
+    system_identifier: Option<String>,
 }
 
 async fn describe_server(client: &tokio_postgres::Client) -> Result<Server> {
@@ -368,11 +380,21 @@ async fn describe_server(client: &tokio_postgres::Client) -> Result<Server> {
     )
     .await?[0]
         .get(0);
+    // Superusers and members of pg_read_all_stats may read it; others record none.
+    let system_identifier = db::query(
+        client,
+        "SELECT system_identifier::text FROM pg_control_system()",
+        &[],
+    )
+    .await
+    .ok()
+    .and_then(|rows| rows.first().map(|r| r.get(0)));
     Ok(Server {
         version: row.get(0),
         schema_version,
         extensions,
         tables,
+        system_identifier,
     })
 }
 
@@ -577,6 +599,7 @@ pub async fn before_migration(config: &Config) -> Result<PathBuf> {
         local: true,
         // Migrating an empty database is how every database starts.
         allow_empty: true,
+        signer: crate::backup::settings::signer()?,
     };
     let taken = take(config, &plan).await?;
     crate::backup::source::Source::file(

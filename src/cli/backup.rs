@@ -229,6 +229,10 @@ pub enum BackupAction {
         /// configured one.
         #[arg(long, value_name = "NAME", requires = "latest")]
         from_database: Option<String>,
+        /// Verify backups that are not signed by a key of KRONIC_BACKUP_TRUSTED_KEYS,
+        /// with a warning (refused with --latest).
+        #[arg(long)]
+        allow_unsigned: bool,
         #[command(flatten)]
         remote: RemoteSel,
         #[command(flatten)]
@@ -243,6 +247,26 @@ pub enum BackupAction {
         after_help = "Examples:\n  kronic backup drill\n  kronic backup drill --json --metrics-file /var/lib/prometheus/node-exporter/kronic_drill.prom"
     )]
     Drill(DrillArgs),
+    /// Make a key pair that signs backups (minisign's format), never over existing files.
+    ///
+    /// The secret key goes to KRONIC_BACKUP_SIGNING_KEY on the host that backs up (root:kronic
+    /// 0640 on a packaged host); the public key into KRONIC_BACKUP_TRUSTED_KEYS wherever
+    /// backups are restored, and offsite, with the disaster-recovery notes.
+    #[command(
+        after_help = "Examples:\n  kronic backup keygen --secret-key /etc/kronic/signing.key --public-key /etc/kronic/signing.pub"
+    )]
+    Keygen {
+        /// Where the secret key goes [default: KRONIC_BACKUP_SIGNING_KEY].
+        #[arg(long, value_name = "FILE")]
+        secret_key: Option<PathBuf>,
+        /// Where the public key goes [default: the secret key's path with .pub].
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<PathBuf>,
+        /// Protect the secret key with the password in this file (then
+        /// KRONIC_BACKUP_SIGNING_KEY_PASSWORD_FILE names it for backups).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
     /// Delete backups the retention policy does not keep (never the newest).
     #[command(after_help = "Examples:\n  kronic backup prune --dry-run --keep-days 14")]
     Prune {
@@ -298,6 +322,10 @@ pub struct DrillArgs {
     /// one (the newest must otherwise be the configured database's).
     #[arg(long, value_name = "NAME")]
     pub from_database: Option<String>,
+    /// Drill a backup that is not signed by a key of KRONIC_BACKUP_TRUSTED_KEYS, with
+    /// a warning (only one named: never the newest).
+    #[arg(long)]
+    pub allow_unsigned: bool,
     /// Drop and reuse an existing scratch database that kronic did not create.
     #[arg(long)]
     pub force: bool,
@@ -355,6 +383,11 @@ pub struct RestoreArgs {
     /// one (it is refused otherwise, 65).
     #[arg(long, value_name = "NAME", requires = "latest")]
     pub from_database: Option<String>,
+
+    /// Restore a backup that is not signed by a key of KRONIC_BACKUP_TRUSTED_KEYS (an
+    /// old one), with a warning. Refused with --latest.
+    #[arg(long)]
+    pub allow_unsigned: bool,
 
     #[command(flatten)]
     pub remote: RemoteSel,

@@ -9,7 +9,8 @@ use anyhow::Result;
 use indicatif::HumanBytes;
 
 use crate::backup::restore;
-use crate::backup::source::Source;
+use crate::backup::settings;
+use crate::backup::source::{Source, Wanted};
 use crate::cli::RestoreArgs;
 use crate::config::{Config, DbConfig};
 use crate::pg::db;
@@ -50,17 +51,21 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     // The backup's first bytes are checked before anything connects; who restores is
     // checked before a statement of it is read.
     let named = args.remote.name();
+    let trust = settings::trust(args.allow_unsigned, args.latest)?;
+    let want = Wanted {
+        trust: &trust,
+        database: Some(&config.db.dbname),
+        from_database: args.from_database.as_deref(),
+    };
     let src = Source::find(
         args.file.as_deref().or(named.as_deref()),
         args.remote.load()?,
         args.latest,
         &args.dir.path(),
         args.apply.identity.load()?,
+        &want,
     )
     .await?;
-    if args.latest {
-        src.check_newest(Some(&config.db.dbname), args.from_database.as_deref())?;
-    }
     let (client, missing) = look_at_target(&target, &args).await?;
     let allow = args.apply.allow_superuser()?;
     match &client {

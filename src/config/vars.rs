@@ -28,6 +28,9 @@ pub const BACKUP_COMPRESSION: &str = "KRONIC_BACKUP_COMPRESSION";
 pub const BACKUP_RECIPIENTS: &str = "KRONIC_BACKUP_RECIPIENTS";
 pub const BACKUP_RECIPIENTS_FILE: &str = "KRONIC_BACKUP_RECIPIENTS_FILE";
 pub const BACKUP_IDENTITY_FILE: &str = "KRONIC_BACKUP_IDENTITY_FILE";
+pub const BACKUP_SIGNING_KEY: &str = "KRONIC_BACKUP_SIGNING_KEY";
+pub const BACKUP_SIGNING_KEY_PASSWORD_FILE: &str = "KRONIC_BACKUP_SIGNING_KEY_PASSWORD_FILE";
+pub const BACKUP_TRUSTED_KEYS: &str = "KRONIC_BACKUP_TRUSTED_KEYS";
 pub const BACKUP_REMOTE: &str = "KRONIC_BACKUP_REMOTE";
 pub const REMOTE_TIMEOUT: &str = "KRONIC_REMOTE_TIMEOUT";
 pub const CA_BUNDLE: &str = "AWS_CA_BUNDLE";
@@ -112,6 +115,18 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         BACKUP_IDENTITY_FILE,
         "age identity file (or unencrypted ssh key) to restore and verify encrypted backups",
+    ),
+    (
+        BACKUP_SIGNING_KEY,
+        "a minisign secret key file (kronic backup keygen): every backup's manifest is signed",
+    ),
+    (
+        BACKUP_SIGNING_KEY_PASSWORD_FILE,
+        "a file holding the signing key's password, when it has one",
+    ),
+    (
+        BACKUP_TRUSTED_KEYS,
+        "a file of minisign public keys: restore, drill, verify and sync accept only backups signed by one",
     ),
     (
         BACKUP_REMOTE,

@@ -32,6 +32,7 @@ mod retention;
 mod safe_migrations;
 mod secrets;
 mod seed;
+mod signed;
 mod statements;
 
 /// Registers test functions under `module::name`.
@@ -74,6 +75,7 @@ fn main() {
     tests.extend(safe_migrations::tests());
     tests.extend(plan_attacks::tests());
     tests.extend(fresh_attack::tests());
+    tests.extend(signed::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());

@@ -19,9 +19,10 @@ use object_store::client::{HttpClient, HttpConnector};
 use object_store::path::Path;
 use object_store::{ClientOptions, ObjectStoreExt, PutPayload};
 
-use crate::backup::manifest::Manifest;
+use crate::backup::manifest::{Manifest, Sealed};
 use crate::backup::repository;
 use crate::backup::retention::{self, Dated, Decision, Policy};
+use crate::backup::signing;
 use crate::report::exit::{Code, fail};
 use crate::report::ui::one_line;
 
@@ -306,16 +307,24 @@ impl Remote {
 
     /// The manifest uploaded with `name`, if there is one.
     pub async fn manifest(&self, name: &str) -> Result<Option<Manifest>> {
+        Ok(self.manifest_sealed(name).await?.map(|(m, _)| m))
+    }
+
+    /// The manifest uploaded with `name` with its exact bytes and its signature.
+    pub async fn manifest_sealed(&self, name: &str) -> Result<Option<(Manifest, Sealed)>> {
+        let manifest = crate::backup::manifest::name_for(name);
         // The whole fetch within the remote timeout (a server dripping bytes cannot hold
         // kronic), and the bytes counted as they arrive (whatever Content-Length says).
-        let bytes = match tokio::time::timeout(self.timeout, self.manifest_bytes(name)).await {
-            Ok(r) => r?,
-            Err(_) => return Err(self.no_answer()),
+        let fetch = |key: String| async move {
+            match tokio::time::timeout(self.timeout, self.small_object(name, &key)).await {
+                Ok(r) => r,
+                Err(_) => Err(self.no_answer()),
+            }
         };
-        let Some(bytes) = bytes else {
+        let Some(bytes) = fetch(manifest.clone()).await? else {
             return Ok(None);
         };
-        serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        let parsed = serde_json::from_slice(&bytes).map_err(|e| {
             fail(
                 Code::DataErr,
                 format!(
@@ -324,11 +333,16 @@ impl Remote {
                     one_line(&e.to_string(), 200)
                 ),
             )
-        })
+        })?;
+        let signature = fetch(signing::sig_name(&manifest))
+            .await?
+            .map(|b| String::from_utf8_lossy(&b).into_owned());
+        Ok(Some((parsed, Sealed { bytes, signature })))
     }
 
-    async fn manifest_bytes(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        let key = self.key(&crate::backup::manifest::name_for(name));
+    /// A sidecar object of `name` (its manifest, its signature), bounded in size.
+    async fn small_object(&self, name: &str, object: &str) -> Result<Option<Vec<u8>>> {
+        let key = self.key(object);
         let got = match self.store.get(&key).await {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(self.error(name, e)),
@@ -359,12 +373,26 @@ impl Remote {
         Ok(Some(bytes))
     }
 
-    async fn put_manifest(&self, name: &str, manifest: &Manifest) -> Result<()> {
-        let text = serde_json::to_vec_pretty(manifest)?;
-        let key = self.key(&crate::backup::manifest::name_for(name));
-        self.bounded(name, self.store.put(&key, PutPayload::from(text)))
-            .await
-            .map(|_| ())
+    /// The manifest's exact bytes, after its signature (a manifest is never there
+    /// without the signature made for it).
+    async fn put_manifest(&self, name: &str, sealed: &Sealed) -> Result<()> {
+        let manifest = crate::backup::manifest::name_for(name);
+        if let Some(sig) = &sealed.signature {
+            let key = self.key(&signing::sig_name(&manifest));
+            self.bounded(
+                name,
+                self.store
+                    .put(&key, PutPayload::from(sig.clone().into_bytes())),
+            )
+            .await?;
+        }
+        let key = self.key(&manifest);
+        self.bounded(
+            name,
+            self.store.put(&key, PutPayload::from(sealed.bytes.clone())),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Deletes a backup and its manifest.
@@ -373,11 +401,14 @@ impl Remote {
             .delete(&self.key(name))
             .await
             .map_err(|e| self.error(name, e))?;
-        let sidecar = self.key(&crate::backup::manifest::name_for(name));
-        match self.store.delete(&sidecar).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.error(name, e)),
+        let manifest = crate::backup::manifest::name_for(name);
+        for sidecar in [manifest.clone(), signing::sig_name(&manifest)] {
+            match self.store.delete(&self.key(&sidecar)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.error(name, e)),
+            }
         }
+        Ok(())
     }
 
     /// `op` bounded by the remote timeout, its error explained.

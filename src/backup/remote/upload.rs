@@ -15,7 +15,7 @@ use object_store::{MultipartId, ObjectStoreExt, PutPayload};
 use tokio::task::JoinSet;
 
 use super::Remote;
-use crate::backup::manifest::Manifest;
+use crate::backup::manifest::{Manifest, Sealed};
 use crate::report::exit::{Code, fail};
 use crate::report::ui::Interrupts;
 
@@ -96,6 +96,17 @@ async fn send_parts(
 }
 
 /// An upload in progress. Complete it, or abort it: on every failure path.
+/// The manifest that goes up with an upload.
+pub enum Sidecar {
+    /// Made by this backup: its size and digest filled in, signed when a key is set.
+    Fresh(
+        Box<Manifest>,
+        Option<std::sync::Arc<crate::backup::signing::Signer>>,
+    ),
+    /// A local backup's own, exactly as it was stored and signed (sync never signs).
+    Carried(Sealed),
+}
+
 pub struct Upload {
     remote: Remote,
     name: String,
@@ -123,7 +134,7 @@ impl Upload {
         mut self,
         size: u64,
         sha256: &str,
-        mut manifest: Manifest,
+        sidecar: Sidecar,
         journal: Option<&FsPath>,
         interrupts: &mut Interrupts,
     ) -> Result<()> {
@@ -195,9 +206,15 @@ impl Upload {
                     ),
                 ));
             }
-            manifest.compressed_bytes = size;
-            manifest.sha256 = sha256.to_string();
-            r.put_manifest(&self.name, &manifest).await
+            let sealed = match sidecar {
+                Sidecar::Fresh(mut manifest, signer) => {
+                    manifest.compressed_bytes = size;
+                    manifest.sha256 = sha256.to_string();
+                    Sealed::seal(&manifest, signer.as_deref())?
+                }
+                Sidecar::Carried(sealed) => sealed,
+            };
+            r.put_manifest(&self.name, &sealed).await
         }
         .await;
         if let Err(e) = checked {

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use crate::backup::drill::{Check, names_check, row_check, rows, shown};
 use crate::backup::metrics;
 use crate::backup::restore::{self, Restored};
-use crate::backup::source::Source;
+use crate::backup::settings;
+use crate::backup::source::{Source, Wanted};
 use crate::cli::DrillArgs;
 use crate::config::{self, Config, DbConfig, vars};
 use crate::pg::{databases, db, roles};
@@ -73,17 +74,22 @@ async fn attempt(config: &Config, args: &DrillArgs) -> Result<Drilled> {
             .unwrap_or_else(|| format!("{}_drill_scratch", config.db.dbname)),
     )?;
     let named = args.remote.name();
+    let latest = args.file.is_none() && named.is_none();
+    let trust = settings::trust(args.allow_unsigned, latest)?;
+    let want = Wanted {
+        trust: &trust,
+        database: Some(&config.db.dbname),
+        from_database: args.from_database.as_deref(),
+    };
     let src = Source::find(
         args.file.as_deref().or(named.as_deref()),
         args.remote.load()?,
-        true,
+        latest,
         &args.dir.path(),
         args.apply.identity.load()?,
+        &want,
     )
     .await?;
-    if args.file.is_none() && args.remote.name().is_none() {
-        src.check_newest(Some(&config.db.dbname), args.from_database.as_deref())?;
-    }
     // Who restores is checked before a statement of the backup is read.
     let client = db::connect_wait(&config.db, args.apply.wait.wait).await?;
     roles::refuse_superuser(&client, args.apply.allow_superuser()?).await?;

@@ -6,13 +6,17 @@ mod list;
 mod sync;
 mod verify;
 
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
 
+use crate::backup::source::Wanted;
 use crate::backup::take::{Plan, take};
-use crate::backup::{repository, settings};
+use crate::backup::{repository, settings, signing};
 use crate::cli::{BackupAction, BackupArgs};
 use crate::config::{self, Config, vars};
 use crate::report::exit::{Code, fail};
+use crate::report::ui::say;
 
 pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> Result<Code> {
     match args.action {
@@ -34,13 +38,20 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
                     "backup sync needs KRONIC_BACKUP_REMOTE or --remote-url s3://BUCKET/PREFIX",
                 )
             })?;
-            sync::sync(&dir.path(), &remote, &keep.policy()?, dry_run).await
+            let trust = settings::trust(false, false)?;
+            sync::sync(&dir.path(), &remote, &keep.policy()?, dry_run, &trust).await
         }
+        Some(BackupAction::Keygen {
+            secret_key,
+            public_key,
+            password_file,
+        }) => keygen(secret_key, public_key, password_file),
         Some(BackupAction::Verify {
             dir,
             files,
             latest,
             from_database,
+            allow_unsigned,
             remote,
             identity,
         }) => {
@@ -55,13 +66,16 @@ pub async fn run(config: impl FnOnce() -> Result<Config>, args: BackupArgs) -> R
                 true => config().ok().map(|c| c.db.dbname),
                 false => None,
             };
-            let newest = verify::Newest {
-                database,
-                from_database,
+            let trust = settings::trust(allow_unsigned, latest)?;
+            let want = Wanted {
+                trust: &trust,
+                database: database.as_deref(),
+                from_database: from_database.as_deref(),
             };
             verify::run(
                 &files,
-                latest.then_some(&newest),
+                latest,
+                &want,
                 &dir.path(),
                 remote.as_ref(),
                 identity.load()?,
@@ -119,6 +133,7 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
         metrics_file: config::path_setting(args.metrics_file.clone(), vars::BACKUP_METRICS_FILE),
         lock_wait: args.locks.policy()?.budget,
         wait: args.wait.wait,
+        signer: settings::signer()?,
     };
     let taken = take(config, &plan).await?;
     if taken.trusted {
@@ -143,4 +158,37 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
         }
         _ => Ok(Code::Ok),
     }
+}
+
+/// `backup keygen`: the key pair, where it went, and the key id minisign shows.
+fn keygen(
+    secret: Option<PathBuf>,
+    public: Option<PathBuf>,
+    password_file: Option<PathBuf>,
+) -> Result<Code> {
+    let secret = secret
+        .or_else(|| config::env(vars::BACKUP_SIGNING_KEY).map(PathBuf::from))
+        .ok_or_else(|| {
+            fail(
+                Code::Usage,
+                "backup keygen needs --secret-key FILE (or KRONIC_BACKUP_SIGNING_KEY)",
+            )
+        })?;
+    let public = public.unwrap_or_else(|| secret.with_extension("pub"));
+    let password = match &password_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| fail(Code::NoInput, format!("cannot read {}: {e}", f.display())))?
+                .trim_end_matches(['\n', '\r'])
+                .to_string(),
+        ),
+        None => None,
+    };
+    let id = signing::keygen(&secret, &public, password)?;
+    say(format!(
+        "key {id}: secret key {} (0600: on a packaged host, chgrp kronic and chmod 640 it), public key {} (into KRONIC_BACKUP_TRUSTED_KEYS where backups are restored, and keep a copy offsite)",
+        secret.display(),
+        public.display()
+    ))?;
+    Ok(Code::Ok)
 }

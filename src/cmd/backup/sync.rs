@@ -10,13 +10,20 @@ use crate::backup::manifest::Manifest;
 use crate::backup::remote::Remote;
 use crate::backup::repository;
 use crate::backup::retention::Policy;
+use crate::backup::signing::Trust;
 use crate::backup::sync;
 use crate::report::exit::{Code, fail};
 use crate::report::ui::{Interrupts, say};
 
 /// Uploads the folder's backups that the bucket lacks, oldest first, each verified and
 /// its digest checked as it streams; then prunes the bucket by `policy`.
-pub async fn sync(dir: &Path, remote: &Remote, policy: &Policy, dry_run: bool) -> Result<Code> {
+pub async fn sync(
+    dir: &Path,
+    remote: &Remote,
+    policy: &Policy,
+    dry_run: bool,
+    trust: &Trust,
+) -> Result<Code> {
     repository::trusted_dir(dir)?;
     // No backup may be written while the folder is read (a dry run changes nothing).
     let _lock = if dry_run {
@@ -47,7 +54,15 @@ pub async fn sync(dir: &Path, remote: &Remote, policy: &Policy, dry_run: bool) -
             say(format!("would upload {}", b.name))?;
             continue;
         }
-        let manifest = Manifest::read(&b.path)?;
+        let manifest = Manifest::read_sealed(&b.path)?;
+        if let Some(keys) = &trust.keys {
+            // A planted file must not reach the offsite copy: the same check as a restore.
+            let (bytes, sig) = match &manifest {
+                Some((_, s)) => (&s.bytes[..], s.signature.as_deref()),
+                None => (&[][..], None),
+            };
+            keys.check(&b.path.display().to_string(), bytes, sig)?;
+        }
         sync::upload_file(remote, &b.path, manifest, Some(dir), &mut interrupts).await?;
         say(format!("uploaded {}", remote.url_of(&b.name)))?;
         if interrupts.pending() {

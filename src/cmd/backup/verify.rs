@@ -8,47 +8,32 @@ use indicatif::HumanBytes;
 
 use crate::backup::crypt::Identities;
 use crate::backup::remote::Remote;
-use crate::backup::repository;
-use crate::backup::source::Source;
+use crate::backup::source::{Source, Wanted};
 use crate::report::exit::{Code, classify, fail};
 use crate::report::ui::say;
 
-/// With --latest: whose backup the newest must be.
-pub struct Newest {
-    pub database: Option<String>,
-    pub from_database: Option<String>,
-}
-
-/// The backups to verify: `given` (files, or names in the bucket), else the newest,
-/// which must be the expected database's and started when its name says.
+/// The backups to verify: `given` (files, or names in the bucket), each held to
+/// `want`'s signature rules, else the newest that `want` allows.
 async fn sources(
     given: &[PathBuf],
-    newest: Option<&Newest>,
+    latest: bool,
+    want: &Wanted<'_>,
     dir: &Path,
     remote: Option<&Remote>,
     identities: &Identities,
 ) -> Result<Vec<Result<Source>>> {
     let mut out = Vec::new();
-    let check = |src: Result<Source>| match (src, newest) {
-        (Ok(src), Some(n)) => src
-            .check_newest(n.database.as_deref(), n.from_database.as_deref())
-            .map(|()| src),
-        (src, _) => src,
-    };
-    match (given.is_empty(), newest.is_some(), remote) {
+    let trusted = |src: Result<Source>| src.and_then(|s| s.check_trust(want).map(|()| s));
+    match (given.is_empty(), latest, remote) {
         (true, false, _) => {
             return Err(fail(
                 Code::Usage,
                 "backup verify needs backup FILEs (with --remote: names), or --latest for the newest",
             ));
         }
-        (true, true, Some(r)) => {
-            let name = r.latest().await?.name;
-            out.push(check(Source::object(r, &name, identities.clone()).await));
-        }
-        (true, true, None) => {
-            let path = repository::latest(dir)?.path;
-            out.push(check(Source::file(path, identities.clone())));
+        (true, true, r) => {
+            let r = r.cloned();
+            out.push(Source::choose(None, r, true, dir, identities.clone(), want).await);
         }
         (false, _, Some(r)) => {
             for g in given {
@@ -56,12 +41,12 @@ async fn sources(
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                out.push(Source::object(r, &name, identities.clone()).await);
+                out.push(trusted(Source::object(r, &name, identities.clone()).await));
             }
         }
         (false, _, None) => {
             for g in given {
-                out.push(Source::file(g.clone(), identities.clone()));
+                out.push(trusted(Source::file(g.clone(), identities.clone())));
             }
         }
     }
@@ -72,12 +57,13 @@ async fn sources(
 /// summed up (exit code of the first).
 pub async fn run(
     given: &[PathBuf],
-    newest: Option<&Newest>,
+    latest: bool,
+    want: &Wanted<'_>,
     dir: &Path,
     remote: Option<&Remote>,
     identities: Identities,
 ) -> Result<Code> {
-    let sources = sources(given, newest, dir, remote, &identities).await?;
+    let sources = sources(given, latest, want, dir, remote, &identities).await?;
     let count = sources.len();
     let mut failed = Vec::new();
     let mut unchecked = false;
