@@ -82,12 +82,15 @@ fn fingerprint(db: &TestDb) -> String {
         "SELECT string_agg(sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY 1) FROM pg_sequences",
         "SELECT string_agg(c.relname || '=' || pg_relation_filenode(c.oid), ',' ORDER BY 1) FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'billing')",
+        // Shared catalogs, as far as this database and kronic's role go (other tests
+        // create roles and databases meanwhile).
         "SELECT string_agg(setdatabase || '/' || setrole || '=' || array_to_string(setconfig, ';'), ',' ORDER BY 1) \
-         FROM pg_db_role_setting",
+         FROM pg_db_role_setting WHERE setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+            OR setrole = (SELECT oid FROM pg_roles WHERE rolname = 'kronic_app')",
         "SELECT string_agg(datname || '=' || coalesce(datacl::text, '') || coalesce(shobj_description(oid, 'pg_database'), ''), ',' ORDER BY 1) \
-         FROM pg_database WHERE (datname NOT LIKE 'kt\\_%' AND datname NOT LIKE 'kronic\\_plan\\_%') \
-            OR datname = current_database()",
-        "SELECT string_agg(rolname || '=' || coalesce(array_to_string(rolconfig, ';'), ''), ',' ORDER BY 1) FROM pg_roles",
+         FROM pg_database WHERE datname IN ('postgres', 'template0', 'template1') OR datname = current_database()",
+        "SELECT string_agg(rolname || '=' || coalesce(array_to_string(rolconfig, ';'), ''), ',' ORDER BY 1) FROM pg_roles \
+         WHERE rolname = 'kronic_app' OR rolname LIKE 'pg\\_%'",
         "SELECT string_agg(nspname || '=' || coalesce(nspacl::text, '') || coalesce(obj_description(oid, 'pg_namespace'), ''), ',' ORDER BY 1) \
          FROM pg_namespace",
     ] {
