@@ -34,6 +34,7 @@ mod secrets;
 mod seed;
 mod signed;
 mod statements;
+mod static_binary;
 
 /// Registers test functions under `module::name`.
 #[macro_export]
@@ -76,6 +77,7 @@ fn main() {
     tests.extend(plan_attacks::tests());
     tests.extend(fresh_attack::tests());
     tests.extend(signed::tests());
+    tests.extend(static_binary::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());
@@ -83,10 +85,13 @@ fn main() {
     // The package test installs a package: only where .ci/run built one (and says so as
     // "ignored", not "ok", elsewhere).
     let no_package = std::env::var_os("KRONIC_TEST_DEB").is_none();
+    // Likewise the static binary, where .ci/run built one (scripts/build-static).
+    let no_static = std::env::var_os("KRONIC_TEST_STATIC").is_none();
     let tests = tests
         .into_iter()
         .map(|t| {
-            let ignored = no_package && t.name().starts_with("package::");
+            let ignored = (no_package && t.name().starts_with("package::"))
+                || (no_static && t.name().starts_with("static_binary::"));
             t.with_ignored_flag(ignored)
         })
         .collect();

@@ -651,7 +651,9 @@ fn readme_ci_jobs() -> Vec<Vec<String>> {
             .filter_map(|l| {
                 let l = l.trim_start().strip_prefix("- ")?;
                 let l = l.strip_prefix("run: ").unwrap_or(l);
-                l.starts_with("kronic ").then(|| l.to_string())
+                // kronic's own lines and the one that fetches and checks the binary
+                // (git and apt are the runner's business: the checkout stands for them).
+                (l.starts_with("kronic ") || l.contains("$KRONIC_RELEASE")).then(|| l.to_string())
             })
             .collect();
         jobs.push(lines);
@@ -674,22 +676,47 @@ fn checkout(pending: (&str, &str)) -> tempfile::TempDir {
     root
 }
 
-/// Runs a job's kronic lines in order, in the checkout, as the CI runner would (the
-/// database from the service container: here the test's); the first failing line's
-/// exit code.
+/// A release location as `scripts/build-static` leaves one: the static binary (where
+/// .ci/run built it, else the test build) as `kronic`, and `kronic.sha256`.
+fn release() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = std::env::var_os("KRONIC_TEST_STATIC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_kronic")));
+    std::fs::copy(&bin, dir.path().join("kronic")).unwrap();
+    let sum = sha256_hex(&std::fs::read(&bin).unwrap());
+    write_file(
+        &dir.path().join("kronic.sha256"),
+        &format!("{sum}  kronic\n"),
+    );
+    dir
+}
+
+/// Runs a job's lines in order, in the checkout, as the CI runner would: the binary
+/// fetched from the release location and checked, then kronic's steps (the database
+/// from the service container: here the test's); the first failing line's exit code.
 fn run_job(db: &TestDb, root: &Path, job: &[String]) -> i32 {
-    let bin = Path::new(env!("CARGO_BIN_EXE_kronic")).parent().unwrap();
+    let release = release();
+    let home = root.join("home");
+    std::fs::create_dir_all(&home).unwrap();
     for line in job {
         let out = db
             .bash(line)
             .current_dir(root.join("work"))
+            // Only the fetched kronic is on the PATH ($HOME/bin, as the job puts it).
             .env(
                 "PATH",
                 format!(
-                    "{}:{}",
-                    bin.display(),
+                    "{}/bin:{}",
+                    home.display(),
                     std::env::var("PATH").unwrap_or_default()
                 ),
+            )
+            .env("HOME", &home)
+            .env("GITHUB_PATH", root.join("github_path"))
+            .env(
+                "KRONIC_RELEASE",
+                format!("file://{}", release.path().display()),
             )
             .env("KRONIC_MIGRATIONS_DIR", "migrations")
             .output()
