@@ -22,21 +22,32 @@ pub fn temp_target(temp_name: &str) -> Option<&str> {
     Some(base)
 }
 
-/// Creates `dir` (and missing parents) with mode 0700; an existing folder is left as is.
+/// Creates `dir` with mode 0700 (its parent must exist); an existing folder is left as is.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| {
-            fail(
-                cant_create(&e),
-                format!("cannot create folder {}: {e}", dir.display()),
-            )
-        })
+    // One level only, under a folder that exists: a typo (`--dir /var/backup/kronic`)
+    // must not create a tree of folders that the next run then trusts.
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(p) = parent
+        && !p.is_dir()
+    {
+        return Err(fail(
+            Code::CantCreate,
+            format!(
+                "cannot create folder {}: {} does not exist (a typo?); kronic creates the last folder only",
+                dir.display(),
+                p.display()
+            ),
+        ));
+    }
+    DirBuilder::new().mode(0o700).create(dir).map_err(|e| {
+        fail(
+            cant_create(&e),
+            format!("cannot create folder {}: {e}", dir.display()),
+        )
+    })
 }
 
 /// Failing to create output is 73, unless the disk or a quota is full (74).

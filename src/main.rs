@@ -24,7 +24,8 @@ fn main() -> ExitCode {
         }
     };
     // The configuration file first: KRONIC_LOG may be in it.
-    let file = kronic::config::file::load(cli.config.as_deref());
+    let file = kronic::config::file::load(cli.config.as_deref())
+        .and_then(|()| kronic::config::file::refuse_unknown_environment());
     logging::init(
         cli.verbose,
         cli.quiet,

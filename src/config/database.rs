@@ -149,6 +149,32 @@ pub struct Config {
     pub pool: PoolConfig,
 }
 
+/// Refuses (78) a `KRONIC_DATABASE_*` part in the environment when the configuration
+/// file's `KRONIC_DATABASE_URL` would win over it: `KRONIC_DATABASE_NAME=x kronic restore`
+/// must not restore over the file's database. (`--database-url` beats both, as documented.)
+fn refuse_mixed_sources(url_flag: Option<&str>) -> Result<()> {
+    if url_flag.is_some_and(|u| !u.is_empty()) {
+        return Ok(());
+    }
+    let Some((_, super::From::File(path, line))) = super::setting(vars::DATABASE_URL) else {
+        return Ok(());
+    };
+    for part in [
+        vars::DATABASE_HOST,
+        vars::DATABASE_PORT,
+        vars::DATABASE_NAME,
+        vars::DATABASE_USER,
+    ] {
+        if let Some((_, super::From::Environment)) = super::setting(part) {
+            return Err(config_err(format!(
+                "{part} is set in the environment, but {}:{line} sets KRONIC_DATABASE_URL, which wins over the parts: {part} would be ignored; set KRONIC_DATABASE_URL in the environment instead, or unset {part}",
+                path.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub const DEFAULT_HOST: &str = "localhost";
 pub const DEFAULT_PORT: u16 = 5432;
 pub const DEFAULT_NAME: &str = "kronic";
@@ -159,6 +185,7 @@ const RESERVED_DBS: &[&str] = &["postgres", "template0", "template1"];
 impl Config {
     /// Reads the process environment.
     pub fn from_env(url_flag: Option<&str>) -> Result<Config> {
+        refuse_mixed_sources(url_flag)?;
         Config::load(url_flag, env)
     }
 

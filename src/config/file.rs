@@ -51,6 +51,24 @@ pub fn load(flag: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// Refuses (78) a `KRONIC_*` name in the environment that kronic does not know, as the
+/// file's are refused: `KRONIC_BACKUP_KEEP_DAY=7` must not silently mean the default.
+/// `KRONIC_X_*` names are left alone (deliberate extras, such as a pipeline's own).
+pub fn refuse_unknown_environment() -> Result<()> {
+    let names: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    match vars::unknown(names.iter().map(String::as_str)).first() {
+        Some(name) => Err(fail(
+            Code::Config,
+            format!(
+                "unknown setting {name} in the environment (a typo? `kronic --help` lists them; name a deliberate extra KRONIC_X_…)"
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn read(path: &Path) -> Result<File> {
     let p = path.display();
     // The folders first, as ssh's StrictModes checks them: once none of them can be

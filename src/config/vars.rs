@@ -198,3 +198,28 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "log filter such as debug or kronic=trace; overrides -v and -q",
     ),
 ];
+
+/// Names kronic's own scripts and tests put in the environment (never read by kronic):
+/// not typos.
+const TOOLING: &[&str] = &[
+    "KRONIC_TEST_",
+    "KRONIC_BENCH_",
+    "KRONIC_DEB_PROFILE",
+    "KRONIC_STATIC_PROFILE",
+    "KRONIC_UPDATE_GENERATED",
+    "KRONIC_FUZZ_CASES",
+    "KRONIC_WEED",
+    "KRONIC_PG_CACHE",
+    "KRONIC_BIN",
+];
+
+/// The `KRONIC_*` names in `names` that kronic does not know: a typo in the environment
+/// must not silently mean "not set", as it does not in the configuration file. Names
+/// starting with `KRONIC_X_` are the documented escape for deliberate extras.
+pub fn unknown<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    names
+        .filter(|n| n.starts_with("KRONIC_") && !n.starts_with("KRONIC_X_"))
+        .filter(|n| !ENV_VARS.iter().any(|(v, _)| v == n))
+        .filter(|n| !TOOLING.iter().any(|t| n.starts_with(t)))
+        .collect()
+}

@@ -124,3 +124,32 @@ pub async fn drop_abandoned(live: &tokio_postgres::Client, db: &DbConfig, prefix
         }
     }
 }
+
+/// `target`'s database comment (None: no comment, or no such database).
+pub async fn comment(target: &DbConfig) -> Result<Option<String>> {
+    let client = db::connect(&target.with_dbname("postgres")).await?;
+    let rows = db::query(
+        &client,
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+        &[&target.dbname],
+    )
+    .await?;
+    Ok(rows.first().and_then(|r| r.get(0)))
+}
+
+/// Comments `target`'s database (kronic's own, which it owns).
+pub async fn set_comment(target: &DbConfig, text: &str) -> Result<()> {
+    let client = db::connect(&target.with_dbname("postgres")).await?;
+    let sql = format!(
+        "COMMENT ON DATABASE {} IS '{}'",
+        db::quote_ident(&target.dbname),
+        text.replace('\'', "''")
+    );
+    db::batch(&client, &sql).await.map_err(|e| {
+        let e = anyhow::Error::new(e);
+        fail(
+            classify(&e),
+            format!("cannot mark database {}: {e:#}", target.dbname),
+        )
+    })
+}

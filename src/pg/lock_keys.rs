@@ -6,3 +6,7 @@ pub const MIGRATE: i64 = 0x6b72_6f6e_6963_2d6d;
 
 /// Concurrent seeds ("kronic-s").
 pub const SEED: i64 = 0x6b72_6f6e_6963_2d73;
+
+/// A drill and its scratch database ("kronic-d"): held for the whole drill, so that a
+/// scratch database left with nobody holding it is known to be abandoned.
+pub const DRILL: i64 = 0x6b72_6f6e_6963_2d64;

@@ -322,7 +322,15 @@ pub fn failure_code(stderr: &str) -> Code {
         || s.contains("connection to server")
     {
         Code::Unavailable
-    } else if s.contains("timeout") || s.contains("the database system is starting up") {
+    } else if s.contains("timeout")
+        || s.contains("the database system is starting up")
+        // The schema changed under pg_dump (a restore or migration dropped what it
+        // had listed: "cache lookup failed for index", "relation … does not exist"
+        // for a table it locked): another try later will see a settled schema.
+        || s.contains("cache lookup failed")
+        || s.contains("could not serialize access")
+        || s.contains("deadlock detected")
+    {
         Code::TempFail
     } else {
         Code::Software
@@ -351,5 +359,12 @@ mod tests {
             Code::NoPerm
         );
         assert_eq!(failure_code("something odd"), Code::Software);
+        // A backup racing an in-place restore: retry later, not an internal error.
+        assert_eq!(
+            failure_code(
+                "pg_dump: error: query failed: ERROR:  cache lookup failed for index 16543"
+            ),
+            Code::TempFail
+        );
     }
 }

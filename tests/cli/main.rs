@@ -21,6 +21,7 @@ mod hostile;
 mod hostile_store;
 mod locks;
 mod migrate;
+mod newcomer;
 mod no_panics;
 mod notify;
 mod package;
@@ -78,6 +79,7 @@ fn main() {
     tests.extend(fresh_attack::tests());
     tests.extend(signed::tests());
     tests.extend(static_binary::tests());
+    tests.extend(newcomer::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());

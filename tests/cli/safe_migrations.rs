@@ -653,7 +653,7 @@ fn readme_ci_jobs() -> Vec<Vec<String>> {
                 let l = l.strip_prefix("run: ").unwrap_or(l);
                 // kronic's own lines and the one that fetches and checks the binary
                 // (git and apt are the runner's business: the checkout stands for them).
-                (l.starts_with("kronic ") || l.contains("$KRONIC_RELEASE")).then(|| l.to_string())
+                (l.starts_with("kronic ") || l.contains("$KRONIC_X_RELEASE")).then(|| l.to_string())
             })
             .collect();
         jobs.push(lines);
@@ -715,7 +715,7 @@ fn run_job(db: &TestDb, root: &Path, job: &[String]) -> i32 {
             .env("HOME", &home)
             .env("GITHUB_PATH", root.join("github_path"))
             .env(
-                "KRONIC_RELEASE",
+                "KRONIC_X_RELEASE",
                 format!("file://{}", release.path().display()),
             )
             .env("KRONIC_MIGRATIONS_DIR", "migrations")

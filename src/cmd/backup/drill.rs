@@ -93,9 +93,27 @@ async fn attempt(config: &Config, args: &DrillArgs) -> Result<Drilled> {
     // Who restores is checked before a statement of the backup is read.
     let client = db::connect_wait(&config.db, args.apply.wait.wait).await?;
     roles::refuse_superuser(&client, args.apply.allow_superuser()?).await?;
-    drop(client);
+    // Held until the drill ends (this session lives as long as `client`): a scratch
+    // database of kronic's that nobody holds is one a killed drill left.
+    let free: bool = db::query(
+        &client,
+        "SELECT pg_try_advisory_lock($1)",
+        &[&crate::pg::lock_keys::DRILL],
+    )
+    .await?[0]
+        .get(0);
+    if !free {
+        return Err(fail(
+            Code::TempFail,
+            format!(
+                "another drill of {} is running; try again when it has finished",
+                config.db.display()
+            ),
+        ));
+    }
     let policy = args.apply.locks.policy()?;
     prepare_scratch(&scratch, args.force).await?;
+    let _held = client;
 
     let started = Instant::now();
     let outcome = tokio::select! {
@@ -135,10 +153,18 @@ async fn attempt(config: &Config, args: &DrillArgs) -> Result<Drilled> {
     })
 }
 
-/// Creates the scratch database; one that exists is kronic's to drop only with --force.
+/// Creates the scratch database, marked as a drill's. One that exists is dropped when a
+/// killed drill left it (the mark, and no drill holds the lock: the caller does), and
+/// otherwise only with --force.
 async fn prepare_scratch(scratch: &DbConfig, force: bool) -> Result<()> {
     if databases::exists(scratch).await? {
-        if !force {
+        let abandoned = databases::comment(scratch).await?.as_deref() == Some(SCRATCH_MARK);
+        if abandoned {
+            tracing::info!(
+                "dropping {}, left by a drill that did not finish",
+                scratch.dbname
+            );
+        } else if !force {
             return Err(fail(
                 Code::CantCreate,
                 format!(
@@ -150,9 +176,13 @@ async fn prepare_scratch(scratch: &DbConfig, force: bool) -> Result<()> {
         drop_scratch(scratch).await?;
     }
     databases::create(scratch).await?;
+    databases::set_comment(scratch, SCRATCH_MARK).await?;
     tracing::info!("created database {}", scratch.dbname);
     Ok(())
 }
+
+/// The comment that marks a drill's scratch database as kronic's.
+const SCRATCH_MARK: &str = "kronic drill scratch: dropped when the drill ends";
 
 async fn drop_scratch(scratch: &DbConfig) -> Result<()> {
     databases::drop_database(scratch).await
