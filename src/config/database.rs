@@ -156,7 +156,7 @@ fn refuse_mixed_sources(url_flag: Option<&str>) -> Result<()> {
     if url_flag.is_some_and(|u| !u.is_empty()) {
         return Ok(());
     }
-    let Some((_, super::From::File(path, line))) = super::setting(vars::DATABASE_URL) else {
+    let Some((_, super::value::From::File(path, line))) = super::value::setting(vars::DATABASE_URL) else {
         return Ok(());
     };
     for part in [
@@ -165,7 +165,7 @@ fn refuse_mixed_sources(url_flag: Option<&str>) -> Result<()> {
         vars::DATABASE_NAME,
         vars::DATABASE_USER,
     ] {
-        if let Some((_, super::From::Environment)) = super::setting(part) {
+        if let Some((_, super::value::From::Environment)) = super::value::setting(part) {
             return Err(config_err(format!(
                 "{part} is set in the environment, but {}:{line} sets KRONIC_DATABASE_URL, which wins over the parts: {part} would be ignored; set KRONIC_DATABASE_URL in the environment instead, or unset {part}",
                 path.display()
