@@ -156,7 +156,8 @@ fn refuse_mixed_sources(url_flag: Option<&str>) -> Result<()> {
     if url_flag.is_some_and(|u| !u.is_empty()) {
         return Ok(());
     }
-    let Some((_, super::value::From::File(path, line))) = super::value::setting(vars::DATABASE_URL) else {
+    let Some((_, super::value::From::File(path, line))) = super::value::setting(vars::DATABASE_URL)
+    else {
         return Ok(());
     };
     for part in [

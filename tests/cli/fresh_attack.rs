@@ -13,6 +13,7 @@ crate::register!(
     restore_rules_judge_names_unquoted_and_every_statement_that_evaluates,
     latest_is_this_databases_backup_and_started_when_named,
     a_config_file_in_a_folder_others_can_change_is_refused,
+    secrets_stay_out_of_config_output_and_crafted_inputs_stay_bounded,
 );
 
 /// A login role for `db`, member of the application role (so it may restore its
@@ -238,4 +239,69 @@ fn a_config_file_in_a_folder_others_can_change_is_refused() {
     let link = db.path("link.env");
     std::os::unix::fs::symlink(&file, &link).unwrap();
     expect(kronic_bare().arg("--config").arg(&link).arg("config"), 0);
+}
+
+fn secrets_stay_out_of_config_output_and_crafted_inputs_stay_bounded() {
+    let db = TestDb::new();
+    // 9, 10: a URL kronic cannot parse, and the ping URL, never shown whole.
+    for (name, value, secret) in [
+        (
+            "KRONIC_DATABASE_URL",
+            "postgres://app:se/cret9@h/d",
+            "cret9",
+        ),
+        (
+            "KRONIC_DATABASE_URL",
+            "postgres://app:pw@h1,h2/d?password=s3cret9",
+            "s3cret9",
+        ),
+        (
+            "KRONIC_NOTIFY_URL",
+            "https://hc-ping.com/0f4d9c1e-check",
+            "0f4d9c1e",
+        ),
+    ] {
+        let out = run(kronic_bare().env(name, value).arg("config"));
+        assert!(!out.all().contains(secret), "{name}: {}", out.all());
+    }
+    // 11: a line with a space for '=' is refused without its value.
+    let file = db.path("bad.env");
+    write_file(&file, "KRONIC_DATABASE_PASSWORD s3cret11\n");
+    cluster::set_mode(&file, 0o600);
+    let out = expect(kronic_bare().arg("--config").arg(&file).arg("config"), 78);
+    assert!(!out.all().contains("s3cret11"), "{}", out.all());
+    // 17: systemd's escapes in double quotes.
+    let file = db.path("escaped.env");
+    write_file(&file, "KRONIC_BACKUP_DIR=\"/var/b\\\"x\"\n");
+    cluster::set_mode(&file, 0o600);
+    let out = expect(kronic_bare().arg("--config").arg(&file).arg("config"), 0);
+    assert!(
+        out.stdout.contains("KRONIC_BACKUP_DIR=/var/b\"x "),
+        "{}",
+        out.stdout
+    );
+    // 18: a NUL in a value is 78 naming the variable.
+    let file = db.path("nul.env");
+    std::fs::write(&file, b"KRONIC_DATABASE_HOST=db\0x\n").unwrap();
+    cluster::set_mode(&file, 0o600);
+    let out = expect(
+        kronic_bare()
+            .arg("--config")
+            .arg(&file)
+            .args(["migrate", "current"]),
+        78,
+    );
+    assert_stderr(&out, "KRONIC_DATABASE_HOST");
+    // 14: an age header with thousands of recipients is refused at once.
+    let mut crafted = b"age-encryption.org/v1\n".to_vec();
+    for _ in 0..3000 {
+        crafted.extend_from_slice(b"-> X25519 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\nAAAA\n");
+    }
+    crafted.extend_from_slice(b"--- AAAA\n");
+    let age = db.path("kronic_backup_20260101_000000.sql.gz.age");
+    std::fs::write(&age, &crafted).unwrap();
+    let started = std::time::Instant::now();
+    let out = expect(db.kronic().args(["backup", "verify"]).arg(&age), 65);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_stderr(&out, "recipients");
 }
