@@ -11,6 +11,7 @@ crate::register!(
     keygen_writes_a_pair_and_never_overwrites,
     only_backups_signed_by_a_trusted_key_are_restored,
     a_planted_backup_in_the_bucket_is_passed_over,
+    sync_carries_signatures_and_refuses_unsigned_backups,
 );
 
 /// A key pair made by `kronic backup keygen` in `dir`: (secret, public).
@@ -261,4 +262,34 @@ fn a_planted_backup_in_the_bucket_is_passed_over() {
     );
     assert_stderr(&out, "passing over");
     assert_eq!(content_checksum(&mut db.client()), expected);
+}
+
+fn sync_carries_signatures_and_refuses_unsigned_backups() {
+    let db = TestDb::seeded_on(server());
+    let s3 = crate::support::s3::shared();
+    let (secret, public) = keys(&db, "signing");
+    signed_backup(&db, Some(&secret));
+    let expected = content_checksum(&mut db.client());
+    let prefix = format!("{}-sync", db.name);
+    let remote = |cmd: &mut assert_cmd::Command| {
+        s3.env(cmd)
+            .env("KRONIC_BACKUP_REMOTE", s3.url(&prefix))
+            .env("KRONIC_BACKUP_TRUSTED_KEYS", &public);
+    };
+    // Sync signs nothing: the local signature goes up with the manifest, and a restore
+    // from the bucket that trusts only signed backups takes it.
+    let mut cmd = db.kronic();
+    remote(&mut cmd);
+    expect(cmd.args(["backup", "sync"]), 0);
+    let mut cmd = db.kronic();
+    remote(&mut cmd);
+    expect(cmd.args(["restore", "--remote", "--latest", "--yes"]), 0);
+    assert_eq!(content_checksum(&mut db.client()), expected);
+    // An unsigned backup in the folder is not carried offsite.
+    let planted = signed_backup(&db, None);
+    let mut cmd = db.kronic();
+    remote(&mut cmd);
+    let out = expect(cmd.args(["backup", "sync"]), 65);
+    assert_stderr(&out, "not signed");
+    assert_stderr(&out, &planted.file_name().unwrap().to_string_lossy());
 }
