@@ -46,7 +46,7 @@ fn children_get_no_kronic_variable_and_no_password() {
     expect(
         db.kronic()
             .env("KRONIC_PG_BINDIR", &spy)
-            .env("KRONIC_SOMETHING_ELSE", "x")
+            .env("KRONIC_X_SOMETHING_ELSE", "x")
             .env("PGPASSWORD", "operator-pgpassword")
             .arg("backup"),
         0,
