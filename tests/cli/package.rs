@@ -92,6 +92,8 @@ impl Host {
              KRONIC_ADMIN_EMAIL=admin@example.com\n\
              KRONIC_BACKUP_RECIPIENTS={}\n\
              KRONIC_BACKUP_IDENTITY_FILE=/etc/kronic/backup.key\n\
+             KRONIC_BACKUP_SIGNING_KEY=/etc/kronic/signing.key\n\
+             KRONIC_BACKUP_TRUSTED_KEYS=/etc/kronic/signing.pub\n\
              KRONIC_BACKUP_REMOTE={}\n",
             self.server.host,
             self.server.port,
@@ -292,6 +294,14 @@ fn the_readme_runbook_installs_backs_up_and_recovers_a_lost_host() {
     // The identity is made elsewhere and kept in the records; here, in the folder the
     // operator types in, as the README's `install` line expects.
     let (_, recipient) = keygen(cwd.path(), "kronic-backup.key");
+    // And the signing pair, made where the records are kept.
+    run_ok(
+        Command::new(env!("CARGO_BIN_EXE_kronic"))
+            .args(["backup", "keygen", "--secret-key", "kronic-signing.key"])
+            .args(["--public-key", "kronic-signing.pub"])
+            .env("KRONIC_CONFIG", no_config())
+            .current_dir(cwd.path()),
+    );
     let host = Host {
         deb,
         cwd,
@@ -307,6 +317,7 @@ fn the_readme_runbook_installs_backs_up_and_recovers_a_lost_host() {
     }
     check_the_installed_package(&host.deb);
     owned("/etc/kronic/backup.key", "root", "kronic", 0o640);
+    owned("/etc/kronic/signing.key", "root", "kronic", 0o640);
     let config = host.step("sudo kronic config");
     assert!(config.contains("KRONIC_BACKUP_REMOTE"), "{config}");
     assert!(!config.contains(ROLE_PASSWORD), "{config}");
@@ -350,6 +361,14 @@ fn the_readme_runbook_installs_backs_up_and_recovers_a_lost_host() {
     assert!(
         offsite.iter().filter(|(k, _)| k.ends_with(".age")).count() >= 2,
         "both backups offsite, encrypted: {offsite:?}"
+    );
+    assert!(
+        offsite
+            .iter()
+            .filter(|(k, _)| k.ends_with(".minisig"))
+            .count()
+            >= 2,
+        "both backups offsite, signed: {offsite:?}"
     );
 
     host.lose();
