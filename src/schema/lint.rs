@@ -97,15 +97,45 @@ pub const MAX_LINTED: usize = 128 * 1024;
 /// The stack squawk runs on: enough for the deepest nesting a file of MAX_LINTED holds.
 const STACK: usize = 512 * 1024 * 1024;
 
-/// Runs `f` on a thread with squawk's stack (reserved, not used, until needed).
+thread_local! {
+    /// Set on the thread `with_stack` made: nested calls run in place.
+    static ON_STACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` on a thread with squawk's stack (reserved, not used, until needed), or in
+/// place when already on one; None when it panicked.
 fn with_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    if ON_STACK.with(std::cell::Cell::get) {
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok();
+    }
     std::thread::Builder::new()
         .name("squawk".into())
         .stack_size(STACK)
-        .spawn(f)
+        .spawn(move || {
+            ON_STACK.with(|s| s.set(true));
+            f()
+        })
         .ok()?
         .join()
         .ok()
+}
+
+/// Lints many files on one thread with squawk's stack (a thread per file costs more
+/// than linting a small migration).
+pub fn lint_many(files: Vec<(String, String, bool)>, pg_major: u32) -> Vec<Finding> {
+    let fallback = files.clone();
+    with_stack(move || {
+        files
+            .iter()
+            .flat_map(|(file, text, nt)| lint(file, text, *nt, pg_major))
+            .collect()
+    })
+    .unwrap_or_else(|| {
+        fallback
+            .iter()
+            .flat_map(|(file, text, nt)| lint(file, text, *nt, pg_major))
+            .collect()
+    })
 }
 
 /// Lints one migration. `file` names it in findings; `no_transaction` says kronic runs

@@ -42,10 +42,11 @@ pub fn read_files(files: &[PathBuf]) -> Result<Vec<MigrationFile>> {
 
 /// Lints `files` for PostgreSQL `pg_major`.
 pub fn lint_all(files: &[&MigrationFile], pg_major: u32) -> Vec<Finding> {
-    files
+    let owned = files
         .iter()
-        .flat_map(|m| lint::lint(&m.origin, &m.up, m.no_transaction, pg_major))
-        .collect()
+        .map(|m| (m.origin.clone(), m.up.clone(), m.no_transaction))
+        .collect();
+    lint::lint_many(owned, pg_major)
 }
 
 /// Prints `findings` in `format`; the exit code (4 when one fails).
