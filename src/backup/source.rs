@@ -248,24 +248,12 @@ impl Source {
         Source::file(path, identities)
     }
 
-    /// The backup a restore or a drill reads (`locate`, a bucket named in an s3:// URL
-    /// opened with the offsite settings), held to `want` (its signature, its database)
-    /// and checked before anything connects. With trusted keys, `--latest` passes over
-    /// backups that fail those checks, one line each, and takes the newest that passes.
-    pub async fn find(
-        file: Option<&Path>,
-        remote: Option<Remote>,
-        latest: bool,
-        dir: &Path,
-        identities: Identities,
-        want: &Wanted<'_>,
-    ) -> Result<Source> {
-        let src = Source::choose(file, remote, latest, dir, identities, want).await?;
-        src.check().await?;
-        Ok(src)
-    }
-
-    /// `find` without opening it (verify reads an encrypted backup without identity).
+    /// The backup a restore, drill or verify reads (`locate`, a bucket named in an s3://
+    /// URL opened with the offsite settings), held to `want` (its signature, its
+    /// database). With trusted keys, `--latest` passes over backups that fail those
+    /// checks, one line each, and takes the newest that passes. Not yet opened: a restore
+    /// or drill then `check`s it before anything connects (verify reads an encrypted
+    /// backup without identity).
     pub async fn choose(
         file: Option<&Path>,
         remote: Option<Remote>,

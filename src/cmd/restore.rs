@@ -57,7 +57,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         database: Some(&config.db.dbname),
         from_database: args.from_database.as_deref(),
     };
-    let src = Source::find(
+    let src = Source::choose(
         args.file.as_deref().or(named.as_deref()),
         args.remote.load()?,
         args.latest,
@@ -66,6 +66,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         &want,
     )
     .await?;
+    src.check().await?;
     let (client, missing) = look_at_target(&target, &args).await?;
     let allow = args.apply.allow_superuser()?;
     match &client {

@@ -20,16 +20,18 @@ fn keys(db: &TestDb, stem: &str) -> (PathBuf, PathBuf) {
         db.path(&format!("{stem}.key")),
         db.path(&format!("{stem}.pub")),
     );
-    let out = expect(
-        kronic_bare()
-            .args(["backup", "keygen", "--secret-key"])
-            .arg(&secret)
-            .arg("--public-key")
-            .arg(&public),
-        0,
-    );
+    let out = expect(&mut keygen_cmd(&secret, &public), 0);
     assert!(out.stdout.starts_with("key "), "{}", out.stdout);
     (secret, public)
+}
+
+fn keygen_cmd(secret: &Path, public: &Path) -> assert_cmd::Command {
+    let mut cmd = kronic_bare();
+    cmd.args(["backup", "keygen", "--secret-key"])
+        .arg(secret)
+        .arg("--public-key")
+        .arg(public);
+    cmd
 }
 
 /// A backup of `db` signed with `secret` (None: unsigned): its path.
@@ -80,14 +82,7 @@ fn keygen_writes_a_pair_and_never_overwrites() {
     let mode = std::fs::metadata(&secret).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let before = std::fs::read(&secret).unwrap();
-    let out = expect(
-        kronic_bare()
-            .args(["backup", "keygen", "--secret-key"])
-            .arg(&secret)
-            .arg("--public-key")
-            .arg(&public),
-        73,
-    );
+    let out = expect(&mut keygen_cmd(&secret, &public), 73);
     assert_stderr(&out, "never overwrites a key");
     assert_eq!(std::fs::read(&secret).unwrap(), before);
     // The secret key is never printed, in any output.

@@ -81,7 +81,7 @@ async fn attempt(config: &Config, args: &DrillArgs) -> Result<Drilled> {
         database: Some(&config.db.dbname),
         from_database: args.from_database.as_deref(),
     };
-    let src = Source::find(
+    let src = Source::choose(
         args.file.as_deref().or(named.as_deref()),
         args.remote.load()?,
         latest,
@@ -90,6 +90,7 @@ async fn attempt(config: &Config, args: &DrillArgs) -> Result<Drilled> {
         &want,
     )
     .await?;
+    src.check().await?;
     // Who restores is checked before a statement of the backup is read.
     let client = db::connect_wait(&config.db, args.apply.wait.wait).await?;
     roles::refuse_superuser(&client, args.apply.allow_superuser()?).await?;
