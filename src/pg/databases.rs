@@ -57,7 +57,7 @@ pub async fn create(target: &DbConfig) -> Result<()> {
     db::batch(&client, &sql).await.map_err(|e| {
         let why = match e.as_db_error() {
             Some(d) if d.code() == &tokio_postgres::error::SqlState::INSUFFICIENT_PRIVILEGE => format!(
-                "role {} lacks the CREATEDB privilege, which restores with --create and drills need (as a superuser: ALTER ROLE {} CREATEDB)",
+                "role {} lacks the CREATEDB privilege, which restores with --create, drills and migrate plan need (as a superuser: ALTER ROLE {} CREATEDB)",
                 target.user, target.user
             ),
             Some(d) => d.message().to_string(),
