@@ -129,6 +129,40 @@ mod tests {
         }
     }
 
+    /// What the README says of names and paths is what the code uses: one source for
+    /// each claim, checked here (the temporary files, the scratch databases, the
+    /// signature beside a manifest, the ping paths, the defaults).
+    #[test]
+    fn readme_names_what_the_code_names() {
+        let readme = include_str!("../README.md");
+        let claims = [
+            format!(".sql.gz{}XXXXXX", crate::fsutil::TEMP_MARK),
+            format!("{}<pid>", crate::schema::plan::DATABASE_PREFIX),
+            crate::backup::signing::sig_name(&crate::backup::manifest::name_for("")),
+            format!(
+                "| `KRONIC_BACKUP_DIR` | `{}` |",
+                crate::backup::settings::DEFAULT_BACKUP_DIR
+            ),
+            "<dbname>_drill_scratch".into(),
+            "`URL/start`".into(),
+            "`URL/<exit code>`".into(),
+            "`URL/fail`".into(),
+            "405 for another method on `/healthz`, 404 any other path".into(),
+        ];
+        for claim in claims {
+            assert!(readme.contains(&claim), "README lacks {claim:?}");
+        }
+        // The drill's help names the same scratch database.
+        let mut cmd = crate::cli::Cli::command();
+        let drill = cmd
+            .find_subcommand_mut("backup")
+            .and_then(|b| b.find_subcommand_mut("drill"))
+            .expect("backup drill")
+            .render_long_help()
+            .to_string();
+        assert!(drill.contains("<dbname>_drill_scratch"), "{drill}");
+    }
+
     /// The committed files match the code. `KRONIC_UPDATE_GENERATED=1 cargo test` rewrites them.
     #[test]
     fn generated_files_are_up_to_date() {

@@ -14,7 +14,7 @@ use crate::report::exit::{Code, fail, io_code};
 pub const NOFOLLOW: i32 = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
 
 /// Marks a temporary name: `.NAME.tmp-XXXXXX` in the folder `NAME` lands in.
-const TEMP_MARK: &str = ".tmp-";
+pub const TEMP_MARK: &str = ".tmp-";
 
 /// The final name a temporary file (from [`TempFile::create`]) stands for.
 pub fn temp_target(temp_name: &str) -> Option<&str> {
