@@ -499,6 +499,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]')
             [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Restore the newest backup in the backup folder (with --remote: in the bucket)')
             [CompletionResult]::new('--allow-unsigned', '--allow-unsigned', [CompletionResultType]::ParameterName, 'Restore a backup that is not signed by a key of KRONIC_BACKUP_TRUSTED_KEYS (an old one), with a warning. Refused with --latest')
+            [CompletionResult]::new('--drop-extra', '--drop-extra', [CompletionResultType]::ParameterName, 'Drop the tables the backup does not hold (made after it, by a later migration) in the schemas it restores, in the same transaction; without it they stay, with their rows, and the restore says which')
             [CompletionResult]::new('--create', '--create', [CompletionResultType]::ParameterName, 'Create the --target-db database first if it does not exist')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')

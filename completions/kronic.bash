@@ -1790,7 +1790,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__restore)
-            opts="-y -i -v -q -h --latest --from-database --allow-unsigned --remote --remote-url --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
+            opts="-y -i -v -q -h --latest --from-database --allow-unsigned --drop-extra --remote --remote-url --dir --target-db --create --yes --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

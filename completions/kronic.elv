@@ -458,6 +458,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --config 'The configuration file (VARIABLE=value lines) every command reads; the environment beats it, flags beat both [env: KRONIC_CONFIG] [default: /etc/kronic/kronic.env, when it exists]'
             cand --latest 'Restore the newest backup in the backup folder (with --remote: in the bucket)'
             cand --allow-unsigned 'Restore a backup that is not signed by a key of KRONIC_BACKUP_TRUSTED_KEYS (an old one), with a warning. Refused with --latest'
+            cand --drop-extra 'Drop the tables the backup does not hold (made after it, by a later migration) in the schemas it restores, in the same transaction; without it they stay, with their rows, and the restore says which'
             cand --create 'Create the --target-db database first if it does not exist'
             cand -y 'Do not ask for confirmation'
             cand --yes 'Do not ask for confirmation'

@@ -30,6 +30,7 @@ pub async fn restore(
     target: &DbConfig,
     src: &Source,
     policy: LockPolicy,
+    drop_extra: bool,
 ) -> Result<Restored> {
     let progress = Progress::new("read", Some(src.size));
     let phase = progress.phase();
@@ -93,6 +94,31 @@ pub async fn restore(
             }
         }
     };
+    let extra = extra_tables(client, &restored.tables).await?;
+    if drop_extra && !extra.is_empty() {
+        phase.set(format!(
+            "dropping {} table(s) the backup does not hold",
+            extra.len()
+        ));
+        let sql = format!("DROP TABLE IF EXISTS {} CASCADE", extra.join(", "));
+        db::batch(client, &sql).await.map_err(|e| {
+            let e = anyhow::Error::new(e);
+            fail(
+                classify(&e),
+                format!("restore failed dropping the tables the backup does not hold: {e:#}; rolled back, {unchanged}"),
+            )
+        })?;
+        tracing::info!(
+            "dropped {}, which the backup does not hold",
+            extra.join(", ")
+        );
+    } else if !extra.is_empty() {
+        tracing::warn!(
+            "{} table(s) the backup does not hold stay, with their rows: {} (--drop-extra drops them)",
+            extra.len(),
+            extra.join(", ")
+        );
+    }
     phase.set("commit");
     db::batch(client, "COMMIT").await.map_err(|e| {
         let e = anyhow::Error::new(e);
@@ -105,6 +131,34 @@ pub async fn restore(
     // whatever the caller does next on this connection.
     db::batch(client, "RESET ALL").await?;
     Ok(restored)
+}
+
+/// Tables in the schemas a restore filled that the backup does not hold (made after it:
+/// a later migration's), quoted as SQL names them. `restored` names tables as the
+/// backup's COPY statements do (`schema.table`).
+pub async fn extra_tables(
+    client: &tokio_postgres::Client,
+    restored: &[(String, u64)],
+) -> Result<Vec<String>> {
+    let held: Vec<String> = restored.iter().map(|(t, _)| t.clone()).collect();
+    let schemas: Vec<String> = held
+        .iter()
+        .filter_map(|t| t.split_once('.').map(|(s, _)| s.to_string()))
+        .collect();
+    if schemas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = db::query(
+        client,
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind = 'r' AND NOT c.relispartition AND n.nspname = ANY($1) \
+           AND NOT (n.nspname || '.' || c.relname) = ANY($2) \
+           AND pg_has_role(c.relowner, 'MEMBER') ORDER BY 1",
+        &[&schemas, &held],
+    )
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// Takes the lock of every table the restore may drop or fill up front (tables and

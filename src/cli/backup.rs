@@ -389,6 +389,12 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub allow_unsigned: bool,
 
+    /// Drop the tables the backup does not hold (made after it, by a later migration)
+    /// in the schemas it restores, in the same transaction; without it they stay, with
+    /// their rows, and the restore says which.
+    #[arg(long)]
+    pub drop_extra: bool,
+
     #[command(flatten)]
     pub remote: RemoteSel,
 

@@ -92,8 +92,24 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         HumanBytes(src.size),
         target.display(),
     );
+    // Tables made after the backup (a later migration's) are not in it: say what
+    // happens to them before anyone agrees.
+    let extra = match (&client, &src.manifest) {
+        (Some(c), Some(m)) => {
+            let held: Vec<(String, u64)> = m.tables.iter().map(|(t, n)| (t.clone(), *n)).collect();
+            restore::extra_tables(c, &held).await.unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
+    let extra_note = match (extra.len(), args.drop_extra) {
+        (0, _) => String::new(),
+        (n, true) => format!("; {n} table(s) the backup does not hold will be dropped"),
+        (n, false) => format!(
+            "; {n} table(s) the backup does not hold stay, with their rows (--drop-extra drops them)"
+        ),
+    };
     let question = format!(
-        "Restore {what}{}? Its current contents will be replaced",
+        "Restore {what}{}? Its current contents will be replaced{extra_note}",
         if missing { " (to be created)" } else { "" }
     );
     crate::report::ui::confirm(&question, args.yes)?;
@@ -115,7 +131,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     let cancel = client.cancel_token();
     let started = Instant::now();
     let restored = tokio::select! {
-        r = restore::restore(&client, &target, &src, policy) => r,
+        r = restore::restore(&client, &target, &src, policy, args.drop_extra) => r,
         _ = crate::report::ui::shutdown_signal() => {
             db::cancel(&cancel, &target).await;
             Err(fail(

@@ -10,6 +10,7 @@ crate::register!(
     unknown_kronic_names_in_the_environment_are_refused,
     a_dir_typo_creates_no_folders,
     a_killed_drills_scratch_database_is_dropped_by_the_next,
+    an_in_place_restore_says_what_it_leaves_and_drop_extra_drops_it,
 );
 
 fn an_environment_part_under_the_files_url_is_refused() {
@@ -77,4 +78,33 @@ fn a_killed_drills_scratch_database_is_dropped_by_the_next() {
     let out = expect(db.kronic().args(["backup", "drill"]), 0);
     assert_stderr(&out, "left by a drill that did not finish");
     assert!(!database_exists(&scratch));
+}
+
+fn an_in_place_restore_says_what_it_leaves_and_drop_extra_drops_it() {
+    let db = TestDb::seeded_on(server());
+    let backup = db.backed_up(&[]);
+    // A table a later migration made, with rows, after the backup.
+    db.client()
+        .batch_execute(
+            "SET ROLE kronic_app; CREATE TABLE later (id int); INSERT INTO later VALUES (1)",
+        )
+        .unwrap();
+    let exists = |db: &TestDb| -> bool {
+        db.client()
+            .query_one("SELECT to_regclass('public.later') IS NOT NULL", &[])
+            .unwrap()
+            .get(0)
+    };
+    let out = expect(db.kronic().args(["restore", "--yes"]).arg(&backup), 0);
+    assert_stderr(&out, "1 table(s) the backup does not hold stay");
+    assert_stderr(&out, "--drop-extra");
+    assert!(exists(&db), "kept without --drop-extra");
+    let out = expect(
+        db.kronic()
+            .args(["restore", "--yes", "--drop-extra"])
+            .arg(&backup),
+        0,
+    );
+    assert_stderr(&out, "public.later");
+    assert!(!exists(&db), "--drop-extra left the table");
 }

@@ -198,7 +198,7 @@ async fn drill(
 ) -> Result<(Vec<Check>, Restored)> {
     let manifest = src.manifest.as_ref();
     let client = db::connect(scratch).await?;
-    let restored = restore::restore(&client, scratch, src, policy).await?;
+    let restored = restore::restore(&client, scratch, src, policy, false).await?;
     let mut checks = vec![Check {
         name: "restore",
         ok: true,
