@@ -1,5 +1,7 @@
-//! The backup settings: the folder, retention, compression, encryption and the offsite
-//! location, each from its flag or its variable.
+//! The backup settings: the folder, retention, compression, encryption, signing and
+//! the offsite location, each from its flag or its variable, resolved in this one place.
+//! The flags' groups (`--dir`, `--keep-*`, `--recipient`, `--identity`, `--remote`) are
+//! defined here too, next to what they build; the commands flatten them.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -41,23 +43,46 @@ fn count_setting(flag: Option<u32>, var: &str) -> Result<Option<u32>> {
         .transpose()
 }
 
-/// The retention numbers as given: flags, each `None` when not given (its variable is
-/// read then).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct RetentionFlags {
+/// Which backups pruning keeps (restic's `forget` rules; a backup is kept if any rule
+/// keeps it, and the newest always is). With no option at all: --keep-within 30d.
+#[derive(Debug, clap::Args, Default)]
+pub struct Retention {
+    /// The same as --keep-within DAYSd; 0 keeps every backup, whatever the other rules
+    /// say [env: KRONIC_BACKUP_KEEP_DAYS].
+    #[arg(long, value_name = "DAYS", conflicts_with = "keep_within")]
     pub keep_days: Option<u32>,
+    /// Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST].
+    #[arg(long, value_name = "N")]
     pub keep_last: Option<u32>,
+    /// Keep the newest backup of each of the last N days (UTC) [env: KRONIC_BACKUP_KEEP_DAILY].
+    #[arg(long, value_name = "N")]
     pub keep_daily: Option<u32>,
+    /// Keep the newest backup of each of the last N ISO weeks [env: KRONIC_BACKUP_KEEP_WEEKLY].
+    #[arg(long, value_name = "N")]
     pub keep_weekly: Option<u32>,
+    /// Keep the newest backup of each of the last N months [env: KRONIC_BACKUP_KEEP_MONTHLY].
+    #[arg(long, value_name = "N")]
     pub keep_monthly: Option<u32>,
+    /// Keep the newest backup of each of the last N years [env: KRONIC_BACKUP_KEEP_YEARLY].
+    #[arg(long, value_name = "N")]
     pub keep_yearly: Option<u32>,
+    /// Keep every backup within DURATION of the newest backup: 30d, 12h, 1y6m (0 is
+    /// refused: see --keep-days 0) [env: KRONIC_BACKUP_KEEP_WITHIN].
+    #[arg(long, value_name = "DURATION", value_parser = crate::backup::retention::Span::parse)]
     pub keep_within: Option<Span>,
+}
+
+impl Retention {
+    /// The flags, else their variables (78 naming a bad one), else --keep-within 30d.
+    pub fn policy(&self) -> Result<Policy> {
+        retention(self)
+    }
 }
 
 /// The retention policy: each flag, else its variable; `--keep-days N` is
 /// `--keep-within Nd`, and `--keep-days 0` keeps every backup whatever the other rules
 /// say; with no option at all, `--keep-within 30d`, the seed script's behaviour.
-pub fn retention(r: &RetentionFlags) -> Result<Policy> {
+pub fn retention(r: &Retention) -> Result<Policy> {
     let within = match r.keep_within {
         Some(s) => Some(s),
         None => env(vars::BACKUP_KEEP_WITHIN)
@@ -326,4 +351,97 @@ pub fn trust(allow_unsigned: bool, latest: bool) -> Result<Trust> {
         keys,
         allow_unsigned,
     })
+}
+
+// The command-line groups these settings come from (flattened into the commands that
+// take them), each resolved here, next to what it builds.
+
+#[derive(Debug, clap::Args)]
+pub struct BackupDir {
+    /// Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic].
+    #[arg(long = "dir", id = "dir", value_name = "DIR")]
+    pub flag: Option<PathBuf>,
+}
+
+impl BackupDir {
+    /// The flag, else the variable, else the default.
+    pub fn path(&self) -> PathBuf {
+        backup_dir(self.flag.clone())
+    }
+}
+
+/// age recipients: when any is configured, every backup is encrypted.
+#[derive(Debug, clap::Args)]
+pub struct EncryptArgs {
+    /// Encrypt to this age recipient (age1..., or an ssh-ed25519/ssh-rsa public key);
+    /// repeatable. With any --recipient or --recipients-file, KRONIC_BACKUP_RECIPIENTS
+    /// and KRONIC_BACKUP_RECIPIENTS_FILE are not read.
+    #[arg(long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+
+    /// Encrypt to the recipients in this file (age's format: one per line, # comments)
+    /// [env: KRONIC_BACKUP_RECIPIENTS_FILE].
+    #[arg(long, value_name = "FILE")]
+    pub recipients_file: Option<PathBuf>,
+}
+
+impl EncryptArgs {
+    pub fn recipients(&self) -> anyhow::Result<Option<crate::backup::crypt::Recipients>> {
+        recipients(&self.recipients, self.recipients_file.as_deref())
+    }
+}
+
+/// age identities (private keys) that can decrypt encrypted backups.
+#[derive(Debug, clap::Args)]
+pub struct IdentityArgs {
+    /// An age identity file (AGE-SECRET-KEY-1... lines) or an unencrypted ssh private key;
+    /// repeatable [env: KRONIC_BACKUP_IDENTITY_FILE].
+    #[arg(long = "identity", id = "identity", short = 'i', value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+impl IdentityArgs {
+    pub fn load(&self) -> anyhow::Result<crate::backup::crypt::Identities> {
+        identities(&self.files)
+    }
+}
+
+/// The offsite copies instead of the folder (list, verify, prune, restore).
+#[derive(Debug, clap::Args)]
+pub struct RemoteSel {
+    /// Work on the offsite copies instead of the backup folder: in s3://BUCKET/PREFIX
+    /// when given, else in KRONIC_BACKUP_REMOTE (as `backup --remote URL` uploads).
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub remote: Option<String>,
+
+    /// The same as --remote URL (kept for scripts that use it).
+    #[arg(long, value_name = "URL", hide = true)]
+    pub remote_url: Option<String>,
+}
+
+impl RemoteSel {
+    /// The remote, with --remote (or --remote-url); None without.
+    pub fn load(&self) -> anyhow::Result<Option<crate::backup::remote::Remote>> {
+        let url = match (&self.remote, &self.remote_url) {
+            (_, Some(url)) => Some(url.clone()),
+            (Some(v), None) if v.contains("://") => Some(v.clone()),
+            (Some(_), None) => None,
+            (None, None) => return Ok(None),
+        };
+        remote(url)?.map(Some).ok_or_else(|| {
+            crate::report::exit::fail(
+                crate::report::exit::Code::Config,
+                "--remote needs KRONIC_BACKUP_REMOTE or --remote s3://BUCKET/PREFIX",
+            )
+        })
+    }
+
+    /// A backup NAME written right after --remote (`restore --remote NAME`): it is the
+    /// command's backup, not a URL.
+    pub fn name(&self) -> Option<PathBuf> {
+        self.remote
+            .as_ref()
+            .filter(|v| !v.is_empty() && !v.contains("://"))
+            .map(PathBuf::from)
+    }
 }

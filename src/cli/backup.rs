@@ -5,101 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::common::{LockArgs, NotifyArg, WaitArg};
+pub use crate::backup::settings::{BackupDir, EncryptArgs, IdentityArgs, RemoteSel, Retention};
 use crate::config::vars;
-
-#[derive(Debug, Args)]
-pub struct BackupDir {
-    /// Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic].
-    #[arg(long = "dir", id = "dir", value_name = "DIR")]
-    pub flag: Option<PathBuf>,
-}
-
-impl BackupDir {
-    /// The flag, else the variable, else the default.
-    pub fn path(&self) -> PathBuf {
-        crate::backup::settings::backup_dir(self.flag.clone())
-    }
-}
-
-/// Which backups pruning keeps (restic's `forget` rules; a backup is kept if any rule
-/// keeps it, and the newest always is). With no option at all: --keep-within 30d.
-#[derive(Debug, Args, Default)]
-pub struct Retention {
-    /// The same as --keep-within DAYSd; 0 keeps every backup, whatever the other rules
-    /// say [env: KRONIC_BACKUP_KEEP_DAYS].
-    #[arg(long, value_name = "DAYS", conflicts_with = "keep_within")]
-    pub keep_days: Option<u32>,
-    /// Keep the N newest backups [env: KRONIC_BACKUP_KEEP_LAST].
-    #[arg(long, value_name = "N")]
-    pub keep_last: Option<u32>,
-    /// Keep the newest backup of each of the last N days (UTC) [env: KRONIC_BACKUP_KEEP_DAILY].
-    #[arg(long, value_name = "N")]
-    pub keep_daily: Option<u32>,
-    /// Keep the newest backup of each of the last N ISO weeks [env: KRONIC_BACKUP_KEEP_WEEKLY].
-    #[arg(long, value_name = "N")]
-    pub keep_weekly: Option<u32>,
-    /// Keep the newest backup of each of the last N months [env: KRONIC_BACKUP_KEEP_MONTHLY].
-    #[arg(long, value_name = "N")]
-    pub keep_monthly: Option<u32>,
-    /// Keep the newest backup of each of the last N years [env: KRONIC_BACKUP_KEEP_YEARLY].
-    #[arg(long, value_name = "N")]
-    pub keep_yearly: Option<u32>,
-    /// Keep every backup within DURATION of the newest backup: 30d, 12h, 1y6m (0 is
-    /// refused: see --keep-days 0) [env: KRONIC_BACKUP_KEEP_WITHIN].
-    #[arg(long, value_name = "DURATION", value_parser = parse_span)]
-    pub keep_within: Option<crate::backup::retention::Span>,
-}
-
-impl Retention {
-    /// The flags, else their variables (78 naming a bad one), else --keep-within 30d.
-    pub fn policy(&self) -> anyhow::Result<crate::backup::retention::Policy> {
-        crate::backup::settings::retention(&crate::backup::settings::RetentionFlags {
-            keep_days: self.keep_days,
-            keep_last: self.keep_last,
-            keep_daily: self.keep_daily,
-            keep_weekly: self.keep_weekly,
-            keep_monthly: self.keep_monthly,
-            keep_yearly: self.keep_yearly,
-            keep_within: self.keep_within,
-        })
-    }
-}
-
-/// age recipients: when any is configured, every backup is encrypted.
-#[derive(Debug, Args)]
-pub struct EncryptArgs {
-    /// Encrypt to this age recipient (age1..., or an ssh-ed25519/ssh-rsa public key);
-    /// repeatable. With any --recipient or --recipients-file, KRONIC_BACKUP_RECIPIENTS
-    /// and KRONIC_BACKUP_RECIPIENTS_FILE are not read.
-    #[arg(long = "recipient", value_name = "RECIPIENT")]
-    pub recipients: Vec<String>,
-
-    /// Encrypt to the recipients in this file (age's format: one per line, # comments)
-    /// [env: KRONIC_BACKUP_RECIPIENTS_FILE].
-    #[arg(long, value_name = "FILE")]
-    pub recipients_file: Option<PathBuf>,
-}
-
-impl EncryptArgs {
-    pub fn recipients(&self) -> anyhow::Result<Option<crate::backup::crypt::Recipients>> {
-        crate::backup::settings::recipients(&self.recipients, self.recipients_file.as_deref())
-    }
-}
-
-/// age identities (private keys) that can decrypt encrypted backups.
-#[derive(Debug, Args)]
-pub struct IdentityArgs {
-    /// An age identity file (AGE-SECRET-KEY-1... lines) or an unencrypted ssh private key;
-    /// repeatable [env: KRONIC_BACKUP_IDENTITY_FILE].
-    #[arg(long = "identity", id = "identity", short = 'i', value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-}
-
-impl IdentityArgs {
-    pub fn load(&self) -> anyhow::Result<crate::backup::crypt::Identities> {
-        crate::backup::settings::identities(&self.files)
-    }
-}
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
@@ -110,7 +17,7 @@ pub struct BackupArgs {
     pub notify: NotifyArg,
 
     #[command(flatten)]
-    pub keep: Retention,
+    pub keep: crate::backup::settings::Retention,
 
     /// On success, write Prometheus textfile metrics here (for node_exporter)
     /// [env: KRONIC_BACKUP_METRICS_FILE].
@@ -152,48 +59,6 @@ pub struct BackupArgs {
 
     #[command(subcommand)]
     pub action: Option<BackupAction>,
-}
-
-/// The offsite copies instead of the folder (list, verify, prune, restore).
-#[derive(Debug, Args)]
-pub struct RemoteSel {
-    /// Work on the offsite copies instead of the backup folder: in s3://BUCKET/PREFIX
-    /// when given, else in KRONIC_BACKUP_REMOTE (as `backup --remote URL` uploads).
-    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
-    pub remote: Option<String>,
-
-    /// The same as --remote URL (kept for scripts that use it).
-    #[arg(long, value_name = "URL", hide = true)]
-    pub remote_url: Option<String>,
-}
-
-impl RemoteSel {
-    /// The remote, with --remote (or --remote-url); None without.
-    pub fn load(&self) -> anyhow::Result<Option<crate::backup::remote::Remote>> {
-        let url = match (&self.remote, &self.remote_url) {
-            (_, Some(url)) => Some(url.clone()),
-            (Some(v), None) if v.contains("://") => Some(v.clone()),
-            (Some(_), None) => None,
-            (None, None) => return Ok(None),
-        };
-        crate::backup::settings::remote(url)?
-            .map(Some)
-            .ok_or_else(|| {
-                crate::report::exit::fail(
-                    crate::report::exit::Code::Config,
-                    "--remote needs KRONIC_BACKUP_REMOTE or --remote s3://BUCKET/PREFIX",
-                )
-            })
-    }
-
-    /// A backup NAME written right after --remote (`restore --remote NAME`): it is the
-    /// command's backup, not a URL.
-    pub fn name(&self) -> Option<PathBuf> {
-        self.remote
-            .as_ref()
-            .filter(|v| !v.is_empty() && !v.contains("://"))
-            .map(PathBuf::from)
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,7 +140,7 @@ pub enum BackupAction {
         #[command(flatten)]
         remote: RemoteSel,
         #[command(flatten)]
-        keep: Retention,
+        keep: crate::backup::settings::Retention,
         /// Print JSON (name, action, reasons) for scripts.
         #[arg(long)]
         json: bool,
@@ -295,7 +160,7 @@ pub enum BackupAction {
         #[arg(long = "remote", alias = "remote-url", value_name = "URL")]
         remote_url: Option<String>,
         #[command(flatten)]
-        keep: Retention,
+        keep: crate::backup::settings::Retention,
         /// Only say what would be uploaded.
         #[arg(long)]
         dry_run: bool,
@@ -415,10 +280,6 @@ pub struct RestoreArgs {
 
     #[command(flatten)]
     pub apply: ApplyArgs,
-}
-
-fn parse_span(s: &str) -> Result<crate::backup::retention::Span, String> {
-    crate::backup::retention::Span::parse(s)
 }
 
 /// gzip or zstd (gz and zst too): the shells complete these, not file names.
