@@ -135,7 +135,9 @@ pub async fn restore(
 
 /// Tables in the schemas a restore filled that the backup does not hold (made after it:
 /// a later migration's), quoted as SQL names them. `restored` names tables as the
-/// backup's COPY statements do (`schema.table`).
+/// backup's COPY statements do (`schema.table`); inside the restore's transaction, a
+/// table that transaction created is the backup's even without data (a dump made with
+/// `--exclude-table-data`).
 pub async fn extra_tables(
     client: &tokio_postgres::Client,
     restored: &[(String, u64)],
@@ -154,6 +156,7 @@ pub async fn extra_tables(
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind = 'r' AND NOT c.relispartition AND n.nspname = ANY($1) \
            AND NOT (n.nspname || '.' || c.relname) = ANY($2) \
+           AND c.xmin::text <> (txid_current() % 4294967296)::text \
            AND pg_has_role(c.relowner, 'MEMBER') ORDER BY 1",
         &[&schemas, &held],
     )

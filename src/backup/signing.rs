@@ -116,6 +116,21 @@ impl Trusted {
     pub fn load(path: &Path) -> Result<Trusted> {
         let p = path.display();
         let text = read_key_file(path, "trusted keys file")?;
+        // Whoever can write this file decides what a restore trusts: as the
+        // configuration file, it is root's or this user's, and nobody else may write it.
+        if let Ok(m) = std::fs::metadata(path) {
+            let me = rustix::process::geteuid().as_raw();
+            if m.mode() & 0o022 != 0 || (m.uid() != 0 && m.uid() != me) {
+                return Err(fail(
+                    Code::NoPerm,
+                    format!(
+                        "trusted keys file {p} can be changed by another user (mode {:04o}, uid {}): kronic does not trust it; fix with: chown root {p} && chmod 644 {p}",
+                        m.mode() & 0o7777,
+                        m.uid()
+                    ),
+                ));
+            }
+        }
         let mut keys = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -276,6 +291,14 @@ mod tests {
         assert!(
             Signer::load(&sk2, None).is_err(),
             "opened without its password"
+        );
+        // A trusted keys file others can write to decides nothing.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pk, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = Trusted::load(&pk).err().unwrap();
+        assert!(
+            format!("{e:#}").contains("can be changed by another user"),
+            "{e:#}"
         );
     }
 }

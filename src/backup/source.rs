@@ -403,6 +403,24 @@ impl Source {
                 ),
             ));
         }
+        // A manifest names its backup (format 1): a copy under a newer name is caught
+        // exactly. An older one without a name is judged by its start time instead.
+        let own = self
+            .label
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(n) = &m.name {
+            if *n != own {
+                return Err(fail(
+                    Code::DataErr,
+                    format!(
+                        "{label}: its manifest is the manifest of {n}: a backup renamed or copied under a newer name is not taken as the newest (name it explicitly to use it)"
+                    ),
+                ));
+            }
+            return Ok(());
+        }
         let started = DateTime::parse_from_rfc3339(&m.started_at).map(|t| t.with_timezone(&Utc));
         if let (Some(named), Ok(started)) = (self.time, started)
             && (named - started).num_seconds().abs() > 300

@@ -213,7 +213,7 @@ fn latest_is_this_databases_backup_and_started_when_named() {
     )
     .unwrap();
     let out = expect(b.kronic().args(["restore", "--latest", "--yes"]), 65);
-    assert_stderr(&out, "its manifest says it started at");
+    assert_stderr(&out, "is the manifest of");
     assert_eq!(content_checksum(&mut b.client()), before);
 }
 
