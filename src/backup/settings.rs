@@ -7,14 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
-use object_store::aws::AmazonS3Builder;
 
 use crate::backup::crypt::{Identities, Recipients};
 use crate::backup::pipeline::Compression;
-use crate::backup::remote::{HttpSettings, Remote};
+use crate::backup::remote::Remote;
 use crate::backup::retention::{Policy, Span};
 use crate::backup::signing::{Signer, Trust, Trusted};
-use crate::config::{config_err, env, file, seconds, switch, text_setting, vars};
+use crate::config::{config_err, env, seconds, text_setting, vars};
 use crate::report::exit::{Code, fail};
 
 pub const DEFAULT_BACKUP_DIR: &str = "/var/backups/kronic";
@@ -120,11 +119,8 @@ pub fn retention(r: &Retention) -> Result<Policy> {
 }
 
 /// The offsite location: the flag, else `KRONIC_BACKUP_REMOTE`; None when neither is
-/// set. Bounded by `KRONIC_REMOTE_TIMEOUT` (default 30 s). The AWS_* variables
-/// (credentials, region, endpoint, instance and container roles) are read here too, by
-/// object_store's own `from_env`, and `AWS_CA_BUNDLE`. A plain-http endpoint must be
-/// allowed explicitly (`AWS_ALLOW_HTTP=true`): requests are signed, but the data would
-/// cross in the clear.
+/// set. Bounded by `KRONIC_REMOTE_TIMEOUT` (default 30 s). The storage service's own
+/// settings (for S3, the AWS_* variables) are read by its backend.
 pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
     let Some(url) = text_setting(flag, vars::BACKUP_REMOTE) else {
         return Ok(None);
@@ -133,109 +129,7 @@ pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
         Some(v) => seconds(vars::REMOTE_TIMEOUT, &v, false)?,
         None => Duration::from_secs(30),
     };
-    aws_values()?;
-    if let Some(e) = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT")) {
-        endpoint(&e)?;
-    }
-    // object_store's from_env, over the environment and the configuration file.
-    let builder =
-        crate::config::aws_settings()
-            .into_iter()
-            .fold(AmazonS3Builder::default(), |b, (k, v)| {
-                match k.to_ascii_lowercase().parse() {
-                    Ok(key) => b.with_config(key, v),
-                    Err(_) => b,
-                }
-            });
-    Remote::new(&url, timeout, builder, http_client()?).map(Some)
-}
-
-/// Every `AWS_*` value object_store may read is text without control characters: a CR
-/// left by a CRLF-edited env file would otherwise reach an HTTP header. 78 naming the
-/// variable (never its value: it may be a secret).
-fn aws_values() -> Result<()> {
-    for (key, value) in crate::config::aws_settings() {
-        if value.contains('\u{fffd}') {
-            return Err(config_err(format!("{key} is not valid UTF-8")));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(config_err(format!(
-                "{key} holds a control character (a carriage return from a file edited on Windows?); remove it"
-            )));
-        }
-    }
-    for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
-        // Present but empty (a template's blank): not "use the instance role".
-        let empty_in_env = std::env::var_os(key).is_some_and(|v| v.is_empty());
-        let empty_in_file = file::loaded()
-            .values
-            .get(key)
-            .is_some_and(|(v, _)| v.is_empty());
-        if env(key).is_none() && (empty_in_env || empty_in_file) {
-            return Err(config_err(format!(
-                "{key} is set but empty: give the key, or remove the line to use the instance or container role"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// `AWS_ENDPOINT_URL`: an http(s) URL with a host and a valid port; plain http only
-/// when `AWS_ALLOW_HTTP=true` (requests are signed, but the data would cross in the
-/// clear). 78 otherwise.
-fn endpoint(e: &str) -> Result<()> {
-    let bad = |why: &str| config_err(format!("AWS_ENDPOINT_URL={e:?}: {why}"));
-    let url = url::Url::parse(e).map_err(|why| bad(&format!("not a URL ({why})")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("use an http:// or https:// URL"));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(bad("the host is missing"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(config_err(
-            "AWS_ENDPOINT_URL holds credentials: give them in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into(),
-        ));
-    }
-    let allowed = env("AWS_ALLOW_HTTP").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    if url.scheme() == "http" && !allowed {
-        return Err(config_err(format!(
-            "AWS_ENDPOINT_URL={e} is plain http: set AWS_ALLOW_HTTP=true to allow it, or use https"
-        )));
-    }
-    Ok(())
-}
-
-/// The object store's HTTP settings: the CA certificates in `AWS_CA_BUNDLE` (a private
-/// S3 service's own CA), as the AWS CLI reads them; `AWS_PROXY_URL` with
-/// `AWS_PROXY_CA_CERTIFICATE` (PEM text) and `AWS_PROXY_EXCLUDES`;
-/// `AWS_ALLOW_INVALID_CERTIFICATES=true`. A bad one is 78, naming it.
-fn http_client() -> Result<HttpSettings> {
-    let pem_certs = |name: &str, pem: &[u8]| -> Result<Vec<reqwest::Certificate>> {
-        let bad = |why: String| config_err(format!("{name}: {why}"));
-        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| bad(e.to_string()))?;
-        if certs.is_empty() {
-            return Err(bad("no PEM certificate in it".into()));
-        }
-        Ok(certs)
-    };
-    let mut settings = HttpSettings {
-        proxy: env("AWS_PROXY_URL"),
-        proxy_excludes: env("AWS_PROXY_EXCLUDES"),
-        allow_invalid_certificates: switch(false, "AWS_ALLOW_INVALID_CERTIFICATES")?,
-        ..HttpSettings::default()
-    };
-    if let Some(pem) = env("AWS_PROXY_CA_CERTIFICATE") {
-        settings.proxy_ca = pem_certs("AWS_PROXY_CA_CERTIFICATE", pem.as_bytes())?
-            .into_iter()
-            .next();
-    }
-    if let Some(path) = env(vars::CA_BUNDLE) {
-        let name = format!("{}={path}", vars::CA_BUNDLE);
-        let pem = std::fs::read(&path).map_err(|e| config_err(format!("{name}: {e}")))?;
-        settings.roots = pem_certs(&name, &pem)?;
-    }
-    Ok(settings)
+    Remote::new(&url, timeout).map(Some)
 }
 
 /// Compression and level: the flags, else `KRONIC_BACKUP_COMPRESSION` (78 when neither

@@ -7,23 +7,6 @@ use crate::config::{From, file, setting, vars};
 use crate::report::exit::Code;
 use crate::report::ui::say;
 
-/// The AWS settings kronic reads, besides its own.
-const AWS: &[&str] = &[
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_ALLOW_HTTP",
-    "AWS_CA_BUNDLE",
-    "AWS_PROXY_URL",
-    "AWS_PROXY_EXCLUDES",
-    "AWS_PROXY_CA_CERTIFICATE",
-    "AWS_ALLOW_INVALID_CERTIFICATES",
-    "AWS_VIRTUAL_HOSTED_STYLE_REQUEST",
-];
-
 /// A value as `kronic config` may show it: secrets as ***; a URL with its password and
 /// any password-like query value as ***; the ping URL (the check's secret) as its scheme
 /// and host only; a URL kronic cannot parse not at all (its password could be anywhere).
@@ -69,8 +52,8 @@ pub fn run(json: bool) -> Result<Code> {
     let names = vars::ENV_VARS
         .iter()
         .map(|(n, _)| *n)
-        .chain(AWS.iter().copied())
-        .filter(|n| n.starts_with("KRONIC_") || AWS.contains(n));
+        .chain(crate::backup::remote::s3::SETTINGS.iter().copied())
+        .filter(|n| n.starts_with("KRONIC_") || crate::backup::remote::s3::SETTINGS.contains(n));
     let mut rows = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for name in names {

@@ -61,13 +61,13 @@ pub fn setting(name: &str) -> Option<(String, From)> {
     ))
 }
 
-/// Every `AWS_*` setting, the environment's over the file's (object_store's builder and
-/// the checks of their values take them from here).
-pub fn aws_settings() -> Vec<(String, String)> {
+/// Every setting whose name starts with `prefix` (a storage backend's own, such as
+/// `AWS_`), the environment's over the file's.
+pub fn settings_named(prefix: &str) -> Vec<(String, String)> {
     let mut names: Vec<String> = std::env::vars_os()
         .filter_map(|(k, _)| k.into_string().ok())
         .chain(file::loaded().values.keys().cloned())
-        .filter(|k| k.starts_with("AWS_"))
+        .filter(|k| k.starts_with(prefix))
         .collect();
     names.sort();
     names.dedup();

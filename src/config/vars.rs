@@ -33,7 +33,6 @@ pub const BACKUP_SIGNING_KEY_PASSWORD_FILE: &str = "KRONIC_BACKUP_SIGNING_KEY_PA
 pub const BACKUP_TRUSTED_KEYS: &str = "KRONIC_BACKUP_TRUSTED_KEYS";
 pub const BACKUP_REMOTE: &str = "KRONIC_BACKUP_REMOTE";
 pub const REMOTE_TIMEOUT: &str = "KRONIC_REMOTE_TIMEOUT";
-pub const CA_BUNDLE: &str = "AWS_CA_BUNDLE";
 pub const MIGRATIONS_DIR: &str = "KRONIC_MIGRATIONS_DIR";
 pub const DRILL_METRICS_FILE: &str = "KRONIC_DRILL_METRICS_FILE";
 pub const LOCK_TIMEOUT: &str = "KRONIC_LOCK_TIMEOUT";
@@ -158,7 +157,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "true allows a plain-http AWS_ENDPOINT_URL",
     ),
     (
-        CA_BUNDLE,
+        "AWS_CA_BUNDLE",
         "PEM file of CA certificates to trust for an https AWS_ENDPOINT_URL",
     ),
     (

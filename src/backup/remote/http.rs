@@ -10,9 +10,8 @@ use object_store::client::{
     HttpClient, HttpConnector, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpService,
 };
 
-/// The HTTP settings kronic reads from the environment for the object store: CA
-/// certificates to trust (AWS_CA_BUNDLE), a proxy and what it excludes, and whether
-/// invalid certificates are accepted (AWS_ALLOW_INVALID_CERTIFICATES).
+/// The HTTP settings a backend reads from its own variables: CA certificates to trust,
+/// a proxy and what it excludes, and whether invalid certificates are accepted.
 #[derive(Debug, Clone, Default)]
 pub struct HttpSettings {
     pub roots: Vec<reqwest::Certificate>,
@@ -121,17 +120,6 @@ pub(super) fn tls_failure<'a>(
     None
 }
 
-/// S3's error codes for credentials it does not accept.
-pub(super) const DENIED: &[&str] = &[
-    "AccessDenied",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "InvalidToken",
-    "TokenRefreshRequired",
-    "AllAccessDisabled",
-];
-
 /// An error's innermost useful text (object_store wraps the HTTP client's).
 pub(super) fn source_text(e: &object_store::Error) -> String {
     let mut text = e.to_string();
@@ -141,24 +129,6 @@ pub(super) fn source_text(e: &object_store::Error) -> String {
         source = s.source();
     }
     text
-}
-
-/// S3's own `<Code>` and `<Message>` when the text carries an error document, else its
-/// first line.
-pub(super) fn reason(text: &str) -> String {
-    let tag = |name: &str| {
-        let start = text.find(&format!("<{name}>"))? + name.len() + 2;
-        let end = start + text[start..].find(&format!("</{name}>"))?;
-        Some(text[start..end].to_string())
-    };
-    match (tag("Code"), tag("Message")) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code,
-        _ => first_line(text)
-            .trim_start_matches("Server returned non-2xx status code: ")
-            .trim_end_matches(':')
-            .to_string(),
-    }
 }
 
 pub(super) fn first_line(s: &str) -> String {

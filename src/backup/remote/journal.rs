@@ -4,7 +4,6 @@
 use std::path::Path as FsPath;
 
 use object_store::MultipartId;
-use object_store::multipart::MultipartStore;
 use object_store::path::Path;
 
 use super::{Remote, first_line};

@@ -1,4 +1,5 @@
-//! The offsite copy: backups in S3-compatible object storage under `s3://bucket/prefix`.
+//! The offsite copy: backups in object storage under `s3://bucket/prefix`, through a
+//! storage backend (`backend.rs`; S3 and S3-compatible services in `s3.rs`).
 //! The same names as in the folder, directly under the prefix, each with its manifest
 //! as a sidecar object `<name>.manifest.json` (holding the SHA-256 and size of the
 //! uploaded bytes). Uploads are multipart, fed while the dump is compressed, and become
@@ -13,11 +14,8 @@ use std::time::Duration;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
-use object_store::aws::AmazonS3ConfigKey;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::client::{HttpClient, HttpConnector};
 use object_store::path::Path;
-use object_store::{ClientOptions, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use crate::backup::manifest::{Manifest, Sealed};
 use crate::backup::repository;
@@ -26,49 +24,30 @@ use crate::backup::signing;
 use crate::report::exit::{Code, fail};
 use crate::report::ui::one_line;
 
+pub mod backend;
 mod http;
 mod journal;
 mod list;
+pub mod s3;
 pub mod upload;
 
-pub use http::HttpSettings;
-
-use http::{DENIED, UntrustedFailsFast, first_line, reason, source_text, tls_failure};
+use backend::{Backend, Objects};
+use http::first_line;
 
 const MANIFEST_MAX: u64 = 16 << 20;
 
-/// Where the bucket is, and its region, as object_store works them out: the endpoint
-/// (path-style, or the bucket's own host when virtual-hosted), else AWS's.
-fn bucket_endpoint(builder: &AmazonS3Builder, bucket: &str) -> (String, String) {
-    let get = |k| builder.get_config_value(&k).filter(|v| !v.is_empty());
-    let region = get(AmazonS3ConfigKey::Region).unwrap_or_else(|| "us-east-1".into());
-    let virtual_hosted =
-        get(AmazonS3ConfigKey::VirtualHostedStyleRequest).is_some_and(|v| v == "true");
-    let endpoint = match (get(AmazonS3ConfigKey::Endpoint), virtual_hosted) {
-        (Some(e), true) => e,
-        (Some(e), false) => format!("{}/{bucket}", e.trim_end_matches('/')),
-        (None, true) => format!("https://{bucket}.s3.{region}.amazonaws.com"),
-        (None, false) => format!("https://s3.{region}.amazonaws.com/{bucket}"),
-    };
-    (endpoint, region)
-}
-
-/// A download's retries are bounded by their number (10), not by time.
-const DOWNLOAD_RETRY_BUDGET: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Schemes of services object_store knows that kronic has no backend for yet.
+const UNSUPPORTED: &[&str] = &["gs", "az", "azure", "abfs", "abfss", "adl"];
 
 /// An `s3://bucket/prefix` location and a client for it.
 #[derive(Clone)]
 pub struct Remote {
     url: String,
     prefix: String,
-    store: Arc<AmazonS3>,
+    backend: Arc<dyn Backend>,
+    store: Arc<dyn Objects>,
     /// The same bucket, for streaming downloads (no whole-request time limit).
-    reads: Arc<AmazonS3>,
-    /// For the requests kronic sends itself (listing): the same HTTP settings, signed
-    /// by object_store's signer for `region`, sent to `bucket_endpoint`.
-    http: HttpClient,
-    bucket_endpoint: String,
-    region: String,
+    reads: Arc<dyn ObjectStore>,
     timeout: Duration,
 }
 
@@ -100,14 +79,9 @@ impl Dated for RemoteBackup {
 
 impl Remote {
     /// `url` must be `s3://bucket[/prefix]`; gs:// and az:// are not supported yet (78).
-    /// Credentials, region and endpoint come with `builder` (the AWS_* variables), the
-    /// HTTP client's settings (proxy, CA certificates) with `http`.
-    pub fn new(
-        url: &str,
-        timeout: Duration,
-        builder: AmazonS3Builder,
-        http: HttpSettings,
-    ) -> Result<Remote> {
+    /// The backend reads its own settings (for S3, the AWS_* variables). Every request is
+    /// bounded by `timeout`.
+    pub fn new(url: &str, timeout: Duration) -> Result<Remote> {
         let Some((scheme, rest)) = url.split_once("://") else {
             return Err(fail(
                 Code::Config,
@@ -120,7 +94,7 @@ impl Remote {
             // Never echoed: what stands before '@' is a key and a secret.
             return Err(fail(
                 Code::Config,
-                "the remote URL holds credentials (KEY:SECRET@bucket): give them in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and use s3://BUCKET/PREFIX",
+                "the remote URL holds credentials (KEY:SECRET@bucket): give them in the storage service's own settings (for S3, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), and use s3://BUCKET/PREFIX",
             ));
         }
         let bad = |why: &str| {
@@ -129,14 +103,8 @@ impl Remote {
                 format!("remote {:?}: {why}", one_line(url, 200)),
             )
         };
-        match scheme {
-            "s3" => {}
-            "gs" | "az" | "azure" | "abfs" | "abfss" | "adl" => {
-                return Err(bad(&format!(
-                    "{scheme}:// is not supported yet; use an s3:// bucket (any S3-compatible service works)"
-                )));
-            }
-            _ => return Err(bad("use s3://BUCKET/PREFIX")),
+        if scheme != "s3" && !UNSUPPORTED.contains(&scheme) {
+            return Err(bad("use s3://BUCKET/PREFIX"));
         }
         let prefix = prefix.trim_matches('/');
         if bucket.is_empty() {
@@ -163,53 +131,25 @@ impl Remote {
         {
             return Err(bad("the prefix has an empty, . or .. segment"));
         }
-        let builder = builder.with_bucket_name(bucket);
-        let build = |request: Option<Duration>, retry_timeout: Duration| {
-            builder
-                .clone()
-                .with_http_connector(UntrustedFailsFast {
-                    settings: http.clone(),
-                    timeout: request,
-                    stall: timeout,
-                })
-                .with_retry(object_store::RetryConfig {
-                    max_retries: 10,
-                    retry_timeout,
-                    ..Default::default()
-                })
-                .build()
-                .map(Arc::new)
-                .map_err(|e| bad(&first_line(&e.to_string())))
+        let url = format!(
+            "{scheme}://{bucket}{}{prefix}",
+            if prefix.is_empty() { "" } else { "/" }
+        );
+        // One arm per storage service.
+        let backend: Arc<dyn Backend> = match scheme {
+            "s3" => Arc::new(s3::S3::from_settings(bucket, &url, timeout)?),
+            _ => {
+                return Err(bad(&format!(
+                    "{scheme}:// is not supported yet; use an s3:// bucket (any S3-compatible service works)"
+                )));
+            }
         };
-        // Requests and uploaded parts: each whole request bounded (an 8 MiB part gets
-        // at least two minutes, for slow links), retries too.
-        let whole = (timeout * 4).max(Duration::from_secs(120));
-        let store = build(Some(whole), timeout)?;
-        // Downloads feed a restore for as long as it takes: no limit on the whole
-        // request, only on a stalled read. object_store resumes a broken download where
-        // it stopped (a range request, the same ETag) while its retry budget lasts, and
-        // that budget counts from the request's start: hours into a restore, only the
-        // number of retries may bound it. (The first answer is bounded by `bounded`.)
-        let reads = build(None, DOWNLOAD_RETRY_BUDGET)?;
-        let listing = UntrustedFailsFast {
-            settings: http.clone(),
-            timeout: Some(timeout),
-            stall: timeout,
-        }
-        .connect(&ClientOptions::new())
-        .map_err(|e| bad(&first_line(&e.to_string())))?;
-        let (bucket_endpoint, region) = bucket_endpoint(&builder, bucket);
         Ok(Remote {
-            http: listing,
-            bucket_endpoint,
-            region,
-            url: format!(
-                "s3://{bucket}{}{prefix}",
-                if prefix.is_empty() { "" } else { "/" }
-            ),
+            store: backend.objects(),
+            reads: backend.reads(),
+            backend,
+            url,
             prefix: prefix.to_string(),
-            store,
-            reads,
             timeout,
         })
     }
@@ -424,92 +364,13 @@ impl Remote {
         }
     }
 
-    /// One line naming the URL and what to check; never a credential. Told by the
-    /// error kind and by S3's error code (listing errors arrive as generic ones).
+    /// One line naming the URL and what to check; never a credential.
     fn error(&self, what: &str, e: object_store::Error) -> anyhow::Error {
-        use object_store::Error as E;
-        // What the server said is one printable line of bounded length: it may hold a
-        // newline and a terminal's escapes, or be a hundred megabytes long.
-        let detail = one_line(&reason(&source_text(&e)), 300);
-        let code = detail.split(':').next().unwrap_or("");
-        let denied = matches!(e, E::Unauthenticated { .. } | E::PermissionDenied { .. })
-            || DENIED.contains(&code)
-            || detail.starts_with("403");
-        if let E::NotFound { .. } = e
-            && code != "NoSuchBucket"
-        {
-            return fail(
-                Code::NoInput,
-                format!("{} does not exist", self.url_of(what)),
-            );
-        }
-        if let Some(t) = tls_failure(&e) {
-            return fail(
-                Code::Unavailable,
-                format!(
-                    "{}: the object store's TLS certificate is not trusted ({t}); if it uses a private CA, set AWS_CA_BUNDLE to that CA's certificate, and name the host as the certificate does in AWS_ENDPOINT_URL",
-                    self.url
-                ),
-            );
-        }
-        self.explain(&detail, denied)
-    }
-
-    /// An error answer (`status`, its body) to a request kronic sent itself.
-    fn status_error(&self, status: u16, body: &str) -> anyhow::Error {
-        let detail = match reason(body) {
-            r if body.contains("<Code>") => one_line(&r, 300),
-            r => one_line(&format!("{status}: {r}"), 300),
-        };
-        let code = detail.split(':').next().unwrap_or("");
-        self.explain(
-            &detail,
-            matches!(status, 401 | 403) || DENIED.contains(&code),
-        )
-    }
-
-    /// The one line for a failure the server explained as `detail`.
-    fn explain(&self, detail: &str, denied: bool) -> anyhow::Error {
-        let code = detail.split(':').next().unwrap_or("");
-        if denied {
-            return fail(
-                Code::NoPerm,
-                format!(
-                    "{}: access denied ({detail}); check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) and the bucket's policy",
-                    self.url
-                ),
-            );
-        }
-        if code == "NoSuchBucket" {
-            return fail(
-                Code::NoInput,
-                format!(
-                    "{}: the bucket does not exist ({detail}); create it or fix KRONIC_BACKUP_REMOTE",
-                    self.url
-                ),
-            );
-        }
-        if detail.contains("timed out") {
-            return self.no_answer();
-        }
-        fail(
-            Code::Unavailable,
-            format!(
-                "{}: cannot reach the object store ({detail}); check AWS_ENDPOINT_URL, AWS_REGION and the network",
-                self.url
-            ),
-        )
+        self.backend.explain(what, e)
     }
 
     fn no_answer(&self) -> anyhow::Error {
-        fail(
-            Code::Unavailable,
-            format!(
-                "{}: cannot reach the object store: no answer within {}s (KRONIC_REMOTE_TIMEOUT); check AWS_ENDPOINT_URL and the network",
-                self.url,
-                self.timeout.as_secs()
-            ),
-        )
+        self.backend.no_answer(self.timeout)
     }
 }
 
@@ -519,12 +380,7 @@ mod tests {
 
     fn remote(url: &str) -> Result<Remote> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Remote::new(
-            url,
-            Duration::from_secs(1),
-            AmazonS3Builder::new().with_region("us-east-1"),
-            HttpSettings::default(),
-        )
+        Remote::new(url, Duration::from_secs(1))
     }
 
     #[test]
@@ -566,12 +422,7 @@ mod properties {
         #[test]
         fn any_remote_url(url in "\\PC{0,40}|s3://[a-zA-Z0-9._<` @:%/-]{0,30}") {
             let _ = rustls::crypto::ring::default_provider().install_default();
-            let got = Remote::new(
-                &url,
-                Duration::from_secs(1),
-                AmazonS3Builder::new().with_region("us-east-1"),
-                HttpSettings::default(),
-            );
+            let got = Remote::new(&url, Duration::from_secs(1));
             if let Err(e) = got {
                 prop_assert_eq!(crate::report::exit::classify(&e), Code::Config);
                 if let Some((_, rest)) = url.split_once("://")

@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use bytes::Bytes;
-use object_store::aws::AmazonS3;
-use object_store::multipart::{MultipartStore, PartId};
+use object_store::multipart::PartId;
 use object_store::path::Path;
 use object_store::{MultipartId, ObjectStoreExt, PutPayload};
 use tokio::task::JoinSet;
@@ -56,7 +55,7 @@ type Sent = (Vec<PartId>, u64);
 
 /// Sends parts as they come, IN_FLIGHT at most; the part ids in order and the bytes.
 async fn send_parts(
-    store: Arc<AmazonS3>,
+    store: Arc<dyn super::backend::Objects>,
     key: Path,
     id: MultipartId,
     mut rx: tokio::sync::mpsc::Receiver<Bytes>,
