@@ -48,9 +48,13 @@ pub struct Manifest {
     pub system_identifier: Option<String>,
     #[serde(default)]
     pub format: Option<u32>,
+    /// A parallel backup's member files (format 2); a single-stream backup has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<crate::backup::parallel::Member>,
 }
 
-/// The manifest format kronic writes and reads.
+/// The manifest format kronic writes for a single-stream backup; it reads up to
+/// `parallel::FORMAT`.
 pub const FORMAT: u32 = 1;
 
 /// A manifest as it was stored: its exact bytes (what a signature covers) and its

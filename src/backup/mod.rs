@@ -9,6 +9,7 @@ pub mod drill;
 pub mod dump;
 pub mod manifest;
 pub mod metrics;
+pub mod parallel;
 pub mod pipeline;
 pub mod remote;
 pub mod repository;

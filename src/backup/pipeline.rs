@@ -215,6 +215,19 @@ pub fn compress(
     progress: &mut Progress,
 ) -> Result<Flowed, Failure> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    compress_on(input, output, compression, level, threads, progress)
+}
+
+/// `compress` on `threads` cores (1 for each of a parallel backup's streams: the streams
+/// are what runs side by side).
+pub fn compress_on(
+    input: impl Read,
+    output: Output,
+    compression: Compression,
+    level: u32,
+    threads: usize,
+    progress: &mut Progress,
+) -> Result<Flowed, Failure> {
     let sink = BufWriter::with_capacity(1 << 20, output);
     match compression {
         Compression::Gzip => {
@@ -229,7 +242,9 @@ pub fn compress(
         }
         Compression::Zstd => {
             let mut z = zstd::Encoder::new(sink, level as i32).map_err(Failure::Write)?;
-            z.multithread(threads as u32).map_err(Failure::Write)?;
+            if threads > 1 {
+                z.multithread(threads as u32).map_err(Failure::Write)?;
+            }
             // Without the frame checksum a flipped bit can decode silently to other data.
             z.include_checksum(true).map_err(Failure::Write)?;
             // 2 MiB jobs (libzstd's default at level 3 is 8 MiB): half the memory, and

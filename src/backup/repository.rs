@@ -13,8 +13,9 @@ use crate::fsutil;
 use crate::report::exit::{Code, fail};
 
 const PREFIX: &str = "kronic_backup_";
-/// What a backup name may end with: compression, then `.age` when encrypted.
-const SUFFIXES: &[&str] = &[".sql.gz", ".sql.gz.age", ".sql.zst", ".sql.zst.age"];
+/// What a backup name may end with: compression, then `.age` when encrypted; `.dir` for
+/// a parallel backup's folder.
+const SUFFIXES: &[&str] = &[".sql.gz", ".sql.gz.age", ".sql.zst", ".sql.zst.age", ".dir"];
 const STAMP: &str = "%Y%m%d_%H%M%S";
 
 /// `kronic_backup_YYYYmmdd_HHMMSS<suffix>` for `at` (UTC); `suffix` is `.sql.gz`,
@@ -72,8 +73,8 @@ impl Dated for Backup {
     }
 }
 
-/// The regular files directly in `dir` named like backups, newest first. Symlinks,
-/// folders and other names are not backups.
+/// The regular files directly in `dir` named like backups, and the folders named like
+/// parallel backups, newest first. Symlinks and other names are not backups.
 pub fn list(dir: &Path) -> Result<Vec<Backup>> {
     if !dir.is_dir() {
         return Err(fail(
@@ -97,10 +98,12 @@ pub fn list(dir: &Path) -> Result<Vec<Backup>> {
                 format!("cannot read backup folder {}: {why}", dir.display()),
             )
         })?;
-        if !entry.file_type().is_file() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let folder = name.ends_with(crate::backup::parallel::SUFFIX);
+        let kind = entry.file_type();
+        if !(kind.is_file() && !folder || kind.is_dir() && folder) {
             continue;
         }
-        let name = entry.file_name().to_string_lossy().into_owned();
         let Some(time) = parse_backup_name(&name) else {
             continue;
         };
@@ -108,17 +111,44 @@ pub fn list(dir: &Path) -> Result<Vec<Backup>> {
         let Ok(meta) = entry.metadata() else {
             continue;
         };
+        let size = match folder {
+            true => folder_size(entry.path()),
+            false => meta.len(),
+        };
         out.push(Backup {
             path: entry.path().to_path_buf(),
             name,
             time,
-            size: meta.len(),
+            size,
             uid: meta.uid(),
             mode: meta.mode() & 0o7777,
         });
     }
     out.sort_by(|a, b| b.time.cmp(&a.time).then(b.name.cmp(&a.name)));
     Ok(out)
+}
+
+/// The bytes of the regular files directly in a parallel backup's folder.
+fn folder_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok())
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Deletes a backup: a file, or a parallel backup's folder with its members (never
+/// following a symlink).
+pub fn remove_backup(path: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(path)?.is_dir() {
+        true => std::fs::remove_dir_all(path),
+        false => std::fs::remove_file(path),
+    }
 }
 
 /// The newest backup that can be trusted: the folder and the file pass the trust
@@ -175,7 +205,7 @@ pub fn prune(dir: &Path, policy: &Policy, dry_run: bool) -> Result<Vec<Decision<
         if dry_run {
             continue;
         }
-        std::fs::remove_file(&b.path).map_err(|e| {
+        remove_backup(&b.path).map_err(|e| {
             fail(
                 Code::IoErr,
                 format!("cannot delete {}: {e}", b.path.display()),
@@ -376,10 +406,13 @@ pub fn remove_stale_temp_files(dir: &Path, _lock: &FolderLock) {
             let n = n.strip_suffix(".minisig").unwrap_or(n);
             parse_backup_name(n.strip_suffix(".manifest.json").unwrap_or(n)).is_some()
         });
-        if is_ours
-            && e.file_type().is_ok_and(|t| t.is_file())
-            && std::fs::remove_file(e.path()).is_ok()
-        {
+        let removed = match e.file_type() {
+            Ok(t) if t.is_file() => std::fs::remove_file(e.path()).is_ok(),
+            // A parallel backup's temporary folder.
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(e.path()).is_ok(),
+            _ => false,
+        };
+        if is_ours && removed {
             tracing::warn!("removed {name}, left by an interrupted backup");
         }
     }

@@ -132,6 +132,40 @@ pub fn remote(flag: Option<String>) -> Result<Option<Remote>> {
     Remote::new(&url, timeout).map(Some)
 }
 
+/// The most streams kronic runs at once (each is a server connection).
+pub const MAX_JOBS: usize = 64;
+
+/// Streams: the flag, else `KRONIC_BACKUP_JOBS`, else `default`. 1 to MAX_JOBS; 64 for
+/// a bad flag, 78 for a bad variable.
+pub fn jobs(flag: Option<usize>, default: usize) -> Result<usize> {
+    if let Some(n) = flag {
+        if !(1..=MAX_JOBS).contains(&n) {
+            return Err(fail(
+                Code::Usage,
+                format!("--jobs {n}: use 1 to {MAX_JOBS}"),
+            ));
+        }
+        return Ok(n);
+    }
+    match env(vars::BACKUP_JOBS) {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+            _ => Err(config_err(format!(
+                "{}={v:?}: use a whole number from 1 to {MAX_JOBS}",
+                vars::BACKUP_JOBS
+            ))),
+        },
+    }
+}
+
+/// A parallel restore's default: the cores, at most 8.
+pub fn default_restore_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+}
+
 /// Compression and level: the flags, else `KRONIC_BACKUP_COMPRESSION` (78 when neither
 /// gzip nor zstd), else gzip; the level must suit the format.
 pub fn compression(flag: Option<Compression>, level: Option<u32>) -> Result<(Compression, u32)> {

@@ -195,6 +195,8 @@ pub struct Source {
     /// Set when it has no manifest while the backups next to it have one: deleted, or
     /// the backup was replaced. Verify and drills fail on it; a restore warns.
     pub manifest_missing: Option<String>,
+    /// A parallel backup's folder (`backup::parallel`), read member by member.
+    pub parallel: bool,
     identities: Arc<Identities>,
     at: At,
 }
@@ -355,7 +357,7 @@ impl Source {
                     m.name.as_deref().unwrap_or("an unnamed backup")
                 )));
             }
-            if m.format.is_none_or(|f| f > crate::backup::manifest::FORMAT) {
+            if m.format.is_none_or(|f| f > crate::backup::parallel::FORMAT) {
                 return Err(untrusted(format!(
                     "its manifest's format {:?} is not one this kronic reads",
                     m.format
@@ -446,16 +448,17 @@ impl Source {
                 format!("cannot open {}: {e}", path.display()),
             )
         })?;
-        if !meta.is_file() {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let parallel = meta.is_dir() && name.ends_with(crate::backup::parallel::SUFFIX);
+        if !meta.is_file() && !parallel {
             return Err(fail(
                 Code::NoInput,
                 format!("{} is not a file", path.display()),
             ));
         }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
         let time = repository::parse_backup_name(&name)
             .or_else(|| meta.modified().ok().map(DateTime::<Utc>::from));
         let (manifest, sealed) = match Manifest::read_sealed(&path)? {
@@ -466,13 +469,18 @@ impl Source {
             Some(_) => None,
             None => missing_in_folder(&path, &name),
         };
+        let size = match &manifest {
+            Some(m) if parallel => m.compressed_bytes,
+            _ => meta.len(),
+        };
         Ok(Source {
             label: path.clone(),
-            size: meta.len(),
+            size,
             time,
             manifest,
             sealed,
             manifest_missing,
+            parallel,
             identities: Arc::new(identities),
             at: At::File(path),
         })
@@ -508,6 +516,7 @@ impl Source {
             manifest,
             sealed,
             manifest_missing,
+            parallel: false,
             identities: Arc::new(identities),
             at: At::Object(remote.clone(), name.to_string()),
         })
@@ -516,6 +525,16 @@ impl Source {
     /// What a restore checks before anything connects: a dump by its first bytes, and
     /// for an encrypted one an identity that opens it (77 otherwise).
     pub async fn check(&self) -> Result<()> {
+        if self.parallel {
+            let m = self.parallel_manifest()?;
+            crate::backup::parallel::build::check_members(&self.label, m)?;
+            let first = &m.members[0];
+            let head = open_file(&self.label.join(&first.file))?;
+            let (ids, label) = (self.identities.clone(), self.label.join(&first.file));
+            return tokio::task::spawn_blocking(move || check_opens(head, &ids, &label))
+                .await
+                .context("the checking task failed")?;
+        }
         let head = self.raw().await?;
         let (ids, label) = (self.identities.clone(), self.label.clone());
         tokio::task::spawn_blocking(move || check_opens(head, &ids, &label))
@@ -543,7 +562,7 @@ impl Source {
                 digest,
                 label: self.label.clone(),
                 size: self.size,
-                manifest: self.manifest.clone(),
+                sha256: self.manifest.as_ref().map(|m| m.sha256.clone()),
             },
             identities: self.identities.clone(),
         })
@@ -555,10 +574,75 @@ impl Source {
         if let Some(why) = &self.manifest_missing {
             return Err(fail(Code::DataErr, why.clone()));
         }
+        if self.parallel {
+            return self.verify_members().await;
+        }
         let opened = self.open(None).await?;
         tokio::task::spawn_blocking(move || opened.verify())
             .await
             .context("the verifying task failed")?
+    }
+}
+
+impl Source {
+    /// The identities it is decrypted with.
+    pub fn identities(&self) -> Identities {
+        (*self.identities).clone()
+    }
+
+    /// A parallel backup's manifest: without one its members cannot be told apart (65).
+    pub fn parallel_manifest(&self) -> Result<&Manifest> {
+        self.manifest.as_ref().ok_or_else(|| {
+            fail(
+                Code::DataErr,
+                format!(
+                    "{}: a parallel backup without its manifest ({}) cannot be read",
+                    self.label.display(),
+                    manifest::name_for(
+                        &self.label.file_name().unwrap_or_default().to_string_lossy()
+                    )
+                ),
+            )
+        })
+    }
+
+    /// Every member read as a restore reads it and held to its size and digest; the SQL
+    /// members' statements judged. An encrypted backup without an identity: the sizes
+    /// and digests only.
+    async fn verify_members(&self) -> Result<Verified> {
+        let m = self.parallel_manifest()?.clone();
+        crate::backup::parallel::build::check_members(&self.label, &m)?;
+        let (folder, ids) = (self.label.clone(), self.identities.clone());
+        tokio::task::spawn_blocking(move || -> Result<Verified> {
+            let decrypt = m.recipients.is_empty() || !ids.is_empty();
+            let mut sql_bytes = 0;
+            for member in &m.members {
+                let opened = open_member(&folder, member, ids.clone())?;
+                if !decrypt {
+                    let check = opened.check;
+                    io::copy(&mut { opened.input }, &mut io::sink())
+                        .map_err(|e| read_error(&check.label, e))?;
+                    check.held()?;
+                    continue;
+                }
+                if member.kind == crate::backup::parallel::Kind::Data {
+                    let (mut input, held) = opened.data()?;
+                    sql_bytes += io::copy(&mut input, &mut io::sink())
+                        .map_err(|e| read_error(&folder.join(&member.file), e))?;
+                    held.check()?;
+                } else {
+                    let mut steps = opened.statements()?;
+                    while steps.next_step()?.is_some() {}
+                    sql_bytes += steps.sql_bytes();
+                }
+            }
+            Ok(Verified {
+                sql_bytes,
+                content_checked: decrypt,
+            })
+        })
+        .await
+        .context("the verifying task failed")?
     }
 }
 
@@ -597,7 +681,8 @@ struct Check {
     digest: Digest256,
     label: PathBuf,
     size: u64,
-    manifest: Option<Manifest>,
+    /// The SHA-256 its manifest recorded, when it has one.
+    sha256: Option<String>,
 }
 
 impl Check {
@@ -612,9 +697,14 @@ impl Check {
                 format!("{label}: {read} bytes read, the backup holds {}", self.size),
             ));
         }
-        match &self.manifest {
-            Some(m) => m.check_digest(&label, &sha256),
-            None => Ok(()),
+        match &self.sha256 {
+            Some(want) if *want != sha256 => Err(fail(
+                Code::DataErr,
+                format!(
+                    "{label} does not match its manifest: SHA-256 {sha256}, the manifest says {want} (changed since the backup?)"
+                ),
+            )),
+            _ => Ok(()),
         }
     }
 }
@@ -643,6 +733,78 @@ impl Opened {
         let verified = verify_stream(self.input, &self.identities, &self.check.label)?;
         self.check.held()?;
         Ok(verified)
+    }
+}
+
+/// A member of the parallel backup in `folder`, opened as a backup is: its bytes hashed
+/// and counted as they are read, decrypted, decompressed; held to the member's size and
+/// digest at its end. A member that is missing, not a plain file, or not its recorded
+/// size is refused (65) before a byte is read.
+pub fn open_member(
+    folder: &Path,
+    member: &crate::backup::parallel::Member,
+    identities: Arc<Identities>,
+) -> Result<Opened> {
+    let label = folder.join(&member.file);
+    let meta = std::fs::symlink_metadata(&label).map_err(|e| {
+        fail(
+            Code::DataErr,
+            format!(
+                "{}: a member of the backup is missing ({e})",
+                label.display()
+            ),
+        )
+    })?;
+    if !meta.is_file() || meta.len() != member.bytes {
+        return Err(fail(
+            Code::DataErr,
+            format!(
+                "{}: {} bytes, its manifest says {}: truncated or replaced",
+                label.display(),
+                if meta.is_file() {
+                    meta.len().to_string()
+                } else {
+                    "not a file,".into()
+                },
+                member.bytes
+            ),
+        ));
+    }
+    let (hashing, digest) =
+        HashingReader::new(Box::new(open_file(&label)?) as Box<dyn Read + Send>);
+    Ok(Opened {
+        input: Box::new(hashing),
+        check: Check {
+            digest,
+            label,
+            size: member.bytes,
+            sha256: Some(member.sha256.clone()),
+        },
+        identities,
+    })
+}
+
+impl Opened {
+    /// A data member's bytes (COPY text), decrypted and decompressed, and what checks
+    /// them once read to their end.
+    pub fn data(self) -> Result<(Box<dyn Read + Send>, Held)> {
+        let label = self.check.label.clone();
+        let mut input = BufReader::with_capacity(BUF, FileRead(self.input));
+        judge(input.fill_buf().map_err(|e| read_error(&label, e))?, &label)?;
+        Ok((
+            sql_reader(input, &self.identities, &label)?,
+            Held(self.check),
+        ))
+    }
+}
+
+/// What a member's bytes are held to once read to their end.
+pub struct Held(Check);
+
+impl Held {
+    /// Every byte was read and they are the ones the manifest recorded (65 otherwise).
+    pub fn check(&self) -> Result<()> {
+        self.0.held()
     }
 }
 

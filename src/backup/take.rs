@@ -47,6 +47,8 @@ pub struct Plan {
     pub allow_empty: bool,
     /// Sign each manifest with this key (`KRONIC_BACKUP_SIGNING_KEY`).
     pub signer: Option<std::sync::Arc<crate::backup::signing::Signer>>,
+    /// Streams: above 1, a parallel backup (a folder, `backup::parallel`).
+    pub jobs: usize,
 }
 
 /// A backup that was taken.
@@ -63,6 +65,9 @@ pub struct Taken {
 /// connects, starts the upload, runs pg_dump through the pipeline into a temporary file,
 /// gives it its final name only when the dump is complete, then completes the upload.
 pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
+    if plan.jobs > 1 {
+        return crate::backup::parallel::take::take(config, plan).await;
+    }
     let dir = &plan.dir;
     // A file-size limit (ulimit -f) must fail the write, not kill kronic mid-file.
     let _xfsz = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25));
@@ -235,7 +240,7 @@ fn local_only(name: &str, e: &anyhow::Error) -> anyhow::Error {
 
 /// After a backup was kept: the metrics file; then, if a signal came while the backup
 /// was being completed, the stop it asked for (nothing is pruned).
-fn settle(
+pub(crate) fn settle(
     config: &Config,
     plan: &Plan,
     name: &str,
@@ -298,10 +303,11 @@ fn manifest_of(
         name: Some(name.to_string()),
         system_identifier: server.system_identifier,
         format: Some(crate::backup::manifest::FORMAT),
+        members: Vec::new(),
     }
 }
 
-fn log_stats(name: &str, stats: &BackupStats) {
+pub(crate) fn log_stats(name: &str, stats: &BackupStats) {
     let secs = stats.elapsed.as_secs_f64().max(1e-3);
     tracing::info!(
         "{name}: {} compressed from {} of SQL in {:.1}s ({}/s)",
@@ -345,19 +351,19 @@ async fn write_backup(
 }
 
 /// What the manifest records of the server as the dump starts.
-struct Server {
-    version: String,
+pub(crate) struct Server {
+    pub version: String,
     /// The newest applied migration (None without kronic's history).
-    schema_version: Option<i32>,
+    pub schema_version: Option<i32>,
     /// Extensions and their versions (plpgsql, always there, left out).
-    extensions: std::collections::BTreeMap<String, String>,
+    pub extensions: std::collections::BTreeMap<String, String>,
     /// Tables outside the system schemas.
-    tables: i64,
+    pub tables: i64,
     /// pg_control_system()'s, when the role may read it.
-    system_identifier: Option<String>,
+    pub system_identifier: Option<String>,
 }
 
-async fn describe_server(client: &tokio_postgres::Client) -> Result<Server> {
+pub(crate) async fn describe_server(client: &tokio_postgres::Client) -> Result<Server> {
     let row = db::query(client, "SELECT current_setting('server_version')", &[])
         .await?
         .remove(0);
@@ -402,7 +408,7 @@ async fn describe_server(client: &tokio_postgres::Client) -> Result<Server> {
 /// but kronic will not prune or pick "latest" there: said once, with the fix), locked,
 /// swept of temporary files of killed runs. Also the metrics file's folder. Without a
 /// local copy, only the latter.
-fn prepare(plan: &Plan) -> Result<(bool, Option<repository::FolderLock>)> {
+pub(crate) fn prepare(plan: &Plan) -> Result<(bool, Option<repository::FolderLock>)> {
     if let Some(path) = &plan.metrics_file {
         metrics::check_writable(path)?;
     }
@@ -427,13 +433,16 @@ fn prepare(plan: &Plan) -> Result<(bool, Option<repository::FolderLock>)> {
 /// This second's backup name (its suffix from the plan); when a backup of this very
 /// second exists (two runs back to back), locally or in the bucket, the next second's,
 /// rather than failing after a whole dump.
-async fn free_name(plan: &Plan, remote: Option<&Remote>) -> Result<String> {
+pub(crate) async fn free_name(plan: &Plan, remote: Option<&Remote>) -> Result<String> {
     let encrypted = if plan.recipients.is_some() {
         ".age"
     } else {
         ""
     };
-    let suffix = &format!("{}{encrypted}", plan.compression.suffix());
+    let suffix = &match plan.jobs > 1 {
+        true => crate::backup::parallel::SUFFIX.to_string(),
+        false => format!("{}{encrypted}", plan.compression.suffix()),
+    };
     let taken = async |name: &str| -> Result<Option<String>> {
         if plan.local && plan.dir.join(name).exists() {
             return Ok(Some(plan.dir.join(name).display().to_string()));
@@ -600,6 +609,7 @@ pub async fn before_migration(config: &Config) -> Result<PathBuf> {
         // Migrating an empty database is how every database starts.
         allow_empty: true,
         signer: crate::backup::settings::signer()?,
+        jobs: 1,
     };
     let taken = take(config, &plan).await?;
     crate::backup::source::Source::file(

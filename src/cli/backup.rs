@@ -49,6 +49,13 @@ pub struct BackupArgs {
     #[arg(long)]
     pub remote_only: bool,
 
+    /// Streams: above 1, a parallel backup: one folder (NAME.dir) of per-table streams
+    /// read from one snapshot on N connections, restored with `restore --jobs`. 1 (the
+    /// default) keeps the single file that `gunzip -c FILE | psql` reads. Parallel
+    /// backups are local only for now [env: KRONIC_BACKUP_JOBS].
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+
     /// Back up a database that has no tables (refused otherwise: exit 65, since a green
     /// backup of nothing hides a missing `migrate up` or the wrong database).
     #[arg(long)]
@@ -277,6 +284,28 @@ pub struct RestoreArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub yes: bool,
+
+    /// Connections a parallel backup (a NAME.dir folder) is loaded on [default: the
+    /// cores, at most 8; env: KRONIC_BACKUP_JOBS]. It is built in a scratch database,
+    /// checked, then swapped in under the target's name. A single-file backup is always
+    /// one transaction on one connection.
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// After a parallel restore, keep the old database as NAME_kronic_old for `restore
+    /// --rollback` [default: true].
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub keep_old: bool,
+
+    /// Before the swap, end the target's sessions (pg_terminate_backend) instead of
+    /// waiting up to KRONIC_LOCK_WAIT for them to close.
+    #[arg(long)]
+    pub terminate_sessions: bool,
+
+    /// Swap the database a parallel restore replaced (NAME_kronic_old) back in; the
+    /// restored one becomes NAME_kronic_old, so a second --rollback undoes the first.
+    #[arg(long, conflicts_with_all = ["file", "latest"])]
+    pub rollback: bool,
 
     #[command(flatten)]
     pub apply: ApplyArgs,

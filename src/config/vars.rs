@@ -32,6 +32,7 @@ pub const BACKUP_SIGNING_KEY: &str = "KRONIC_BACKUP_SIGNING_KEY";
 pub const BACKUP_SIGNING_KEY_PASSWORD_FILE: &str = "KRONIC_BACKUP_SIGNING_KEY_PASSWORD_FILE";
 pub const BACKUP_TRUSTED_KEYS: &str = "KRONIC_BACKUP_TRUSTED_KEYS";
 pub const BACKUP_REMOTE: &str = "KRONIC_BACKUP_REMOTE";
+pub const BACKUP_JOBS: &str = "KRONIC_BACKUP_JOBS";
 pub const REMOTE_TIMEOUT: &str = "KRONIC_REMOTE_TIMEOUT";
 pub const MIGRATIONS_DIR: &str = "KRONIC_MIGRATIONS_DIR";
 pub const DRILL_METRICS_FILE: &str = "KRONIC_DRILL_METRICS_FILE";
@@ -130,6 +131,10 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (
         BACKUP_REMOTE,
         "s3://BUCKET/PREFIX: every backup is also uploaded there, in the same pass",
+    ),
+    (
+        BACKUP_JOBS,
+        "streams of a backup (above 1: a parallel backup, a folder) [default: 1]; of a parallel restore [default: the cores, at most 8]",
     ),
     (
         REMOTE_TIMEOUT,

@@ -153,3 +153,107 @@ pub async fn set_comment(target: &DbConfig, text: &str) -> Result<()> {
         )
     })
 }
+
+/// The name a parallel restore keeps the database it replaced under (for `restore
+/// --rollback`): `NAME_kronic_old`. A name that would pass PostgreSQL's 63 bytes is
+/// refused (64) rather than cut to something that could be another database.
+pub fn kept_name(target: &str) -> Result<String> {
+    let name = format!("{target}_kronic_old");
+    if name.len() > 63 {
+        return Err(fail(
+            Code::Usage,
+            format!(
+                "database {target}: its name is too long to keep the old database beside it as {name} (63 bytes at most); use --keep-old false, or restore into a shorter --target-db"
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+/// Who else is connected to database `name`: "user from address (application)".
+pub async fn sessions(client: &tokio_postgres::Client, name: &str) -> Result<Vec<String>> {
+    let rows = db::query(
+        client,
+        "SELECT format('%s from %s (%s, pid %s)', usename, coalesce(client_addr::text, 'local'), \
+                coalesce(nullif(application_name, ''), 'no name'), pid) \
+         FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        &[&name],
+    )
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Ends every other session on database `name` (pg_terminate_backend; the role needs to
+/// be theirs or hold pg_signal_backend).
+pub async fn terminate_sessions(client: &tokio_postgres::Client, name: &str) -> Result<()> {
+    db::query(
+        client,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = $1 AND pid <> pg_backend_pid()",
+        &[&name],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Renames databases in one transaction, as `(from, to)` pairs in order: all of them
+/// happen or none (a kill -9 at any point leaves every name where it was, or every
+/// rename done). `client` is on another database. Renaming needs nobody connected to
+/// either side: their sessions are ended (`terminate`) or waited for until `deadline`,
+/// then 75 naming who is connected.
+pub async fn rename_all(
+    client: &tokio_postgres::Client,
+    renames: &[(&str, &str)],
+    terminate: bool,
+    deadline: std::time::Instant,
+) -> Result<()> {
+    let sql = renames
+        .iter()
+        .map(|(from, to)| {
+            format!(
+                "ALTER DATABASE {} RENAME TO {};",
+                db::quote_ident(from),
+                db::quote_ident(to)
+            )
+        })
+        .collect::<String>();
+    loop {
+        if terminate {
+            for (from, _) in renames {
+                terminate_sessions(client, from).await?;
+            }
+        }
+        let tried = db::batch(client, &format!("BEGIN; {sql} COMMIT")).await;
+        let e = match tried {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        let _ = db::batch(client, "ROLLBACK").await;
+        let in_use = e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE);
+        if !in_use {
+            let e = anyhow::Error::new(e);
+            return Err(fail(
+                classify(&e),
+                format!("cannot rename the databases: {e:#}"),
+            ));
+        }
+        if std::time::Instant::now() >= deadline {
+            let mut who = Vec::new();
+            for (from, _) in renames {
+                who.extend(sessions(client, from).await.unwrap_or_default());
+            }
+            return Err(fail(
+                Code::TempFail,
+                format!(
+                    "the databases are still in use by {}: they must be closed for the swap (--terminate-sessions ends them; KRONIC_LOCK_WAIT is how long kronic waits)",
+                    if who.is_empty() {
+                        "other sessions".into()
+                    } else {
+                        who.join(", ")
+                    }
+                ),
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}

@@ -11,6 +11,8 @@ pub struct Progress {
     started: Instant,
     last_line: Instant,
     done: u64,
+    /// Timestamped lines when there is no terminal (off for a stream among many).
+    lines: bool,
 }
 
 const LINE_EVERY: Duration = Duration::from_secs(10);
@@ -39,13 +41,27 @@ impl Progress {
             started: now,
             last_line: now,
             done: 0,
+            lines: true,
+        }
+    }
+
+    /// Counts without showing anything (one stream of many; the caller reports).
+    pub fn hidden() -> Progress {
+        let now = Instant::now();
+        Progress {
+            bar: ProgressBar::hidden(),
+            what: "",
+            started: now,
+            last_line: now,
+            done: 0,
+            lines: false,
         }
     }
 
     pub fn add(&mut self, n: u64) {
         self.done += n;
         self.bar.inc(n);
-        if self.bar.is_hidden() && self.last_line.elapsed() >= LINE_EVERY {
+        if self.lines && self.bar.is_hidden() && self.last_line.elapsed() >= LINE_EVERY {
             self.last_line = Instant::now();
             tracing::info!(
                 "{} {} ({}/s)",

@@ -198,7 +198,27 @@ async fn drill(
 ) -> Result<(Vec<Check>, Restored)> {
     let manifest = src.manifest.as_ref();
     let client = db::connect(scratch).await?;
-    let restored = restore::restore(&client, scratch, src, policy, false).await?;
+    let restored = match src.parallel {
+        false => restore::restore(&client, scratch, src, policy, false).await?,
+        true => {
+            let m = src.parallel_manifest()?;
+            let jobs = settings::default_restore_jobs();
+            let phase = crate::report::progress::Phase::quiet();
+            crate::backup::parallel::build::build(
+                scratch,
+                &src.label,
+                m,
+                src.identities(),
+                jobs,
+                &phase,
+            )
+            .await?;
+            Restored {
+                sql_bytes: m.sql_bytes,
+                tables: crate::backup::parallel::build::count_rows(&client, m).await?,
+            }
+        }
+    };
     let mut checks = vec![Check {
         name: "restore",
         ok: true,

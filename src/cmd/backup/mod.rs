@@ -134,7 +134,14 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
         lock_wait: args.locks.policy()?.budget,
         wait: args.wait.wait,
         signer: settings::signer()?,
+        jobs: settings::jobs(args.jobs, 1)?,
     };
+    if plan.jobs > 1 && (plan.remote.is_some() || plan.remote_error.is_some() || args.remote_only) {
+        return Err(fail(
+            Code::Usage,
+            "a parallel backup (--jobs above 1) is kept locally only for now: use --jobs 1 for an offsite copy in the same pass",
+        ));
+    }
     let taken = take(config, &plan).await?;
     if taken.trusted {
         let decisions = repository::prune(&plan.dir, &policy, false)

@@ -1,0 +1,480 @@
+//! Loading a parallel backup into an empty database on N connections: the schema
+//! (pre-data) first, then the table members side by side, the other data, then the
+//! post-data in dump order with the independent parts in parallel (keys and indexes of
+//! different tables at once; foreign keys at once, after every key). Every SQL member
+//! goes through the restore's reader and allow-list; COPY data goes into a COPY kronic
+//! writes itself from the manifest's names, so it can only ever be rows. Each member is
+//! held to its size, digest and rows. Nothing here is atomic: the caller builds into a
+//! scratch database and swaps it in only once everything is loaded and checked.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Read;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use futures_util::SinkExt;
+use tokio_postgres::Client;
+
+use super::{Kind, Member, check_member_name};
+use crate::backup::crypt::Identities;
+use crate::backup::dump::{self, Step};
+use crate::backup::manifest::Manifest;
+use crate::backup::source::open_member;
+use crate::config::DbConfig;
+use crate::pg::db;
+use crate::report::exit::{Code, classify, fail};
+use crate::report::progress::Phase;
+
+/// What was loaded.
+pub struct Loaded {
+    pub rows: u64,
+    pub tables: usize,
+}
+
+/// Checks the manifest's member list before anything is loaded: plain names, one of
+/// each SQL section, data members that name a table; every file there at its size.
+pub fn check_members(folder: &Path, m: &Manifest) -> Result<()> {
+    let label = folder.display().to_string();
+    let bad = |why: String| fail(Code::DataErr, format!("{label}: {why}"));
+    for kind in [Kind::PreData, Kind::OtherData, Kind::PostData] {
+        let n = m.members.iter().filter(|x| x.kind == kind).count();
+        if n != 1 {
+            return Err(bad(format!(
+                "its manifest lists {n} {kind:?} members, not one"
+            )));
+        }
+    }
+    for member in &m.members {
+        check_member_name(&label, &member.file)?;
+        if member.kind == Kind::Data && member.qualified().is_none() {
+            return Err(bad(format!("member {} names no table", member.file)));
+        }
+        let meta = std::fs::symlink_metadata(folder.join(&member.file))
+            .map_err(|e| bad(format!("member {} is missing ({e})", member.file)))?;
+        if !meta.is_file() || meta.len() != member.bytes {
+            return Err(bad(format!(
+                "member {} is {} bytes, its manifest says {}: truncated or replaced",
+                member.file,
+                meta.len(),
+                member.bytes
+            )));
+        }
+    }
+    if super::digest_of(&m.members) != m.sha256 {
+        return Err(bad(
+            "its member list does not match the manifest's digest".into()
+        ));
+    }
+    Ok(())
+}
+
+/// Loads the backup in `folder` into `db` (empty, just created) on `jobs` connections.
+pub async fn build(
+    db: &DbConfig,
+    folder: &Path,
+    m: &Manifest,
+    identities: Identities,
+    jobs: usize,
+    phase: &Phase,
+) -> Result<Loaded> {
+    check_members(folder, m)?;
+    let ids = Arc::new(identities);
+    let main = db::connect(db).await?;
+    let section = |kind| m.members.iter().find(|x| x.kind == kind).expect("checked");
+
+    phase.set("schema");
+    let pre = read_sql(folder, section(Kind::PreData), ids.clone()).await?;
+    apply_in_transaction(&main, pre, m).await?;
+
+    phase.set("table data");
+    let data: VecDeque<Member> = m
+        .members
+        .iter()
+        .filter(|x| x.kind == Kind::Data)
+        .cloned()
+        .collect();
+    let queue = Arc::new(Mutex::new(data));
+    let mut workers = Vec::new();
+    for _ in 0..jobs {
+        workers.push(load_worker(db, folder, queue.clone(), ids.clone()));
+    }
+    let rows: u64 = futures_util::future::try_join_all(workers)
+        .await?
+        .into_iter()
+        .sum();
+
+    phase.set("sequences and other data");
+    let other = read_sql(folder, section(Kind::OtherData), ids.clone()).await?;
+    apply_in_transaction(&main, other, m).await?;
+
+    phase.set("indexes and constraints");
+    let post = read_sql(folder, section(Kind::PostData), ids).await?;
+    post_data(db, &main, post, jobs, m).await?;
+    Ok(Loaded {
+        rows,
+        tables: m.tables.len(),
+    })
+}
+
+/// A SQL member's steps, read through the reader and allow-list, held to its digest.
+async fn read_sql(folder: &Path, member: &Member, ids: Arc<Identities>) -> Result<Vec<Step>> {
+    let opened = open_member(folder, member, ids)?;
+    tokio::task::spawn_blocking(move || -> Result<Vec<Step>> {
+        let mut steps = opened.statements()?;
+        let mut out = Vec::new();
+        while let Some(step) = steps.next_step()? {
+            out.push(step);
+        }
+        Ok(out)
+    })
+    .await
+    .context("the reading task failed")?
+}
+
+/// Runs `steps` in one transaction on `client`.
+async fn apply_in_transaction(client: &Client, steps: Vec<Step>, m: &Manifest) -> Result<()> {
+    db::batch(client, "BEGIN").await?;
+    run_steps(client, steps, m).await?;
+    db::batch(client, "COMMIT").await?;
+    db::batch(client, "RESET ALL").await?;
+    Ok(())
+}
+
+async fn run_steps(client: &Client, steps: Vec<Step>, m: &Manifest) -> Result<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(steps.len().max(1));
+    for s in steps {
+        tx.send(s).await.expect("the channel has room");
+    }
+    drop(tx);
+    dump::apply::apply(client, &mut rx, &Phase::quiet(), &m.extensions)
+        .await
+        .map(|_| ())
+}
+
+/// One loading connection: takes data members until none are left. The rows it loaded.
+async fn load_worker(
+    db: &DbConfig,
+    folder: &Path,
+    queue: Arc<Mutex<VecDeque<Member>>>,
+    ids: Arc<Identities>,
+) -> Result<u64> {
+    let client = db::connect(db).await?;
+    // The scratch database is made durable by the swap's own commit (its WAL flush
+    // covers every earlier record).
+    db::batch(&client, "SET synchronous_commit = off").await?;
+    let mut rows = 0;
+    loop {
+        let next = queue.lock().expect("the member queue").pop_front();
+        let Some(member) = next else { break };
+        rows += load_member(&client, folder, &member, ids.clone()).await?;
+    }
+    Ok(rows)
+}
+
+/// COPY of one data member, into the table its manifest names, with the columns it
+/// names: kronic writes this statement, the member gives only rows.
+async fn load_member(
+    client: &Client,
+    folder: &Path,
+    member: &Member,
+    ids: Arc<Identities>,
+) -> Result<u64> {
+    let table = member.qualified().expect("checked");
+    let columns = match member.columns.is_empty() {
+        true => String::new(),
+        false => format!(
+            " ({})",
+            member
+                .columns
+                .iter()
+                .map(|c| db::quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let sql = format!("COPY {table}{columns} FROM STDIN");
+    let opened = open_member(folder, member, ids)?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+    let reader = tokio::task::spawn_blocking(move || -> Result<()> {
+        let (mut input, held) = opened.data()?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = input.read(&mut buf).context("cannot read a member")?;
+            if n == 0 {
+                break;
+            }
+            if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
+                return Ok(());
+            }
+        }
+        // Only a member read whole and matching its digest lets the COPY finish.
+        held.check()
+    });
+    db::log_sql(&sql);
+    let sink = client
+        .copy_in::<_, Bytes>(sql.as_str())
+        .await
+        .map_err(|e| load_error(member, e))?;
+    let mut sink = std::pin::pin!(sink);
+    while let Some(chunk) = rx.recv().await {
+        sink.send(chunk).await.map_err(|e| load_error(member, e))?;
+    }
+    reader.await.context("the reading task failed")??;
+    let rows = sink
+        .as_mut()
+        .finish()
+        .await
+        .map_err(|e| load_error(member, e))?;
+    if rows != member.rows {
+        return Err(fail(
+            Code::DataErr,
+            format!(
+                "{}: {rows} rows loaded into {table}, its manifest says {}",
+                folder.join(&member.file).display(),
+                member.rows
+            ),
+        ));
+    }
+    Ok(rows)
+}
+
+fn load_error(member: &Member, e: tokio_postgres::Error) -> anyhow::Error {
+    let e = anyhow::Error::new(e);
+    fail(
+        classify(&e),
+        format!("loading member {}: {e:#}", member.file),
+    )
+}
+
+/// What a post-data statement is, for running it beside others.
+enum Part {
+    /// A key or an index of one table: with other tables' at once.
+    Key(String),
+    /// A foreign key of one table: with other foreign keys at once, after the keys.
+    Foreign(String),
+    /// A comment on what the current batch makes: after it.
+    Comment,
+    /// Anything else, alone, in dump order.
+    Other,
+}
+
+fn part(sql: &str) -> Part {
+    use crate::sql::words::{statement_kind, target_table};
+    let upper = sql.to_ascii_uppercase();
+    let kind = statement_kind(sql);
+    let table = target_table(sql);
+    match (kind.as_str(), table) {
+        ("CREATE", Some(t)) if upper.contains(" INDEX ") => Part::Key(t),
+        ("ALTER", Some(t))
+            if upper.contains(" ADD CONSTRAINT ") && upper.contains(" FOREIGN KEY ") =>
+        {
+            Part::Foreign(t)
+        }
+        ("ALTER", Some(t))
+            if upper.contains(" ADD CONSTRAINT ")
+                && [" PRIMARY KEY", " UNIQUE", " EXCLUDE "]
+                    .iter()
+                    .any(|k| upper.contains(k)) =>
+        {
+            Part::Key(t)
+        }
+        ("COMMENT", _) => Part::Comment,
+        _ => Part::Other,
+    }
+}
+
+/// The post-data: session settings on every connection; then, in dump order, batches
+/// of keys and indexes (one table's on one connection, tables side by side), batches of
+/// foreign keys likewise, and every other statement alone between them.
+async fn post_data(
+    db: &DbConfig,
+    main: &Client,
+    steps: Vec<Step>,
+    jobs: usize,
+    m: &Manifest,
+) -> Result<()> {
+    let mut settings = Vec::new();
+    let mut plan: Vec<(Option<bool>, String, Step)> = Vec::new();
+    for step in steps {
+        match &step {
+            Step::Setting { .. } => settings.push(step),
+            Step::Run { sql, .. } => match part(sql) {
+                Part::Key(t) => plan.push((Some(false), t, step)),
+                Part::Foreign(t) => plan.push((Some(true), t, step)),
+                Part::Comment => plan.push((None, "comment".into(), step)),
+                Part::Other
+                    if sql
+                        .to_ascii_uppercase()
+                        .starts_with("SELECT PG_CATALOG.SET_CONFIG") =>
+                {
+                    settings.push(step)
+                }
+                Part::Other => plan.push((None, String::new(), step)),
+            },
+            _ => plan.push((None, String::new(), step)),
+        }
+    }
+    let mut conns = vec![];
+    for _ in 0..jobs.saturating_sub(1) {
+        conns.push(db::connect(db).await?);
+    }
+    for c in std::iter::once(main).chain(conns.iter()) {
+        run_steps(c, clone_steps(&settings), m).await?;
+    }
+    let all: Vec<&Client> = std::iter::once(main).chain(conns.iter()).collect();
+    let mut batch: BTreeMap<String, Vec<Step>> = BTreeMap::new();
+    let mut batch_kind: Option<bool> = None;
+    let mut after: Vec<Step> = Vec::new();
+    for (kind, table, step) in plan {
+        match kind {
+            Some(k) => {
+                if batch_kind.is_some_and(|b| b != k) {
+                    flush(&all, &mut batch, &mut after, m).await?;
+                }
+                batch_kind = Some(k);
+                batch.entry(table).or_default().push(step);
+            }
+            None if table == "comment" && !batch.is_empty() => after.push(step),
+            None => {
+                flush(&all, &mut batch, &mut after, m).await?;
+                batch_kind = None;
+                run_steps(main, vec![step], m).await?;
+            }
+        }
+    }
+    flush(&all, &mut batch, &mut after, m).await?;
+    for c in &all {
+        db::batch(*c, "RESET ALL").await?;
+    }
+    Ok(())
+}
+
+/// Runs a batch: each table's statements in order on one connection, the tables spread
+/// over every connection; then what waited for it.
+async fn flush(
+    conns: &[&Client],
+    batch: &mut BTreeMap<String, Vec<Step>>,
+    after: &mut Vec<Step>,
+    m: &Manifest,
+) -> Result<()> {
+    let groups: Vec<Vec<Step>> = std::mem::take(batch).into_values().collect();
+    let queue = Arc::new(Mutex::new(VecDeque::from(groups)));
+    let runs = conns.iter().map(|c| {
+        let queue = queue.clone();
+        async move {
+            loop {
+                let next = queue.lock().expect("the batch queue").pop_front();
+                let Some(group) = next else {
+                    return Ok::<(), anyhow::Error>(());
+                };
+                run_steps(c, group, m).await?;
+            }
+        }
+    });
+    futures_util::future::try_join_all(runs).await?;
+    if !after.is_empty() {
+        run_steps(conns[0], std::mem::take(after), m).await?;
+    }
+    Ok(())
+}
+
+fn clone_steps(steps: &[Step]) -> Vec<Step> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Setting { line, sql, name } => Some(Step::Setting {
+                line: *line,
+                sql: sql.clone(),
+                name: name.clone(),
+            }),
+            Step::Run { line, sql, phase } => Some(Step::Run {
+                line: *line,
+                sql: sql.clone(),
+                phase: phase.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Checks a built database against the manifest, as a drill does: the schema version,
+/// every index valid, every index and constraint the dump made present.
+pub async fn check(client: &Client, m: &Manifest, label: &str) -> Result<()> {
+    let bad = |why: String| {
+        fail(
+            Code::DataErr,
+            format!("{label}: the restored database {why}"),
+        )
+    };
+    let version = crate::schema::migrations::schema_version(client).await?;
+    if version != m.schema_version {
+        return Err(bad(format!(
+            "is at schema version {version:?}, the manifest says {:?}",
+            m.schema_version
+        )));
+    }
+    let invalid: Vec<String> = db::texts(
+        client,
+        "SELECT c.relname::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         JOIN pg_class t ON t.oid = i.indrelid WHERE NOT i.indisvalid AND t.relkind <> 'p'",
+    )
+    .await?;
+    if !invalid.is_empty() {
+        return Err(bad(format!("has invalid indexes: {}", invalid.join(", "))));
+    }
+    let names: std::collections::HashSet<String> = db::texts(
+        client,
+        "SELECT quote_ident(relname) FROM pg_class WHERE relkind IN ('i', 'I') \
+         UNION ALL SELECT quote_ident(conname) FROM pg_constraint",
+    )
+    .await?
+    .into_iter()
+    .collect();
+    let missing: Vec<&String> = m
+        .indexes
+        .iter()
+        .chain(&m.constraints)
+        .filter(|n| !names.contains(*n) && !names.contains(&db::quote_ident(n)))
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(format!(
+            "lacks indexes or constraints the backup made: {}",
+            missing
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// Each data member's table's rows as the built database holds them, under the
+/// manifest's names for them (for a drill's row check).
+pub async fn count_rows(client: &Client, m: &Manifest) -> Result<Vec<(String, u64)>> {
+    // The manifest's `tables` keys are pg_dump's names; the members name the same
+    // tables part by part, which kronic quotes itself.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for member in m.members.iter().filter(|x| x.kind == Kind::Data) {
+        let Some(table) = member.qualified() else {
+            continue;
+        };
+        if !seen.insert(table.clone()) {
+            continue;
+        }
+        let n: i64 =
+            db::query(client, &format!("SELECT count(*) FROM ONLY {table}"), &[]).await?[0].get(0);
+        let key: String = db::query(
+            client,
+            "SELECT format('%I.%I', $1::text, $2::text)",
+            &[&member.schema, &member.table],
+        )
+        .await?[0]
+            .get(0);
+        out.push((key, n as u64));
+    }
+    Ok(out)
+}

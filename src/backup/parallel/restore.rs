@@ -1,0 +1,184 @@
+//! A parallel restore, all-or-nothing without one long transaction: the backup is built
+//! in a scratch database (`kronic_restore_<pid>`) on N connections, checked against its
+//! manifest, and only then swapped in under the target's name in one transaction of
+//! renames; the database it replaced is kept as `NAME_kronic_old` for `--rollback`.
+//! Anything that fails before the swap drops the scratch database and leaves the target
+//! as it was; a kill -9 leaves the target's name on the old database or the new one.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::backup::source::Source;
+use crate::config::DbConfig;
+use crate::pg::{databases, db, lock_keys};
+use crate::report::exit::{Code, classify, fail};
+use crate::report::progress::Progress;
+
+/// The scratch databases' names: this prefix and the pid.
+pub const SCRATCH_PREFIX: &str = "kronic_restore_";
+
+/// How a parallel restore goes.
+pub struct Swap {
+    pub jobs: usize,
+    /// Keep the replaced database as NAME_kronic_old (else drop it after the swap).
+    pub keep_old: bool,
+    pub terminate_sessions: bool,
+    /// How long the swap waits for the target's sessions to close.
+    pub wait: Duration,
+}
+
+/// What a parallel restore did.
+pub struct Swapped {
+    pub rows: u64,
+    pub tables: usize,
+    /// Where the replaced database is kept, when it is.
+    pub kept: Option<String>,
+    pub swap_time: Duration,
+}
+
+/// The maintenance connection that holds the server's restore lock: one parallel
+/// restore or rollback at a time, and scratch databases nobody holds are abandoned.
+pub async fn lock(target: &DbConfig) -> Result<tokio_postgres::Client> {
+    let maint = db::connect(&target.with_dbname("postgres")).await?;
+    let got: bool = db::query(
+        &maint,
+        "SELECT pg_try_advisory_lock($1)",
+        &[&lock_keys::RESTORE],
+    )
+    .await?[0]
+        .get(0);
+    if !got {
+        return Err(fail(
+            Code::TempFail,
+            "another parallel restore or rollback is running on this server; try again when it has finished",
+        ));
+    }
+    databases::drop_abandoned(&maint, target, SCRATCH_PREFIX).await;
+    Ok(maint)
+}
+
+/// Builds `src` in a scratch database, checks it, swaps it in as `target` (which may not
+/// exist yet). `maint` holds the restore lock.
+pub async fn restore(
+    maint: &tokio_postgres::Client,
+    target: &DbConfig,
+    src: &Source,
+    how: &Swap,
+) -> Result<Swapped> {
+    let m = src.parallel_manifest()?;
+    let label = src.label.display().to_string();
+    let kept_name = databases::kept_name(&target.dbname)?;
+    let scratch = target.with_dbname(&format!("{SCRATCH_PREFIX}{}", std::process::id()));
+    let unchanged = format!("{} is unchanged", target.display());
+    databases::create(&scratch).await?;
+    let progress = Progress::new("restored", None);
+    let phase = progress.phase();
+    let built = async {
+        let loaded = crate::backup::parallel::build::build(
+            &scratch,
+            &src.label,
+            m,
+            src.identities(),
+            how.jobs,
+            &phase,
+        )
+        .await?;
+        phase.set("checking");
+        let client = db::connect(&scratch).await?;
+        crate::backup::parallel::build::check(&client, m, &label).await?;
+        Ok::<_, anyhow::Error>(loaded)
+    };
+    let built = tokio::select! {
+        r = built => r,
+        _ = crate::report::ui::shutdown_signal() => Err(fail(
+            Code::Interrupted,
+            "interrupted before the swap",
+        )),
+    };
+    drop(progress);
+    let loaded = match built {
+        Ok(l) => l,
+        Err(e) => {
+            let dropped = match databases::drop_database(&scratch).await {
+                Ok(()) => format!("the scratch database {} was dropped", scratch.dbname),
+                Err(d) => format!(
+                    "the scratch database {} could not be dropped ({d:#}); the next restore drops it",
+                    scratch.dbname
+                ),
+            };
+            return Err(fail(classify(&e), format!("{e:#}; {unchanged}, {dropped}")));
+        }
+    };
+    // Checked: now the short step. An older kept database gives way first.
+    let exists = databases::exists(target).await?;
+    if exists && databases::exists(&target.with_dbname(&kept_name)).await? {
+        tracing::info!("dropping {kept_name}, kept by an earlier restore");
+        databases::drop_database(&target.with_dbname(&kept_name)).await?;
+    }
+    let deadline = Instant::now() + how.wait;
+    let started = Instant::now();
+    let renames: Vec<(&str, &str)> = match exists {
+        true => vec![
+            (&target.dbname, &kept_name),
+            (&scratch.dbname, &target.dbname),
+        ],
+        false => vec![(&scratch.dbname, &target.dbname)],
+    };
+    if let Err(e) = databases::rename_all(maint, &renames, how.terminate_sessions, deadline).await {
+        let _ = databases::drop_database(&scratch).await;
+        return Err(fail(
+            classify(&e),
+            format!("{e:#}; {unchanged}, the restored copy was dropped"),
+        ));
+    }
+    let swap_time = started.elapsed();
+    tracing::info!(
+        "swapped {} in as {} in {:.3}s",
+        scratch.dbname,
+        target.dbname,
+        swap_time.as_secs_f64()
+    );
+    let kept = match (exists, how.keep_old) {
+        (false, _) => None,
+        (true, true) => Some(kept_name),
+        (true, false) => {
+            databases::drop_database(&target.with_dbname(&kept_name)).await?;
+            None
+        }
+    };
+    Ok(Swapped {
+        rows: loaded.rows,
+        tables: loaded.tables,
+        kept,
+        swap_time,
+    })
+}
+
+/// `restore --rollback`: the kept database back under the target's name, and the
+/// restored one kept in its place (so a second rollback undoes the first).
+pub async fn rollback(
+    maint: &tokio_postgres::Client,
+    target: &DbConfig,
+    terminate: bool,
+    wait: Duration,
+) -> Result<String> {
+    let kept = databases::kept_name(&target.dbname)?;
+    if !databases::exists(&target.with_dbname(&kept)).await? {
+        return Err(fail(
+            Code::NoInput,
+            format!(
+                "there is no {kept} to roll back to: no parallel restore kept one on {}",
+                target.display()
+            ),
+        ));
+    }
+    let swap = format!("kronic_swap_{}", std::process::id());
+    let renames = [
+        (target.dbname.as_str(), swap.as_str()),
+        (kept.as_str(), target.dbname.as_str()),
+        (swap.as_str(), kept.as_str()),
+    ];
+    databases::rename_all(maint, &renames, terminate, Instant::now() + wait).await?;
+    Ok(kept)
+}
