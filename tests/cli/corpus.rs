@@ -57,7 +57,7 @@ fn psql(db: &TestDb, as_app: bool) -> std::process::Command {
     cmd
 }
 
-fn kitchen_sink(db: &TestDb) {
+pub(crate) fn kitchen_sink(db: &TestDb) {
     db.client()
         .batch_execute(
             "CREATE EXTENSION citext; CREATE EXTENSION hstore; CREATE EXTENSION pg_trgm; \
@@ -78,7 +78,7 @@ fn kitchen_sink(db: &TestDb) {
         .unwrap();
 }
 
-fn pagila(db: &TestDb) {
+pub(crate) fn pagila(db: &TestDb) {
     run_ok(
         psql(db, true)
             .arg("-f")
@@ -93,7 +93,7 @@ fn pagila(db: &TestDb) {
 
 /// What must survive a round trip: the schema as pg_dump prints it, every table's rows
 /// (count and digest), every sequence's position, every large object.
-fn snapshot(db: &TestDb) -> String {
+pub(crate) fn snapshot(db: &TestDb) -> String {
     let out = run_ok(db.server.tool("pg_dump", &db.name).args([
         "--schema-only",
         "--no-owner",

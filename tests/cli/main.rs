@@ -25,6 +25,7 @@ mod newcomer;
 mod no_panics;
 mod notify;
 mod package;
+mod parallel;
 mod plan_attacks;
 mod realdb;
 mod remote;
@@ -84,6 +85,7 @@ fn main() {
     tests.extend(drift::tests());
     tests.extend(remote::tests());
     tests.extend(docs::tests());
+    tests.extend(parallel::tests());
     // The package test installs a package: only where .ci/run built one (and says so as
     // "ignored", not "ok", elsewhere).
     let no_package = std::env::var_os("KRONIC_TEST_DEB").is_none();

@@ -196,12 +196,15 @@ async fn load_member(
     };
     let sql = format!("COPY {table}{columns} FROM STDIN");
     let opened = open_member(folder, member, ids)?;
+    let path = folder.join(&member.file);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let reader = tokio::task::spawn_blocking(move || -> Result<()> {
         let (mut input, held) = opened.data()?;
         let mut buf = vec![0u8; 256 * 1024];
         loop {
-            let n = input.read(&mut buf).context("cannot read a member")?;
+            let n = input
+                .read(&mut buf)
+                .map_err(|e| crate::fsutil::read_error(&path, e))?;
             if n == 0 {
                 break;
             }
