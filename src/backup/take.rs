@@ -47,7 +47,7 @@ pub struct Plan {
     pub allow_empty: bool,
     /// Sign each manifest with this key (`KRONIC_BACKUP_SIGNING_KEY`).
     pub signer: Option<std::sync::Arc<crate::backup::signing::Signer>>,
-    /// Streams: above 1, a parallel backup (a folder, `backup::parallel`).
+    /// Streams: above 1, a parallel backup (a folder: `parallel::take` takes it).
     pub jobs: usize,
 }
 
@@ -65,9 +65,6 @@ pub struct Taken {
 /// connects, starts the upload, runs pg_dump through the pipeline into a temporary file,
 /// gives it its final name only when the dump is complete, then completes the upload.
 pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
-    if plan.jobs > 1 {
-        return crate::backup::parallel::take::take(config, plan).await;
-    }
     let dir = &plan.dir;
     // A file-size limit (ulimit -f) must fail the write, not kill kronic mid-file.
     let _xfsz = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(25));

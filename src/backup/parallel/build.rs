@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio_postgres::Client;
 
-use super::{Kind, Member, check_member_name};
+use super::{Kind, Member};
 use crate::backup::crypt::Identities;
 use crate::backup::dump::{self, Step};
 use crate::backup::manifest::Manifest;
@@ -33,43 +33,6 @@ pub struct Loaded {
     pub tables: usize,
 }
 
-/// Checks the manifest's member list before anything is loaded: plain names, one of
-/// each SQL section, data members that name a table; every file there at its size.
-pub fn check_members(folder: &Path, m: &Manifest) -> Result<()> {
-    let label = folder.display().to_string();
-    let bad = |why: String| fail(Code::DataErr, format!("{label}: {why}"));
-    for kind in [Kind::PreData, Kind::OtherData, Kind::PostData] {
-        let n = m.members.iter().filter(|x| x.kind == kind).count();
-        if n != 1 {
-            return Err(bad(format!(
-                "its manifest lists {n} {kind:?} members, not one"
-            )));
-        }
-    }
-    for member in &m.members {
-        check_member_name(&label, &member.file)?;
-        if member.kind == Kind::Data && member.qualified().is_none() {
-            return Err(bad(format!("member {} names no table", member.file)));
-        }
-        let meta = std::fs::symlink_metadata(folder.join(&member.file))
-            .map_err(|e| bad(format!("member {} is missing ({e})", member.file)))?;
-        if !meta.is_file() || meta.len() != member.bytes {
-            return Err(bad(format!(
-                "member {} is {} bytes, its manifest says {}: truncated or replaced",
-                member.file,
-                meta.len(),
-                member.bytes
-            )));
-        }
-    }
-    if super::digest_of(&m.members) != m.sha256 {
-        return Err(bad(
-            "its member list does not match the manifest's digest".into()
-        ));
-    }
-    Ok(())
-}
-
 /// Loads the backup in `folder` into `db` (empty, just created) on `jobs` connections.
 pub async fn build(
     db: &DbConfig,
@@ -79,7 +42,7 @@ pub async fn build(
     jobs: usize,
     phase: &Phase,
 ) -> Result<Loaded> {
-    check_members(folder, m)?;
+    super::check_members(folder, &m.members, &m.sha256)?;
     let ids = Arc::new(identities);
     let main = db::connect(db).await?;
     let section = |kind| m.members.iter().find(|x| x.kind == kind).expect("checked");
@@ -480,4 +443,28 @@ pub async fn count_rows(client: &Client, m: &Manifest) -> Result<Vec<(String, u6
         out.push((key, n as u64));
     }
     Ok(out)
+}
+
+/// A drill's restore of a parallel backup into `scratch`: built on the cores, then each
+/// table's rows as the scratch database holds them.
+pub async fn for_drill(
+    scratch: &DbConfig,
+    client: &Client,
+    src: &crate::backup::source::Source,
+) -> Result<crate::backup::restore::Restored> {
+    let m = src.parallel_manifest()?;
+    let jobs = crate::backup::settings::default_restore_jobs();
+    build(
+        scratch,
+        &src.label,
+        m,
+        src.identities(),
+        jobs,
+        &Phase::quiet(),
+    )
+    .await?;
+    Ok(crate::backup::restore::Restored {
+        sql_bytes: m.sql_bytes,
+        tables: count_rows(client, m).await?,
+    })
 }

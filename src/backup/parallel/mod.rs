@@ -8,6 +8,9 @@ pub mod build;
 pub mod restore;
 pub mod take;
 
+use std::path::Path;
+
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::report::exit::{Code, fail};
@@ -72,7 +75,7 @@ impl Member {
 
 /// A member's file name is a plain name in the folder: letters, digits, '.', '-', '_',
 /// not starting with '.'; a crafted manifest cannot name a file elsewhere (65).
-pub fn check_member_name(backup: &str, file: &str) -> anyhow::Result<()> {
+pub fn check_member_name(backup: &str, file: &str) -> Result<()> {
     let plain = !file.is_empty()
         && file.len() <= 100
         && !file.starts_with('.')
@@ -89,6 +92,43 @@ pub fn check_member_name(backup: &str, file: &str) -> anyhow::Result<()> {
             crate::report::ui::one_line(file, 100)
         ),
     ))
+}
+
+/// Checks the manifest's member list before anything is loaded: plain names, one of
+/// each SQL section, data members that name a table; every file there at its size.
+pub fn check_members(folder: &Path, members: &[Member], sha256: &str) -> Result<()> {
+    let label = folder.display().to_string();
+    let bad = |why: String| fail(Code::DataErr, format!("{label}: {why}"));
+    for kind in [Kind::PreData, Kind::OtherData, Kind::PostData] {
+        let n = members.iter().filter(|x| x.kind == kind).count();
+        if n != 1 {
+            return Err(bad(format!(
+                "its manifest lists {n} {kind:?} members, not one"
+            )));
+        }
+    }
+    for member in members {
+        check_member_name(&label, &member.file)?;
+        if member.kind == Kind::Data && member.qualified().is_none() {
+            return Err(bad(format!("member {} names no table", member.file)));
+        }
+        let meta = std::fs::symlink_metadata(folder.join(&member.file))
+            .map_err(|e| bad(format!("member {} is missing ({e})", member.file)))?;
+        if !meta.is_file() || meta.len() != member.bytes {
+            return Err(bad(format!(
+                "member {} is {} bytes, its manifest says {}: truncated or replaced",
+                member.file,
+                meta.len(),
+                member.bytes
+            )));
+        }
+    }
+    if digest_of(members) != sha256 {
+        return Err(bad(
+            "its member list does not match the manifest's digest".into()
+        ));
+    }
+    Ok(())
 }
 
 /// The digest a parallel manifest records for the whole backup: over its members' names

@@ -200,24 +200,7 @@ async fn drill(
     let client = db::connect(scratch).await?;
     let restored = match src.parallel {
         false => restore::restore(&client, scratch, src, policy, false).await?,
-        true => {
-            let m = src.parallel_manifest()?;
-            let jobs = settings::default_restore_jobs();
-            let phase = crate::report::progress::Phase::quiet();
-            crate::backup::parallel::build::build(
-                scratch,
-                &src.label,
-                m,
-                src.identities(),
-                jobs,
-                &phase,
-            )
-            .await?;
-            Restored {
-                sql_bytes: m.sql_bytes,
-                tables: crate::backup::parallel::build::count_rows(&client, m).await?,
-            }
-        }
+        true => crate::backup::parallel::build::for_drill(scratch, &client, src).await?,
     };
     let mut checks = vec![Check {
         name: "restore",

@@ -142,7 +142,10 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
             "a parallel backup (--jobs above 1) is kept locally only for now: use --jobs 1 for an offsite copy in the same pass",
         ));
     }
-    let taken = take(config, &plan).await?;
+    let taken = match plan.jobs {
+        1 => take(config, &plan).await?,
+        _ => crate::backup::parallel::take::take(config, &plan).await?,
+    };
     if taken.trusted {
         let decisions = repository::prune(&plan.dir, &policy, false)
             .context("the backup succeeded, but pruning old backups failed")?;
