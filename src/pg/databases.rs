@@ -196,14 +196,15 @@ pub async fn terminate_sessions(client: &tokio_postgres::Client, name: &str) -> 
     Ok(())
 }
 
-/// Renames databases in one transaction, as `(from, to)` pairs in order: all of them
-/// happen or none (a kill -9 at any point leaves every name where it was, or every
+/// Renames databases in one transaction, as `(from, to)` pairs in order, then runs
+/// `then` in the same transaction: all of it happens or none (a kill -9 at any point leaves every name where it was, or every
 /// rename done). `client` is on another database. Renaming needs nobody connected to
 /// either side: their sessions are ended (`terminate`) or waited for until `deadline`,
 /// then 75 naming who is connected.
 pub async fn rename_all(
     client: &tokio_postgres::Client,
     renames: &[(&str, &str)],
+    then: &str,
     terminate: bool,
     deadline: std::time::Instant,
 ) -> Result<()> {
@@ -217,13 +218,14 @@ pub async fn rename_all(
             )
         })
         .collect::<String>();
+    let mut waited = false;
     loop {
         if terminate {
             for (from, _) in renames {
                 terminate_sessions(client, from).await?;
             }
         }
-        let tried = db::batch(client, &format!("BEGIN; {sql} COMMIT")).await;
+        let tried = db::batch(client, &format!("BEGIN; {sql} {then} COMMIT")).await;
         let e = match tried {
             Ok(()) => return Ok(()),
             Err(e) => e,
@@ -254,6 +256,23 @@ pub async fn rename_all(
                 ),
             ));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        if !waited {
+            let mut who = Vec::new();
+            for (from, _) in renames {
+                who.extend(sessions(client, from).await.unwrap_or_default());
+            }
+            tracing::info!(
+                "waiting for the sessions on the databases to close: {}",
+                who.join(", ")
+            );
+            waited = true;
+        }
+        // Only between tries: a rename sent is never cut short.
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(250)) => {}
+            _ = crate::report::ui::shutdown_signal() => {
+                return Err(fail(Code::Interrupted, "interrupted while waiting for the swap"));
+            }
+        }
     }
 }

@@ -11,7 +11,10 @@ pub const SEED: i64 = 0x6b72_6f6e_6963_2d73;
 /// scratch database left with nobody holding it is known to be abandoned.
 pub const DRILL: i64 = 0x6b72_6f6e_6963_2d64;
 
-/// A parallel restore or rollback on this server ("kronic-r"): held from before its
-/// scratch database is made until the swap, so one left with nobody holding it is
-/// known to be abandoned.
-pub const RESTORE: i64 = 0x6b72_6f6e_6963_2d72;
+/// A parallel restore or rollback of one target database ("krrt", with the hash of the
+/// target's name): one at a time per target.
+pub const RESTORE_TARGET: i32 = 0x6b72_7274;
+
+/// A parallel restore's scratch database ("krrs", with the pid in its name): held for
+/// the whole restore, so that a scratch database nobody holds is known to be abandoned.
+pub const RESTORE_SCRATCH: i32 = 0x6b72_7273;

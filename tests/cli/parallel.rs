@@ -13,6 +13,10 @@ crate::register!(
     parallel_round_trip_equals_the_source_on_postgresql_18,
     a_changed_or_missing_member_is_refused_before_the_swap,
     a_backup_taken_while_writers_commit_restores_consistent,
+    the_swap_waits_for_sessions_names_them_or_ends_them,
+    a_signal_or_kill_before_the_swap_leaves_the_target,
+    rows_that_disagree_with_the_manifest_are_refused_before_the_swap,
+    parallel_backups_refuse_what_they_cannot_do_yet,
 );
 
 /// The backup folder the run made (`Backup completed: NAME`).
@@ -51,8 +55,24 @@ fn databases_like(db: &TestDb, pattern: &str) -> Vec<String> {
         .collect()
 }
 
+/// The scratch databases of restores of `db` (marked by their comment).
+fn scratch_of(db: &TestDb) -> Vec<String> {
+    db.server
+        .connect("postgres")
+        .query(
+            "SELECT datname::text FROM pg_database \
+             WHERE shobj_description(oid, 'pg_database') LIKE $1 ORDER BY 1",
+            &[&format!("kronic restore of {}:%", db.name)],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 fn round_trip(server: &'static Server) {
-    let builds: &[(&str, fn(&TestDb))] = &[("pagila", pagila), ("kitchen sink", kitchen_sink)];
+    type Build = (&'static str, fn(&TestDb));
+    let builds: &[Build] = &[("pagila", pagila), ("kitchen sink", kitchen_sink)];
     for (what, build) in builds {
         let src = TestDb::on(server);
         build(&src);
@@ -119,7 +139,7 @@ fn round_trip(server: &'static Server) {
         assert_eq!(databases_like(&src, &kept), vec![kept.clone()]);
         expect(src.kronic().args(["restore", "--rollback", "--yes"]), 0);
         assert_eq!(snapshot(&src), changed, "{what}: rolled back");
-        assert!(databases_like(&src, "kronic\\_restore\\_%").is_empty());
+        assert!(scratch_of(&src).is_empty());
         drop_db(&src, &kept);
     }
 }
@@ -162,7 +182,8 @@ fn a_changed_or_missing_member_is_refused_before_the_swap() {
     let src = TestDb::on(server());
     pagila(&src);
     let reference = snapshot(&src);
-    let cases: &[(&str, fn(&Path))] = &[
+    type Spoil = (&'static str, fn(&Path));
+    let cases: &[Spoil] = &[
         ("replaced", |p| {
             let mut bytes = std::fs::read(p).unwrap();
             let last = bytes.len() - 1;
@@ -191,10 +212,7 @@ fn a_changed_or_missing_member_is_refused_before_the_swap() {
         );
         expect(src.kronic().args(["backup", "verify"]).arg(&backup), 65);
         assert_eq!(snapshot(&src), reference, "{what}");
-        assert!(
-            databases_like(&src, "kronic\\_restore\\_%").is_empty(),
-            "{what}"
-        );
+        assert!(scratch_of(&src).is_empty(), "{what}");
         assert!(databases_like(&src, &format!("{}_kronic_old", src.name)).is_empty());
         std::fs::remove_dir_all(&backup).unwrap();
         std::fs::remove_file(format!("{}.manifest.json", backup.display())).unwrap();
@@ -255,4 +273,179 @@ fn a_backup_taken_while_writers_commit_restores_consistent() {
     );
     drop(c);
     drop_db(&src, &new);
+}
+
+/// An application connected to the target: the swap waits up to KRONIC_LOCK_WAIT, then
+/// exits 75 naming the session, the target unchanged and no scratch left;
+/// `--terminate-sessions` ends the session and swaps.
+fn the_swap_waits_for_sessions_names_them_or_ends_them() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let backup = parallel_backup(&src, &[]);
+    src.client().batch_execute("DELETE FROM payment").unwrap();
+    let changed = snapshot(&src);
+    let mut app = postgres::Config::new()
+        .host(&src.server.host)
+        .port(src.server.port)
+        .user(APP_USER)
+        .password(APP_PASSWORD)
+        .dbname(&src.name)
+        .application_name("the-app")
+        .connect(postgres::NoTls)
+        .unwrap();
+    let out = expect(
+        src.kronic()
+            .env("KRONIC_LOCK_WAIT", "1")
+            .args(["restore", "--jobs", "2", "--yes"])
+            .arg(&backup),
+        75,
+    );
+    assert_stderr(&out, "the-app");
+    assert_stderr(&out, "--terminate-sessions");
+    assert!(scratch_of(&src).is_empty());
+    assert!(databases_like(&src, &format!("{}_kronic_old", src.name)).is_empty());
+    app.batch_execute("SELECT 1").unwrap();
+    assert_eq!(snapshot(&src), changed);
+    expect(
+        src.kronic()
+            .args(["restore", "--jobs", "2", "--yes", "--terminate-sessions"])
+            .arg(&backup),
+        0,
+    );
+    assert!(
+        app.batch_execute("SELECT 1").is_err(),
+        "the session was ended"
+    );
+    assert_ne!(snapshot(&src), changed);
+    drop_db(&src, &format!("{}_kronic_old", src.name));
+}
+
+/// Waits until the restore says it waits for the target's sessions (the scratch
+/// database is built and checked); its stderr so far.
+fn wait_for_swap(child: &mut std::process::Child) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut stderr = child.stderr.take().unwrap();
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut stderr, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    for _ in 0..600 {
+        if text.lock().unwrap().contains("waiting for the sessions") {
+            return text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!(
+        "the restore never reached the swap: {}",
+        text.lock().unwrap()
+    );
+}
+
+/// SIGTERM while the swap waits: 130, the scratch database dropped, the target as it
+/// was. kill -9 there: the target as it was, and the next restore drops the scratch
+/// database the killed one left.
+fn a_signal_or_kill_before_the_swap_leaves_the_target() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let backup = parallel_backup(&src, &[]);
+    src.client().batch_execute("DELETE FROM payment").unwrap();
+    let changed = snapshot(&src);
+    for signal in ["-TERM", "-KILL"] {
+        let app = src.server.connect(&src.name);
+        let mut child = src
+            .kronic_std()
+            .env("KRONIC_LOCK_WAIT", "60")
+            .args(["restore", "--jobs", "2", "--yes"])
+            .arg(&backup)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let said = wait_for_swap(&mut child);
+        let out = signal_and_wait(child, signal);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let said = said.lock().unwrap().clone();
+        drop(app);
+        if signal == "-TERM" {
+            assert_eq!(out.status.code(), Some(130), "{said}");
+            assert!(scratch_of(&src).is_empty());
+        } else {
+            assert_eq!(scratch_of(&src).len(), 1);
+        }
+        assert_eq!(snapshot(&src), changed, "{signal}");
+        assert!(databases_like(&src, &format!("{}_kronic_old", src.name)).is_empty());
+    }
+    let out = expect(
+        src.kronic()
+            .args(["restore", "--jobs", "2", "--yes"])
+            .arg(&backup),
+        0,
+    );
+    assert_stderr(&out, "left by a run that did not finish");
+    assert!(scratch_of(&src).is_empty());
+    assert_ne!(snapshot(&src), changed);
+    drop_db(&src, &format!("{}_kronic_old", src.name));
+}
+
+/// A manifest (unsigned) whose rows for a member are not what the member holds: 65
+/// after loading, before the swap; the target and the server as they were.
+fn rows_that_disagree_with_the_manifest_are_refused_before_the_swap() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let reference = snapshot(&src);
+    let backup = parallel_backup(&src, &[]);
+    let path = format!("{}.manifest.json", backup.display());
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let member = m["members"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|x| x["kind"] == "data" && x["rows"].as_u64().unwrap() > 0)
+        .unwrap();
+    member["rows"] = serde_json::json!(member["rows"].as_u64().unwrap() + 1);
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let out = expect(
+        src.kronic()
+            .args(["restore", "--jobs", "2", "--yes"])
+            .arg(&backup),
+        65,
+    );
+    assert_stderr(&out, "its manifest says");
+    assert_stderr(&out, "is unchanged");
+    assert_eq!(snapshot(&src), reference);
+    assert!(scratch_of(&src).is_empty());
+}
+
+/// What is not built yet is refused with one line, before anything is written.
+fn parallel_backups_refuse_what_they_cannot_do_yet() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let out = expect(
+        src.kronic()
+            .args(["backup", "--jobs", "2", "--remote", "s3://bucket/p"]),
+        64,
+    );
+    assert_stderr(&out, "--jobs 1");
+    for bad in ["0", "65"] {
+        expect(src.kronic().args(["backup", "--jobs", bad]), 64);
+    }
+    expect(
+        src.kronic()
+            .env("KRONIC_BACKUP_JOBS", "lots")
+            .args(["backup"]),
+        78,
+    );
+    assert!(
+        backups_in(&src.backup_dir()).is_empty(),
+        "{:?}",
+        backups_in(&src.backup_dir())
+    );
 }

@@ -37,25 +37,73 @@ pub struct Swapped {
     pub swap_time: Duration,
 }
 
-/// The maintenance connection that holds the server's restore lock: one parallel
-/// restore or rollback at a time, and scratch databases nobody holds are abandoned.
+/// The maintenance connection that holds the locks: one parallel restore or rollback
+/// of a target at a time, and this run's scratch database (one nobody holds is
+/// abandoned: dropped here).
 pub async fn lock(target: &DbConfig) -> Result<tokio_postgres::Client> {
     let maint = db::connect(&target.with_dbname("postgres")).await?;
     let got: bool = db::query(
         &maint,
-        "SELECT pg_try_advisory_lock($1)",
-        &[&lock_keys::RESTORE],
+        "SELECT pg_try_advisory_lock($1, hashtext($2))",
+        &[&lock_keys::RESTORE_TARGET, &target.dbname],
     )
     .await?[0]
         .get(0);
     if !got {
         return Err(fail(
             Code::TempFail,
-            "another parallel restore or rollback is running on this server; try again when it has finished",
+            format!(
+                "another parallel restore or rollback of {} is running; try again when it has finished",
+                target.display()
+            ),
         ));
     }
-    databases::drop_abandoned(&maint, target, SCRATCH_PREFIX).await;
+    let pid = std::process::id() as i32;
+    db::query(
+        &maint,
+        "SELECT pg_advisory_lock($1, $2)",
+        &[&lock_keys::RESTORE_SCRATCH, &pid],
+    )
+    .await?;
+    drop_abandoned(&maint, target).await;
     Ok(maint)
+}
+
+/// Drops the scratch databases of restores that were killed: kronic's own names, which
+/// the role owns, whose run's lock nobody holds. Best effort.
+async fn drop_abandoned(maint: &tokio_postgres::Client, target: &DbConfig) {
+    let names = db::query(
+        maint,
+        "SELECT datname::text, substr(datname, length($1) + 1)::int FROM pg_database \
+         WHERE starts_with(datname, $1) AND substr(datname, length($1) + 1) ~ '^[0-9]{1,9}$' \
+           AND pg_has_role(datdba, 'USAGE') AND NOT datistemplate",
+        &[&SCRATCH_PREFIX],
+    )
+    .await;
+    let Ok(rows) = names else { return };
+    for r in rows {
+        let (name, pid): (String, i32) = (r.get(0), r.get(1));
+        let free = db::query(
+            maint,
+            "SELECT pg_try_advisory_lock($1, $2)",
+            &[&lock_keys::RESTORE_SCRATCH, &pid],
+        )
+        .await
+        .is_ok_and(|r| r[0].get::<_, bool>(0));
+        if !free || pid == std::process::id() as i32 {
+            continue;
+        }
+        tracing::info!("dropping {name}, left by a run that did not finish");
+        if let Err(e) = databases::drop_database(&target.with_dbname(&name)).await {
+            tracing::warn!("cannot drop {name}, left by an earlier run: {e:#}");
+        }
+        let _ = db::query(
+            maint,
+            "SELECT pg_advisory_unlock($1, $2)",
+            &[&lock_keys::RESTORE_SCRATCH, &pid],
+        )
+        .await;
+    }
 }
 
 /// Builds `src` in a scratch database, checks it, swaps it in as `target` (which may not
@@ -72,6 +120,14 @@ pub async fn restore(
     let scratch = target.with_dbname(&format!("{SCRATCH_PREFIX}{}", std::process::id()));
     let unchanged = format!("{} is unchanged", target.display());
     databases::create(&scratch).await?;
+    databases::set_comment(
+        &scratch,
+        &format!(
+            "kronic restore of {}: dropped or swapped in when it ends",
+            target.dbname
+        ),
+    )
+    .await?;
     let progress = Progress::new("restored", None);
     let phase = progress.phase();
     let built = async {
@@ -125,7 +181,19 @@ pub async fn restore(
         ],
         false => vec![(&scratch.dbname, &target.dbname)],
     };
-    if let Err(e) = databases::rename_all(maint, &renames, how.terminate_sessions, deadline).await {
+    // The database's comment stays with the name (the scratch database's mark goes).
+    let comment = match exists {
+        true => databases::comment(target).await?,
+        false => None,
+    };
+    let then = format!(
+        "COMMENT ON DATABASE {} IS {};",
+        db::quote_ident(&target.dbname),
+        comment.map_or("NULL".into(), |c| format!("'{}'", c.replace('\'', "''")))
+    );
+    if let Err(e) =
+        databases::rename_all(maint, &renames, &then, how.terminate_sessions, deadline).await
+    {
         let _ = databases::drop_database(&scratch).await;
         return Err(fail(
             classify(&e),
@@ -179,6 +247,6 @@ pub async fn rollback(
         (kept.as_str(), target.dbname.as_str()),
         (swap.as_str(), kept.as_str()),
     ];
-    databases::rename_all(maint, &renames, terminate, Instant::now() + wait).await?;
+    databases::rename_all(maint, &renames, "", terminate, Instant::now() + wait).await?;
     Ok(kept)
 }

@@ -255,7 +255,7 @@ async fn plan_tasks(leader: &tokio_postgres::Client, jobs: usize) -> Result<Vec<
             from = to;
         }
     }
-    tasks.sort_by(|a, b| b.weight.cmp(&a.weight));
+    tasks.sort_by_key(|t| std::cmp::Reverse(t.weight));
     Ok(tasks)
 }
 
