@@ -1798,7 +1798,7 @@ _kronic() {
             return 0
             ;;
         kronic__subcmd__restore)
-            opts="-y -j -i -v -q -h --latest --from-database --allow-unsigned --drop-extra --remote --remote-url --dir --target-db --create --yes --jobs --keep-old --terminate-sessions --rollback --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
+            opts="-y -j -i -v -q -h --latest --from-database --allow-unsigned --drop-extra --remote --remote-url --dir --target-db --create --yes --table --schema --jobs --keep-old --terminate-sessions --rollback --identity --lock-timeout --lock-wait --wait --allow-superuser --database-url --config --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1821,6 +1821,14 @@ _kronic() {
                     return 0
                     ;;
                 --target-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -451,6 +451,8 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --remote-url 'The same as --remote URL (kept for scripts that use it)'
             cand --dir 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]'
             cand --target-db 'Restore into this database on the same server instead'
+            cand --table 'Restore only this table''s rows (repeatable; `schema.table`, or a name the search path finds): the existing table is emptied and loaded in one transaction. From a parallel backup only its members are read. Refused in place when other tables'' foreign keys point at it (restore into --target-db instead)'
+            cand --schema 'Restore only the rows of this schema''s tables (repeatable), as --table does'
             cand -j 'Connections a parallel backup (a NAME.dir folder) is loaded on [default: the cores, at most 8; env: KRONIC_BACKUP_JOBS]. It is built in a scratch database, checked, then swapped in under the target''s name. A single-file backup is always one transaction on one connection'
             cand --jobs 'Connections a parallel backup (a NAME.dir folder) is loaded on [default: the cores, at most 8; env: KRONIC_BACKUP_JOBS]. It is built in a scratch database, checked, then swapped in under the target''s name. A single-file backup is always one transaction on one connection'
             cand --keep-old 'After a parallel restore, keep the old database as NAME_kronic_old for `restore --rollback` [default: true]'

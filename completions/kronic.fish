@@ -327,6 +327,8 @@ complete -c kronic -n "__fish_kronic_using_subcommand restore" -l remote -d 'Wor
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l remote-url -d 'The same as --remote URL (kept for scripts that use it)' -r
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l dir -d 'Backup folder [env: KRONIC_BACKUP_DIR] [default: /var/backups/kronic]' -r -F
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l target-db -d 'Restore into this database on the same server instead' -r
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -l table -d 'Restore only this table\'s rows (repeatable; `schema.table`, or a name the search path finds): the existing table is emptied and loaded in one transaction. From a parallel backup only its members are read. Refused in place when other tables\' foreign keys point at it (restore into --target-db instead)' -r
+complete -c kronic -n "__fish_kronic_using_subcommand restore" -l schema -d 'Restore only the rows of this schema\'s tables (repeatable), as --table does' -r
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -s j -l jobs -d 'Connections a parallel backup (a NAME.dir folder) is loaded on [default: the cores, at most 8; env: KRONIC_BACKUP_JOBS]. It is built in a scratch database, checked, then swapped in under the target\'s name. A single-file backup is always one transaction on one connection' -r
 complete -c kronic -n "__fish_kronic_using_subcommand restore" -l keep-old -d 'After a parallel restore, keep the old database as NAME_kronic_old for `restore --rollback` [default: true]' -r -f -a "true\t''
 false\t''"

@@ -20,4 +20,5 @@ pub mod settings;
 pub mod signing;
 pub mod source;
 pub mod sync;
+pub mod tables;
 pub mod take;

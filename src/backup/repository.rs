@@ -406,13 +406,16 @@ pub fn remove_stale_temp_files(dir: &Path, _lock: &FolderLock) {
             let n = n.strip_suffix(".minisig").unwrap_or(n);
             parse_backup_name(n.strip_suffix(".manifest.json").unwrap_or(n)).is_some()
         });
+        if !is_ours {
+            continue;
+        }
         let removed = match e.file_type() {
             Ok(t) if t.is_file() => std::fs::remove_file(e.path()).is_ok(),
             // A parallel backup's temporary folder.
             Ok(t) if t.is_dir() => std::fs::remove_dir_all(e.path()).is_ok(),
             _ => false,
         };
-        if is_ours && removed {
+        if removed {
             tracing::warn!("removed {name}, left by an interrupted backup");
         }
     }

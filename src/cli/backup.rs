@@ -285,6 +285,17 @@ pub struct RestoreArgs {
     #[arg(long, short = 'y')]
     pub yes: bool,
 
+    /// Restore only this table's rows (repeatable; `schema.table`, or a name the search
+    /// path finds): the existing table is emptied and loaded in one transaction. From a
+    /// parallel backup only its members are read. Refused in place when other tables'
+    /// foreign keys point at it (restore into --target-db instead).
+    #[arg(long, value_name = "NAME", conflicts_with = "drop_extra")]
+    pub table: Vec<String>,
+
+    /// Restore only the rows of this schema's tables (repeatable), as --table does.
+    #[arg(long, value_name = "NAME", conflicts_with = "drop_extra")]
+    pub schema: Vec<String>,
+
     /// Connections a parallel backup (a NAME.dir folder) is loaded on [default: the
     /// cores, at most 8; env: KRONIC_BACKUP_JOBS]. It is built in a scratch database,
     /// checked, then swapped in under the target's name. A single-file backup is always

@@ -17,6 +17,8 @@ crate::register!(
     a_signal_or_kill_before_the_swap_leaves_the_target,
     rows_that_disagree_with_the_manifest_are_refused_before_the_swap,
     parallel_backups_refuse_what_they_cannot_do_yet,
+    restore_table_restores_that_table_and_nothing_else,
+    a_killed_runs_temporary_folder_goes_and_nothing_else,
 );
 
 /// The backup folder the run made (`Backup completed: NAME`).
@@ -448,4 +450,131 @@ fn parallel_backups_refuse_what_they_cannot_do_yet() {
         "{:?}",
         backups_in(&src.backup_dir())
     );
+}
+
+/// One line of `snapshot` (a table's rows and digest).
+fn table_line(snapshot: &str, table: &str) -> String {
+    snapshot
+        .lines()
+        .find(|l| l.starts_with(&format!("{table}: ")))
+        .unwrap_or_else(|| panic!("no {table} in the snapshot"))
+        .to_string()
+}
+
+/// `--table` from a parallel backup and from a single-file one: that table back as the
+/// backup holds it, every other table as it was; a table others' keys point at is
+/// refused in place (and restored into --target-db); an unknown one is 66.
+fn restore_table_restores_that_table_and_nothing_else() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let reference = snapshot(&src);
+    let parallel = parallel_backup(&src, &[]);
+    // A single-file backup next to a parallel one leaves it be.
+    let out = expect(src.kronic().arg("backup"), 0);
+    assert!(parallel.is_dir(), "{}", out.all());
+    let single = src.backup_dir().join(completed(&out.stdout));
+    for backup in [&parallel, &single] {
+        src.client()
+            .batch_execute(
+                "DELETE FROM film_actor WHERE actor_id < 100; DELETE FROM film_category WHERE film_id < 100",
+            )
+            .unwrap();
+        let changed = snapshot(&src);
+        let out = expect(
+            src.kronic()
+                .args(["restore", "--table", "film_actor", "--yes"])
+                .arg(backup),
+            0,
+        );
+        assert_stderr(&out, "");
+        let now = snapshot(&src);
+        assert_eq!(
+            table_line(&now, "public.film_actor"),
+            table_line(&reference, "public.film_actor"),
+            "{}",
+            backup.display()
+        );
+        assert_eq!(
+            table_line(&now, "public.film_category"),
+            table_line(&changed, "public.film_category")
+        );
+        let out = expect(
+            src.kronic()
+                .args(["restore", "--table", "actor", "--yes"])
+                .arg(backup),
+            64,
+        );
+        assert_stderr(&out, "film_actor");
+        expect(
+            src.kronic()
+                .args(["restore", "--table", "no_such_table", "--yes"])
+                .arg(backup),
+            66,
+        );
+        assert_eq!(snapshot(&src), now, "refusals change nothing");
+        // Put film_category back for the next round.
+        expect(
+            src.kronic()
+                .args(["restore", "--table", "film_category", "--yes"])
+                .arg(backup),
+            0,
+        );
+        assert_eq!(snapshot(&src), reference);
+    }
+    // Into another database that holds the schema, a referenced table is allowed.
+    let other = format!("{}_t", src.name);
+    expect(
+        src.kronic()
+            .args(["restore", "--yes", "--create", "--target-db", &other])
+            .arg(&single),
+        0,
+    );
+    src.server
+        .connect(&other)
+        .batch_execute("DELETE FROM film_actor; DELETE FROM actor")
+        .unwrap();
+    expect(
+        src.kronic()
+            .args([
+                "restore",
+                "--table",
+                "actor",
+                "--yes",
+                "--target-db",
+                &other,
+            ])
+            .arg(&parallel),
+        0,
+    );
+    let n: i64 = src
+        .server
+        .connect(&other)
+        .query_one("SELECT count(*) FROM actor", &[])
+        .unwrap()
+        .get(0);
+    let want: i64 = src
+        .client()
+        .query_one("SELECT count(*) FROM actor", &[])
+        .unwrap()
+        .get(0);
+    assert!(want > 0);
+    assert_eq!(n, want);
+    drop_db(&src, &other);
+}
+
+/// The next backup removes the temporary folder a killed parallel backup left, and
+/// nothing else in the folder.
+fn a_killed_runs_temporary_folder_goes_and_nothing_else() {
+    let src = TestDb::populated();
+    let first = parallel_backup(&src, &[]);
+    let dir = src.backup_dir();
+    let left = dir.join(".kronic_backup_20261201_020000.dir.tmp-AbC123");
+    std::fs::create_dir(&left).unwrap();
+    std::fs::write(left.join("0003-data.copy.gz"), b"x").unwrap();
+    let mine = dir.join("notes.txt");
+    std::fs::write(&mine, b"mine").unwrap();
+    let out = expect(src.kronic().arg("backup"), 0);
+    assert_stderr(&out, "left by an interrupted backup");
+    assert!(!left.exists());
+    assert!(first.is_dir() && mine.is_file());
 }

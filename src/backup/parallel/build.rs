@@ -138,7 +138,7 @@ async fn load_worker(
 
 /// COPY of one data member, into the table its manifest names, with the columns it
 /// names: kronic writes this statement, the member gives only rows.
-async fn load_member(
+pub(crate) async fn load_member(
     client: &Client,
     folder: &Path,
     member: &Member,
