@@ -5,12 +5,15 @@
 
 use std::time::Instant;
 
+mod swap;
+mod tables;
+
 use anyhow::Result;
 use indicatif::HumanBytes;
 
+use crate::backup::restore;
 use crate::backup::settings;
 use crate::backup::source::{Source, Wanted};
-use crate::backup::{parallel, restore, tables};
 use crate::cli::RestoreArgs;
 use crate::config::{Config, DbConfig};
 use crate::pg::db;
@@ -49,7 +52,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         None => config.db.clone(),
     };
     if args.rollback {
-        return rollback(&target, &args).await;
+        return swap::rollback(&target, &args).await;
     }
     // The backup's first bytes are checked before anything connects; who restores is
     // checked before a statement of it is read.
@@ -71,10 +74,10 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
     .await?;
     src.check().await?;
     if !args.table.is_empty() || !args.schema.is_empty() {
-        return some_tables(&target, &args, &src).await;
+        return tables::some_tables(&target, &args, &src).await;
     }
     if src.parallel {
-        return parallel(&target, &args, &src).await;
+        return swap::parallel(&target, &args, &src).await;
     }
     let (client, missing) = look_at_target(&target, &args).await?;
     let allow = args.apply.allow_superuser()?;
@@ -164,139 +167,6 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         target.display(),
         HumanBytes(restored.sql_bytes),
         HumanBytes(src.size)
-    ))?;
-    Ok(Code::Ok)
-}
-
-/// A parallel backup: built aside on N connections, checked, swapped in.
-async fn parallel(target: &DbConfig, args: &RestoreArgs, src: &Source) -> Result<Code> {
-    let jobs = settings::jobs(args.jobs, settings::default_restore_jobs())?;
-    let policy = args.apply.locks.policy()?;
-    let maint = parallel::restore::lock(target).await?;
-    roles::refuse_superuser(&maint, args.apply.allow_superuser()?).await?;
-    let exists = databases::exists(target).await?;
-    if !exists && !args.create {
-        return Err(fail(
-            Code::Unavailable,
-            format!(
-                "database {} does not exist on {}: add --create to create it",
-                target.dbname,
-                target.display()
-            ),
-        ));
-    }
-    let kept = databases::kept_name(&target.dbname)?;
-    let after = match (exists, args.keep_old) {
-        (false, _) => " (to be created)".to_string(),
-        (true, true) => format!(
-            "; it is built aside, checked, then swapped in, and the current database is kept as {kept} (kronic restore --rollback; an older {kept} is dropped)"
-        ),
-        (true, false) => {
-            "; it is built aside, checked, then swapped in, and the current database is dropped"
-                .into()
-        }
-    };
-    let question = format!(
-        "Restore {} ({}) into {} on {jobs} connections{after}?",
-        src.label.display(),
-        HumanBytes(src.size),
-        target.display()
-    );
-    crate::report::ui::confirm(&question, args.yes)?;
-    tracing::info!(
-        "restoring {} into {} on {jobs} connections",
-        src.label.display(),
-        target.display()
-    );
-    let started = Instant::now();
-    let how = parallel::restore::Swap {
-        jobs,
-        keep_old: args.keep_old,
-        terminate_sessions: args.terminate_sessions,
-        wait: policy.budget,
-    };
-    let done = parallel::restore::restore(&maint, target, src, &how).await?;
-    let kept = match &done.kept {
-        Some(k) => format!("; the previous database is kept as {k} (kronic restore --rollback)"),
-        None => String::new(),
-    };
-    crate::report::ui::say(format!(
-        "Restore completed: {} into {} ({} rows in {} tables in {:.1}s, swapped in {:.2}s){kept}",
-        src.label.display(),
-        target.display(),
-        done.rows,
-        done.tables,
-        started.elapsed().as_secs_f64(),
-        done.swap_time.as_secs_f64()
-    ))?;
-    Ok(Code::Ok)
-}
-
-/// `restore --table`/`--schema`: those tables' rows only, in one transaction.
-async fn some_tables(target: &DbConfig, args: &RestoreArgs, src: &Source) -> Result<Code> {
-    let client = db::connect_wait(target, args.apply.wait.wait).await?;
-    databases::refuse_template(&client, target).await?;
-    roles::refuse_superuser(&client, args.apply.allow_superuser()?).await?;
-    let chosen = tables::resolve(&client, &args.table, &args.schema).await?;
-    let refs = tables::referencing(&client, &chosen).await?;
-    if args.target_db.is_none() && !refs.is_empty() {
-        return Err(fail(
-            Code::Usage,
-            format!(
-                "other tables' foreign keys point at the tables to restore ({}): emptying them in place would break those; restore them into another database with --target-db, or name the referencing tables too",
-                refs.join(", ")
-            ),
-        ));
-    }
-
-    let names: Vec<&str> = chosen.iter().map(|t| t.label.as_str()).collect();
-    crate::report::ui::confirm(
-        &format!(
-            "Replace the rows of {} in {} with those in {}?",
-            names.join(", "),
-            target.display(),
-            src.label.display()
-        ),
-        args.yes,
-    )?;
-    let progress = crate::report::progress::Progress::new("restored", None);
-    let policy = args.apply.locks.policy()?;
-    let rows = tables::restore(
-        &client,
-        src,
-        &chosen,
-        policy.budget,
-        !refs.is_empty(),
-        &progress.phase(),
-    )
-    .await?;
-    drop(progress);
-    let total: u64 = rows.iter().map(|(_, n)| n).sum();
-    crate::report::ui::say(format!(
-        "Restore completed: {total} rows into {} in {} from {}",
-        names.join(", "),
-        target.display(),
-        src.label.display()
-    ))?;
-    Ok(Code::Ok)
-}
-
-/// `restore --rollback`: the database a parallel restore replaced, back in.
-async fn rollback(target: &DbConfig, args: &RestoreArgs) -> Result<Code> {
-    let policy = args.apply.locks.policy()?;
-    let maint = parallel::restore::lock(target).await?;
-    let kept = databases::kept_name(&target.dbname)?;
-    crate::report::ui::confirm(
-        &format!(
-            "Swap {kept} back in as {} (the current one becomes {kept})?",
-            target.display()
-        ),
-        args.yes,
-    )?;
-    parallel::restore::rollback(&maint, target, args.terminate_sessions, policy.budget).await?;
-    crate::report::ui::say(format!(
-        "Rolled back: {} is the database the last parallel restore replaced; the restored one is now {kept}",
-        target.display()
     ))?;
     Ok(Code::Ok)
 }
