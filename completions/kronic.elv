@@ -455,7 +455,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand --schema 'Restore only the rows of this schema''s tables (repeatable), as --table does'
             cand -j 'Connections a parallel backup (a NAME.dir folder) is loaded on [default: the cores, at most 8; env: KRONIC_BACKUP_JOBS]. It is built in a scratch database, checked, then swapped in under the target''s name. A single-file backup is always one transaction on one connection'
             cand --jobs 'Connections a parallel backup (a NAME.dir folder) is loaded on [default: the cores, at most 8; env: KRONIC_BACKUP_JOBS]. It is built in a scratch database, checked, then swapped in under the target''s name. A single-file backup is always one transaction on one connection'
-            cand --keep-old 'After a parallel restore, keep the old database as NAME_kronic_old for `restore --rollback` [default: true]'
+            cand --keep-old 'After a parallel restore, keep the old database as NAME_kronic_old for `restore --rollback` (true or false)'
             cand -i 'An age identity file (AGE-SECRET-KEY-1... lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]'
             cand --identity 'An age identity file (AGE-SECRET-KEY-1... lines) or an unencrypted ssh private key; repeatable [env: KRONIC_BACKUP_IDENTITY_FILE]'
             cand --lock-timeout 'Seconds to wait for table locks on each try; then kronic steps back (letting the application''s queries through) and tries again [env: KRONIC_LOCK_TIMEOUT] [default: 1]'

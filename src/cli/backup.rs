@@ -304,8 +304,8 @@ pub struct RestoreArgs {
     pub jobs: Option<usize>,
 
     /// After a parallel restore, keep the old database as NAME_kronic_old for `restore
-    /// --rollback` [default: true].
-    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    /// --rollback` (true or false).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, hide_possible_values = true)]
     pub keep_old: bool,
 
     /// Before the swap, end the target's sessions (pg_terminate_backend) instead of

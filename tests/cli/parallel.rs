@@ -19,6 +19,7 @@ crate::register!(
     parallel_backups_refuse_what_they_cannot_do_yet,
     restore_table_restores_that_table_and_nothing_else,
     a_killed_runs_temporary_folder_goes_and_nothing_else,
+    encrypted_and_signed_parallel_backups,
 );
 
 /// The backup folder the run made (`Backup completed: NAME`).
@@ -577,4 +578,63 @@ fn a_killed_runs_temporary_folder_goes_and_nothing_else() {
     assert_stderr(&out, "left by an interrupted backup");
     assert!(!left.exists());
     assert!(first.is_dir() && mine.is_file());
+}
+
+/// Encrypted: every member is an age file (nothing in plaintext), a restore without the
+/// identity is refused before anything is made, with it the round trip holds. Signed:
+/// accepted with the trusted key; a manifest edited after signing is refused.
+fn encrypted_and_signed_parallel_backups() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let reference = snapshot(&src);
+    let (identity, recipient) = crate::formats::keygen(src.dir.path(), "age.key");
+    let (secret, public) = crate::signed::keys(&src, "sign");
+    let out = expect(
+        src.kronic()
+            .env("KRONIC_BACKUP_SIGNING_KEY", &secret)
+            .args(["backup", "--jobs", "2", "--recipient", &recipient]),
+        0,
+    );
+    let backup = src.backup_dir().join(completed(&out.stdout));
+    for e in std::fs::read_dir(&backup).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        assert!(
+            bytes.starts_with(b"age-encryption.org/v1"),
+            "a member in plaintext"
+        );
+    }
+    let new = format!("{}_enc", src.name);
+    let restore = |extra: &[&str]| {
+        let mut cmd = src.kronic();
+        cmd.env("KRONIC_BACKUP_TRUSTED_KEYS", &public)
+            .args([
+                "restore",
+                "--jobs",
+                "2",
+                "--yes",
+                "--create",
+                "--target-db",
+                &new,
+            ])
+            .args(extra)
+            .arg(&backup);
+        cmd
+    };
+    expect(&mut restore(&[]), 77);
+    assert!(databases_like(&src, &new).is_empty());
+    let id = identity.to_str().unwrap();
+    expect(&mut restore(&["--identity", id]), 0);
+    let copy = TestDb {
+        name: new.clone(),
+        dir: tempfile::tempdir().unwrap(),
+        server: src.server,
+    };
+    assert_eq!(snapshot(&copy), reference);
+    drop(copy);
+    // The manifest edited after signing (a member's rows): refused, nothing made.
+    let path = format!("{}.manifest.json", backup.display());
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("\"rows\": ", "\"rows\": 1", 1)).unwrap();
+    expect(&mut restore(&["--identity", id]), 65);
+    assert!(databases_like(&src, &new).is_empty());
 }

@@ -15,7 +15,7 @@ crate::register!(
 );
 
 /// A key pair made by `kronic backup keygen` in `dir`: (secret, public).
-fn keys(db: &TestDb, stem: &str) -> (PathBuf, PathBuf) {
+pub(crate) fn keys(db: &TestDb, stem: &str) -> (PathBuf, PathBuf) {
     let (secret, public) = (
         db.path(&format!("{stem}.key")),
         db.path(&format!("{stem}.pub")),
