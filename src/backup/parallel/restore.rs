@@ -166,21 +166,22 @@ pub async fn restore(
             return Err(fail(classify(&e), format!("{e:#}; {unchanged}, {dropped}")));
         }
     };
-    // Checked: now the short step. An older kept database gives way first.
+    // Checked: now the short step. An older kept database gives way in the same
+    // transaction (renamed aside, dropped once the swap is done), so a failed swap
+    // still leaves it.
     let exists = databases::exists(target).await?;
-    if exists && databases::exists(&target.with_dbname(&kept_name)).await? {
-        tracing::info!("dropping {kept_name}, kept by an earlier restore");
-        databases::drop_database(&target.with_dbname(&kept_name)).await?;
-    }
+    let older = exists && databases::exists(&target.with_dbname(&kept_name)).await?;
+    let aside = format!("kronic_dropped_{}", std::process::id());
     let deadline = Instant::now() + how.wait;
     let started = Instant::now();
-    let renames: Vec<(&str, &str)> = match exists {
-        true => vec![
-            (&target.dbname, &kept_name),
-            (&scratch.dbname, &target.dbname),
-        ],
-        false => vec![(&scratch.dbname, &target.dbname)],
-    };
+    let mut renames: Vec<(&str, &str)> = Vec::new();
+    if older {
+        renames.push((&kept_name, &aside));
+    }
+    if exists {
+        renames.push((&target.dbname, &kept_name));
+    }
+    renames.push((&scratch.dbname, &target.dbname));
     // The database's comment stays with the name (the scratch database's mark goes).
     let comment = match exists {
         true => databases::comment(target).await?,
@@ -199,6 +200,14 @@ pub async fn restore(
             classify(&e),
             format!("{e:#}; {unchanged}, the restored copy was dropped"),
         ));
+    }
+    if older {
+        tracing::info!("dropping the {kept_name} an earlier restore kept");
+        if let Err(e) = databases::drop_database(&target.with_dbname(&aside)).await {
+            tracing::warn!(
+                "cannot drop {aside} (the {kept_name} an earlier restore kept): {e:#}; drop it by hand"
+            );
+        }
     }
     let swap_time = started.elapsed();
     tracing::info!(

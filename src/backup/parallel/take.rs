@@ -191,9 +191,18 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         )
     })?;
     crate::fsutil::sync_dir(dir)?;
-    Sealed::seal(&manifest, plan.signer.as_deref())
+    // Without its manifest a parallel backup cannot be read: it goes (disk full).
+    if let Err(e) = Sealed::seal(&manifest, plan.signer.as_deref())
         .and_then(|sealed| Manifest::write(&sealed, &dest))
-        .with_context(|| format!("the backup {name} was kept, but its manifest was not written"))?;
+    {
+        let _ = std::fs::remove_dir_all(&dest);
+        return Err(fail(
+            classify(&e),
+            format!(
+                "{e:#}: its manifest was not written, so {name} was removed; no backup was pruned"
+            ),
+        ));
+    }
     say(format!("Backup completed: {name}"))?;
     single::log_stats(&name, &backup_stats);
     single::settle(config, plan, &name, &backup_stats, &None, &mut interrupts)?;
