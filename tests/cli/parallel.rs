@@ -320,6 +320,24 @@ fn the_swap_waits_for_sessions_names_them_or_ends_them() {
         "the session was ended"
     );
     assert_ne!(snapshot(&src), changed);
+    // Again: the older kept database gives way to the newer one, nothing else is left.
+    expect(
+        src.kronic()
+            .args(["restore", "--jobs", "2", "--yes"])
+            .arg(&backup),
+        0,
+    );
+    assert_eq!(
+        databases_like(&src, &format!("{}_kronic_old", src.name)).len(),
+        1
+    );
+    assert!(databases_like(&src, "kronic\\_dropped\\_%").is_empty());
+    expect(src.kronic().args(["restore", "--rollback", "--yes"]), 0);
+    assert_ne!(
+        snapshot(&src),
+        changed,
+        "the kept one is the first restore's"
+    );
     drop_db(&src, &format!("{}_kronic_old", src.name));
 }
 
