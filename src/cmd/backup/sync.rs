@@ -39,6 +39,17 @@ pub async fn sync(
         repository::current(repository::list(dir)?, Utc::now())
             .into_iter()
             .filter(|b| !present.contains(&b.name))
+            .filter(|b| {
+                // Parallel backups are kept locally only, for now.
+                let folder = b.name.ends_with(crate::backup::parallel::SUFFIX);
+                if folder {
+                    tracing::warn!(
+                        "not uploading {}: parallel backups are not synced yet",
+                        b.name
+                    );
+                }
+                !folder
+            })
             .filter(|b| match repository::distrust(b) {
                 Some(why) => {
                     tracing::warn!("not uploading: {why}");
