@@ -317,15 +317,52 @@ async fn post_data(
     Ok(())
 }
 
-/// Runs a batch: each table's statements in order on one connection, the tables spread
-/// over every connection; then what waited for it.
+/// A batch's groups, merged so that no two groups touch the same table: a foreign key
+/// locks its table and the one it references, and two connections each holding one
+/// and wanting the other would deadlock.
+fn disjoint(batch: BTreeMap<String, Vec<Step>>) -> Vec<Vec<Step>> {
+    let mut groups: Vec<(Vec<String>, Vec<Step>)> = Vec::new();
+    for (table, steps) in batch {
+        let mut touched = vec![table];
+        touched.extend(steps.iter().filter_map(|s| match s {
+            Step::Run { sql, .. } => referenced(sql),
+            _ => None,
+        }));
+        // Merge every earlier group that shares a table with this one.
+        let (shared, rest): (Vec<_>, Vec<_>) = groups
+            .into_iter()
+            .partition(|(t, _)| t.iter().any(|x| touched.contains(x)));
+        let mut merged = (touched, Vec::new());
+        for (t, st) in shared {
+            merged.0.extend(t);
+            merged.1.extend(st);
+        }
+        merged.1.extend(steps);
+        groups = rest;
+        groups.push(merged);
+    }
+    groups.into_iter().map(|(_, s)| s).collect()
+}
+
+/// The table a foreign key references, as its statement names it.
+fn referenced(sql: &str) -> Option<String> {
+    let at = sql.to_ascii_uppercase().find(" REFERENCES ")? + " REFERENCES ".len();
+    let rest = sql[at..].trim_start();
+    let end = rest
+        .find(|c: char| c == '(' || c.is_whitespace())
+        .unwrap_or(rest.len());
+    Some(rest[..end].to_string())
+}
+
+/// Runs a batch: each group's statements in order on one connection (groups touch
+/// disjoint tables), the groups spread over every connection; then what waited for it.
 async fn flush(
     conns: &[&Client],
     batch: &mut BTreeMap<String, Vec<Step>>,
     after: &mut Vec<Step>,
     m: &Manifest,
 ) -> Result<()> {
-    let groups: Vec<Vec<Step>> = std::mem::take(batch).into_values().collect();
+    let groups = disjoint(std::mem::take(batch));
     let queue = Arc::new(Mutex::new(VecDeque::from(groups)));
     let runs = conns.iter().map(|c| {
         let queue = queue.clone();
@@ -467,4 +504,40 @@ pub async fn for_drill(
         sql_bytes: m.sql_bytes,
         tables: count_rows(client, m).await?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fk(table: &str, refs: &str) -> Step {
+        Step::Run {
+            line: 1,
+            sql: format!(
+                "ALTER TABLE ONLY {table} ADD CONSTRAINT c FOREIGN KEY (x) REFERENCES {refs}(id)"
+            ),
+            phase: None,
+        }
+    }
+
+    #[test]
+    fn foreign_keys_that_share_a_table_run_on_one_connection() {
+        let mut batch = BTreeMap::new();
+        batch.insert("public.a".to_string(), vec![fk("public.a", "public.b")]);
+        batch.insert("public.b".to_string(), vec![fk("public.b", "public.a")]);
+        batch.insert("public.c".to_string(), vec![fk("public.c", "public.d")]);
+        batch.insert("public.e".to_string(), vec![fk("public.e", "public.d")]);
+        batch.insert("public.f".to_string(), vec![fk("public.f", "public.g")]);
+        let mut sizes: Vec<usize> = disjoint(batch).iter().map(Vec::len).collect();
+        sizes.sort();
+        assert_eq!(sizes, vec![1, 2, 2]);
+        assert_eq!(
+            referenced(&match fk("t", "s.\"Q\"") {
+                Step::Run { sql, .. } => sql,
+                _ => unreachable!(),
+            })
+            .as_deref(),
+            Some("s.\"Q\"")
+        );
+    }
 }

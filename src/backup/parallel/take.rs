@@ -30,6 +30,9 @@ use crate::report::exit::{Code, classify, fail, io_code};
 use crate::report::progress::Progress;
 use crate::report::ui::{Interrupts, say};
 
+/// What a worker hands its compressing thread at a time.
+const CHUNK: usize = 256 << 10;
+
 /// A table bigger than this is split into page ranges (8 KiB pages: 64 MiB).
 const SPLIT_PAGES: u64 = 8192;
 
@@ -581,11 +584,18 @@ async fn worker(
         let sent = async {
             let stream = stream?;
             let mut stream = std::pin::pin!(stream);
+            // COPY arrives a row a message: gathered into 256 KiB chunks, so that the
+            // compressing thread is woken per chunk, not per row.
+            let mut gathered = bytes::BytesMut::with_capacity(CHUNK);
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk?;
-                if tx.send(Ok(chunk)).await.is_err() {
-                    break;
+                gathered.extend_from_slice(&chunk?);
+                if gathered.len() >= CHUNK && tx.send(Ok(gathered.split().freeze())).await.is_err()
+                {
+                    return Ok(());
                 }
+            }
+            if !gathered.is_empty() {
+                let _ = tx.send(Ok(gathered.freeze())).await;
             }
             Ok::<(), tokio_postgres::Error>(())
         }
