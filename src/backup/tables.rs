@@ -118,14 +118,7 @@ pub async fn restore(
         (None, _) => true,
     };
     if let Some(t) = chosen.iter().find(|t| !holds(t)) {
-        return Err(fail(
-            Code::NoInput,
-            format!(
-                "{}: the backup holds no rows of {}",
-                src.label.display(),
-                t.label
-            ),
-        ));
+        return Err(not_held(src, t));
     }
     let list = chosen
         .iter()
@@ -170,14 +163,7 @@ pub async fn restore(
             .iter()
             .find(|t| !rows.iter().any(|(l, _)| *l == t.label))
         {
-            return Err(fail(
-                Code::NoInput,
-                format!(
-                    "{}: the backup holds no rows of {}",
-                    src.label.display(),
-                    t.label
-                ),
-            ));
+            return Err(not_held(src, t));
         }
         db::batch(client, "COMMIT").await?;
         Ok::<_, anyhow::Error>(rows)
@@ -185,16 +171,24 @@ pub async fn restore(
     .await;
     if let Err(e) = done {
         let _ = db::batch(client, "ROLLBACK").await;
-        let e = match e.downcast::<tokio_postgres::Error>() {
-            Ok(pg) => anyhow::Error::new(pg),
-            Err(e) => e,
-        };
         return Err(fail(
             classify(&e),
             format!("{e:#}; rolled back, the tables are unchanged"),
         ));
     }
     done
+}
+
+/// 66: the backup has no rows of `t`.
+fn not_held(src: &Source, t: &Table) -> anyhow::Error {
+    fail(
+        Code::NoInput,
+        format!(
+            "{}: the backup holds no rows of {}",
+            src.label.display(),
+            t.label
+        ),
+    )
 }
 
 /// The members of the chosen tables only, each into its table.

@@ -564,18 +564,7 @@ async fn dump(
             ));
         }
     };
-    finished.map_err(|e| {
-        fail(
-            crate::report::exit::classify(&e),
-            format!("{e:#}; no backup was written and none was pruned"),
-        )
-    })?;
-    if !flowed.complete {
-        return Err(fail(
-            Code::Software,
-            "pg_dump exited 0 but its output lacks the \"dump complete\" line; no backup was written",
-        ));
-    }
+    dump_complete(finished, flowed.complete)?;
     Ok((
         BackupStats {
             sql_bytes: flowed.sql_bytes,
@@ -585,6 +574,23 @@ async fn dump(
         },
         dumped,
     ))
+}
+
+/// pg_dump's exit status, then its output's end: a dump is whole only with both.
+pub(crate) fn dump_complete(finished: Result<()>, complete: bool) -> Result<()> {
+    finished.map_err(|e| {
+        fail(
+            crate::report::exit::classify(&e),
+            format!("{e:#}; no backup was written and none was pruned"),
+        )
+    })?;
+    if !complete {
+        return Err(fail(
+            Code::Software,
+            "pg_dump exited 0 but its output lacks the \"dump complete\" line; no backup was written",
+        ));
+    }
+    Ok(())
 }
 
 /// `migrate up --backup`: the normal backup into the normal folder, verified; its path.

@@ -458,18 +458,7 @@ async fn dump_section(
     }
     let finished = child.finish().await;
     let flowed = flowed.map_err(|f| member_failure(&path, f))?;
-    finished.map_err(|e| {
-        fail(
-            classify(&e),
-            format!("{e:#}; no backup was written and none was pruned"),
-        )
-    })?;
-    if !flowed.complete {
-        return Err(fail(
-            Code::Software,
-            "pg_dump exited 0 but its output lacks the \"dump complete\" line; no backup was written",
-        ));
-    }
+    single::dump_complete(finished, flowed.complete)?;
     Ok((
         Member {
             file,
