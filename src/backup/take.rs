@@ -140,15 +140,21 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     let manifest = manifest_of(config, plan, &name, server, started_at, &stats, dumped);
     if plan.local {
         let kept = Sealed::seal(&manifest, plan.signer.as_deref())
-            .and_then(|sealed| Manifest::write(&sealed, &dest))
-            .with_context(|| {
-                format!("the backup {name} was kept, but its manifest was not written")
-            });
+            .and_then(|sealed| Manifest::write(&sealed, &dest));
         if let Err(e) = kept {
             if let Some(u) = upload {
                 u.abort(journal).await;
             }
-            return Err(e);
+            // A backup without its manifest is one that verify and drills fail and a
+            // restore only warns about: it goes, so that list, verify and drill agree
+            // there is none (disk full: free space and run the backup again).
+            let _ = repository::remove_backup(&dest);
+            return Err(fail(
+                classify(&e),
+                format!(
+                    "{e:#}: the manifest of {name} could not be written, so the backup was removed (free space, then run the backup again); no backup was pruned"
+                ),
+            ));
         }
         say(format!("Backup completed: {name}"))?;
     }

@@ -11,6 +11,7 @@ crate::register!(
     a_dir_typo_creates_no_folders,
     a_killed_drills_scratch_database_is_dropped_by_the_next,
     an_in_place_restore_says_what_it_leaves_and_drop_extra_drops_it,
+    a_manifest_that_cannot_be_written_takes_its_backup_with_it,
 );
 
 fn an_environment_part_under_the_files_url_is_refused() {
@@ -107,4 +108,45 @@ fn an_in_place_restore_says_what_it_leaves_and_drop_extra_drops_it() {
     );
     assert_stderr(&out, "public.later");
     assert!(!exists(&db), "--drop-extra left the table");
+}
+
+/// The manifest cannot be written (here: its name is taken by a folder, as a full disk
+/// would fail it): the backup goes too, with one line saying what to do, so that list,
+/// verify and drill agree there is none. For a single file and a parallel backup.
+fn a_manifest_that_cannot_be_written_takes_its_backup_with_it() {
+    let db = TestDb::populated();
+    let dir = db.backup_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    for (suffix, args) in [(".sql.gz", vec![]), (".dir", vec!["--jobs", "2"])] {
+        // Every name the next seconds could take.
+        let now = chrono::Utc::now();
+        for s in 0..20 {
+            let at = now + chrono::Duration::seconds(s);
+            let name = format!(
+                "kronic_backup_{}{suffix}.manifest.json",
+                at.format("%Y%m%d_%H%M%S")
+            );
+            std::fs::create_dir_all(dir.join(name).join("x")).unwrap();
+        }
+        let out = run(db.kronic().arg("backup").args(&args));
+        assert_ne!(out.code, 0, "{}", out.all());
+        assert_stderr(&out, "so the backup was removed");
+        let left: Vec<String> = backups_in(&dir)
+            .into_iter()
+            .filter(|n| !n.ends_with(".manifest.json"))
+            .collect();
+        assert!(left.is_empty(), "{suffix}: {left:?}");
+        let listed = expect(db.kronic().args(["backup", "list", "--json"]), 0);
+        assert!(
+            !listed.stdout.contains("kronic_backup_"),
+            "{}",
+            listed.stdout
+        );
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                std::fs::remove_dir_all(p).unwrap();
+            }
+        }
+    }
 }

@@ -202,7 +202,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         return Err(fail(
             classify(&e),
             format!(
-                "{e:#}: its manifest was not written, so {name} was removed; no backup was pruned"
+                "{e:#}: the manifest of {name} could not be written, so the backup was removed (free space, then run the backup again); no backup was pruned"
             ),
         ));
     }
