@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     // The configuration file first: KRONIC_LOG may be in it.
     let file = kronic::config::file::load(cli.config.as_deref())
         .and_then(|()| kronic::config::file::refuse_unknown_environment());
+    kronic::report::ui::set_quiet(cli.quiet);
     logging::init(
         cli.verbose,
         cli.quiet,

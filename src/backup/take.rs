@@ -24,7 +24,7 @@ use crate::pg::locks;
 use crate::pg::tools::{self, Passfile};
 use crate::report::exit::{Code, classify, fail, io_code};
 use crate::report::progress::Progress;
-use crate::report::ui::{Interrupts, say};
+use crate::report::ui::{Interrupts, done};
 
 /// What one backup needs to know.
 pub struct Plan {
@@ -156,7 +156,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
                 ),
             ));
         }
-        say(format!("Backup completed: {name}"))?;
+        done(format!("Backup completed: {name}"))?;
     }
     log_stats(&name, &stats);
 
@@ -220,7 +220,7 @@ async fn complete_upload(
     {
         Ok(()) => {
             let what = if plan.local { "Offsite copy" } else { "Backup" };
-            say(format!("{what} completed: {url}"))?;
+            done(format!("{what} completed: {url}"))?;
             Ok(Ok(()))
         }
         Err(e) if plan.local => Ok(Err(local_only(name, &e))),

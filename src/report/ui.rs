@@ -17,6 +17,21 @@ pub fn say(line: impl Display) -> Result<()> {
     Ok(())
 }
 
+/// `-q`: a run that went well says nothing (cron mails only what went wrong).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A line saying a step completed: on stdout, except under `-q`.
+pub fn done(line: impl Display) -> Result<()> {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
+    say(line)
+}
+
 /// Asks before a destructive step. Off a terminal it needs `--yes` (exit 64 otherwise),
 /// so cron and CI never hang on a prompt.
 pub fn confirm(question: &str, yes: bool) -> Result<()> {

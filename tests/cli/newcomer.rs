@@ -12,6 +12,7 @@ crate::register!(
     a_killed_drills_scratch_database_is_dropped_by_the_next,
     an_in_place_restore_says_what_it_leaves_and_drop_extra_drops_it,
     a_manifest_that_cannot_be_written_takes_its_backup_with_it,
+    quiet_backups_and_restores_that_went_well_print_nothing,
 );
 
 fn an_environment_part_under_the_files_url_is_refused() {
@@ -149,4 +150,29 @@ fn a_manifest_that_cannot_be_written_takes_its_backup_with_it() {
             }
         }
     }
+}
+
+/// `-q`: a backup and a restore that went well print nothing (cron mails only what went
+/// wrong); a failure still says why.
+fn quiet_backups_and_restores_that_went_well_print_nothing() {
+    let db = TestDb::populated();
+    let out = expect(db.kronic().args(["-q", "backup"]), 0);
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr, "");
+    let backup = backups_in(&db.backup_dir())
+        .into_iter()
+        .find(|n| n.ends_with(".sql.gz"))
+        .expect("a backup was taken");
+    let out = expect(
+        db.kronic()
+            .args(["-q", "restore", "--yes"])
+            .arg(db.backup_dir().join(backup)),
+        0,
+    );
+    assert_eq!(out.stdout, "");
+    let out = expect(
+        db.kronic().args(["-q", "restore", "--yes", "/nonexistent"]),
+        66,
+    );
+    assert!(out.stderr.contains("/nonexistent"), "{}", out.stderr);
 }

@@ -28,7 +28,7 @@ use crate::pg::db;
 use crate::pg::tools::{self, Passfile};
 use crate::report::exit::{Code, classify, fail, io_code};
 use crate::report::progress::Progress;
-use crate::report::ui::{Interrupts, say};
+use crate::report::ui::{Interrupts, done};
 
 /// What a worker hands its compressing thread at a time.
 const CHUNK: usize = 256 << 10;
@@ -206,7 +206,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
             ),
         ));
     }
-    say(format!("Backup completed: {name}"))?;
+    done(format!("Backup completed: {name}"))?;
     single::log_stats(&name, &backup_stats);
     single::settle(config, plan, &name, &backup_stats, &None, &mut interrupts)?;
     Ok(Taken {

@@ -161,7 +161,7 @@ pub async fn run(config: &Config, args: RestoreArgs) -> Result<Code> {
         Err(e) => return Err(e),
     };
     let secs = started.elapsed().as_secs_f64();
-    crate::report::ui::say(format!(
+    crate::report::ui::done(format!(
         "Restore completed: {} into {} ({} of SQL from {} in {secs:.1}s)",
         src.label.display(),
         target.display(),

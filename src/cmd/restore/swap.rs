@@ -66,7 +66,7 @@ pub async fn parallel(target: &DbConfig, args: &RestoreArgs, src: &Source) -> Re
         Some(k) => format!("; the previous database is kept as {k} (kronic restore --rollback)"),
         None => String::new(),
     };
-    crate::report::ui::say(format!(
+    crate::report::ui::done(format!(
         "Restore completed: {} into {} ({} rows in {} tables in {:.1}s, swapped in {:.2}s){kept}",
         src.label.display(),
         target.display(),
@@ -91,7 +91,7 @@ pub async fn rollback(target: &DbConfig, args: &RestoreArgs) -> Result<Code> {
         args.yes,
     )?;
     parallel::restore::rollback(&maint, target, args.terminate_sessions, policy.budget).await?;
-    crate::report::ui::say(format!(
+    crate::report::ui::done(format!(
         "Rolled back: {} is the database the last parallel restore replaced; the restored one is now {kept}",
         target.display()
     ))?;

@@ -49,7 +49,7 @@ pub async fn some_tables(target: &DbConfig, args: &RestoreArgs, src: &Source) ->
     .await?;
     drop(progress);
     let total: u64 = rows.iter().map(|(_, n)| n).sum();
-    crate::report::ui::say(format!(
+    crate::report::ui::done(format!(
         "Restore completed: {total} rows into {} in {} from {}",
         names.join(", "),
         target.display(),
