@@ -216,7 +216,8 @@ pub fn prune(dir: &Path, policy: &Policy, dry_run: bool) -> Result<Vec<Decision<
         let manifest = crate::backup::manifest::path_for(&b.path);
         let _ = std::fs::remove_file(crate::backup::signing::sig_path(&manifest));
         let _ = std::fs::remove_file(manifest);
-        tracing::info!("pruned {} ({} days old)", b.name, (now - b.time).num_days());
+        // The caller reports what went (`backup prune` on stdout).
+        tracing::debug!("pruned {} ({} days old)", b.name, (now - b.time).num_days());
     }
     if !dry_run && !victims.is_empty() {
         fsutil::sync_dir(dir)?;

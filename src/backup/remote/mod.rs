@@ -194,7 +194,8 @@ impl Remote {
         for d in decisions.iter().filter(|d| !d.keep) {
             if !dry_run {
                 self.delete(&d.backup.name).await?;
-                tracing::info!(
+                // The caller reports what went (`backup prune` on stdout).
+                tracing::debug!(
                     "pruned {} ({} days old)",
                     d.backup.url,
                     (now - d.backup.time).num_days()

@@ -149,24 +149,41 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
     if taken.trusted {
         let decisions = repository::prune(&plan.dir, &policy, false)
             .context("the backup succeeded, but pruning old backups failed")?;
-        let pruned = decisions.iter().filter(|d| !d.keep).count();
-        if pruned > 0 {
-            tracing::info!("pruned {pruned} backup(s)");
-        }
+        log_pruned(&plan.dir.display().to_string(), &decisions);
     }
     // The offsite copies are pruned only after this run's upload succeeded.
     match (taken.offsite, &plan.remote) {
         (Some(Err(e)), _) => Err(e),
         (Some(Ok(())), Some(remote)) => {
-            remote.prune(&policy, false).await.with_context(|| {
+            let decisions = remote.prune(&policy, false).await.with_context(|| {
                 format!(
                     "the backup and its offsite copy succeeded, but pruning {} failed",
                     remote.url()
                 )
             })?;
+            log_pruned(remote.url(), &decisions);
             Ok(Code::Ok)
         }
         _ => Ok(Code::Ok),
+    }
+}
+
+/// One line naming what a backup's pruning removed from `place`, if anything.
+fn log_pruned<B: crate::backup::retention::Dated>(
+    place: &str,
+    decisions: &[crate::backup::retention::Decision<B>],
+) {
+    let gone: Vec<&str> = decisions
+        .iter()
+        .filter(|d| !d.keep)
+        .map(|d| d.backup.name())
+        .collect();
+    if !gone.is_empty() {
+        tracing::info!(
+            "pruned {} backup(s) in {place}: {}",
+            gone.len(),
+            gone.join(", ")
+        );
     }
 }
 
