@@ -166,12 +166,16 @@ pub fn latest(dir: &Path) -> Result<Backup> {
     }
 }
 
+/// Dated more than a day ahead: never taken as the newest, never pruned.
+pub fn is_future(time: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    time > now + chrono::Duration::days(1)
+}
+
 /// `backups` (in the folder or the bucket) without the ones dated more than a day in
 /// the future, warning about those.
 pub fn current<B: Dated>(backups: Vec<B>, now: DateTime<Utc>) -> Vec<B> {
-    let (future, current): (Vec<B>, Vec<B>) = backups
-        .into_iter()
-        .partition(|b| b.time() > now + chrono::Duration::days(1));
+    let (future, current): (Vec<B>, Vec<B>) =
+        backups.into_iter().partition(|b| is_future(b.time(), now));
     for b in &future {
         tracing::warn!(
             "ignoring {}: its name is dated in the future ({}); rename or remove it",

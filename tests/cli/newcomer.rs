@@ -13,6 +13,7 @@ crate::register!(
     an_in_place_restore_says_what_it_leaves_and_drop_extra_drops_it,
     a_manifest_that_cannot_be_written_takes_its_backup_with_it,
     quiet_backups_and_restores_that_went_well_print_nothing,
+    backup_list_marks_a_future_dated_backup,
 );
 
 fn an_environment_part_under_the_files_url_is_refused() {
@@ -175,4 +176,22 @@ fn quiet_backups_and_restores_that_went_well_print_nothing() {
         66,
     );
     assert!(out.stderr.contains("/nonexistent"), "{}", out.stderr);
+}
+
+/// A backup dated days ahead (a clock that was wrong) is listed as "future", with a
+/// warning, and never shown as the newest thing that happened.
+fn backup_list_marks_a_future_dated_backup() {
+    let db = TestDb::populated();
+    let dir = db.backup_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let ahead = chrono::Utc::now() + chrono::Duration::days(3);
+    let name = format!("kronic_backup_{}.sql.gz", ahead.format("%Y%m%d_%H%M%S"));
+    std::fs::write(dir.join(&name), b"x").unwrap();
+    let out = expect(db.kronic().args(["backup", "list"]), 0);
+    let line = out.stdout.lines().find(|l| l.contains(&name)).unwrap();
+    assert!(line.contains("future"), "{line}");
+    assert_stderr(&out, "dated in the future");
+    let out = expect(db.kronic().args(["backup", "list", "--json"]), 0);
+    let rows: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(rows[0]["future"], true, "{}", out.stdout);
 }

@@ -31,6 +31,20 @@ pub fn list(dir: &Path, json: bool) -> Result<Code> {
     print_list(&rows, "FILE", json)
 }
 
+impl Dated for &Listed {
+    fn time(&self) -> chrono::DateTime<Utc> {
+        self.time
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn location(&self) -> String {
+        self.location.1.clone()
+    }
+}
+
 /// One backup in a listing, from the folder or the bucket.
 struct Listed {
     pub name: String,
@@ -55,7 +69,12 @@ fn print_list(rows: &[Listed], title: &str, json: bool) -> Result<Code> {
                 row[b.location.0] = b.location.1.clone().into();
                 row["time"] = b.time.to_rfc3339().into();
                 row["size_bytes"] = b.size.into();
-                row["encrypted"] = b.name.ends_with(".age").into();
+                row["encrypted"] = (b.name.ends_with(".age")
+                    || b.manifest
+                        .as_ref()
+                        .is_some_and(|m| !m.recipients.is_empty()))
+                .into();
+                row["future"] = repository::is_future(b.time, now).into();
                 row["manifest"] = serde_json::to_value(&b.manifest).unwrap_or_default();
                 row["age_seconds"] = (now - b.time).num_seconds().into();
                 row
@@ -75,10 +94,15 @@ fn print_list(rows: &[Listed], title: &str, json: bool) -> Result<Code> {
             "{:<20}  {:>10}  {:>8}  {}",
             b.time.format("%Y-%m-%d %H:%M:%S"),
             HumanBytes(b.size).to_string(),
-            age((now - b.time).num_seconds()),
+            match repository::is_future(b.time, now) {
+                true => "future".to_string(),
+                false => age((now - b.time).num_seconds()),
+            },
             b.name
         )?;
     }
+    // Said once: such a backup is listed, but never taken as the newest nor pruned.
+    repository::current(rows.iter().collect::<Vec<_>>(), now);
     Ok(Code::Ok)
 }
 
