@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use crate::support::*;
 
 crate::register!(
+    a_migration_from_a_folder_not_set_now_is_named_so,
     up_creates_the_seed_schema,
     up_twice_is_a_no_op,
     targets_down_and_up_again,
@@ -585,4 +586,18 @@ fn missing_down_script_refuses_before_changing_anything() {
     assert_stderr(&out, "no down script");
     assert_eq!(versions(&db), [1, 2, 3]);
     assert!(tables(&db).contains(&"audit_log".to_string()));
+}
+
+/// A migration applied from a custom folder, checked without it: the message says the
+/// folder may be the reason, for check and up alike, and that nothing was migrated.
+fn a_migration_from_a_folder_not_set_now_is_named_so() {
+    let db = TestDb::new();
+    let set = migration_set(&db, &[V2]);
+    expect(&mut db.migrate_up(&set), 0);
+    for cmd in ["check", "up"] {
+        let out = expect(db.kronic().args(["migrate", cmd]), 65);
+        assert_stderr(&out, "KRONIC_MIGRATIONS_DIR");
+        assert_stderr(&out, "nothing was migrated");
+        assert!(!out.stderr.contains("refusing"), "{}", out.stderr);
+    }
 }

@@ -184,7 +184,7 @@ impl State {
             return Err(fail(
                 Code::DataErr,
                 format!(
-                    "applied migration {} is unknown to this kronic (a newer kronic applied it?); refusing to migrate",
+                    "applied migration {} is unknown to this kronic: a newer kronic applied it, or it came from a migrations folder (KRONIC_MIGRATIONS_DIR) that is not set now; nothing was migrated",
                     missing.join(", ")
                 ),
             ));
