@@ -1,7 +1,7 @@
 //! `kronic seed`: the application's roles and its admin user, in one transaction, safe
 //! to run any number of times. What to create lives in `seeding`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use anyhow::{Context, Result};
 
@@ -20,12 +20,8 @@ fn admin_from(args: &SeedArgs) -> Result<Admin> {
             )
         })?;
     let password = if args.admin_password_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
+        let pw = crate::report::ui::read_secret_line("Admin password: ")
             .context("cannot read the admin password from standard input")?;
-        let pw = line.trim_end_matches(['\n', '\r']).to_string();
         if pw.is_empty() {
             return Err(fail(
                 Code::Config,

@@ -32,6 +32,31 @@ pub fn done(line: impl Display) -> Result<()> {
     say(line)
 }
 
+/// A line from standard input that may be a secret: on a terminal, asked for with
+/// `prompt` on stderr and read without echo (the terminal's settings restored after);
+/// from a pipe, read as it comes.
+pub fn read_secret_line(prompt: &str) -> std::io::Result<String> {
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    let saved = match stdin.is_terminal() {
+        true => tcgetattr(&stdin).ok(),
+        false => None,
+    };
+    if let Some(saved) = &saved {
+        eprint!("{prompt}");
+        let mut quiet = saved.clone();
+        quiet.local_modes.remove(LocalModes::ECHO);
+        tcsetattr(&stdin, OptionalActions::Now, &quiet)?;
+    }
+    let read = std::io::BufRead::read_line(&mut stdin.lock(), &mut line);
+    if let Some(saved) = &saved {
+        let _ = tcsetattr(&stdin, OptionalActions::Now, saved);
+        eprintln!();
+    }
+    read.map(|_| line.trim_end_matches(['\n', '\r']).to_string())
+}
+
 /// Asks before a destructive step. Off a terminal it needs `--yes` (exit 64 otherwise),
 /// so cron and CI never hang on a prompt.
 pub fn confirm(question: &str, yes: bool) -> Result<()> {

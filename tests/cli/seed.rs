@@ -6,6 +6,7 @@ use argon2::password_hash::phc::PasswordHash;
 use crate::support::*;
 
 crate::register!(
+    a_password_typed_on_a_terminal_is_not_echoed,
     creates_roles_and_an_admin_whose_hash_verifies,
     second_run_changes_nothing,
     reset_admin_password_changes_only_hash_and_updated_at,
@@ -326,4 +327,19 @@ fn the_admin_is_found_as_the_database_compares_emails() {
             .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
             .unwrap();
     }
+}
+
+/// `--admin-password-stdin` on a terminal (a pty, through script(1)): asked for, and
+/// typed without echo; the hash verifies.
+fn a_password_typed_on_a_terminal_is_not_echoed() {
+    let db = migrated();
+    let mut cmd = db.bash(&format!(
+        "(sleep 1; echo '{PASSWORD}') | KRONIC_ADMIN_EMAIL={EMAIL} script -qec \"$0 seed --admin-password-stdin\" /dev/null"
+    ));
+    cmd.arg(env!("CARGO_BIN_EXE_kronic"));
+    let out = run_ok(&mut cmd);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Admin password:"), "{text}");
+    assert!(!text.contains(PASSWORD), "the password was echoed: {text}");
+    assert!(verifies(users(&db)[0][2].as_deref().unwrap(), PASSWORD));
 }
