@@ -20,6 +20,7 @@ crate::register!(
     restore_table_restores_that_table_and_nothing_else,
     a_killed_runs_temporary_folder_goes_and_nothing_else,
     encrypted_and_signed_parallel_backups,
+    sync_passes_over_parallel_backups,
 );
 
 /// The backup folder the run made (`Backup completed: NAME`).
@@ -655,4 +656,23 @@ fn encrypted_and_signed_parallel_backups() {
     std::fs::write(&path, text.replacen("\"rows\": ", "\"rows\": 1", 1)).unwrap();
     expect(&mut restore(&["--identity", id]), 65);
     assert!(databases_like(&src, &new).is_empty());
+}
+
+/// `backup sync` uploads the single-file backups and passes over a parallel one with a
+/// warning (parallel backups are local only for now); nothing of it reaches the bucket.
+fn sync_passes_over_parallel_backups() {
+    let db = TestDb::populated();
+    let s3 = crate::support::s3::shared();
+    let parallel = parallel_backup(&db, &[]);
+    let single = db.backed_up(&[]);
+    let out = expect(
+        crate::remote::kronic_s3(&db, s3, &db.name).args(["backup", "sync"]),
+        0,
+    );
+    let name = parallel.file_name().unwrap().to_string_lossy().into_owned();
+    assert_stderr(&out, &format!("not uploading {name}"));
+    let objects: Vec<String> = s3.objects(&db.name).into_iter().map(|(k, _)| k).collect();
+    let single = single.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(objects.iter().any(|k| k.ends_with(&single)), "{objects:?}");
+    assert!(!objects.iter().any(|k| k.contains(".dir")), "{objects:?}");
 }

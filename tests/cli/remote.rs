@@ -27,7 +27,7 @@ crate::register!(
 );
 
 /// kronic for `db`, with the shared server's credentials and `prefix` as the remote.
-fn kronic_s3(db: &TestDb, s3: &S3, prefix: &str) -> assert_cmd::Command {
+pub(crate) fn kronic_s3(db: &TestDb, s3: &S3, prefix: &str) -> assert_cmd::Command {
     let mut cmd = db.kronic();
     s3.env(&mut cmd).env("KRONIC_BACKUP_REMOTE", s3.url(prefix));
     cmd
