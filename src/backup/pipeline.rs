@@ -139,6 +139,23 @@ pub struct Written {
 }
 
 impl Output {
+    /// Into `sink`, through age when `recipients` are set: ciphertext only ever reaches
+    /// the sink.
+    pub fn new(
+        sink: Sink,
+        recipients: Option<&crate::backup::crypt::Recipients>,
+    ) -> anyhow::Result<Output> {
+        Ok(match recipients {
+            Some(r) => Output::Encrypted(r.encryptor()?.wrap_output(sink).map_err(|e| {
+                crate::report::exit::fail(
+                    crate::report::exit::io_code(&e),
+                    format!("cannot write the backup: {e}; no backup was pruned"),
+                )
+            })?),
+            None => Output::Plain(sink),
+        })
+    }
+
     /// Ends the stream (age's last chunk) and makes the file durable.
     pub fn finish(self) -> io::Result<Written> {
         let mut sink = match self {

@@ -495,15 +495,7 @@ async fn run_pg_dump(
         plan.lock_wait.as_millis().max(1)
     ));
     // Ciphertext only ever reaches the file: pg_dump → compression → age → file.
-    let output = match &plan.recipients {
-        Some(r) => Output::Encrypted(r.encryptor()?.wrap_output(sink).map_err(|e| {
-            fail(
-                io_code(&e),
-                format!("cannot write the backup: {e}; no backup was pruned"),
-            )
-        })?),
-        None => Output::Plain(sink),
-    };
+    let output = Output::new(sink, plan.recipients.as_ref())?;
     let (child, stdout) = tools::spawn("pg_dump", cmd, pass)?;
     let stats = tokio::select! {
         r = dump(child, stdout, output, plan) => r,

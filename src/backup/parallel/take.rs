@@ -493,15 +493,7 @@ fn open_member(path: &Path, plan: &Plan) -> Result<Output> {
             )
         })?;
     let sink = Sink::new(Some(file), None);
-    Ok(match &plan.recipients {
-        Some(r) => Output::Encrypted(r.encryptor()?.wrap_output(sink).map_err(|e| {
-            fail(
-                io_code(&e),
-                format!("cannot write the backup: {e}; no backup was pruned"),
-            )
-        })?),
-        None => Output::Plain(sink),
-    })
+    Output::new(sink, plan.recipients.as_ref())
 }
 
 fn member_failure(path: &Path, f: Failure) -> anyhow::Error {
