@@ -21,6 +21,7 @@ crate::register!(
     a_killed_runs_temporary_folder_goes_and_nothing_else,
     encrypted_and_signed_parallel_backups,
     sync_passes_over_parallel_backups,
+    a_database_named_like_a_scratch_one_is_never_dropped,
 );
 
 /// The backup folder the run made (`Backup completed: NAME`).
@@ -675,4 +676,46 @@ fn sync_passes_over_parallel_backups() {
     let single = single.file_name().unwrap().to_string_lossy().into_owned();
     assert!(objects.iter().any(|k| k.ends_with(&single)), "{objects:?}");
     assert!(!objects.iter().any(|k| k.contains(".dir")), "{objects:?}");
+}
+
+/// A database that is only named like a restore's scratch database (no mark: an
+/// application's, or a typo) survives the sweep for abandoned ones.
+fn a_database_named_like_a_scratch_one_is_never_dropped() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let backup = parallel_backup(&src, &[]);
+    let lookalike = "kronic_restore_999999";
+    drop_db(&src, lookalike);
+    src.server
+        .connect("postgres")
+        .batch_execute(&format!("CREATE DATABASE {lookalike} OWNER {APP_USER}"))
+        .unwrap();
+    src.server
+        .connect(lookalike)
+        .batch_execute("CREATE TABLE precious (x int); INSERT INTO precious VALUES (1)")
+        .unwrap();
+    let new = format!("{}_look", src.name);
+    expect(
+        src.kronic()
+            .args([
+                "restore",
+                "--jobs",
+                "2",
+                "--yes",
+                "--create",
+                "--target-db",
+                &new,
+            ])
+            .arg(&backup),
+        0,
+    );
+    let n: i64 = src
+        .server
+        .connect(lookalike)
+        .query_one("SELECT count(*) FROM precious", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    drop_db(&src, lookalike);
+    drop_db(&src, &new);
 }

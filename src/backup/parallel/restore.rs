@@ -18,6 +18,9 @@ use crate::report::progress::Progress;
 /// The scratch databases' names: this prefix and the pid.
 pub const SCRATCH_PREFIX: &str = "kronic_restore_";
 
+/// The start of a scratch database's comment: what marks it as kronic's.
+const SCRATCH_MARK: &str = "kronic restore of ";
+
 /// How a parallel restore goes.
 pub struct Swap {
     pub jobs: usize,
@@ -69,15 +72,17 @@ pub async fn lock(target: &DbConfig) -> Result<tokio_postgres::Client> {
     Ok(maint)
 }
 
-/// Drops the scratch databases of restores that were killed: kronic's own names, which
-/// the role owns, whose run's lock nobody holds. Best effort.
+/// Drops the scratch databases of restores that were killed: kronic's own names and
+/// mark, which the role owns, whose run's lock nobody holds (a database that only looks
+/// like one, without the mark, is never touched). Best effort.
 async fn drop_abandoned(maint: &tokio_postgres::Client, target: &DbConfig) {
     let names = db::query(
         maint,
         "SELECT datname::text, substr(datname, length($1) + 1)::int FROM pg_database \
          WHERE starts_with(datname, $1) AND substr(datname, length($1) + 1) ~ '^[0-9]{1,9}$' \
-           AND pg_has_role(datdba, 'USAGE') AND NOT datistemplate",
-        &[&SCRATCH_PREFIX],
+           AND pg_has_role(datdba, 'USAGE') AND NOT datistemplate \
+           AND starts_with(shobj_description(oid, 'pg_database'), $2)",
+        &[&SCRATCH_PREFIX, &SCRATCH_MARK],
     )
     .await;
     let Ok(rows) = names else { return };
@@ -123,7 +128,7 @@ pub async fn restore(
     databases::set_comment(
         &scratch,
         &format!(
-            "kronic restore of {}: dropped or swapped in when it ends",
+            "{SCRATCH_MARK}{}: dropped or swapped in when it ends",
             target.dbname
         ),
     )
