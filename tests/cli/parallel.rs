@@ -22,6 +22,7 @@ crate::register!(
     encrypted_and_signed_parallel_backups,
     sync_passes_over_parallel_backups,
     a_database_named_like_a_scratch_one_is_never_dropped,
+    restore_table_waits_for_an_application_lock_then_gives_up,
 );
 
 /// The backup folder the run made (`Backup completed: NAME`).
@@ -718,4 +719,29 @@ fn a_database_named_like_a_scratch_one_is_never_dropped() {
     assert_eq!(n, 1);
     drop_db(&src, lookalike);
     drop_db(&src, &new);
+}
+
+/// An application holding a lock on the table: `--table` waits KRONIC_LOCK_WAIT, then
+/// exits 75 and the table is as it was.
+fn restore_table_waits_for_an_application_lock_then_gives_up() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let backup = parallel_backup(&src, &[]);
+    src.client()
+        .batch_execute("DELETE FROM film_actor WHERE actor_id < 50")
+        .unwrap();
+    let before = snapshot(&src);
+    let mut app = src.client();
+    let mut tx = app.transaction().unwrap();
+    tx.batch_execute("SELECT count(*) FROM film_actor").unwrap();
+    let out = expect(
+        src.kronic()
+            .env("KRONIC_LOCK_WAIT", "1")
+            .args(["restore", "--table", "film_actor", "--yes"])
+            .arg(&backup),
+        75,
+    );
+    assert_stderr(&out, "the tables are unchanged");
+    tx.rollback().unwrap();
+    assert_eq!(snapshot(&src), before);
 }
