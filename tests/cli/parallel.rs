@@ -680,7 +680,8 @@ fn sync_passes_over_parallel_backups() {
 }
 
 /// A database that is only named like a restore's scratch database (no mark: an
-/// application's, or a typo) survives the sweep for abandoned ones.
+/// application's, or a typo), or another target's abandoned scratch database, survives
+/// the sweep for abandoned ones.
 fn a_database_named_like_a_scratch_one_is_never_dropped() {
     let src = TestDb::on(server());
     pagila(&src);
@@ -694,6 +695,18 @@ fn a_database_named_like_a_scratch_one_is_never_dropped() {
     src.server
         .connect(lookalike)
         .batch_execute("CREATE TABLE precious (x int); INSERT INTO precious VALUES (1)")
+        .unwrap();
+    // Marked as a killed restore's scratch, but of another target: that target's own
+    // next restore sweeps it, not this one.
+    let other = "kronic_restore_999998";
+    drop_db(&src, other);
+    let admin = src.server.connect("postgres");
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE {other} OWNER {APP_USER}; COMMENT ON DATABASE {other} IS \
+             'kronic restore of {}_elsewhere: dropped or swapped in when it ends'",
+            src.name
+        ))
         .unwrap();
     let new = format!("{}_look", src.name);
     expect(
@@ -717,7 +730,9 @@ fn a_database_named_like_a_scratch_one_is_never_dropped() {
         .unwrap()
         .get(0);
     assert_eq!(n, 1);
+    assert_eq!(databases_like(&src, other), [other]);
     drop_db(&src, lookalike);
+    drop_db(&src, other);
     drop_db(&src, &new);
 }
 

@@ -21,6 +21,11 @@ pub const SCRATCH_PREFIX: &str = "kronic_restore_";
 /// The start of a scratch database's comment: what marks it as kronic's.
 const SCRATCH_MARK: &str = "kronic restore of ";
 
+/// The comment that marks a scratch database for `target` as kronic's.
+fn scratch_mark(target: &str) -> String {
+    format!("{SCRATCH_MARK}{target}: dropped or swapped in when it ends")
+}
+
 /// How a parallel restore goes.
 pub struct Swap {
     pub jobs: usize,
@@ -72,17 +77,18 @@ pub async fn lock(target: &DbConfig) -> Result<tokio_postgres::Client> {
     Ok(maint)
 }
 
-/// Drops the scratch databases of restores that were killed: kronic's own names and
-/// mark, which the role owns, whose run's lock nobody holds (a database that only looks
-/// like one, without the mark, is never touched). Best effort.
+/// Drops the scratch databases of killed restores of this same target: kronic's own
+/// names and mark, which the role owns, whose run's lock nobody holds (a database that
+/// only looks like one, without the mark, is never touched; nor is another target's,
+/// which its own next restore sweeps). Best effort.
 async fn drop_abandoned(maint: &tokio_postgres::Client, target: &DbConfig) {
     let names = db::query(
         maint,
         "SELECT datname::text, substr(datname, length($1) + 1)::int FROM pg_database \
          WHERE starts_with(datname, $1) AND substr(datname, length($1) + 1) ~ '^[0-9]{1,9}$' \
            AND pg_has_role(datdba, 'USAGE') AND NOT datistemplate \
-           AND starts_with(shobj_description(oid, 'pg_database'), $2)",
-        &[&SCRATCH_PREFIX, &SCRATCH_MARK],
+           AND shobj_description(oid, 'pg_database') = $2",
+        &[&SCRATCH_PREFIX, &scratch_mark(&target.dbname)],
     )
     .await;
     let Ok(rows) = names else { return };
@@ -125,14 +131,7 @@ pub async fn restore(
     let scratch = target.with_dbname(&format!("{SCRATCH_PREFIX}{}", std::process::id()));
     let unchanged = format!("{} is unchanged", target.display());
     databases::create(&scratch).await?;
-    databases::set_comment(
-        &scratch,
-        &format!(
-            "{SCRATCH_MARK}{}: dropped or swapped in when it ends",
-            target.dbname
-        ),
-    )
-    .await?;
+    databases::set_comment(&scratch, &scratch_mark(&target.dbname)).await?;
     let progress = Progress::new("restored", None);
     let phase = progress.phase();
     let built = async {
