@@ -16,7 +16,7 @@ crate::register!(
     the_swap_waits_for_sessions_names_them_or_ends_them,
     a_signal_or_kill_before_the_swap_leaves_the_target,
     rows_that_disagree_with_the_manifest_are_refused_before_the_swap,
-    parallel_backups_refuse_what_they_cannot_do_yet,
+    parallel_backups_refuse_bad_job_counts,
     restore_table_restores_that_table_and_nothing_else,
     a_killed_runs_temporary_folder_goes_and_nothing_else,
     encrypted_and_signed_parallel_backups,
@@ -448,16 +448,10 @@ fn rows_that_disagree_with_the_manifest_are_refused_before_the_swap() {
     assert!(scratch_of(&src).is_empty());
 }
 
-/// What is not built yet is refused with one line, before anything is written.
-fn parallel_backups_refuse_what_they_cannot_do_yet() {
+/// Job counts out of range are refused with one line, before anything is written.
+fn parallel_backups_refuse_bad_job_counts() {
     let src = TestDb::on(server());
     pagila(&src);
-    let out = expect(
-        src.kronic()
-            .args(["backup", "--jobs", "2", "--remote", "s3://bucket/p"]),
-        64,
-    );
-    assert_stderr(&out, "--jobs 1");
     for bad in ["0", "65"] {
         expect(src.kronic().args(["backup", "--jobs", bad]), 64);
     }
@@ -700,7 +694,7 @@ fn a_database_named_like_a_scratch_one_is_never_dropped() {
     // next restore sweeps it, not this one.
     let other = "kronic_restore_999998";
     drop_db(&src, other);
-    let admin = src.server.connect("postgres");
+    let mut admin = src.server.connect("postgres");
     admin
         .batch_execute(&format!(
             "CREATE DATABASE {other} OWNER {APP_USER}; COMMENT ON DATABASE {other} IS \
