@@ -696,8 +696,11 @@ fn a_database_named_like_a_scratch_one_is_never_dropped() {
     drop_db(&src, other);
     let mut admin = src.server.connect("postgres");
     admin
+        .batch_execute(&format!("CREATE DATABASE {other} OWNER {APP_USER}"))
+        .unwrap();
+    admin
         .batch_execute(&format!(
-            "CREATE DATABASE {other} OWNER {APP_USER}; COMMENT ON DATABASE {other} IS \
+            "COMMENT ON DATABASE {other} IS \
              'kronic restore of {}_elsewhere: dropped or swapped in when it ends'",
             src.name
         ))
