@@ -89,6 +89,9 @@ impl Sealed {
     }
 }
 
+/// What a manifest's name adds to its backup's.
+pub const SUFFIX: &str = ".manifest.json";
+
 /// Where the manifest of `backup` lives.
 pub fn path_for(backup: &Path) -> PathBuf {
     let name = backup.file_name().unwrap_or_default().to_string_lossy();
@@ -97,7 +100,7 @@ pub fn path_for(backup: &Path) -> PathBuf {
 
 /// The manifest's name for a backup called `backup` (in a folder or a bucket).
 pub fn name_for(backup: &str) -> String {
-    format!("{backup}.manifest.json")
+    format!("{backup}{SUFFIX}")
 }
 
 impl Manifest {

@@ -199,6 +199,7 @@ async fn from_members(
     phase: &Phase,
 ) -> Result<Vec<(String, u64)>> {
     let m = src.parallel_manifest()?;
+    let members = src.members();
     let mut out: Vec<(String, u64)> = Vec::new();
     for t in chosen {
         let mut rows = 0;
@@ -208,13 +209,7 @@ async fn from_members(
                 && x.table.as_deref() == Some(t.name.as_str())
         }) {
             phase.set(format!("data {}", t.label));
-            rows += crate::backup::parallel::build::load_member(
-                client,
-                &src.label,
-                member,
-                std::sync::Arc::new(src.identities()),
-            )
-            .await?;
+            rows += crate::backup::parallel::build::load_member(client, &members, member).await?;
         }
         out.push((t.label.clone(), rows));
     }

@@ -232,7 +232,7 @@ async fn complete_upload(
 }
 
 /// The local backup was kept, its offsite copy failed (exit 3).
-fn local_only(name: &str, e: &anyhow::Error) -> anyhow::Error {
+pub(crate) fn local_only(name: &str, e: &anyhow::Error) -> anyhow::Error {
     fail(
         Code::LocalOnly,
         format!(

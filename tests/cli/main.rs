@@ -26,6 +26,7 @@ mod no_panics;
 mod notify;
 mod package;
 mod parallel;
+mod parallel_offsite;
 mod plan_attacks;
 mod realdb;
 mod remote;
@@ -86,6 +87,7 @@ fn main() {
     tests.extend(remote::tests());
     tests.extend(docs::tests());
     tests.extend(parallel::tests());
+    tests.extend(parallel_offsite::tests());
     // The package test installs a package: only where .ci/run built one (and says so as
     // "ignored", not "ok", elsewhere).
     let no_package = std::env::var_os("KRONIC_TEST_DEB").is_none();

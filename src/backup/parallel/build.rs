@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Read;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
@@ -18,10 +17,9 @@ use futures_util::SinkExt;
 use tokio_postgres::Client;
 
 use super::{Kind, Member};
-use crate::backup::crypt::Identities;
 use crate::backup::dump::{self, Step};
 use crate::backup::manifest::Manifest;
-use crate::backup::source::open_member;
+use crate::backup::source::Members;
 use crate::config::DbConfig;
 use crate::pg::db;
 use crate::report::exit::{Code, classify, fail};
@@ -33,22 +31,21 @@ pub struct Loaded {
     pub tables: usize,
 }
 
-/// Loads the backup in `folder` into `db` (empty, just created) on `jobs` connections.
+/// Loads the backup whose members `members` reads into `db` (empty, just created) on
+/// `jobs` connections.
 pub async fn build(
     db: &DbConfig,
-    folder: &Path,
+    members: &Members,
     m: &Manifest,
-    identities: Identities,
     jobs: usize,
     phase: &Phase,
 ) -> Result<Loaded> {
-    super::check_members(folder, &m.members, &m.sha256)?;
-    let ids = Arc::new(identities);
+    members.check(m).await?;
     let main = db::connect(db).await?;
     let section = |kind| m.members.iter().find(|x| x.kind == kind).expect("checked");
 
     phase.set("schema");
-    let pre = read_sql(folder, section(Kind::PreData), ids.clone()).await?;
+    let pre = read_sql(members, section(Kind::PreData)).await?;
     apply_in_transaction(&main, pre, m).await?;
 
     phase.set("table data");
@@ -61,7 +58,7 @@ pub async fn build(
     let queue = Arc::new(Mutex::new(data));
     let mut workers = Vec::new();
     for _ in 0..jobs {
-        workers.push(load_worker(db, folder, queue.clone(), ids.clone()));
+        workers.push(load_worker(db, members, queue.clone()));
     }
     let rows: u64 = futures_util::future::try_join_all(workers)
         .await?
@@ -69,11 +66,11 @@ pub async fn build(
         .sum();
 
     phase.set("sequences and other data");
-    let other = read_sql(folder, section(Kind::OtherData), ids.clone()).await?;
+    let other = read_sql(members, section(Kind::OtherData)).await?;
     apply_in_transaction(&main, other, m).await?;
 
     phase.set("indexes and constraints");
-    let post = read_sql(folder, section(Kind::PostData), ids).await?;
+    let post = read_sql(members, section(Kind::PostData)).await?;
     post_data(db, &main, post, jobs, m).await?;
     Ok(Loaded {
         rows,
@@ -82,8 +79,8 @@ pub async fn build(
 }
 
 /// A SQL member's steps, read through the reader and allow-list, held to its digest.
-async fn read_sql(folder: &Path, member: &Member, ids: Arc<Identities>) -> Result<Vec<Step>> {
-    let opened = open_member(folder, member, ids)?;
+async fn read_sql(members: &Members, member: &Member) -> Result<Vec<Step>> {
+    let opened = members.open(member).await?;
     tokio::task::spawn_blocking(move || -> Result<Vec<Step>> {
         let mut steps = opened.statements()?;
         let mut out = Vec::new();
@@ -119,9 +116,8 @@ async fn run_steps(client: &Client, steps: Vec<Step>, m: &Manifest) -> Result<()
 /// One loading connection: takes data members until none are left. The rows it loaded.
 async fn load_worker(
     db: &DbConfig,
-    folder: &Path,
+    members: &Members,
     queue: Arc<Mutex<VecDeque<Member>>>,
-    ids: Arc<Identities>,
 ) -> Result<u64> {
     let client = db::connect(db).await?;
     // The scratch database is made durable by the swap's own commit (its WAL flush
@@ -131,7 +127,7 @@ async fn load_worker(
     loop {
         let next = queue.lock().expect("the member queue").pop_front();
         let Some(member) = next else { break };
-        rows += load_member(&client, folder, &member, ids.clone()).await?;
+        rows += load_member(&client, members, &member).await?;
     }
     Ok(rows)
 }
@@ -140,9 +136,8 @@ async fn load_worker(
 /// names: kronic writes this statement, the member gives only rows.
 pub(crate) async fn load_member(
     client: &Client,
-    folder: &Path,
+    members: &Members,
     member: &Member,
-    ids: Arc<Identities>,
 ) -> Result<u64> {
     let table = member.qualified().expect("checked");
     let columns = match member.columns.is_empty() {
@@ -158,8 +153,8 @@ pub(crate) async fn load_member(
         ),
     };
     let sql = format!("COPY {table}{columns} FROM STDIN");
-    let opened = open_member(folder, member, ids)?;
-    let path = folder.join(&member.file);
+    let opened = members.open(member).await?;
+    let path = members.label(member);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
     let reader = tokio::task::spawn_blocking(move || -> Result<()> {
         let (mut input, held) = opened.data()?;
@@ -198,7 +193,7 @@ pub(crate) async fn load_member(
             Code::DataErr,
             format!(
                 "{}: {rows} rows loaded into {table}, its manifest says {}",
-                folder.join(&member.file).display(),
+                members.label(member).display(),
                 member.rows
             ),
         ));
@@ -491,15 +486,7 @@ pub async fn for_drill(
 ) -> Result<crate::backup::restore::Restored> {
     let m = src.parallel_manifest()?;
     let jobs = crate::backup::settings::default_restore_jobs();
-    build(
-        scratch,
-        &src.label,
-        m,
-        src.identities(),
-        jobs,
-        &Phase::quiet(),
-    )
-    .await?;
+    build(scratch, &src.members(), m, jobs, &Phase::quiet()).await?;
     Ok(crate::backup::restore::Restored {
         sql_bytes: m.sql_bytes,
         tables: count_rows(client, m).await?,

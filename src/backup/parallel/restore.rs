@@ -135,15 +135,9 @@ pub async fn restore(
     let progress = Progress::new("restored", None);
     let phase = progress.phase();
     let built = async {
-        let loaded = crate::backup::parallel::build::build(
-            &scratch,
-            &src.label,
-            m,
-            src.identities(),
-            how.jobs,
-            &phase,
-        )
-        .await?;
+        let loaded =
+            crate::backup::parallel::build::build(&scratch, &src.members(), m, how.jobs, &phase)
+                .await?;
         phase.set("checking");
         let client = db::connect(&scratch).await?;
         crate::backup::parallel::build::check(&client, m, &label).await?;

@@ -26,7 +26,14 @@ impl Remote {
             };
             // Only kronic's own under this prefix: a backup name directly in it (another
             // prefix's lines wait for a run against that one).
-            let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
+            let (mut prefix, mut name) = key.rsplit_once('/').unwrap_or(("", key));
+            // A parallel backup's member: prefix/NAME.dir/FILE.
+            if let Some((p, n)) = prefix.rsplit_once('/').or(Some(("", prefix)))
+                && super::is_parallel(n)
+                && crate::backup::parallel::check_member_name("", name).is_ok()
+            {
+                (prefix, name) = (p, n);
+            }
             if prefix != self.prefix || repository::parse_backup_name(name).is_none() {
                 left.push_str(line);
                 left.push('\n');

@@ -17,7 +17,7 @@ use crate::report::exit::{Code, fail};
 use crate::report::ui::one_line;
 
 /// Pages in one listing (10 million keys).
-const PAGES_MAX: usize = 10_000;
+pub(super) const PAGES_MAX: usize = 10_000;
 
 impl Remote {
     /// The backups directly under the prefix, newest first: exact backup names only
@@ -87,12 +87,40 @@ impl Remote {
                 })
             })
             .collect();
+        // A parallel backup is there once its manifest is (put last); its size is its
+        // members', from the manifest.
+        for (key, _) in &keys {
+            let Some(name) = key.strip_suffix(manifest::SUFFIX) else {
+                continue;
+            };
+            if !super::members::is_parallel(name) {
+                continue;
+            }
+            let Some(time) = repository::parse_backup_name(name) else {
+                continue;
+            };
+            let size = match self.manifest(name).await {
+                Ok(Some(m)) => m.compressed_bytes,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!("{e:#}");
+                    0
+                }
+            };
+            out.push(RemoteBackup {
+                url: self.url_of(name),
+                has_manifest: true,
+                name: name.to_string(),
+                time,
+                size,
+            });
+        }
         out.sort_by(|a, b| b.time.cmp(&a.time).then(b.name.cmp(&a.name)));
         Ok(out)
     }
 
     /// The prefix as S3 lists it: empty, or ending in '/'.
-    fn list_prefix(&self) -> String {
+    pub(super) fn list_prefix(&self) -> String {
         match self.prefix.is_empty() {
             true => String::new(),
             false => format!("{}/", self.prefix),

@@ -28,8 +28,11 @@ pub mod backend;
 mod http;
 mod journal;
 mod list;
+mod members;
 pub mod s3;
 pub mod upload;
+
+pub use members::{MemberUploads, is_parallel};
 
 use backend::{Backend, Objects};
 use http::first_line;
@@ -336,12 +339,20 @@ impl Remote {
         .map(|_| ())
     }
 
-    /// Deletes a backup and its manifest.
+    /// Deletes a backup and its manifest (a parallel one: its manifest, then its members).
     pub async fn delete(&self, name: &str) -> Result<()> {
+        if is_parallel(name) {
+            return self.delete_parallel(name).await;
+        }
         self.store
             .delete(&self.key(name))
             .await
             .map_err(|e| self.error(name, e))?;
+        self.delete_sidecars(name).await
+    }
+
+    /// Deletes `name`'s manifest and its signature.
+    async fn delete_sidecars(&self, name: &str) -> Result<()> {
         let manifest = crate::backup::manifest::name_for(name);
         for sidecar in [manifest.clone(), signing::sig_name(&manifest)] {
             match self.store.delete(&self.key(&sidecar)).await {

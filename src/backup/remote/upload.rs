@@ -125,6 +125,11 @@ impl Upload {
         self.remote.url_of(&self.name)
     }
 
+    /// What aborts it, once the Upload itself is gone.
+    pub(super) fn key_and_id(&self) -> (Path, MultipartId) {
+        (self.key.clone(), self.id.clone())
+    }
+
     /// Completes the upload once the feed is finished: every part sent, the object made
     /// visible, its size checked against `size`, then the manifest (with `sha256`) put
     /// next to it. Any failure aborts (or removes what was completed); so does a signal
@@ -163,6 +168,51 @@ impl Upload {
                 return Err(e.into());
             }
         };
+        let (r, name, key) = (self.remote.clone(), self.name.clone(), self.key.clone());
+        self.make_visible(sent, size, journal).await?;
+        let checked = async {
+            let sealed = match sidecar {
+                Sidecar::Fresh(mut manifest, signer) => {
+                    manifest.compressed_bytes = size;
+                    manifest.sha256 = sha256.to_string();
+                    Sealed::seal(&manifest, signer.as_deref())?
+                }
+                Sidecar::Carried(sealed) => sealed,
+            };
+            r.put_manifest(&name, &sealed).await
+        }
+        .await;
+        if let Err(e) = checked {
+            // No object without its digest next to it.
+            let _ = r.store.delete(&key).await;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Completes a parallel backup's member once its feed is finished: every part sent,
+    /// the object made visible at its size. (The backup's manifest, put last, lists it.)
+    pub async fn complete_member(mut self, size: u64, journal: Option<&FsPath>) -> Result<()> {
+        let task = self.task.take().expect("complete or abort once");
+        let sent = match task.await {
+            Ok(Ok(sent)) => sent,
+            Ok(Err(e)) => {
+                let e = self.remote.error(&self.name, e);
+                self.abort(journal).await;
+                return Err(e);
+            }
+            Err(e) => {
+                self.abort(journal).await;
+                return Err(e.into());
+            }
+        };
+        self.make_visible(sent, size, journal).await
+    }
+
+    /// Checks that `size` bytes were sent, completes the upload and checks the object's
+    /// size; aborts (or removes what was completed) on any failure.
+    async fn make_visible(self, sent: Sent, size: u64, journal: Option<&FsPath>) -> Result<()> {
+        let r = self.remote.clone();
         if sent.1 != size {
             let e = fail(
                 Code::Software,
@@ -171,7 +221,6 @@ impl Upload {
             self.abort(journal).await;
             return Err(e);
         }
-        let r = self.remote.clone();
         if let Err(e) = r
             .bounded(
                 &self.name,
@@ -193,35 +242,19 @@ impl Upload {
             }
             return Err(e);
         }
-        let checked = async {
-            let meta = r.bounded(&self.name, r.store.head(&self.key)).await?;
-            if meta.size != size {
-                return Err(fail(
-                    Code::IoErr,
-                    format!(
-                        "{} holds {} bytes, {size} were uploaded",
-                        self.url(),
-                        meta.size
-                    ),
-                ));
+        let meta = r.bounded(&self.name, r.store.head(&self.key)).await;
+        match meta {
+            Ok(meta) if meta.size == size => Ok(()),
+            got => {
+                let _ = r.store.delete(&self.key).await;
+                Err(got.err().unwrap_or_else(|| {
+                    fail(
+                        Code::IoErr,
+                        format!("{} does not hold the {size} bytes uploaded", self.url()),
+                    )
+                }))
             }
-            let sealed = match sidecar {
-                Sidecar::Fresh(mut manifest, signer) => {
-                    manifest.compressed_bytes = size;
-                    manifest.sha256 = sha256.to_string();
-                    Sealed::seal(&manifest, signer.as_deref())?
-                }
-                Sidecar::Carried(sealed) => sealed,
-            };
-            r.put_manifest(&self.name, &sealed).await
         }
-        .await;
-        if let Err(e) = checked {
-            // No object without its digest next to it.
-            let _ = r.store.delete(&self.key).await;
-            return Err(e);
-        }
-        Ok(())
     }
 
     /// Aborts the upload: no parts left behind. When the server cannot be told (it is

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::backup::crypt::Identities;
 use crate::backup::manifest::{self, HashingReader, Manifest, Sealed};
+use crate::backup::parallel::Kind;
 use crate::backup::remote::Remote;
 use crate::backup::repository;
 use crate::backup::signing::Trust;
@@ -21,14 +22,15 @@ use crate::fsutil::read_error;
 use crate::report::exit::{Code, fail};
 use crate::report::progress::Progress;
 
+mod members;
 mod stream;
 
+pub use members::Members;
 use stream::{Check, Counting, check_opens};
-pub use stream::{
-    Format, Held, Opened, Statements, Verified, open_file, open_member, verify_stream,
-};
+pub use stream::{Format, Held, Opened, Statements, Verified, open_file, verify_stream};
 
 /// Where a backup is.
+#[derive(Clone)]
 enum At {
     File(PathBuf),
     Object(Remote, String),
@@ -346,13 +348,27 @@ impl Source {
         })
     }
 
-    /// The object `name` in `remote`, checked like a file (its first bytes are read).
+    /// The object `name` in `remote`, checked like a file (its first bytes are read); or
+    /// the parallel backup `name` there, by its manifest.
     pub async fn object(remote: &Remote, name: &str, identities: Identities) -> Result<Source> {
         let label = PathBuf::from(remote.url_of(name));
-        let size = remote.size(name).await?;
+        let parallel = crate::backup::remote::is_parallel(name);
         let (manifest, sealed) = match remote.manifest_sealed(name).await? {
             Some((m, s)) => (Some(m), Some(s)),
+            None if parallel => {
+                return Err(fail(
+                    Code::NoInput,
+                    format!(
+                        "{} is not in the bucket (a parallel backup is there once its manifest is)",
+                        label.display()
+                    ),
+                ));
+            }
             None => (None, None),
+        };
+        let size = match &manifest {
+            Some(m) if parallel => m.compressed_bytes,
+            _ => remote.size(name).await?,
         };
         let manifest_missing = match manifest {
             Some(_) => None,
@@ -376,7 +392,7 @@ impl Source {
             manifest,
             sealed,
             manifest_missing,
-            parallel: false,
+            parallel,
             identities: Arc::new(identities),
             at: At::Object(remote.clone(), name.to_string()),
         })
@@ -387,10 +403,11 @@ impl Source {
     pub async fn check(&self) -> Result<()> {
         if self.parallel {
             let m = self.parallel_manifest()?;
-            crate::backup::parallel::check_members(&self.label, &m.members, &m.sha256)?;
+            let members = self.members();
+            members.check(m).await?;
             let first = &m.members[0];
-            let head = open_file(&self.label.join(&first.file))?;
-            let (ids, label) = (self.identities.clone(), self.label.join(&first.file));
+            let head = members.open(first).await?.input;
+            let (ids, label) = (self.identities.clone(), members.label(first));
             return tokio::task::spawn_blocking(move || check_opens(head, &ids, &label))
                 .await
                 .context("the checking task failed")?;
@@ -466,43 +483,53 @@ impl Source {
         })
     }
 
+    /// Its members, for a parallel backup.
+    pub fn members(&self) -> Members {
+        Members {
+            at: self.at.clone(),
+            identities: self.identities.clone(),
+            label: self.label.clone(),
+        }
+    }
+
     /// Every member read as a restore reads it and held to its size and digest; the SQL
     /// members' statements judged. An encrypted backup without an identity: the sizes
     /// and digests only.
     async fn verify_members(&self) -> Result<Verified> {
         let m = self.parallel_manifest()?.clone();
-        crate::backup::parallel::check_members(&self.label, &m.members, &m.sha256)?;
-        let (folder, ids) = (self.label.clone(), self.identities.clone());
-        tokio::task::spawn_blocking(move || -> Result<Verified> {
-            let decrypt = m.recipients.is_empty() || !ids.is_empty();
-            let mut sql_bytes = 0;
-            for member in &m.members {
-                let opened = open_member(&folder, member, ids.clone())?;
+        let members = self.members();
+        members.check(&m).await?;
+        let decrypt = m.recipients.is_empty() || !self.identities.is_empty();
+        let mut sql_bytes = 0;
+        for member in &m.members {
+            let opened = members.open(member).await?;
+            let (label, data) = (members.label(member), member.kind == Kind::Data);
+            sql_bytes += tokio::task::spawn_blocking(move || -> Result<u64> {
                 if !decrypt {
                     let check = opened.check;
                     io::copy(&mut { opened.input }, &mut io::sink())
                         .map_err(|e| read_error(&check.label, e))?;
                     check.held()?;
-                    continue;
+                    return Ok(0);
                 }
-                if member.kind == crate::backup::parallel::Kind::Data {
+                if data {
                     let (mut input, held) = opened.data()?;
-                    sql_bytes += io::copy(&mut input, &mut io::sink())
-                        .map_err(|e| read_error(&folder.join(&member.file), e))?;
+                    let n =
+                        io::copy(&mut input, &mut io::sink()).map_err(|e| read_error(&label, e))?;
                     held.check()?;
-                } else {
-                    let mut steps = opened.statements()?;
-                    while steps.next_step()?.is_some() {}
-                    sql_bytes += steps.sql_bytes();
+                    return Ok(n);
                 }
-            }
-            Ok(Verified {
-                sql_bytes,
-                content_checked: decrypt,
+                let mut steps = opened.statements()?;
+                while steps.next_step()?.is_some() {}
+                Ok(steps.sql_bytes())
             })
+            .await
+            .context("the verifying task failed")??;
+        }
+        Ok(Verified {
+            sql_bytes,
+            content_checked: decrypt,
         })
-        .await
-        .context("the verifying task failed")?
     }
 }
 

@@ -11,7 +11,7 @@ use anyhow::Result;
 
 use crate::backup::crypt::{self, Identities};
 use crate::backup::dump::{Reader, Step};
-use crate::backup::manifest::{Digest256, HashingReader};
+use crate::backup::manifest::Digest256;
 use crate::fsutil::{FileRead, read_error};
 use crate::report::exit::{Code, fail};
 use crate::report::progress::Progress;
@@ -219,54 +219,6 @@ impl Opened {
         self.check.held()?;
         Ok(verified)
     }
-}
-
-/// A member of the parallel backup in `folder`, opened as a backup is: its bytes hashed
-/// and counted as they are read, decrypted, decompressed; held to the member's size and
-/// digest at its end. A member that is missing, not a plain file, or not its recorded
-/// size is refused (65) before a byte is read.
-pub fn open_member(
-    folder: &Path,
-    member: &crate::backup::parallel::Member,
-    identities: Arc<Identities>,
-) -> Result<Opened> {
-    let label = folder.join(&member.file);
-    let meta = std::fs::symlink_metadata(&label).map_err(|e| {
-        fail(
-            Code::DataErr,
-            format!(
-                "{}: a member of the backup is missing ({e})",
-                label.display()
-            ),
-        )
-    })?;
-    if !meta.is_file() || meta.len() != member.bytes {
-        return Err(fail(
-            Code::DataErr,
-            format!(
-                "{}: {} bytes, its manifest says {}: truncated or replaced",
-                label.display(),
-                if meta.is_file() {
-                    meta.len().to_string()
-                } else {
-                    "not a file,".into()
-                },
-                member.bytes
-            ),
-        ));
-    }
-    let (hashing, digest) =
-        HashingReader::new(Box::new(open_file(&label)?) as Box<dyn Read + Send>);
-    Ok(Opened {
-        input: Box::new(hashing),
-        check: Check {
-            digest,
-            label,
-            size: member.bytes,
-            sha256: Some(member.sha256.clone()),
-        },
-        identities,
-    })
 }
 
 impl Opened {

@@ -136,12 +136,6 @@ async fn backup(config: &Config, args: &BackupArgs) -> Result<Code> {
         signer: settings::signer()?,
         jobs: settings::jobs(args.jobs, 1)?,
     };
-    if plan.jobs > 1 && (plan.remote.is_some() || plan.remote_error.is_some() || args.remote_only) {
-        return Err(fail(
-            Code::Usage,
-            "a parallel backup (--jobs above 1) is kept locally only for now: use --jobs 1 for an offsite copy in the same pass",
-        ));
-    }
     let taken = match plan.jobs {
         1 => take(config, &plan).await?,
         _ => crate::backup::parallel::take::take(config, &plan).await?,
