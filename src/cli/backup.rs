@@ -51,8 +51,8 @@ pub struct BackupArgs {
 
     /// Streams: above 1, a parallel backup: one folder (NAME.dir) of per-table streams
     /// read from one snapshot on N connections, restored with `restore --jobs`. 1 (the
-    /// default) keeps the single file that `gunzip -c FILE | psql` reads. Parallel
-    /// backups are local only for now [env: KRONIC_BACKUP_JOBS].
+    /// default) keeps the single file that `gunzip -c FILE | psql` reads. Offsite, one
+    /// object per member under NAME.dir/, the manifest last [env: KRONIC_BACKUP_JOBS].
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
 
