@@ -19,7 +19,7 @@ use tokio_postgres::Client;
 use super::{Kind, Member};
 use crate::backup::dump::{self, Step};
 use crate::backup::manifest::Manifest;
-use crate::backup::source::Members;
+use crate::backup::source::members::Members;
 use crate::config::DbConfig;
 use crate::pg::db;
 use crate::report::exit::{Code, classify, fail};

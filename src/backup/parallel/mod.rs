@@ -95,6 +95,11 @@ pub fn check_member_name(backup: &str, file: &str) -> Result<()> {
     ))
 }
 
+/// Is `name` a parallel backup's (a folder locally; a manifest and members in a bucket)?
+pub fn is_parallel(name: &str) -> bool {
+    name.ends_with(SUFFIX)
+}
+
 /// Checks the manifest's member list before anything is loaded: plain names, one of
 /// each SQL section, data members that name a table, the list's digest. (Each member
 /// there at its size is the reader's part: `source::Members::check`.)

@@ -13,7 +13,7 @@ use anyhow::Result;
 use chrono::Utc;
 
 use super::Kind;
-use super::write::{Dest, write_members};
+use super::write::{Dest, Task, write_members};
 use crate::backup::manifest::{Manifest, Sealed};
 use crate::backup::metrics::BackupStats;
 use crate::backup::take::{self as single, Plan, Taken};
@@ -25,38 +25,6 @@ use crate::report::ui::{Interrupts, done};
 
 /// A table bigger than this is split into page ranges (8 KiB pages: 64 MiB).
 const SPLIT_PAGES: u64 = 8192;
-
-/// One COPY a worker runs.
-#[derive(Clone)]
-pub(super) struct Task {
-    pub(super) schema: String,
-    pub(super) table: String,
-    pub(super) columns: Vec<String>,
-    pub(super) pages: Option<(u64, Option<u64>)>,
-    /// Its expected share of the work (pages), for the biggest-first order.
-    weight: u64,
-    /// The table as pg_dump's COPY names it (the manifest's `tables` key).
-    label: String,
-}
-
-impl Task {
-    pub(super) fn copy_sql(&self) -> String {
-        let q = db::quote_ident;
-        let cols: Vec<String> = self.columns.iter().map(|c| q(c)).collect();
-        let table = format!("{}.{}", q(&self.schema), q(&self.table));
-        match self.pages {
-            None => format!("COPY {table} ({}) TO STDOUT", cols.join(", ")),
-            // A TID range scan (PostgreSQL 14+) reads only those pages. ONLY: a parent's
-            // partitions are members of their own.
-            Some((from, to)) => format!(
-                "COPY (SELECT {} FROM ONLY {table} WHERE ctid >= '({from},0)'::tid{}) TO STDOUT",
-                cols.join(", "),
-                to.map(|t| format!(" AND ctid < '({t},0)'::tid"))
-                    .unwrap_or_default()
-            ),
-        }
-    }
-}
 
 /// Takes a parallel backup into a folder in `plan.dir` and, with a remote, into the
 /// bucket in the same pass (each member uploaded as it is written, the manifest last).

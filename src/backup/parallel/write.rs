@@ -14,11 +14,10 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use indicatif::HumanBytes;
 
-use super::take::Task;
 use super::{Kind, Member};
 use crate::backup::manifest::{DumpStats, Observed};
 use crate::backup::pipeline::{self, Failure, Output, Sink};
-use crate::backup::remote::MemberUploads;
+use crate::backup::remote::members::MemberUploads;
 use crate::backup::remote::upload::Upload;
 use crate::backup::take::{self as single, Plan};
 use crate::config::Config;
@@ -29,6 +28,38 @@ use crate::report::progress::Progress;
 
 /// What a worker hands its compressing thread at a time.
 const CHUNK: usize = 256 << 10;
+
+/// One COPY a worker runs.
+#[derive(Clone)]
+pub(super) struct Task {
+    pub(super) schema: String,
+    pub(super) table: String,
+    pub(super) columns: Vec<String>,
+    pub(super) pages: Option<(u64, Option<u64>)>,
+    /// Its expected share of the work (pages), for the biggest-first order.
+    pub(super) weight: u64,
+    /// The table as pg_dump's COPY names it (the manifest's `tables` key).
+    pub(super) label: String,
+}
+
+impl Task {
+    pub(super) fn copy_sql(&self) -> String {
+        let q = db::quote_ident;
+        let cols: Vec<String> = self.columns.iter().map(|c| q(c)).collect();
+        let table = format!("{}.{}", q(&self.schema), q(&self.table));
+        match self.pages {
+            None => format!("COPY {table} ({}) TO STDOUT", cols.join(", ")),
+            // A TID range scan (PostgreSQL 14+) reads only those pages. ONLY: a parent's
+            // partitions are members of their own.
+            Some((from, to)) => format!(
+                "COPY (SELECT {} FROM ONLY {table} WHERE ctid >= '({from},0)'::tid{}) TO STDOUT",
+                cols.join(", "),
+                to.map(|t| format!(" AND ctid < '({t},0)'::tid"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+}
 
 /// What the SQL members counted.
 #[derive(Default)]

@@ -29,7 +29,7 @@ impl Remote {
             let (mut prefix, mut name) = key.rsplit_once('/').unwrap_or(("", key));
             // A parallel backup's member: prefix/NAME.dir/FILE.
             if let Some((p, n)) = prefix.rsplit_once('/').or(Some(("", prefix)))
-                && super::is_parallel(n)
+                && crate::backup::parallel::is_parallel(n)
                 && crate::backup::parallel::check_member_name("", name).is_ok()
             {
                 (prefix, name) = (p, n);

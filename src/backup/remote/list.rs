@@ -93,7 +93,7 @@ impl Remote {
             let Some(name) = key.strip_suffix(manifest::SUFFIX) else {
                 continue;
             };
-            if !super::members::is_parallel(name) {
+            if !crate::backup::parallel::is_parallel(name) {
                 continue;
             }
             let Some(time) = repository::parse_backup_name(name) else {

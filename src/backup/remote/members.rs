@@ -18,11 +18,6 @@ use super::upload::Upload;
 use crate::backup::manifest::Sealed;
 use crate::report::exit::{Code, classify, fail};
 
-/// Is `name` a parallel backup's (a folder locally, a manifest and members here)?
-pub fn is_parallel(name: &str) -> bool {
-    name.ends_with(crate::backup::parallel::SUFFIX)
-}
-
 /// The object name of member `file` of the parallel backup `name`.
 fn member_name(name: &str, file: &str) -> String {
     format!("{name}/{file}")

@@ -28,11 +28,9 @@ pub mod backend;
 mod http;
 mod journal;
 mod list;
-mod members;
+pub mod members;
 pub mod s3;
 pub mod upload;
-
-pub use members::{MemberUploads, is_parallel};
 
 use backend::{Backend, Objects};
 use http::first_line;
@@ -341,7 +339,7 @@ impl Remote {
 
     /// Deletes a backup and its manifest (a parallel one: its manifest, then its members).
     pub async fn delete(&self, name: &str) -> Result<()> {
-        if is_parallel(name) {
+        if crate::backup::parallel::is_parallel(name) {
             return self.delete_parallel(name).await;
         }
         self.store

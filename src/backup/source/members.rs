@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::At;
 use super::stream::{Check, Opened, open_file};
+use super::{At, Source};
 use crate::backup::crypt::Identities;
 use crate::backup::manifest::{HashingReader, Manifest};
 use crate::backup::parallel::Member;
@@ -22,6 +22,17 @@ pub struct Members {
     pub(super) identities: Arc<Identities>,
     /// The folder, or the backup's URL (for messages).
     pub(super) label: PathBuf,
+}
+
+impl Source {
+    /// Its members, for a parallel backup.
+    pub fn members(&self) -> Members {
+        Members {
+            at: self.at.clone(),
+            identities: self.identities.clone(),
+            label: self.label.clone(),
+        }
+    }
 }
 
 impl Members {

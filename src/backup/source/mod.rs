@@ -22,10 +22,9 @@ use crate::fsutil::read_error;
 use crate::report::exit::{Code, fail};
 use crate::report::progress::Progress;
 
-mod members;
+pub mod members;
 mod stream;
 
-pub use members::Members;
 use stream::{Check, Counting, check_opens};
 pub use stream::{Format, Held, Opened, Statements, Verified, open_file, verify_stream};
 
@@ -352,7 +351,7 @@ impl Source {
     /// the parallel backup `name` there, by its manifest.
     pub async fn object(remote: &Remote, name: &str, identities: Identities) -> Result<Source> {
         let label = PathBuf::from(remote.url_of(name));
-        let parallel = crate::backup::remote::is_parallel(name);
+        let parallel = crate::backup::parallel::is_parallel(name);
         let (manifest, sealed) = match remote.manifest_sealed(name).await? {
             Some((m, s)) => (Some(m), Some(s)),
             None if parallel => {
@@ -481,15 +480,6 @@ impl Source {
                 ),
             )
         })
-    }
-
-    /// Its members, for a parallel backup.
-    pub fn members(&self) -> Members {
-        Members {
-            at: self.at.clone(),
-            identities: self.identities.clone(),
-            label: self.label.clone(),
-        }
     }
 
     /// Every member read as a restore reads it and held to its size and digest; the SQL
