@@ -90,20 +90,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     drop(client);
     let pg_dump = tools::find("pg_dump", major).await?;
 
-    // The bucket is checked before pg_dump. A remote that is misconfigured, unreachable
-    // or refusing never costs the local backup: it is taken anyway, and the run ends
-    // with exit 3 naming the problem; unless the upload is the backup (--remote-only).
-    let mut offsite_failed = plan.remote_error.clone().map(|e| fail(Code::Config, e));
-    let mut remote = plan.remote.as_ref();
-    if let Some(r) = remote
-        && let Err(e) = r.check().await
-    {
-        if !plan.local {
-            return Err(e);
-        }
-        offsite_failed = Some(e);
-        remote = None;
-    }
+    let (remote, mut offsite_failed) = usable_remote(plan).await?;
     let name = free_name(plan, remote).await?;
     let dest = dir.join(&name);
     // From here a signal must not kill kronic outright (an upload may exist to abort):
@@ -173,6 +160,22 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         trusted,
         offsite,
     })
+}
+
+/// The remote to upload to, checked before anything is dumped. One that is
+/// misconfigured, unreachable or refusing never costs the local backup: there is none,
+/// and the error is returned beside it for the run to end with exit 3; unless the
+/// upload is the backup (--remote-only), when it is the backup's error.
+pub(crate) async fn usable_remote(plan: &Plan) -> Result<(Option<&Remote>, Option<anyhow::Error>)> {
+    let failed = plan.remote_error.clone().map(|e| fail(Code::Config, e));
+    let Some(r) = plan.remote.as_ref() else {
+        return Ok((None, failed));
+    };
+    match r.check().await {
+        Ok(()) => Ok((Some(r), failed)),
+        Err(e) if plan.local => Ok((None, Some(e))),
+        Err(e) => Err(e),
+    }
 }
 
 /// Starts the upload of `name`, when there is a remote: also the check that the bucket

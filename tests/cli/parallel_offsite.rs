@@ -51,6 +51,30 @@ fn backup_offsite(db: &TestDb, s3: &S3, args: &[&str]) -> (String, Output) {
     (name, out)
 }
 
+/// `restore URL --jobs 2` into a new database `<src>_<suffix>`: its snapshot.
+fn restored_new(src: &TestDb, s3: &S3, url: &str, suffix: &str) -> String {
+    let new = format!("{}_{suffix}", src.name);
+    expect(
+        kronic_s3(src, s3, &src.name).args([
+            "restore",
+            url,
+            "--jobs",
+            "2",
+            "--yes",
+            "--create",
+            "--target-db",
+            &new,
+        ]),
+        0,
+    );
+    let copy = TestDb {
+        name: new,
+        dir: tempfile::tempdir().unwrap(),
+        server: src.server,
+    };
+    snapshot(&copy)
+}
+
 fn a_parallel_backup_goes_offsite_in_the_same_pass_and_restores_from_there() {
     let src = TestDb::on(server());
     pagila(&src);
@@ -86,27 +110,7 @@ fn a_parallel_backup_goes_offsite_in_the_same_pass_and_restores_from_there() {
 
     // The local copy gone: restored from the bucket, into a new database and in place.
     std::fs::remove_dir_all(&local).unwrap();
-    let new = format!("{}_off", src.name);
-    expect(
-        kronic_s3(&src, s3, &src.name).args([
-            "restore",
-            &url,
-            "--jobs",
-            "2",
-            "--yes",
-            "--create",
-            "--target-db",
-            &new,
-        ]),
-        0,
-    );
-    let copy = TestDb {
-        name: new.clone(),
-        dir: tempfile::tempdir().unwrap(),
-        server: src.server,
-    };
-    assert_eq!(snapshot(&copy), reference);
-    drop(copy);
+    assert_eq!(restored_new(&src, s3, &url, "off"), reference);
 
     // One table from the bucket, the rest as it is now.
     src.client()
@@ -167,26 +171,7 @@ fn a_remote_only_parallel_backup_leaves_nothing_local() {
     assert!(backups_in(&src.backup_dir()).is_empty());
     let (members, manifest) = offsite(s3, &src.name, &name);
     assert!(manifest && members.len() > 5, "{members:?}");
-    let new = format!("{}_ro", src.name);
-    expect(
-        kronic_s3(&src, s3, &src.name).args([
-            "restore",
-            &url,
-            "--jobs",
-            "2",
-            "--yes",
-            "--create",
-            "--target-db",
-            &new,
-        ]),
-        0,
-    );
-    let copy = TestDb {
-        name: new,
-        dir: tempfile::tempdir().unwrap(),
-        server: src.server,
-    };
-    assert_eq!(snapshot(&copy), reference);
+    assert_eq!(restored_new(&src, s3, &url, "ro"), reference);
 }
 
 fn a_member_missing_or_replaced_offsite_is_refused_before_the_swap() {

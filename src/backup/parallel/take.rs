@@ -48,19 +48,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         ));
     }
     let pg_dump = tools::find("pg_dump", major).await?;
-    // As for a single-file backup: a bucket that cannot be used never costs the local
-    // backup (exit 3 at the end), unless the upload is the backup (--remote-only).
-    let mut offsite_failed = plan.remote_error.clone().map(|e| fail(Code::Config, e));
-    let mut remote = plan.remote.as_ref();
-    if let Some(r) = remote
-        && let Err(e) = r.check().await
-    {
-        if !plan.local {
-            return Err(e);
-        }
-        offsite_failed = Some(e);
-        remote = None;
-    }
+    let (remote, offsite_failed) = single::usable_remote(plan).await?;
     if let (Some(r), Some(j)) = (remote, &journal) {
         r.finish_journal(j).await;
     }

@@ -156,20 +156,9 @@ impl Upload {
                 return Err(e);
             }
         };
-        let sent = match sent {
-            Ok(Ok(sent)) => sent,
-            Ok(Err(e)) => {
-                let e = self.remote.error(&self.name, e);
-                self.abort(journal).await;
-                return Err(e);
-            }
-            Err(e) => {
-                self.abort(journal).await;
-                return Err(e.into());
-            }
-        };
-        let (r, name, key) = (self.remote.clone(), self.name.clone(), self.key.clone());
-        self.make_visible(sent, size, journal).await?;
+        let (this, sent) = self.sent_or_abort(sent, journal).await?;
+        let (r, name, key) = (this.remote.clone(), this.name.clone(), this.key.clone());
+        this.make_visible(sent, size, journal).await?;
         let checked = async {
             let sealed = match sidecar {
                 Sidecar::Fresh(mut manifest, signer) => {
@@ -194,19 +183,30 @@ impl Upload {
     /// the object made visible at its size. (The backup's manifest, put last, lists it.)
     pub async fn complete_member(mut self, size: u64, journal: Option<&FsPath>) -> Result<()> {
         let task = self.task.take().expect("complete or abort once");
-        let sent = match task.await {
-            Ok(Ok(sent)) => sent,
+        let sent = task.await;
+        let (this, sent) = self.sent_or_abort(sent, journal).await?;
+        this.make_visible(sent, size, journal).await
+    }
+
+    /// The sending task's outcome: the parts it sent, or its error with the upload
+    /// aborted.
+    async fn sent_or_abort(
+        self,
+        sent: Result<object_store::Result<Sent>, tokio::task::JoinError>,
+        journal: Option<&FsPath>,
+    ) -> Result<(Self, Sent)> {
+        match sent {
+            Ok(Ok(sent)) => Ok((self, sent)),
             Ok(Err(e)) => {
                 let e = self.remote.error(&self.name, e);
                 self.abort(journal).await;
-                return Err(e);
+                Err(e)
             }
             Err(e) => {
                 self.abort(journal).await;
-                return Err(e.into());
+                Err(e.into())
             }
-        };
-        self.make_visible(sent, size, journal).await
+        }
     }
 
     /// Checks that `size` bytes were sent, completes the upload and checks the object's
