@@ -129,6 +129,42 @@ mod tests {
         }
     }
 
+    /// The README's configuration table states each variable's default as the code
+    /// does (`vars::default_of`, which `--help`, the man pages and `kronic config` show),
+    /// and "-" where there is none; its exit table says what each code means as
+    /// `exit::Code::meaning` does (for `--help` and the man pages), backticks aside.
+    #[test]
+    fn readme_tables_agree_with_the_code() {
+        let readme = include_str!("../README.md");
+        let cells = |line: &str| -> Vec<String> {
+            line.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().replace('`', ""))
+                .collect()
+        };
+        let mut wrong = Vec::new();
+        for (name, _) in ENV_VARS {
+            let row = format!("| `{name}` |");
+            let line = readme.lines().find(|l| l.starts_with(&row)).unwrap();
+            let stated = cells(line)[1].clone();
+            let want = crate::config::vars::default_of(name).unwrap_or("-");
+            if stated != want {
+                wrong.push(format!("{name}: README says {stated:?}, the code {want:?}"));
+            }
+        }
+        for (code, meaning) in table() {
+            let row = format!("| {code} | ");
+            let line = readme.lines().find(|l| l.starts_with(&row)).unwrap();
+            let stated = cells(line)[1].clone();
+            if stated != meaning {
+                wrong.push(format!(
+                    "exit {code}: README says {stated:?}, the code {meaning:?}"
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
     /// What the README says of names and paths is what the code uses: one source for
     /// each claim, checked here (the temporary files, the scratch databases, the
     /// signature beside a manifest, the ping paths, the defaults).

@@ -15,12 +15,14 @@ use crate::pg::tools::{self, Passfile};
 use crate::pg::{databases, db};
 use crate::report::exit::{Code, classify, fail};
 
-/// Creates `scratch` and loads the schema of `live` (`db`) into it; a connection to it.
+/// Creates `scratch`, marked as kronic's with `mark` (its comment), and loads the schema
+/// of `live` (`db`) into it; a connection to it.
 /// On failure the scratch database is dropped again.
-pub async fn make(live: &Client, db: &DbConfig, scratch: &DbConfig) -> Result<Client> {
+pub async fn make(live: &Client, db: &DbConfig, scratch: &DbConfig, mark: &str) -> Result<Client> {
     let dump = schema_dump(live, db).await?;
     databases::create(scratch).await?;
     let copied = async {
+        databases::set_comment(scratch, mark).await?;
         let client = db::connect(scratch).await?;
         load(&client, dump).await?;
         Ok(client)

@@ -1,10 +1,12 @@
-//! `kronic config`: the effective settings, where each comes from, secrets masked.
+//! `kronic config`: the effective settings, where each comes from (and what it
+//! overrides), the defaults of those unset, secrets masked; and every value checked as
+//! the commands check it, so that a value every command would refuse is found here.
 
 use anyhow::Result;
 use serde_json::json;
 
 use crate::config::{From, file, setting, vars};
-use crate::report::exit::Code;
+use crate::report::exit::{Code, classify};
 use crate::report::ui::say;
 
 /// A value as `kronic config` may show it: secrets as ***; a URL with its password and
@@ -48,6 +50,57 @@ fn shown(name: &str, value: &str) -> String {
     u.to_string()
 }
 
+/// Where a value comes from, as shown: the environment (noting the file line it
+/// overrides) or the file's line; for a database part, that the URL makes it unused.
+fn origin(name: &str, from: &From) -> String {
+    let mut text = match from {
+        From::Environment => match file::loaded().values.get(name) {
+            Some((_, line)) => format!(
+                "environment; overrides {}:{line}",
+                file::loaded().path.clone().unwrap_or_default().display()
+            ),
+            None => "environment".into(),
+        },
+        From::File(p, line) => format!("{}:{line}", p.display()),
+    };
+    let parts = [
+        vars::DATABASE_HOST,
+        vars::DATABASE_PORT,
+        vars::DATABASE_NAME,
+        vars::DATABASE_USER,
+    ];
+    if parts.contains(&name) && setting(vars::DATABASE_URL).is_some() {
+        text.push_str("; not used: KRONIC_DATABASE_URL names the database");
+    }
+    text
+}
+
+/// Every setting checked as the commands that read it check them: what any command
+/// would refuse, each one line naming its variable, with its exit code.
+fn problems() -> Vec<(Code, String)> {
+    use crate::backup::settings;
+    let checks: [Result<()>; 11] = [
+        crate::config::Config::from_env(None).map(drop),
+        settings::retention(&settings::Retention::default()).map(drop),
+        settings::compression(None, None).map(drop),
+        settings::recipients(&[], None).map(drop),
+        settings::identities(&[]).map(drop),
+        settings::signer().map(drop),
+        settings::trust(false, false).map(drop),
+        settings::remote(None).map(drop),
+        settings::jobs(None, 1).map(drop),
+        crate::config::lock_policy(None, None).map(drop),
+        crate::report::notify::Notifier::new(crate::config::env(vars::NOTIFY_URL)).map(drop),
+    ];
+    let switch = crate::config::switch(false, vars::ALLOW_SUPERUSER).map(drop);
+    checks
+        .into_iter()
+        .chain([switch])
+        .filter_map(Result::err)
+        .map(|e| (classify(&e), format!("{e:#}")))
+        .collect()
+}
+
 pub fn run(json: bool) -> Result<Code> {
     let names = vars::ENV_VARS
         .iter()
@@ -61,37 +114,46 @@ pub fn run(json: bool) -> Result<Code> {
             continue;
         }
         let (value, from) = match setting(name) {
-            Some((v, From::Environment)) => (Some(shown(name, &v)), "environment".to_string()),
-            Some((v, From::File(p, line))) => {
-                (Some(shown(name, &v)), format!("{}:{line}", p.display()))
-            }
+            Some((v, from)) => (Some(shown(name, &v)), origin(name, &from)),
             None => (None, "unset".to_string()),
         };
-        rows.push((name, value, from));
+        rows.push((name, value, from, vars::default_of(name)));
     }
+    let problems = problems();
+    let code = problems.first().map_or(Code::Ok, |(c, _)| *c);
     let path = file::loaded().path.clone();
     if json {
         let settings: Vec<_> = rows
             .iter()
-            .map(|(n, v, f)| json!({"name": n, "value": v, "from": f}))
+            .map(|(n, v, f, d)| json!({"name": n, "value": v, "from": f, "default": d}))
             .collect();
-        return say(serde_json::to_string_pretty(&json!({
+        let problems: Vec<_> = problems
+            .iter()
+            .map(|(c, m)| json!({"exit_code": c.as_u8(), "message": m}))
+            .collect();
+        say(serde_json::to_string_pretty(&json!({
             "file": path,
             "settings": settings,
-        }))?)
-        .map(|()| Code::Ok);
+            "problems": problems,
+        }))?)?;
+        return Ok(code);
     }
     say(format!(
         "configuration file: {}",
         path.map_or_else(|| "none".into(), |p| p.display().to_string())
     ))?;
-    for (name, value, from) in rows {
-        match value {
-            Some(v) => say(format!("{name}={v}  ({from})"))?,
-            None => say(format!("{name}  (unset)"))?,
+    for (name, value, from, default) in rows {
+        match (value, default) {
+            (Some(v), _) => say(format!("{name}={v}  ({from})"))?,
+            (None, Some(d)) => say(format!("{name}  (unset; default: {d})"))?,
+            (None, None) => say(format!("{name}  (unset)"))?,
         }
     }
-    Ok(Code::Ok)
+    // Every problem, not only the first: a command stops at its first.
+    for (_, message) in &problems {
+        eprintln!("kronic: error: {message}");
+    }
+    Ok(code)
 }
 
 #[cfg(test)]

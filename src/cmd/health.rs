@@ -19,6 +19,9 @@ pub async fn run(config: &Config, args: HealthArgs) -> Result<Code> {
     }
     let deadline = args.wait.map(|w| Instant::now() + w);
     let mut signals = crate::report::ui::Interrupts::listen();
+    // Checked every 0.5 s, said when the reason changes and every 10 s otherwise: a
+    // minute's wait is a few lines in a deploy log, not 120.
+    let mut said: Option<(String, Instant)> = None;
     loop {
         let (body, code) = checker.check().await;
         let error = body["components"]["database"]["error"]
@@ -34,7 +37,13 @@ pub async fn run(config: &Config, args: HealthArgs) -> Result<Code> {
             }
             return Ok(code);
         }
-        tracing::info!("not healthy yet: {error}");
+        if said
+            .as_ref()
+            .is_none_or(|(e, at)| *e != error || at.elapsed() >= Duration::from_secs(10))
+        {
+            tracing::info!("not healthy yet: {error}");
+            said = Some((error, Instant::now()));
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             _ = signals.arrived() => {

@@ -101,7 +101,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     (BACKUP_KEEP_YEARLY, "... of each of the last N years"),
     (
         BACKUP_KEEP_WITHIN,
-        "keep every backup within this of the newest (30d, 12h, 1y6m)",
+        "keep every backup within this of the newest (30d, 12h, 1y6m) [default: 30d when no retention option is set]",
     ),
     (BACKUP_COMPRESSION, "gzip or zstd [default: gzip]"),
     (
@@ -134,7 +134,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     (
         BACKUP_JOBS,
-        "streams of a backup (above 1: a parallel backup, a folder) [default: 1]; of a parallel restore [default: the cores, at most 8]",
+        "streams of a backup (above 1: a parallel backup, a folder) and of a parallel restore [default: 1 for a backup, the cores up to 8 for a restore]",
     ),
     (
         REMOTE_TIMEOUT,
@@ -155,7 +155,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ),
     (
         "AWS_ENDPOINT_URL",
-        "a non-AWS service (MinIO, Ceph, R2, B2, SeaweedFS)",
+        "a non-AWS service (MinIO, Ceph, R2, B2, SeaweedFS) [default: AWS]",
     ),
     (
         "AWS_ALLOW_HTTP",
@@ -202,6 +202,15 @@ pub const ENV_VARS: &[(&str, &str)] = &[
         "log filter such as debug or kronic=trace; overrides -v and -q",
     ),
 ];
+
+/// The default a variable's meaning states (`[default: …]`), if it states one: what
+/// `kronic config` shows for an unset variable, and what the README's table is held to.
+pub fn default_of(name: &str) -> Option<&'static str> {
+    let (_, meaning) = ENV_VARS.iter().find(|(n, _)| *n == name)?;
+    let start = meaning.find("[default: ")? + "[default: ".len();
+    let len = meaning[start..].find(']')?;
+    Some(&meaning[start..start + len])
+}
 
 /// Names kronic's own scripts and tests put in the environment (never read by kronic):
 /// not typos.

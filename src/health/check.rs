@@ -56,6 +56,8 @@ pub struct Checker {
     invalid: Arc<AtomicU64>,
     config: Config,
     timeout: Duration,
+    /// How long opening a connection may take (the connect timeout, at most `timeout`).
+    connect: Duration,
     migrations: Vec<MigrationFile>,
 }
 
@@ -95,6 +97,7 @@ impl Checker {
             invalid,
             config: config.clone(),
             timeout,
+            connect,
             migrations,
         })
     }
@@ -151,7 +154,7 @@ impl Checker {
             .pool
             .get()
             .await
-            .map_err(|e| pool_error(&self.config.db, e))?;
+            .map_err(|e| pool_error(&self.config.db, self.connect, e))?;
         let t = Instant::now();
         db::query(&**client, "SELECT 1", &[]).await?;
         let latency = t.elapsed();
@@ -196,15 +199,25 @@ impl Checker {
 
 fn pool_error(
     db: &DbConfig,
+    connect: Duration,
     e: deadpool::managed::PoolError<tokio_postgres::Error>,
 ) -> anyhow::Error {
-    use deadpool::managed::PoolError;
+    use deadpool::managed::{PoolError, TimeoutType};
     match e {
         PoolError::Backend(pg) => db::describe(db, &pg).error,
-        PoolError::Timeout(kind) => fail(
+        // Opening a new connection timed out: the server, not the pool.
+        PoolError::Timeout(TimeoutType::Create) => db::connect_timed_out(db, connect),
+        PoolError::Timeout(TimeoutType::Wait) => fail(
             Code::TempFail,
             format!(
-                "{}: timed out ({kind:?}) getting a connection; pool exhausted or server unresponsive (KRONIC_DATABASE_POOL_SIZE, KRONIC_DATABASE_POOL_TIMEOUT)",
+                "{}: no pooled connection came free in time: every one is busy (KRONIC_DATABASE_POOL_SIZE, KRONIC_DATABASE_POOL_TIMEOUT)",
+                db.display()
+            ),
+        ),
+        PoolError::Timeout(TimeoutType::Recycle) => fail(
+            Code::TempFail,
+            format!(
+                "{}: a pooled connection did not answer its check in time: is the server overloaded?",
                 db.display()
             ),
         ),

@@ -89,16 +89,23 @@ pub async fn drop_database(target: &DbConfig) -> Result<()> {
 }
 
 /// Drops the scratch databases named `prefix` then digits that runs killed halfway left:
-/// ones the role owns, with nobody connected (a running one always is). Best effort;
-/// `live` is any connection to the server.
-pub async fn drop_abandoned(live: &tokio_postgres::Client, db: &DbConfig, prefix: &str) {
+/// ones the role owns, carrying kronic's `mark` as their comment (a database that only
+/// looks like one is never touched), with nobody connected (a running one always is).
+/// Best effort; `live` is any connection to the server.
+pub async fn drop_abandoned(
+    live: &tokio_postgres::Client,
+    db: &DbConfig,
+    prefix: &str,
+    mark: &str,
+) {
     let names = db::query(
         live,
         "SELECT datname::text FROM pg_database d \
          WHERE starts_with(datname, $1) AND substr(datname, length($1) + 1) ~ '^[0-9]+$' \
            AND pg_has_role(datdba, 'USAGE') AND NOT datistemplate \
+           AND shobj_description(oid, 'pg_database') = $2 \
            AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
-        &[&prefix],
+        &[&prefix, &mark],
     )
     .await;
     let names: Vec<String> = match names {

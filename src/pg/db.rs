@@ -121,16 +121,22 @@ pub async fn connect_wait(db: &DbConfig, wait: Option<Duration>) -> Result<Clien
 
 fn timed_out(db: &DbConfig) -> ConnectError {
     ConnectError {
-        error: fail(
-            Code::TempFail,
-            format!(
-                "timed out after {}s connecting to {}: the server did not complete the connection; is it PostgreSQL, and is it overloaded? (KRONIC_DATABASE_CONNECT_TIMEOUT)",
-                db.connect_timeout.as_secs_f64(),
-                db.display()
-            ),
-        ),
+        error: connect_timed_out(db, db.connect_timeout),
         transient: true,
     }
+}
+
+/// A connection the server accepted but never completed within `after` (the connect
+/// timeout, or a shorter bound).
+pub fn connect_timed_out(db: &DbConfig, after: Duration) -> anyhow::Error {
+    fail(
+        Code::TempFail,
+        format!(
+            "timed out after {}s connecting to {}: the server did not complete the connection; is it PostgreSQL, and is it overloaded? (KRONIC_DATABASE_CONNECT_TIMEOUT)",
+            after.as_secs_f64(),
+            db.display()
+        ),
+    )
 }
 
 /// Turns a connection error into one line that says what to check, and an exit code.

@@ -6,8 +6,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Code {
     Ok = 0,
-    /// Migrations are pending (`migrate current --exit-code`) or the schema differs from
-    /// what the migrations build (`migrate check`).
+    /// Migrations are pending (`migrate current --exit-code`), the schema differs from
+    /// what the migrations build (`migrate check`), or a question was answered no.
     Attention = 1,
     /// The backup was kept in the folder, but its offsite copy failed.
     LocalOnly = 3,
@@ -68,36 +68,36 @@ impl Code {
         match self {
             Code::Ok => "success",
             Code::Attention => {
-                "migrations are pending (migrate current --exit-code), the schema differs from what the migrations build (migrate check), or backup verify could not check an encrypted backup's content (no identity)"
+                "migrations are pending (migrate current --exit-code), the live schema differs from what the migrations build (migrate check), backup verify could not check an encrypted backup's content (no identity given), or a question was answered no (nothing was changed)"
             }
             Code::LocalOnly => {
-                "the backup was kept in the backup folder, but its offsite copy failed (kronic backup sync uploads it later)"
+                "the backup was kept in the backup folder, but its offsite copy failed (local backup kept: NAME; offsite copy failed: …); kronic backup sync uploads it later"
             }
             Code::Unsafe => {
                 "a pending migration would lock the application out: an unwaived error finding of migrate lint, a blocking rewrite over --max-rewrite in migrate plan, or migrate up --lint deny refusing (nothing was applied)"
             }
             Code::Usage => {
-                "usage error (bad arguments, a destructive command without --yes off a terminal)"
+                "usage error (bad arguments; a destructive command without --yes off a terminal)"
             }
             Code::DataErr => {
-                "bad input data (a failing or divergent migration, invalid seed input, a corrupt, incomplete or crafted backup, SQL error in a restore)"
+                "bad input data (failing, divergent or missing migration; invalid seed input; corrupt, incomplete or crafted backup; SQL error during a restore)"
             }
             Code::NoInput => "input missing (backup file or folder not found)",
             Code::Unavailable => {
-                "database unreachable (refused, unknown host, no such database, TLS rejected) or client tools missing"
+                "database unreachable (refused, unknown host, no such database, TLS rejected), or no usable pg_dump"
             }
             Code::Software => "internal error (including pg_dump dying unexpectedly)",
             Code::CantCreate => "cannot create output (backup folder, file, lock)",
-            Code::IoErr => "I/O error (disk full, file size limit, read error)",
+            Code::IoErr => "I/O error (disk full, file-size limit, read error)",
             Code::TempFail => {
-                "temporary failure, retry later (timeout, lock held, backup in progress, too many connections, server starting)"
+                "temporary failure, retry later (timeout, migration lock held, backup in progress, too many connections, server starting)"
             }
             Code::NoPerm => {
-                "authentication failed or permission denied (including a backup folder or file other users can write to)"
+                "authentication failed or permission denied (including a backup folder or file that other users can write to, and a planted lock-file symlink)"
             }
             Code::Config => "configuration error (an invalid variable, flag or URL)",
             Code::Interrupted => {
-                "interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT (after cleaning up)"
+                "interrupted by SIGINT, SIGTERM, SIGHUP or SIGQUIT, after cleaning up (and, for a restore or migration, after cancelling its statement on the server)"
             }
         }
     }

@@ -58,7 +58,7 @@ pub fn read_secret_line(prompt: &str) -> std::io::Result<String> {
 }
 
 /// Asks before a destructive step. Off a terminal it needs `--yes` (exit 64 otherwise),
-/// so cron and CI never hang on a prompt.
+/// so cron and CI never hang on a prompt; an answer other than yes is exit 1.
 pub fn confirm(question: &str, yes: bool) -> Result<()> {
     if yes {
         return Ok(());
@@ -76,7 +76,8 @@ pub fn confirm(question: &str, yes: bool) -> Result<()> {
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
         Ok(())
     } else {
-        Err(fail(Code::Usage, "cancelled: nothing was changed"))
+        // A person said no: not a usage error (64), and not a failure to alert on.
+        Err(fail(Code::Attention, "cancelled: nothing was changed"))
     }
 }
 

@@ -25,6 +25,7 @@ mod newcomer;
 mod no_panics;
 mod notify;
 mod package;
+mod papercuts;
 mod parallel;
 mod parallel_offsite;
 mod plan_attacks;
@@ -82,6 +83,7 @@ fn main() {
     tests.extend(signed::tests());
     tests.extend(static_binary::tests());
     tests.extend(newcomer::tests());
+    tests.extend(papercuts::tests());
     tests.extend(package::tests());
     tests.extend(drift::tests());
     tests.extend(remote::tests());

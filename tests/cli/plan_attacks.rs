@@ -382,12 +382,26 @@ fn a_commit_hidden_behind_a_carriage_return_is_refused_before_anything_runs() {
 
 fn an_abandoned_plan_database_is_dropped() {
     let (db, dir) = live();
-    // What a plan killed with SIGKILL leaves: its scratch database, nobody connected.
-    db.client()
-        .batch_execute(&format!(
-            "CREATE DATABASE kronic_plan_999999 OWNER {APP_USER}"
-        ))
+    // What a plan killed with SIGKILL leaves: its scratch database, marked as kronic's,
+    // nobody connected. Beside it, an application's database that only shares the name.
+    let mut admin = db.client();
+    for name in ["kronic_plan_999999", "kronic_plan_999998"] {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name} OWNER {APP_USER}"))
+            .unwrap();
+    }
+    admin
+        .batch_execute(
+            "COMMENT ON DATABASE kronic_plan_999999 IS 'kronic migrate plan scratch: dropped when the plan ends'",
+        )
         .unwrap();
     plan(&db, &dir, "ALTER TABLE orders ADD COLUMN y int;\n", 0);
     assert!(!database_exists("kronic_plan_999999"));
+    assert!(
+        database_exists("kronic_plan_999998"),
+        "a database without kronic's mark was dropped"
+    );
+    admin
+        .batch_execute("DROP DATABASE kronic_plan_999998")
+        .unwrap();
 }

@@ -149,6 +149,15 @@ impl<R: Read> Reader<R> {
     }
 }
 
+/// Whether `sql` starts as a pg_dump does, its header within the first 64 KiB, read
+/// no further than that. Whatever else is wrong is found when it is read whole.
+pub fn check_header(sql: impl Read) -> Result<(), DumpError> {
+    match Reader::new(sql.take(HEADER_WITHIN)).next_step() {
+        Err(DumpError::NotADump) => Err(DumpError::NotADump),
+        _ => Ok(()),
+    }
+}
+
 pub use policy::{copy_table, created_object};
 
 #[cfg(test)]

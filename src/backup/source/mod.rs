@@ -407,13 +407,14 @@ impl Source {
             let first = &m.members[0];
             let head = members.open(first).await?.input;
             let (ids, label) = (self.identities.clone(), members.label(first));
-            return tokio::task::spawn_blocking(move || check_opens(head, &ids, &label))
+            let sql = first.kind != crate::backup::parallel::Kind::Data;
+            return tokio::task::spawn_blocking(move || check_opens(head, &ids, &label, sql))
                 .await
                 .context("the checking task failed")?;
         }
         let head = self.raw().await?;
         let (ids, label) = (self.identities.clone(), self.label.clone());
-        tokio::task::spawn_blocking(move || check_opens(head, &ids, &label))
+        tokio::task::spawn_blocking(move || check_opens(head, &ids, &label, true))
             .await
             .context("the checking task failed")?
     }

@@ -151,14 +151,25 @@ pub fn verify_stream(
 }
 
 /// What is checked before anything connects, on the first bytes of a stream: a dump by
-/// its format, and for an encrypted one an identity that opens it (77 otherwise).
-pub(super) fn check_opens(input: impl Read, identities: &Identities, label: &Path) -> Result<()> {
+/// its format, for an encrypted one an identity that opens it (77 otherwise), and, when
+/// it holds SQL (`sql`), pg_dump's header within its first 64 KiB (65 otherwise), so
+/// that a wrong file is refused before the database is touched.
+pub(super) fn check_opens(
+    input: impl Read + Send + 'static,
+    identities: &Identities,
+    label: &Path,
+    sql: bool,
+) -> Result<()> {
     let mut input = BufReader::with_capacity(8192, FileRead(input));
     let format = judge(input.fill_buf().map_err(|e| read_error(label, e))?, label)?;
-    if format == Format::Age {
-        identities.decrypt(input, label)?;
+    if !sql {
+        if format == Format::Age {
+            identities.decrypt(input, label)?;
+        }
+        return Ok(());
     }
-    Ok(())
+    crate::backup::dump::check_header(sql_reader(input, identities, label)?)
+        .map_err(|e| e.into_error(label))
 }
 
 /// What the bytes are held to once read: the manifest's SHA-256 and the size.

@@ -131,11 +131,13 @@ async fn migrate(
                     false => None,
                 };
                 let watch = Watch::start(&config.db, client).await;
+                let mut committed = 0;
                 let applied = locks::retrying(policy, &watch, "migrate up", async || {
                     let state = State::read(client, set.clone()).await?;
                     let mut applied = Vec::new();
                     let r = migrations::apply(client, &state, target, policy.budget, &mut applied)
                         .await;
+                    committed += applied.len();
                     for (v, name) in &applied {
                         say(format!("applied {v} {name}"))?;
                     }
@@ -143,13 +145,18 @@ async fn migrate(
                 })
                 .await;
                 if let (Err(e), Some(path)) = (&applied, restore_with) {
-                    return Err(fail(
-                        classify(e),
-                        format!(
-                            "{e:#}. The backup taken before migrating restores the database as it was: kronic restore {} --yes",
+                    // Each migration commits alone: a restore is worth it only when one did.
+                    let next = match committed {
+                        0 => format!(
+                            "nothing was migrated, so there is nothing to restore (the backup taken before, {}, is kept)",
                             path.display()
                         ),
-                    ));
+                        n => format!(
+                            "{n} migration(s) were applied before it. The backup taken before migrating restores the database as it was: kronic restore {} --yes",
+                            path.display()
+                        ),
+                    };
+                    return Err(fail(classify(e), format!("{e:#}; {next}")));
                 }
                 applied?;
             }
@@ -250,7 +257,7 @@ async fn down(
                 out,
                 "-- revert {} ({})\n{}\n",
                 f.label(),
-                f.origin,
+                f.down_origin(),
                 sql.trim_end()
             )?;
         }

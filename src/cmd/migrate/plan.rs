@@ -31,9 +31,9 @@ pub async fn plan(
     let planned = match pending.is_empty() {
         true => Plan::default(),
         false => {
-            databases::drop_abandoned(client, db, plan::DATABASE_PREFIX).await;
+            databases::drop_abandoned(client, db, plan::DATABASE_PREFIX, plan::SCRATCH_MARK).await;
             let scratch = db.with_dbname(&plan::scratch_name());
-            let mut copy = schema_copy::make(client, db, &scratch).await?;
+            let mut copy = schema_copy::make(client, db, &scratch, plan::SCRATCH_MARK).await?;
             let measured = plan::measure(&mut copy, &live, &pending, max_rewrite).await;
             drop(copy);
             if let Err(e) = databases::drop_database(&scratch).await {

@@ -29,6 +29,14 @@ impl MigrationFile {
         format!("V{}__{}", self.version, self.name)
     }
 
+    /// Where its down script comes from, for messages: the origin, `.down.sql` for `.sql`.
+    pub fn down_origin(&self) -> String {
+        match self.origin.strip_suffix(".sql") {
+            Some(stem) => format!("{stem}.down.sql"),
+            None => self.origin.clone(),
+        }
+    }
+
     pub fn refinery(&self) -> Result<Migration> {
         Migration::unapplied(&self.label(), &self.up)
             .map_err(|e| fail(Code::DataErr, format!("migration {}: {e}", self.origin)))

@@ -40,6 +40,10 @@ use crate::sql::{self, words};
 /// The scratch databases' names: this, then the process id.
 pub const DATABASE_PREFIX: &str = "kronic_plan_";
 
+/// The comment that marks a scratch database as a plan's: only a marked one is ever
+/// dropped as left by a killed plan (an application's database may share the name).
+pub const SCRATCH_MARK: &str = "kronic migrate plan scratch: dropped when the plan ends";
+
 /// How long the plan waits for any lock, on the live database or the scratch one: it
 /// never queues in front of the application.
 const LOCK_TIMEOUT: &str = "2s";
