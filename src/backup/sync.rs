@@ -1,7 +1,8 @@
 //! Uploading a local backup to the bucket (`backup sync`): the same multipart path as a
 //! backup's, the file read once, verified from the same read (through a pipe, on a
 //! thread of its own) and held to its manifest; a file that does not verify is not
-//! uploaded.
+//! uploaded. A parallel backup goes up member by member, each held to the manifest's
+//! size and digest, and its manifest last, as a backup with the remote set puts it.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -77,6 +78,81 @@ pub async fn upload_file(
     upload
         .complete(size, &sha256, sidecar, journal, interrupts)
         .await
+}
+
+/// Uploads a local parallel backup (sync): every member as its own object under the
+/// backup's name, read once and held to its manifest's size and SHA-256 before its
+/// upload completes, then the manifest as it was stored (with its signature), last. A
+/// member that does not match, a failure or a signal aborts the uploads under way and
+/// deletes the members already up: the bucket never holds half of it under its name.
+pub async fn upload_parallel(
+    remote: &Remote,
+    folder: &Path,
+    (manifest, sealed): (Manifest, Sealed),
+    journal: Option<&Path>,
+    interrupts: &mut Interrupts,
+) -> Result<()> {
+    let name = folder
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    crate::backup::parallel::check_members(folder, &manifest.members, &manifest.sha256)?;
+    let uploads = remote.member_uploads(&name, journal.map(Path::to_path_buf));
+    let members = async {
+        for member in &manifest.members {
+            let path = folder.join(&member.file);
+            let file = source::open_file(&path)?;
+            let mut upload = uploads.start(&member.file).await?;
+            let feed = upload.feed();
+            let label = path.clone();
+            let (size, sha256) =
+                tokio::task::spawn_blocking(move || copy_hashed(file, feed, &label))
+                    .await
+                    .context("the uploading task failed")??;
+            if size != member.bytes || sha256 != member.sha256 {
+                return Err(fail(
+                    Code::DataErr,
+                    format!(
+                        "{} does not match its manifest: {size} bytes with SHA-256 {sha256}, the manifest says {} bytes with {} (changed since the backup?)",
+                        path.display(),
+                        member.bytes,
+                        member.sha256
+                    ),
+                ));
+            }
+            uploads.complete(&member.file, upload, size).await?;
+        }
+        Ok(())
+    };
+    let sent = tokio::select! {
+        r = members => r,
+        _ = interrupts.arrived() => Err(fail(
+            Code::Interrupted,
+            format!("interrupted: the upload of {name} was aborted"),
+        )),
+    };
+    if let Err(e) = sent {
+        uploads.abandon().await;
+        return Err(e.context(format!("{name} was not uploaded")));
+    }
+    // The manifest is not raced against a signal: once its PUT is sent, the backup may
+    // be in the bucket, and its members must stay.
+    uploads.seal(&sealed).await
+}
+
+/// `file` into `feed`, to its end, and the upload's feed finished: its size and SHA-256.
+fn copy_hashed(file: std::fs::File, mut feed: Feed, label: &Path) -> Result<(u64, String)> {
+    let (mut hashing, digest) = HashingReader::new(file);
+    io::copy(&mut hashing, &mut feed)
+        .and_then(|_| feed.finish())
+        .map_err(|e| {
+            fail(
+                crate::report::exit::io_code(&e),
+                format!("cannot upload {}: {e}", label.display()),
+            )
+        })?;
+    let (sha256, size) = digest.get();
+    Ok((size, sha256))
 }
 
 /// `file` into `feed` and, through a pipe, into `source::verify_stream` on a thread of its own:

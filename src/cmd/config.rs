@@ -50,18 +50,20 @@ fn shown(name: &str, value: &str) -> String {
     u.to_string()
 }
 
-/// Where a value comes from, as shown: the environment (noting the file line it
-/// overrides) or the file's line; for a database part, that the URL makes it unused.
-fn origin(name: &str, from: &From) -> String {
-    let mut text = match from {
-        From::Environment => match file::loaded().values.get(name) {
-            Some((_, line)) => format!(
-                "environment; overrides {}:{line}",
-                file::loaded().path.clone().unwrap_or_default().display()
-            ),
-            None => "environment".into(),
-        },
-        From::File(p, line) => format!("{}:{line}", p.display()),
+/// Where a value comes from (the environment, or the file's line), and what is worth
+/// knowing beside: the file line the environment overrides; for a database part, that
+/// the URL makes it unused.
+fn origin(name: &str, from: &From) -> (String, Option<String>) {
+    let file = file::loaded();
+    let (from, mut note) = match from {
+        From::Environment => (
+            "environment".to_string(),
+            file.values.get(name).map(|(_, line)| {
+                let path = file.path.clone().unwrap_or_default();
+                format!("overrides {}:{line}", path.display())
+            }),
+        ),
+        From::File(p, line) => (format!("{}:{line}", p.display()), None),
     };
     let parts = [
         vars::DATABASE_HOST,
@@ -70,9 +72,9 @@ fn origin(name: &str, from: &From) -> String {
         vars::DATABASE_USER,
     ];
     if parts.contains(&name) && setting(vars::DATABASE_URL).is_some() {
-        text.push_str("; not used: KRONIC_DATABASE_URL names the database");
+        note = Some("not used: KRONIC_DATABASE_URL names the database".into());
     }
-    text
+    (from, note)
 }
 
 /// Every setting checked as the commands that read it check them: what any command
@@ -113,11 +115,11 @@ pub fn run(json: bool) -> Result<Code> {
         if !seen.insert(name) {
             continue;
         }
-        let (value, from) = match setting(name) {
+        let (value, (from, note)) = match setting(name) {
             Some((v, from)) => (Some(shown(name, &v)), origin(name, &from)),
-            None => (None, "unset".to_string()),
+            None => (None, ("unset".to_string(), None)),
         };
-        rows.push((name, value, from, vars::default_of(name)));
+        rows.push((name, value, from, note, vars::default_of(name)));
     }
     let problems = problems();
     let code = problems.first().map_or(Code::Ok, |(c, _)| *c);
@@ -125,7 +127,9 @@ pub fn run(json: bool) -> Result<Code> {
     if json {
         let settings: Vec<_> = rows
             .iter()
-            .map(|(n, v, f, d)| json!({"name": n, "value": v, "from": f, "default": d}))
+            .map(|(n, v, f, note, d)| {
+                json!({"name": n, "value": v, "from": f, "note": note, "default": d})
+            })
             .collect();
         let problems: Vec<_> = problems
             .iter()
@@ -142,9 +146,12 @@ pub fn run(json: bool) -> Result<Code> {
         "configuration file: {}",
         path.map_or_else(|| "none".into(), |p| p.display().to_string())
     ))?;
-    for (name, value, from, default) in rows {
+    for (name, value, from, note, default) in rows {
         match (value, default) {
-            (Some(v), _) => say(format!("{name}={v}  ({from})"))?,
+            (Some(v), _) => match note {
+                Some(note) => say(format!("{name}={v}  ({from}; {note})"))?,
+                None => say(format!("{name}={v}  ({from})"))?,
+            },
             (None, Some(d)) => say(format!("{name}  (unset; default: {d})"))?,
             (None, None) => say(format!("{name}  (unset)"))?,
         }

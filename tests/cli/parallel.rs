@@ -15,12 +15,12 @@ crate::register!(
     a_backup_taken_while_writers_commit_restores_consistent,
     the_swap_waits_for_sessions_names_them_or_ends_them,
     a_signal_or_kill_before_the_swap_leaves_the_target,
+    a_signal_or_kill_during_the_data_phase_leaves_the_target,
     rows_that_disagree_with_the_manifest_are_refused_before_the_swap,
     parallel_backups_refuse_bad_job_counts,
     restore_table_restores_that_table_and_nothing_else,
     a_killed_runs_temporary_folder_goes_and_nothing_else,
     encrypted_and_signed_parallel_backups,
-    sync_passes_over_parallel_backups,
     a_database_named_like_a_scratch_one_is_never_dropped,
     restore_table_waits_for_an_application_lock_then_gives_up,
 );
@@ -419,6 +419,72 @@ fn a_signal_or_kill_before_the_swap_leaves_the_target() {
     drop_db(&src, &format!("{}_kronic_old", src.name));
 }
 
+/// SIGTERM and kill -9 while the table data loads (a COPY into this restore's scratch
+/// database is running): the target as it was; after SIGTERM no scratch database is
+/// left, after kill -9 the next restore drops it.
+fn a_signal_or_kill_during_the_data_phase_leaves_the_target() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    // Rows enough that the load lasts a while.
+    src.client()
+        .batch_execute(&format!(
+            "SET ROLE {APP_USER}; \
+             CREATE TABLE bulk AS SELECT g AS id, md5(g::text) AS a, md5((g + 1)::text) AS b \
+             FROM generate_series(1, 600000) g"
+        ))
+        .unwrap();
+    let backup = parallel_backup(&src, &[]);
+    src.client().batch_execute("DELETE FROM payment").unwrap();
+    let changed = snapshot(&src);
+    let mut admin = src.server.connect("postgres");
+    for signal in ["-TERM", "-KILL"] {
+        let child = src
+            .kronic_std()
+            .args(["restore", "--jobs", "2", "--yes"])
+            .arg(&backup)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let scratch = format!("kronic_restore_{}", child.id());
+        let loading = (0..3000).any(|_| {
+            let n: i64 = admin
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE datname = $1 AND state = 'active' AND query LIKE 'COPY %'",
+                    &[&scratch],
+                )
+                .unwrap()
+                .get(0);
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            n > 0
+        });
+        assert!(loading, "{signal}: no COPY into {scratch} was seen");
+        let out = signal_and_wait(child, signal);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let said = String::from_utf8_lossy(&out.stderr).to_string();
+        if signal == "-TERM" {
+            assert_eq!(out.status.code(), Some(130), "{said}");
+            assert!(said.contains("is unchanged"), "{said}");
+            assert!(scratch_of(&src).is_empty(), "{said}");
+        } else {
+            assert_eq!(scratch_of(&src), vec![scratch.clone()]);
+        }
+        assert_eq!(snapshot(&src), changed, "{signal}");
+        assert!(databases_like(&src, &format!("{}_kronic_old", src.name)).is_empty());
+    }
+    let out = expect(
+        src.kronic()
+            .args(["restore", "--jobs", "2", "--yes"])
+            .arg(&backup),
+        0,
+    );
+    assert_stderr(&out, "left by a run that did not finish");
+    assert!(scratch_of(&src).is_empty());
+    assert_ne!(snapshot(&src), changed);
+    drop_db(&src, &format!("{}_kronic_old", src.name));
+}
+
 /// A manifest (unsigned) whose rows for a member are not what the member holds: 65
 /// after loading, before the swap; the target and the server as they were.
 fn rows_that_disagree_with_the_manifest_are_refused_before_the_swap() {
@@ -652,25 +718,6 @@ fn encrypted_and_signed_parallel_backups() {
     std::fs::write(&path, text.replacen("\"rows\": ", "\"rows\": 1", 1)).unwrap();
     expect(&mut restore(&["--identity", id]), 65);
     assert!(databases_like(&src, &new).is_empty());
-}
-
-/// `backup sync` uploads the single-file backups and passes over a parallel one with a
-/// warning (parallel backups are local only for now); nothing of it reaches the bucket.
-fn sync_passes_over_parallel_backups() {
-    let db = TestDb::populated();
-    let s3 = crate::support::s3::shared();
-    let parallel = parallel_backup(&db, &[]);
-    let single = db.backed_up(&[]);
-    let out = expect(
-        crate::remote::kronic_s3(&db, s3, &db.name).args(["backup", "sync"]),
-        0,
-    );
-    let name = parallel.file_name().unwrap().to_string_lossy().into_owned();
-    assert_stderr(&out, &format!("not uploading {name}"));
-    let objects: Vec<String> = s3.objects(&db.name).into_iter().map(|(k, _)| k).collect();
-    let single = single.file_name().unwrap().to_string_lossy().into_owned();
-    assert!(objects.iter().any(|k| k.ends_with(&single)), "{objects:?}");
-    assert!(!objects.iter().any(|k| k.contains(".dir")), "{objects:?}");
 }
 
 /// A database that is only named like a restore's scratch database (no mark: an

@@ -13,6 +13,7 @@ crate::register!(
     a_member_missing_or_replaced_offsite_is_refused_before_the_swap,
     a_parallel_backup_is_pruned_from_the_bucket_whole,
     an_unusable_bucket_keeps_the_local_parallel_backup_with_exit_3,
+    sync_uploads_a_parallel_backup_whole_or_not_at_all,
 );
 
 /// The objects of the parallel backup `name` under `prefix` (member files), and
@@ -261,4 +262,62 @@ fn an_unusable_bucket_keeps_the_local_parallel_backup_with_exit_3() {
             .arg(db.backup_dir().join(&kept[0])),
         0,
     );
+}
+
+/// `backup sync` uploads local parallel backups (taken with no bucket set) as a backup
+/// with the remote set would: members, then the manifest. One whose member changed on
+/// disk since is refused (65) with nothing of it left in the bucket; the other restores
+/// from the bucket equal to the source.
+fn sync_uploads_a_parallel_backup_whole_or_not_at_all() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let reference = snapshot(&src);
+    let s3 = crate::support::s3::shared();
+    let local = |db: &TestDb| -> String {
+        let out = expect(db.kronic().args(["backup", "--jobs", "2"]), 0);
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Backup completed: "))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let first = local(&src);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = local(&src);
+    // A data member of the newer one changed on disk (same size, other bytes).
+    let folder = src.backup_dir().join(&second);
+    let member = std::fs::read_dir(&folder)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("-data.copy"))
+        .unwrap();
+    let mut bytes = std::fs::read(&member).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&member, bytes).unwrap();
+    let out = expect(kronic_s3(&src, s3, &src.name).args(["backup", "sync"]), 65);
+    assert_stderr(&out, "does not match its manifest");
+    let count = std::fs::read_dir(src.backup_dir().join(&first))
+        .unwrap()
+        .count();
+    let (members, manifest) = offsite(s3, &src.name, &first);
+    assert!(manifest, "{first} has no manifest in the bucket");
+    assert_eq!(members.len(), count, "{members:?}");
+    let (members, manifest) = offsite(s3, &src.name, &second);
+    assert!(!manifest && members.is_empty(), "{members:?}");
+    assert!(
+        s3.uploads().iter().all(|k| !k.contains(&second)),
+        "{:?}",
+        s3.uploads()
+    );
+    let url = format!("{}/{first}", s3.url(&src.name));
+    assert_eq!(restored_new(&src, s3, &url, "synced"), reference);
+    // Listed, and a second sync has nothing of it to upload.
+    let out = expect(
+        kronic_s3(&src, s3, &src.name).args(["backup", "list", "--remote"]),
+        0,
+    );
+    assert!(out.stdout.contains(&first), "{}", out.stdout);
 }

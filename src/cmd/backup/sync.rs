@@ -39,17 +39,6 @@ pub async fn sync(
         repository::current(repository::list(dir)?, Utc::now())
             .into_iter()
             .filter(|b| !present.contains(&b.name))
-            .filter(|b| {
-                // Parallel backups are kept locally only, for now.
-                let folder = b.name.ends_with(crate::backup::parallel::SUFFIX);
-                if folder {
-                    tracing::warn!(
-                        "not uploading {}: parallel backups are not synced yet",
-                        b.name
-                    );
-                }
-                !folder
-            })
             .filter(|b| match repository::distrust(b) {
                 Some(why) => {
                     tracing::warn!("not uploading: {why}");
@@ -74,7 +63,19 @@ pub async fn sync(
             };
             keys.check(&b.path.display().to_string(), bytes, sig)?;
         }
-        sync::upload_file(remote, &b.path, manifest, Some(dir), &mut interrupts).await?;
+        match (crate::backup::parallel::is_parallel(&b.name), manifest) {
+            (true, Some(manifest)) => {
+                sync::upload_parallel(remote, &b.path, manifest, Some(dir), &mut interrupts).await?
+            }
+            // Its manifest is what lists its members: without one it is not a backup.
+            (true, None) => {
+                tracing::warn!("not uploading {}: it has no manifest", b.name);
+                continue;
+            }
+            (false, manifest) => {
+                sync::upload_file(remote, &b.path, manifest, Some(dir), &mut interrupts).await?
+            }
+        }
         say(format!("uploaded {}", remote.url_of(&b.name)))?;
         if interrupts.pending() {
             return Err(fail(
