@@ -14,7 +14,56 @@ crate::register!(
     a_parallel_backup_is_pruned_from_the_bucket_whole,
     an_unusable_bucket_keeps_the_local_parallel_backup_with_exit_3,
     sync_uploads_a_parallel_backup_whole_or_not_at_all,
+    an_encrypted_signed_parallel_backup_offsite_is_only_ciphertext,
+    a_signal_during_a_parallel_offsite_backup_leaves_nothing_behind,
+    the_server_killed_during_a_parallel_backup_keeps_the_local_one,
 );
+
+/// A pg_dump that holds its post-data section back for a while (a marker file says it
+/// got there): the table members are written and uploaded meanwhile, so a test can act
+/// while the backup is half in the bucket.
+fn slow_post_data_bindir(db: &TestDb) -> std::path::PathBuf {
+    let bin = db.path("slowbin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let real = cluster::bindir().join("pg_dump");
+    let script = format!(
+        "#!/bin/sh\ncase \"$*\" in *--section=post-data*) touch {marker}; sleep 8;; esac\nexec {real} \"$@\"\n",
+        marker = db.path("post-data").display(),
+        real = real.display()
+    );
+    write_file(&bin.join("pg_dump"), &script);
+    cluster::set_mode(&bin.join("pg_dump"), 0o755);
+    bin
+}
+
+/// `kronic backup --jobs 2` to `s3`'s `prefix` with the slow pg_dump, started; returns
+/// once the post-data section is held back and some member is complete in the bucket.
+fn half_offsite(db: &TestDb, s3: &S3, prefix: &str) -> std::process::Child {
+    let mut cmd = db.kronic_std();
+    for (k, v) in s3.vars() {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .env("KRONIC_BACKUP_REMOTE", s3.url(prefix))
+        .env("KRONIC_REMOTE_TIMEOUT", "3")
+        .env("KRONIC_PG_BINDIR", slow_post_data_bindir(db))
+        .args(["backup", "--jobs", "2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !db.path("post-data").exists()
+        || !s3.objects(prefix).iter().any(|(k, _)| k.contains(".dir/"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no member reached the bucket"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child
+}
 
 /// The objects of the parallel backup `name` under `prefix` (member files), and
 /// whether its manifest is there.
@@ -320,4 +369,141 @@ fn sync_uploads_a_parallel_backup_whole_or_not_at_all() {
         0,
     );
     assert!(out.stdout.contains(&first), "{}", out.stdout);
+}
+
+/// Encrypted and signed, offsite only: every object in the bucket is an age file, the
+/// manifest is signed, and a restore that trusts only that key, with the identity,
+/// equals the source.
+fn an_encrypted_signed_parallel_backup_offsite_is_only_ciphertext() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let reference = snapshot(&src);
+    let s3 = crate::support::s3::shared();
+    let (identity, recipient) = crate::formats::keygen(src.dir.path(), "age.key");
+    let (secret, public) = crate::signed::keys(&src, "sign");
+    let out = expect(
+        kronic_s3(&src, s3, &src.name)
+            .env("KRONIC_BACKUP_SIGNING_KEY", &secret)
+            .args(["backup", "--jobs", "2", "--remote-only"])
+            .args(["--recipient", &recipient]),
+        0,
+    );
+    let name = out
+        .stdout
+        .lines()
+        .find_map(|l| {
+            l.rsplit_once('/')
+                .filter(|_| l.contains("completed: s3://"))
+        })
+        .map(|(_, n)| n.trim().to_string())
+        .unwrap();
+    let (members, manifest) = offsite(s3, &src.name, &name);
+    assert!(manifest && members.len() > 3, "{members:?}");
+    for m in &members {
+        let bytes = s3.get(&format!("{}/{name}/{m}", src.name));
+        assert!(
+            bytes.starts_with(b"age-encryption.org/v1"),
+            "{m} is not ciphertext"
+        );
+        assert!(
+            !bytes.windows(8).any(|w| w == b"PENELOPE"),
+            "{m} holds plaintext rows"
+        );
+    }
+    let objects: Vec<String> = s3.objects(&src.name).into_iter().map(|(k, _)| k).collect();
+    assert!(
+        objects
+            .iter()
+            .any(|k| k.ends_with(".dir.manifest.json.minisig")),
+        "{objects:?}"
+    );
+    let url = format!("{}/{name}", s3.url(&src.name));
+    let new = format!("{}_enc_offsite", src.name);
+    let restore = |extra: &[&str]| {
+        let mut cmd = kronic_s3(&src, s3, &src.name);
+        cmd.env("KRONIC_BACKUP_TRUSTED_KEYS", &public)
+            .args(["restore", &url, "--jobs", "2", "--yes", "--create"])
+            .args(["--target-db", &new])
+            .args(extra);
+        cmd
+    };
+    // Without the identity: refused before anything is made.
+    expect(&mut restore(&[]), 77);
+    expect(&mut restore(&["--identity", identity.to_str().unwrap()]), 0);
+    let copy = TestDb {
+        name: new,
+        dir: tempfile::tempdir().unwrap(),
+        server: src.server,
+    };
+    assert_eq!(snapshot(&copy), reference);
+}
+
+/// SIGTERM while a parallel backup is half in the bucket (members complete, the
+/// post-data still being written): 130, and nothing of it stays, in the bucket (no
+/// member, no manifest, no upload under way) or in the folder.
+fn a_signal_during_a_parallel_offsite_backup_leaves_nothing_behind() {
+    let db = TestDb::on(server());
+    pagila(&db);
+    let s3 = crate::support::s3::shared();
+    let prefix = format!("{}-term", db.name);
+    let child = half_offsite(&db, s3, &prefix);
+    let out = signal_and_wait(child, "-TERM");
+    assert_interrupted(&out);
+    let left: Vec<String> = s3.objects(&prefix).into_iter().map(|(k, _)| k).collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        s3.uploads().iter().all(|k| !k.starts_with(&prefix)),
+        "{:?}",
+        s3.uploads()
+    );
+    let local: Vec<String> = std::fs::read_dir(db.backup_dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("kronic_backup_") || n.contains(".tmp"))
+        .collect();
+    assert!(local.is_empty(), "{local:?}");
+}
+
+/// The S3 server killed while a parallel backup is half in the bucket: the local backup
+/// is kept whole (exit 3, it verifies), and no manifest appears offsite. With the server
+/// back, `backup sync` uploads it, and the bucket's copy verifies.
+fn the_server_killed_during_a_parallel_backup_keeps_the_local_one() {
+    let db = TestDb::on(server());
+    pagila(&db);
+    let s3 = S3::start("kronic-pkill");
+    let prefix = "daily";
+    let child = half_offsite(&db, &s3, prefix);
+    s3.kill();
+    let killed = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    // Bounded by the remote timeout (3 s) for the bucket, not by one per member to
+    // clean (the slow pg_dump itself holds the backup back 8 s).
+    assert!(killed.elapsed().as_secs() < 30, "{:?}", killed.elapsed());
+    assert!(!stderr.contains(&s3.secret));
+    let name = backups_in(&db.backup_dir())
+        .into_iter()
+        .find(|n| n.ends_with(".dir"))
+        .unwrap_or_else(|| panic!("no local backup: {stderr}"));
+    assert!(
+        stderr.contains(&format!("local backup kept: {name}; offsite copy failed: ")),
+        "{stderr}"
+    );
+    expect(db.kronic().args(["backup", "verify", "--latest"]), 0);
+    s3.run();
+    let (_, manifest) = offsite(&s3, prefix, &name);
+    assert!(
+        !manifest,
+        "a manifest appeared for a backup that failed offsite"
+    );
+    expect(kronic_s3(&db, &s3, prefix).args(["backup", "sync"]), 0);
+    let (_, manifest) = offsite(&s3, prefix, &name);
+    assert!(manifest);
+    assert!(s3.uploads().is_empty(), "{:?}", s3.uploads());
+    expect(
+        kronic_s3(&db, &s3, prefix).args(["backup", "verify", "--remote", &name]),
+        0,
+    );
 }

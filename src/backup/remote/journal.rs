@@ -1,16 +1,21 @@
 //! Uploads that could not be aborted (the server gone) are written down in the backup
-//! folder, and aborted by the next run against the same bucket and prefix.
+//! folder, and aborted by the next run against the same bucket and prefix; so are the
+//! members of a failed parallel backup that could not be deleted, deleted by the next
+//! run unless that backup's manifest is in the bucket by then (then they are its).
 
 use std::path::Path as FsPath;
 
-use object_store::MultipartId;
 use object_store::path::Path;
+use object_store::{MultipartId, ObjectStoreExt};
 
 use super::{Remote, first_line};
 use crate::backup::repository;
 
 /// Where uploads that could not be aborted are written down, in the backup folder.
 const JOURNAL: &str = ".kronic-unfinished-uploads";
+
+/// The upload id written for a completed member to delete.
+pub(super) const DELETE: &str = "-";
 
 impl Remote {
     /// Aborts the uploads an earlier run could not abort (written down in `dir`).
@@ -39,6 +44,18 @@ impl Remote {
                 left.push('\n');
                 continue;
             }
+            if id == DELETE {
+                let manifest = format!("{name}{}", crate::backup::manifest::SUFFIX);
+                if self
+                    .delete_orphan(&Path::from(key), &manifest)
+                    .await
+                    .is_err()
+                {
+                    left.push_str(line);
+                    left.push('\n');
+                }
+                continue;
+            }
             let (key, id) = (Path::from(key), MultipartId::from(id.to_string()));
             match self.store.abort_multipart(&key, &id).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {
@@ -59,6 +76,31 @@ impl Remote {
         } else {
             crate::fsutil::write_atomic(&path, left.as_bytes(), 0o600)
         };
+    }
+}
+
+impl Remote {
+    /// Deletes `key`, a member of a parallel backup that failed, unless the backup's
+    /// `manifest` is in the bucket now (a later sync put it whole: the member is its).
+    async fn delete_orphan(&self, key: &Path, manifest: &str) -> anyhow::Result<()> {
+        match self
+            .bounded(manifest, self.store.head(&self.key(manifest)))
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if crate::report::exit::classify(&e) == crate::report::exit::Code::NoInput => {}
+            Err(e) => return Err(e),
+        }
+        match self.bounded(manifest, self.store.delete(key)).await {
+            Ok(()) => {
+                tracing::info!("deleted {key}, left by a backup that failed");
+                Ok(())
+            }
+            Err(e) if crate::report::exit::classify(&e) == crate::report::exit::Code::NoInput => {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

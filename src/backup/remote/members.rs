@@ -150,8 +150,10 @@ impl MemberUploads {
         put
     }
 
-    /// The backup failed: uploads under way are aborted (written down when the server
-    /// cannot be told), completed members deleted. Best effort; says what it could not do.
+    /// The backup failed: uploads under way are aborted, completed members deleted.
+    /// Once one of these fails (the server gone), the rest are not tried (each would
+    /// wait out the timeout): what is left is written down in the journal, for the next
+    /// backup or sync against this bucket. Best effort; says what it could not do.
     pub async fn abandon(&self) {
         let open: Vec<(Path, MultipartId)> = self
             .open
@@ -160,32 +162,42 @@ impl MemberUploads {
             .drain()
             .map(|(_, v)| v)
             .collect();
-        let r = &self.remote;
-        for (key, id) in open {
-            if r.bounded(&self.name, r.store.abort_multipart(&key, &id))
-                .await
-                .is_err()
-            {
-                let written = self
-                    .journal
-                    .as_deref()
-                    .is_some_and(|dir| super::journal::write_down(dir, &key, id.as_ref()).is_ok());
-                tracing::warn!(
-                    "cannot abort the upload of {key}; {}",
-                    if written {
-                        "the next backup or sync aborts it"
-                    } else {
-                        "abort it by hand (or set a lifecycle rule)"
-                    }
-                );
-            }
-        }
         let done: Vec<Path> =
             std::mem::take(&mut *self.done.lock().expect("the completed uploads"));
-        for key in done {
-            if let Err(e) = r.bounded(&self.name, r.store.delete(&key)).await {
-                tracing::warn!("cannot delete {key}, a member of a failed backup: {e:#}");
+        let r = &self.remote;
+        let mut reachable = true;
+        let mut left: Vec<(Path, String)> = Vec::new();
+        for (key, id) in open {
+            reachable = reachable
+                && r.bounded(&self.name, r.store.abort_multipart(&key, &id))
+                    .await
+                    .is_ok();
+            if !reachable {
+                left.push((key, id.to_string()));
             }
         }
+        for key in done {
+            reachable = reachable && r.bounded(&self.name, r.store.delete(&key)).await.is_ok();
+            if !reachable {
+                left.push((key, super::journal::DELETE.to_string()));
+            }
+        }
+        if left.is_empty() {
+            return;
+        }
+        let written = self.journal.as_deref().is_some_and(|dir| {
+            left.iter()
+                .all(|(key, id)| super::journal::write_down(dir, key, id).is_ok())
+        });
+        tracing::warn!(
+            "cannot clean {} object(s) of the failed backup {} from the bucket; {}",
+            left.len(),
+            self.url(),
+            if written {
+                "the next backup or sync against it does"
+            } else {
+                "delete them by hand (or set a lifecycle rule)"
+            }
+        );
     }
 }
