@@ -17,6 +17,7 @@ crate::register!(
     an_encrypted_signed_parallel_backup_offsite_is_only_ciphertext,
     a_signal_during_a_parallel_offsite_backup_leaves_nothing_behind,
     the_server_killed_during_a_parallel_backup_keeps_the_local_one,
+    journaled_members_go_unless_their_backup_is_whole,
 );
 
 /// A pg_dump that holds its post-data section back for a while (a marker file says it
@@ -506,4 +507,32 @@ fn the_server_killed_during_a_parallel_backup_keeps_the_local_one() {
         kronic_s3(&db, &s3, prefix).args(["backup", "verify", "--remote", &name]),
         0,
     );
+}
+
+/// Members a failed backup could not delete are written down; the next run deletes them,
+/// but never a member of a backup whose manifest is in the bucket by then.
+fn journaled_members_go_unless_their_backup_is_whole() {
+    let db = TestDb::populated();
+    let s3 = crate::support::s3::shared();
+    let prefix = format!("{}-journal", db.name);
+    let failed = "kronic_backup_20260101_010101.dir";
+    let whole = "kronic_backup_20260102_010101.dir";
+    let member = "0003-data.copy.gz";
+    for name in [failed, whole] {
+        s3.put(&format!("{prefix}/{name}/{member}"), b"rows");
+    }
+    s3.put(&format!("{prefix}/{whole}.manifest.json"), b"{}");
+    std::fs::create_dir_all(db.backup_dir()).unwrap();
+    let journal = db.backup_dir().join(".kronic-unfinished-uploads");
+    write_file(
+        &journal,
+        &format!("{prefix}/{failed}/{member}\t-\n{prefix}/{whole}/{member}\t-\n"),
+    );
+    cluster::set_mode(&journal, 0o600);
+    let out = run(kronic_s3(&db, s3, &prefix).args(["backup", "sync"]));
+    assert_stderr(&out, &format!("deleted {prefix}/{failed}/{member}"));
+    let left: Vec<String> = s3.objects(&prefix).into_iter().map(|(k, _)| k).collect();
+    assert!(!left.contains(&format!("{failed}/{member}")), "{left:?}");
+    assert!(left.contains(&format!("{whole}/{member}")), "{left:?}");
+    assert!(!journal.exists(), "the journal was not emptied");
 }
