@@ -48,17 +48,23 @@ pub async fn build(
     let pre = read_sql(members, section(Kind::PreData)).await?;
     apply_in_transaction(&main, pre, m).await?;
 
-    phase.set("table data");
+    // The post-data is read now: its leading keys and indexes are built on the loading
+    // connections as soon as their table's rows are all in, while other tables load.
+    let mut post = Post::plan(read_sql(members, section(Kind::PostData)).await?);
+    let early = post.leading_keys();
+
+    phase.set("table data (and each table's keys once it is loaded)");
     let data: VecDeque<Member> = m
         .members
         .iter()
         .filter(|x| x.kind == Kind::Data)
         .cloned()
         .collect();
-    let queue = Arc::new(Mutex::new(data));
+    let board = Arc::new(Mutex::new(Board::new(data, early)));
+    let wake = Arc::new(tokio::sync::Notify::new());
     let mut workers = Vec::new();
     for _ in 0..jobs {
-        workers.push(load_worker(db, members, queue.clone()));
+        workers.push(load_worker(db, members, &board, &wake, &post.settings, m));
     }
     let rows: u64 = futures_util::future::try_join_all(workers)
         .await?
@@ -70,7 +76,6 @@ pub async fn build(
     apply_in_transaction(&main, other, m).await?;
 
     phase.set("indexes and constraints");
-    let post = read_sql(members, section(Kind::PostData)).await?;
     post_data(db, &main, post, jobs, m).await?;
     Ok(Loaded {
         rows,
@@ -113,23 +118,109 @@ async fn run_steps(client: &Client, steps: Vec<Step>, m: &Manifest) -> Result<()
         .map(|_| ())
 }
 
-/// One loading connection: takes data members until none are left. The rows it loaded.
+/// What the loading connections share: the data members left to load, how many of each
+/// table's are not loaded yet, and the key groups waiting for their table.
+struct Board {
+    data: VecDeque<Member>,
+    /// Data members queued or loading, by table (`schema.table`, unquoted).
+    unloaded: std::collections::HashMap<String, usize>,
+    keys: Vec<(String, Vec<Step>)>,
+}
+
+/// What a loading connection does next.
+enum Job {
+    Load(Member),
+    Keys(Vec<Step>),
+    /// Key groups are left whose tables are still loading elsewhere.
+    Wait,
+    Done,
+}
+
+impl Board {
+    fn new(data: VecDeque<Member>, keys: BTreeMap<String, Vec<Step>>) -> Board {
+        let mut unloaded = std::collections::HashMap::new();
+        for member in &data {
+            *unloaded.entry(table_of(member)).or_default() += 1;
+        }
+        Board {
+            data,
+            unloaded,
+            keys: keys.into_iter().collect(),
+        }
+    }
+
+    /// Rows first (they keep every connection busy); then a key group whose table is
+    /// loaded. A table with no member of its own (a partitioned parent, or a name this
+    /// reading does not match) waits until every member is loaded.
+    fn next(&mut self) -> Job {
+        if let Some(member) = self.data.pop_front() {
+            return Job::Load(member);
+        }
+        let all_loaded = self.unloaded.values().all(|n| *n == 0);
+        let ready = self
+            .keys
+            .iter()
+            .position(|(t, _)| all_loaded || self.unloaded.get(t) == Some(&0));
+        match ready {
+            Some(i) => Job::Keys(self.keys.swap_remove(i).1),
+            None if self.keys.is_empty() => Job::Done,
+            None => Job::Wait,
+        }
+    }
+
+    fn loaded(&mut self, member: &Member) {
+        if let Some(n) = self.unloaded.get_mut(&table_of(member)) {
+            *n -= 1;
+        }
+    }
+}
+
+/// A data member's table as `target_table` names a post-data statement's.
+fn table_of(member: &Member) -> String {
+    format!(
+        "{}.{}",
+        member.schema.as_deref().unwrap_or_default(),
+        member.table.as_deref().unwrap_or_default()
+    )
+}
+
+/// One loading connection: takes data members until none are left, then the key groups
+/// of loaded tables (after the post-data's session settings). The rows it loaded.
 async fn load_worker(
     db: &DbConfig,
     members: &Members,
-    queue: Arc<Mutex<VecDeque<Member>>>,
+    board: &Mutex<Board>,
+    wake: &tokio::sync::Notify,
+    settings: &[Step],
+    m: &Manifest,
 ) -> Result<u64> {
     let client = db::connect(db).await?;
     // The scratch database is made durable by the swap's own commit (its WAL flush
     // covers every earlier record).
     db::batch(&client, "SET synchronous_commit = off").await?;
     let mut rows = 0;
+    let mut set = false;
     loop {
-        let next = queue.lock().expect("the member queue").pop_front();
-        let Some(member) = next else { break };
-        rows += load_member(&client, members, &member).await?;
+        // Made before looking, so that a member loaded meanwhile still wakes it.
+        let woken = wake.notified();
+        let job = board.lock().expect("the loading board").next();
+        match job {
+            Job::Load(member) => {
+                rows += load_member(&client, members, &member).await?;
+                board.lock().expect("the loading board").loaded(&member);
+                wake.notify_waiters();
+            }
+            Job::Keys(steps) => {
+                if !set {
+                    run_steps(&client, clone_steps(settings), m).await?;
+                    set = true;
+                }
+                run_steps(&client, steps, m).await?;
+            }
+            Job::Wait => woken.await,
+            Job::Done => return Ok(rows),
+        }
     }
-    Ok(rows)
 }
 
 /// COPY of one data member, into the table its manifest names, with the columns it
@@ -246,37 +337,73 @@ fn part(sql: &str) -> Part {
     }
 }
 
-/// The post-data: session settings on every connection; then, in dump order, batches
-/// of keys and indexes (one table's on one connection, tables side by side), batches of
-/// foreign keys likewise, and every other statement alone between them.
+/// The post-data as it runs: the session settings (on every connection), then each
+/// statement in dump order with what it is: a key (`Some(false)`) or foreign key
+/// (`Some(true)`) of a table, a comment, or anything else.
+struct Post {
+    settings: Vec<Step>,
+    plan: Vec<(Option<bool>, String, Step)>,
+}
+
+impl Post {
+    fn plan(steps: Vec<Step>) -> Post {
+        let mut settings = Vec::new();
+        let mut plan: Vec<(Option<bool>, String, Step)> = Vec::new();
+        for step in steps {
+            match &step {
+                Step::Setting { .. } => settings.push(step),
+                Step::Run { sql, .. } => match part(sql) {
+                    Part::Key(t) => plan.push((Some(false), t, step)),
+                    Part::Foreign(t) => plan.push((Some(true), t, step)),
+                    Part::Comment => plan.push((None, "comment".into(), step)),
+                    Part::Other
+                        if sql
+                            .to_ascii_uppercase()
+                            .starts_with("SELECT PG_CATALOG.SET_CONFIG") =>
+                    {
+                        settings.push(step)
+                    }
+                    Part::Other => plan.push((None, String::new(), step)),
+                },
+                _ => plan.push((None, String::new(), step)),
+            }
+        }
+        Post { settings, plan }
+    }
+
+    /// The keys and indexes before the post-data's first other statement, by table,
+    /// taken out of the plan: they need nothing but their table's rows (comments on
+    /// them stay in the plan, which runs after them).
+    fn leading_keys(&mut self) -> BTreeMap<String, Vec<Step>> {
+        let end = self
+            .plan
+            .iter()
+            .position(|(k, t, _)| *k != Some(false) && t != "comment")
+            .unwrap_or(self.plan.len());
+        let mut keys: BTreeMap<String, Vec<Step>> = BTreeMap::new();
+        let mut kept = Vec::new();
+        for (i, (kind, table, step)) in std::mem::take(&mut self.plan).into_iter().enumerate() {
+            match kind {
+                Some(false) if i < end => keys.entry(table).or_default().push(step),
+                _ => kept.push((kind, table, step)),
+            }
+        }
+        self.plan = kept;
+        keys
+    }
+}
+
+/// The rest of the post-data: session settings on every connection; then, in dump
+/// order, batches of keys and indexes (one table's on one connection, tables side by
+/// side), batches of foreign keys likewise, and every other statement alone between them.
 async fn post_data(
     db: &DbConfig,
     main: &Client,
-    steps: Vec<Step>,
+    post: Post,
     jobs: usize,
     m: &Manifest,
 ) -> Result<()> {
-    let mut settings = Vec::new();
-    let mut plan: Vec<(Option<bool>, String, Step)> = Vec::new();
-    for step in steps {
-        match &step {
-            Step::Setting { .. } => settings.push(step),
-            Step::Run { sql, .. } => match part(sql) {
-                Part::Key(t) => plan.push((Some(false), t, step)),
-                Part::Foreign(t) => plan.push((Some(true), t, step)),
-                Part::Comment => plan.push((None, "comment".into(), step)),
-                Part::Other
-                    if sql
-                        .to_ascii_uppercase()
-                        .starts_with("SELECT PG_CATALOG.SET_CONFIG") =>
-                {
-                    settings.push(step)
-                }
-                Part::Other => plan.push((None, String::new(), step)),
-            },
-            _ => plan.push((None, String::new(), step)),
-        }
-    }
+    let Post { settings, plan } = post;
     let mut conns = vec![];
     for _ in 0..jobs.saturating_sub(1) {
         conns.push(db::connect(db).await?);
@@ -526,5 +653,78 @@ mod tests {
             .as_deref(),
             Some("s.\"Q\"")
         );
+    }
+
+    fn run(sql: &str) -> Step {
+        Step::Run {
+            line: 1,
+            sql: sql.into(),
+            phase: None,
+        }
+    }
+
+    fn data(table: &str) -> Member {
+        Member {
+            file: format!("{table}.copy"),
+            kind: Kind::Data,
+            schema: Some("public".into()),
+            table: Some(table.into()),
+            columns: vec![],
+            pages: None,
+            rows: 0,
+            bytes: 0,
+            sha256: String::new(),
+        }
+    }
+
+    /// The keys before the first other statement go early, by table; their comments and
+    /// everything from the first other statement on stay, in order.
+    #[test]
+    fn leading_keys_are_the_keys_before_anything_else() {
+        let mut post = Post::plan(vec![
+            run("ALTER TABLE ONLY public.a ADD CONSTRAINT a_pkey PRIMARY KEY (id)"),
+            run("COMMENT ON INDEX public.a_pkey IS 'x'"),
+            run("CREATE INDEX b_x ON public.b USING btree (x)"),
+            run("CREATE TRIGGER t AFTER INSERT ON public.a FOR EACH ROW EXECUTE FUNCTION f()"),
+            run("CREATE INDEX c_x ON public.c USING btree (x)"),
+        ]);
+        let early = post.leading_keys();
+        assert_eq!(
+            early.keys().collect::<Vec<_>>(),
+            vec!["public.a", "public.b"]
+        );
+        let left: Vec<&str> = post.plan.iter().map(|(_, t, _)| t.as_str()).collect();
+        assert_eq!(left, vec!["comment", "", "public.c"]);
+    }
+
+    /// Rows first; then a table's keys once its members are loaded; a table without
+    /// members of its own waits for every member; then done.
+    #[test]
+    fn the_board_gives_keys_only_for_loaded_tables() {
+        let mut keys = BTreeMap::new();
+        for t in ["public.a", "public.b", "public.parent"] {
+            keys.insert(t.to_string(), vec![run("CREATE INDEX i ON t (x)")]);
+        }
+        let mut board = Board::new(VecDeque::from(vec![data("a"), data("b"), data("b")]), keys);
+        let mut loading = Vec::new();
+        for _ in 0..3 {
+            match board.next() {
+                Job::Load(m) => loading.push(m),
+                _ => panic!("rows come first"),
+            }
+        }
+        assert!(matches!(board.next(), Job::Wait));
+        board.loaded(&loading[1]);
+        assert!(matches!(board.next(), Job::Wait), "b has a member loading");
+        board.loaded(&loading[0]);
+        assert!(matches!(board.next(), Job::Keys(_)), "a is loaded");
+        assert!(matches!(board.next(), Job::Wait));
+        board.loaded(&loading[2]);
+        assert!(matches!(board.next(), Job::Keys(_)));
+        assert!(
+            matches!(board.next(), Job::Keys(_)),
+            "every member is loaded"
+        );
+        assert!(matches!(board.next(), Job::Done));
     }
 }
