@@ -12,6 +12,7 @@ crate::register!(
     parallel_round_trip_equals_the_source_on_postgresql_15,
     parallel_round_trip_equals_the_source_on_postgresql_18,
     a_changed_or_missing_member_is_refused_before_the_swap,
+    a_failure_in_each_phase_leaves_the_target_and_no_scratch,
     a_backup_taken_while_writers_commit_restores_consistent,
     the_swap_waits_for_sessions_names_them_or_ends_them,
     a_signal_or_kill_before_the_swap_leaves_the_target,
@@ -225,6 +226,92 @@ fn a_changed_or_missing_member_is_refused_before_the_swap() {
     }
 }
 
+/// A statement that fails on the server, slipped into one SQL member (the manifest
+/// re-sealed to match, as an unsigned backup allows): the schema, the other data and
+/// the post-data each fail the restore (65) with the target as it was and no scratch
+/// database left; so does a manifest naming an index the built database lacks (the
+/// check before the swap).
+fn a_failure_in_each_phase_leaves_the_target_and_no_scratch() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let reference = snapshot(&src);
+    let cases = [
+        (
+            "pre-data",
+            "CREATE TABLE public.kronic_injected (id int REFERENCES public.no_such_table (id));",
+        ),
+        (
+            "other-data",
+            "SELECT pg_catalog.setval('public.no_such_sequence', 1, true);",
+        ),
+        (
+            "post-data",
+            "CREATE INDEX kronic_injected ON public.no_such_table USING btree (id);",
+        ),
+        ("check", ""),
+    ];
+    for (kind, statement) in cases {
+        let backup = parallel_backup(&src, &[]);
+        let path = format!("{}.manifest.json", backup.display());
+        let mut m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        if kind == "check" {
+            m["indexes"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!("kronic_never_built_idx"));
+        } else {
+            let file = member(&backup, kind);
+            let mut sql = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::MultiGzDecoder::new(std::fs::File::open(&file).unwrap()),
+                &mut sql,
+            )
+            .unwrap();
+            let end = sql
+                .rfind("--\n-- PostgreSQL database dump complete")
+                .unwrap();
+            sql.insert_str(end, &format!("{statement}\n\n"));
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            std::io::Write::write_all(&mut gz, sql.as_bytes()).unwrap();
+            let bytes = gz.finish().unwrap();
+            std::fs::write(&file, &bytes).unwrap();
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            let members = m["members"].as_array_mut().unwrap();
+            let entry = members
+                .iter_mut()
+                .find(|x| x["file"] == name.as_str())
+                .unwrap();
+            entry["bytes"] = serde_json::json!(bytes.len());
+            entry["sha256"] = serde_json::json!(sha256_hex(&bytes));
+            let lines: String = members
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{}  {}\n",
+                        x["sha256"].as_str().unwrap(),
+                        x["file"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            m["sha256"] = serde_json::json!(sha256_hex(lines.as_bytes()));
+        }
+        std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+        let out = expect(
+            src.kronic()
+                .args(["restore", "--jobs", "2", "--yes"])
+                .arg(&backup),
+            65,
+        );
+        assert_stderr(&out, "is unchanged");
+        assert_eq!(snapshot(&src), reference, "{kind}");
+        assert!(scratch_of(&src).is_empty(), "{kind}");
+        assert!(databases_like(&src, &format!("{}_kronic_old", src.name)).is_empty());
+        std::fs::remove_dir_all(&backup).unwrap();
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
 /// Writers commit parent and child rows together while the backup runs: every member
 /// reads the one snapshot, so the restore has no orphan and the same rows as a table
 /// pair at one instant.
@@ -277,6 +364,17 @@ fn a_backup_taken_while_writers_commit_restores_consistent() {
         parents, children,
         "one snapshot: each parent with its child"
     );
+    // The foreign key (built while other tables loaded, as the keys it needs were done)
+    // is there and validated, as in the source.
+    let fk: (i64, i64) = c
+        .query_one(
+            "SELECT count(*), count(*) FILTER (WHERE convalidated) FROM pg_constraint \
+             WHERE contype = 'f' AND conrelid = 'child'::regclass",
+            &[],
+        )
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(fk, (1, 1));
     drop(c);
     drop_db(&src, &new);
 }

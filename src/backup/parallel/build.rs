@@ -7,7 +7,7 @@
 //! held to its size, digest and rows. Nothing here is atomic: the caller builds into a
 //! scratch database and swaps it in only once everything is loaded and checked.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
@@ -49,9 +49,11 @@ pub async fn build(
     apply_in_transaction(&main, pre, m).await?;
 
     // The post-data is read now: its leading keys and indexes are built on the loading
-    // connections as soon as their table's rows are all in, while other tables load.
+    // connections as soon as their table's rows are all in, while other tables load,
+    // and the foreign keys that follow them as soon as both their tables are keyed.
     let mut post = Post::plan(read_sql(members, section(Kind::PostData)).await?);
     let early = post.leading_keys();
+    let foreign = post.leading_foreign_keys();
 
     phase.set("table data (and each table's keys once it is loaded)");
     let data: VecDeque<Member> = m
@@ -60,7 +62,7 @@ pub async fn build(
         .filter(|x| x.kind == Kind::Data)
         .cloned()
         .collect();
-    let board = Arc::new(Mutex::new(Board::new(data, early)));
+    let board = Arc::new(Mutex::new(Board::new(data, early, foreign)));
     let wake = Arc::new(tokio::sync::Notify::new());
     let mut workers = Vec::new();
     for _ in 0..jobs {
@@ -119,52 +121,95 @@ async fn run_steps(client: &Client, steps: Vec<Step>, m: &Manifest) -> Result<()
 }
 
 /// What the loading connections share: the data members left to load, how many of each
-/// table's are not loaded yet, and the key groups waiting for their table.
+/// table's are not loaded yet, the key groups waiting for their table, and the foreign
+/// keys waiting for both of theirs (loaded, keys built, and no other foreign key on
+/// either running: adding one locks both tables against each other).
 struct Board {
     data: VecDeque<Member>,
     /// Data members queued or loading, by table (`schema.table`, unquoted).
-    unloaded: std::collections::HashMap<String, usize>,
+    unloaded: HashMap<String, usize>,
     keys: Vec<(String, Vec<Step>)>,
+    /// Key groups queued or running, by table.
+    keying: HashMap<String, usize>,
+    /// Foreign keys: the table, the one it references, the statement.
+    foreign: Vec<(String, String, Step)>,
+    /// Tables a running foreign key holds.
+    held: HashSet<String>,
 }
 
 /// What a loading connection does next.
 enum Job {
     Load(Member),
-    Keys(Vec<Step>),
-    /// Key groups are left whose tables are still loading elsewhere.
+    Keys(String, Vec<Step>),
+    Foreign(String, String, Step),
+    /// Work is left whose tables are still loading or keyed elsewhere.
     Wait,
     Done,
 }
 
 impl Board {
-    fn new(data: VecDeque<Member>, keys: BTreeMap<String, Vec<Step>>) -> Board {
-        let mut unloaded = std::collections::HashMap::new();
+    fn new(
+        data: VecDeque<Member>,
+        keys: BTreeMap<String, Vec<Step>>,
+        foreign: Vec<(String, String, Step)>,
+    ) -> Board {
+        let mut unloaded = HashMap::new();
         for member in &data {
             *unloaded.entry(table_of(member)).or_default() += 1;
         }
+        let keying = keys.keys().map(|t| (t.clone(), 1)).collect();
         Board {
             data,
             unloaded,
             keys: keys.into_iter().collect(),
+            keying,
+            foreign,
+            held: HashSet::new(),
         }
     }
 
+    /// Every row of `table` is in. A table with no member of its own (a partitioned
+    /// parent, or a name this reading does not match) waits for every member.
+    fn loaded_table(&self, table: &str) -> bool {
+        match self.unloaded.get(table) {
+            Some(n) => *n == 0,
+            None => self.unloaded.values().all(|n| *n == 0),
+        }
+    }
+
+    /// `table`'s keys are built (and its rows in). A table without a key group waits
+    /// for every key group when it has no member either.
+    fn keyed(&self, table: &str) -> bool {
+        self.loaded_table(table)
+            && match self.keying.get(table) {
+                Some(n) => *n == 0,
+                None if self.unloaded.contains_key(table) => true,
+                None => self.keying.values().all(|n| *n == 0),
+            }
+    }
+
     /// Rows first (they keep every connection busy); then a key group whose table is
-    /// loaded. A table with no member of its own (a partitioned parent, or a name this
-    /// reading does not match) waits until every member is loaded.
+    /// loaded; then a foreign key whose two tables are keyed and free.
     fn next(&mut self) -> Job {
         if let Some(member) = self.data.pop_front() {
             return Job::Load(member);
         }
-        let all_loaded = self.unloaded.values().all(|n| *n == 0);
-        let ready = self
-            .keys
-            .iter()
-            .position(|(t, _)| all_loaded || self.unloaded.get(t) == Some(&0));
-        match ready {
-            Some(i) => Job::Keys(self.keys.swap_remove(i).1),
-            None if self.keys.is_empty() => Job::Done,
-            None => Job::Wait,
+        if let Some(i) = self.keys.iter().position(|(t, _)| self.loaded_table(t)) {
+            let (table, steps) = self.keys.swap_remove(i);
+            return Job::Keys(table, steps);
+        }
+        let ready = self.foreign.iter().position(|(t, r, _)| {
+            self.keyed(t) && self.keyed(r) && !self.held.contains(t) && !self.held.contains(r)
+        });
+        if let Some(i) = ready {
+            let (t, r, step) = self.foreign.remove(i);
+            self.held.insert(t.clone());
+            self.held.insert(r.clone());
+            return Job::Foreign(t, r, step);
+        }
+        match self.keys.is_empty() && self.foreign.is_empty() {
+            true => Job::Done,
+            false => Job::Wait,
         }
     }
 
@@ -172,6 +217,17 @@ impl Board {
         if let Some(n) = self.unloaded.get_mut(&table_of(member)) {
             *n -= 1;
         }
+    }
+
+    fn keys_built(&mut self, table: &str) {
+        if let Some(n) = self.keying.get_mut(table) {
+            *n -= 1;
+        }
+    }
+
+    fn foreign_added(&mut self, table: &str, referenced: &str) {
+        self.held.remove(table);
+        self.held.remove(referenced);
     }
 }
 
@@ -185,7 +241,8 @@ fn table_of(member: &Member) -> String {
 }
 
 /// One loading connection: takes data members until none are left, then the key groups
-/// of loaded tables (after the post-data's session settings). The rows it loaded.
+/// of loaded tables and the foreign keys of keyed ones (after the post-data's session
+/// settings). The rows it loaded.
 async fn load_worker(
     db: &DbConfig,
     members: &Members,
@@ -208,18 +265,31 @@ async fn load_worker(
             Job::Load(member) => {
                 rows += load_member(&client, members, &member).await?;
                 board.lock().expect("the loading board").loaded(&member);
-                wake.notify_waiters();
             }
-            Job::Keys(steps) => {
+            Job::Keys(table, steps) => {
                 if !set {
                     run_steps(&client, clone_steps(settings), m).await?;
                     set = true;
                 }
                 run_steps(&client, steps, m).await?;
+                board.lock().expect("the loading board").keys_built(&table);
             }
-            Job::Wait => woken.await,
+            Job::Foreign(table, referenced, step) => {
+                if !set {
+                    run_steps(&client, clone_steps(settings), m).await?;
+                    set = true;
+                }
+                run_steps(&client, vec![step], m).await?;
+                let mut board = board.lock().expect("the loading board");
+                board.foreign_added(&table, &referenced);
+            }
+            Job::Wait => {
+                woken.await;
+                continue;
+            }
             Job::Done => return Ok(rows),
         }
+        wake.notify_waiters();
     }
 }
 
@@ -391,6 +461,41 @@ impl Post {
         self.plan = kept;
         keys
     }
+
+    /// The foreign keys right after the leading keys (comments aside), taken out of the
+    /// plan with their table and the one each references, when nothing else comes
+    /// between: the keys they need are then all among the leading ones. Run once every
+    /// leading key is built (the caller's order) they need nothing else.
+    fn leading_foreign_keys(&mut self) -> Vec<(String, String, Step)> {
+        let first = self
+            .plan
+            .iter()
+            .position(|(k, t, _)| t != "comment" && *k != Some(false));
+        let Some(first) = first else {
+            return Vec::new();
+        };
+        if self.plan[..first].iter().any(|(k, _, _)| *k == Some(false)) {
+            return Vec::new();
+        }
+        let end = self.plan[first..]
+            .iter()
+            .position(|(k, t, _)| *k != Some(true) && t != "comment")
+            .map_or(self.plan.len(), |n| first + n);
+        let mut foreign = Vec::new();
+        let mut kept = Vec::new();
+        for (i, (kind, table, step)) in std::mem::take(&mut self.plan).into_iter().enumerate() {
+            let to = match &step {
+                Step::Run { sql, .. } => referenced(sql),
+                _ => None,
+            };
+            match (kind, to) {
+                (Some(true), Some(to)) if i < end => foreign.push((table, to, step)),
+                (kind, _) => kept.push((kind, table, step)),
+            }
+        }
+        self.plan = kept;
+        foreign
+    }
 }
 
 /// The rest of the post-data: session settings on every connection; then, in dump
@@ -466,14 +571,24 @@ fn disjoint(batch: BTreeMap<String, Vec<Step>>) -> Vec<Vec<Step>> {
     groups.into_iter().map(|(_, s)| s).collect()
 }
 
-/// The table a foreign key references, as its statement names it.
+/// The table a foreign key references, named as `target_table` names tables (unquoted
+/// parts joined by dots), so that the two compare.
 fn referenced(sql: &str) -> Option<String> {
-    let at = sql.to_ascii_uppercase().find(" REFERENCES ")? + " REFERENCES ".len();
-    let rest = sql[at..].trim_start();
-    let end = rest
-        .find(|c: char| c == '(' || c.is_whitespace())
-        .unwrap_or(rest.len());
-    Some(rest[..end].to_string())
+    use crate::sql::words::{Tok, tokens, word};
+    let toks = tokens(sql);
+    let mut i = toks.iter().position(|t| word(Some(t)) == "REFERENCES")? + 1;
+    let mut parts = Vec::new();
+    loop {
+        match toks.get(i)? {
+            Tok::Word(n) => parts.push(n.to_ascii_lowercase()),
+            Tok::Quoted(q) => parts.push(q.clone()),
+            _ => return None,
+        }
+        if toks.get(i + 1) != Some(&Tok::Punct('.')) {
+            return Some(parts.join("."));
+        }
+        i += 2;
+    }
 }
 
 /// Runs a batch: each group's statements in order on one connection (groups touch
@@ -651,7 +766,7 @@ mod tests {
                 _ => unreachable!(),
             })
             .as_deref(),
-            Some("s.\"Q\"")
+            Some("s.Q")
         );
     }
 
@@ -705,7 +820,11 @@ mod tests {
         for t in ["public.a", "public.b", "public.parent"] {
             keys.insert(t.to_string(), vec![run("CREATE INDEX i ON t (x)")]);
         }
-        let mut board = Board::new(VecDeque::from(vec![data("a"), data("b"), data("b")]), keys);
+        let mut board = Board::new(
+            VecDeque::from(vec![data("a"), data("b"), data("b")]),
+            keys,
+            Vec::new(),
+        );
         let mut loading = Vec::new();
         for _ in 0..3 {
             match board.next() {
@@ -717,14 +836,99 @@ mod tests {
         board.loaded(&loading[1]);
         assert!(matches!(board.next(), Job::Wait), "b has a member loading");
         board.loaded(&loading[0]);
-        assert!(matches!(board.next(), Job::Keys(_)), "a is loaded");
+        assert!(matches!(board.next(), Job::Keys(..)), "a is loaded");
         assert!(matches!(board.next(), Job::Wait));
         board.loaded(&loading[2]);
-        assert!(matches!(board.next(), Job::Keys(_)));
+        assert!(matches!(board.next(), Job::Keys(..)));
         assert!(
-            matches!(board.next(), Job::Keys(_)),
+            matches!(board.next(), Job::Keys(..)),
             "every member is loaded"
         );
+        assert!(matches!(board.next(), Job::Done));
+    }
+
+    /// The foreign keys right after the leading keys go early; not when anything else
+    /// (a trigger) comes between.
+    #[test]
+    fn leading_foreign_keys_follow_the_leading_keys_only() {
+        let steps = || {
+            vec![
+                run("ALTER TABLE ONLY public.a ADD CONSTRAINT a_pkey PRIMARY KEY (id)"),
+                fk("public.b", "public.a"),
+                run("COMMENT ON CONSTRAINT c ON public.b IS 'x'"),
+                fk("public.c", "public.\"A\""),
+                run("CREATE POLICY p ON public.a USING (true)"),
+                fk("public.d", "public.a"),
+            ]
+        };
+        let mut post = Post::plan(steps());
+        post.leading_keys();
+        let early = post.leading_foreign_keys();
+        let pairs: Vec<(&str, &str)> = early
+            .iter()
+            .map(|(t, r, _)| (t.as_str(), r.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![("public.b", "public.a"), ("public.c", "public.A")]
+        );
+        assert_eq!(
+            post.plan.len(),
+            3,
+            "the comment, the policy and the last key stay"
+        );
+        let mut steps = steps();
+        steps.insert(
+            1,
+            run("CREATE TRIGGER t AFTER INSERT ON public.a EXECUTE FUNCTION f()"),
+        );
+        let mut post = Post::plan(steps);
+        post.leading_keys();
+        assert!(post.leading_foreign_keys().is_empty());
+    }
+
+    /// A foreign key waits until both its tables are loaded and keyed, and runs alone
+    /// on them.
+    #[test]
+    fn the_board_gives_a_foreign_key_once_both_tables_are_keyed() {
+        let mut keys = BTreeMap::new();
+        keys.insert("public.a".to_string(), vec![run("CREATE INDEX i ON t (x)")]);
+        let foreign = vec![
+            (
+                "public.b".to_string(),
+                "public.a".to_string(),
+                fk("public.b", "public.a"),
+            ),
+            (
+                "public.c".to_string(),
+                "public.a".to_string(),
+                fk("public.c", "public.a"),
+            ),
+        ];
+        let members = vec![data("a"), data("b"), data("c")];
+        let mut board = Board::new(VecDeque::from(members.clone()), keys, foreign);
+        for _ in 0..3 {
+            assert!(matches!(board.next(), Job::Load(_)));
+        }
+        for m in &members[1..] {
+            board.loaded(m);
+        }
+        assert!(matches!(board.next(), Job::Wait), "a is still loading");
+        board.loaded(&members[0]);
+        let Job::Keys(table, _) = board.next() else {
+            panic!("a's keys come next")
+        };
+        assert!(
+            matches!(board.next(), Job::Wait),
+            "a's keys are being built"
+        );
+        board.keys_built(&table);
+        let Job::Foreign(t, r, _) = board.next() else {
+            panic!("a foreign key comes next")
+        };
+        assert!(matches!(board.next(), Job::Wait), "a is held by the first");
+        board.foreign_added(&t, &r);
+        assert!(matches!(board.next(), Job::Foreign(..)));
         assert!(matches!(board.next(), Job::Done));
     }
 }
