@@ -161,6 +161,124 @@ pub async fn set_comment(target: &DbConfig, text: &str) -> Result<()> {
     })
 }
 
+/// What a database carries beside its contents, copied from `from` to `to` before a
+/// swap puts `to` under `from`'s name: its settings (`ALTER DATABASE … SET`, and a
+/// role's `ALTER ROLE … IN DATABASE … SET`) and its grants (who may connect, create
+/// schemas, make temporary tables; a `REVOKE CONNECT … FROM PUBLIC` included). Each is
+/// copied on its own: one this role may not set (another role's settings need CREATEROLE,
+/// a superuser's parameters a superuser) is a warning naming it, never a failed restore. `maint` is a connection to the maintenance database.
+pub async fn carry(maint: &tokio_postgres::Client, from: &str, to: &str) {
+    let mut sql = Vec::new();
+    let settings = db::query(
+        maint,
+        "SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE quote_ident(pg_get_userbyid(s.setrole)) END, \
+                unnest(s.setconfig) \
+         FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
+         WHERE d.datname = $1",
+        &[&from],
+    )
+    .await;
+    let grants = db::query(
+        maint,
+        "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, \
+                a.privilege_type, a.is_grantable \
+         FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = $1",
+        &[&from],
+    )
+    .await;
+    let (settings, grants) = match (settings, grants) {
+        (Ok(s), Ok(g)) => (s, g),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::warn!(
+                "cannot read the settings and grants of {from} to carry them over: {e}; set them again on the restored database"
+            );
+            return;
+        }
+    };
+    let to_sql = db::quote_ident(to);
+    for row in &settings {
+        let (role, setting): (Option<String>, String) = (row.get(0), row.get(1));
+        let Some((name, value)) = setting.split_once('=') else {
+            continue;
+        };
+        let set = format!(
+            "SET {} TO {}",
+            db::quote_ident(name),
+            setting_value(name, value)
+        );
+        sql.push(match role {
+            None => format!("ALTER DATABASE {to_sql} {set}"),
+            Some(role) => format!("ALTER ROLE {role} IN DATABASE {to_sql} {set}"),
+        });
+    }
+    // No ACL at all means the defaults, which the new database has too; any ACL is
+    // copied whole, from nothing (PUBLIC's defaults taken away first).
+    if !grants.is_empty() {
+        sql.push(format!("REVOKE ALL ON DATABASE {to_sql} FROM PUBLIC"));
+        for row in &grants {
+            let (who, what, grantable): (String, String, bool) =
+                (row.get(0), row.get(1), row.get(2));
+            sql.push(format!(
+                "GRANT {what} ON DATABASE {to_sql} TO {who}{}",
+                if grantable { " WITH GRANT OPTION" } else { "" }
+            ));
+        }
+    }
+    for statement in sql {
+        if let Err(e) = db::batch(maint, &statement).await {
+            tracing::warn!(
+                "cannot carry over to the restored database: {statement}: {:#}; do it again by hand",
+                anyhow::Error::new(e)
+            );
+        }
+    }
+}
+
+/// A stored setting's value as SQL: the list settings (`search_path` and the like)
+/// element by element, as pg_dump writes them; any other as one string.
+fn setting_value(name: &str, value: &str) -> String {
+    let lists = [
+        "search_path",
+        "temp_tablespaces",
+        "session_preload_libraries",
+        "local_preload_libraries",
+    ];
+    if !lists.contains(&name.to_ascii_lowercase().as_str()) {
+        return quote_literal(value);
+    }
+    split_list(value)
+        .iter()
+        .map(|v| quote_literal(v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A list setting's elements: separated by commas, each maybe double-quoted (`""`
+/// inside for one quote), spaces around them dropped.
+fn split_list(value: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(std::mem::take(&mut cur).trim().to_string()),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(cur.trim().to_string());
+    out
+}
+
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// The name a parallel restore keeps the database it replaced under (for `restore
 /// --rollback`): `NAME_kronic_old`. A name that would pass PostgreSQL's 63 bytes is
 /// refused (64) rather than cut to something that could be another database.
@@ -281,5 +399,23 @@ pub async fn rename_all(
                 return Err(fail(Code::Interrupted, "interrupted while waiting for the swap"));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_settings_are_written_element_by_element() {
+        assert_eq!(
+            setting_value("search_path", "\"$user\", public, \"My \"\"x\"\"\""),
+            "'$user', 'public', 'My \"x\"'"
+        );
+        assert_eq!(setting_value("work_mem", "8MB"), "'8MB'");
+        assert_eq!(
+            setting_value("application_name", "it's, one"),
+            "'it''s, one'"
+        );
     }
 }

@@ -13,6 +13,7 @@ crate::register!(
     parallel_round_trip_equals_the_source_on_postgresql_18,
     a_changed_or_missing_member_is_refused_before_the_swap,
     a_failure_in_each_phase_leaves_the_target_and_no_scratch,
+    an_in_place_restore_keeps_the_databases_settings_and_grants,
     a_backup_taken_while_writers_commit_restores_consistent,
     the_swap_waits_for_sessions_names_them_or_ends_them,
     a_signal_or_kill_before_the_swap_leaves_the_target,
@@ -310,6 +311,77 @@ fn a_failure_in_each_phase_leaves_the_target_and_no_scratch() {
         std::fs::remove_dir_all(&backup).unwrap();
         std::fs::remove_file(&path).unwrap();
     }
+}
+
+/// The target's own settings (`ALTER DATABASE … SET`, a role's in it) and grants (a
+/// `REVOKE CONNECT … FROM PUBLIC`, a role allowed in) are not in any dump: an in-place
+/// parallel restore carries them to the restored database, and says which it could not.
+fn an_in_place_restore_keeps_the_databases_settings_and_grants() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    let backup = parallel_backup(&src, &[]);
+    let reader = format!("{}_reader", src.name);
+    let mut admin = src.server.connect("postgres");
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {reader}; \
+             ALTER DATABASE {db} SET work_mem = '8MB'; \
+             ALTER DATABASE {db} SET search_path = \"$user\", public; \
+             ALTER ROLE {reader} IN DATABASE {db} SET statement_timeout = '5s'; \
+             REVOKE CONNECT, TEMPORARY ON DATABASE {db} FROM PUBLIC; \
+             GRANT CONNECT ON DATABASE {db} TO {reader}",
+            db = src.name
+        ))
+        .unwrap();
+    let facts = |admin: &mut postgres::Client| -> Vec<String> {
+        admin
+            .query(
+                "SELECT coalesce(pg_get_userbyid(nullif(s.setrole, 0))::text, '*') || ' ' \
+                        || array_to_string(s.setconfig, '; ') \
+                 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase \
+                 WHERE d.datname = $1 \
+                 UNION ALL \
+                 SELECT coalesce(pg_get_userbyid(nullif(a.grantee, 0))::text, 'PUBLIC') || ' may ' \
+                        || a.privilege_type \
+                 FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = $1 \
+                 ORDER BY 1",
+                &[&src.name],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let before = facts(&mut admin);
+    assert!(
+        before.iter().any(|f| f.contains("search_path")),
+        "{before:?}"
+    );
+    let out = expect(
+        src.kronic()
+            .args(["restore", "--jobs", "2", "--yes"])
+            .arg(&backup),
+        0,
+    );
+    // Another role's setting needs CREATEROLE, which the restoring role lacks: said,
+    // naming it, and the rest carried.
+    assert_stderr(
+        &out,
+        "cannot carry over to the restored database: ALTER ROLE",
+    );
+    assert_stderr(&out, "statement_timeout");
+    let role_setting = |f: &String| f.starts_with(&reader) && f.contains("statement_timeout");
+    let after: Vec<String> = facts(&mut admin)
+        .into_iter()
+        .filter(|f| !role_setting(f))
+        .collect();
+    let before: Vec<String> = before.into_iter().filter(|f| !role_setting(f)).collect();
+    assert_eq!(after, before);
+    drop_db(&src, &format!("{}_kronic_old", src.name));
+    let _ = admin.batch_execute(&format!(
+        "REVOKE ALL ON DATABASE {db} FROM {reader}; ALTER ROLE {reader} IN DATABASE {db} RESET ALL; DROP ROLE {reader}",
+        db = src.name
+    ));
 }
 
 /// Writers commit parent and child rows together while the backup runs: every member

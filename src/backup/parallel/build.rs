@@ -53,17 +53,27 @@ pub async fn build(
     // and the foreign keys that follow them as soon as both their tables are keyed.
     let mut post = Post::plan(read_sql(members, section(Kind::PostData)).await?);
     let early = post.leading_keys();
-    let foreign = post.leading_foreign_keys();
-
-    phase.set("table data (and each table's keys once it is loaded)");
     let data: VecDeque<Member> = m
         .members
         .iter()
         .filter(|x| x.kind == Kind::Data)
         .cloned()
         .collect();
-    let board = Arc::new(Mutex::new(Board::new(data, early, foreign)));
-    let wake = Arc::new(tokio::sync::Notify::new());
+    // Only between tables whose rows are all table members: a table filled by the other
+    // data (an extension's configuration table) gets its rows after this phase.
+    let tables: HashSet<String> = data.iter().map(table_of).collect();
+    let (foreign, later): (Vec<_>, Vec<_>) = post
+        .leading_foreign_keys()
+        .into_iter()
+        .partition(|(t, r, _)| tables.contains(t) && tables.contains(r));
+    post.plan.splice(
+        0..0,
+        later.into_iter().map(|(t, _, step)| (Some(true), t, step)),
+    );
+
+    phase.set("table data (and each table's keys once it is loaded)");
+    let board = Mutex::new(Board::new(data, early, foreign));
+    let wake = tokio::sync::Notify::new();
     let mut workers = Vec::new();
     for _ in 0..jobs {
         workers.push(load_worker(db, members, &board, &wake, &post.settings, m));

@@ -168,6 +168,11 @@ pub async fn restore(
     // transaction (renamed aside, dropped once the swap is done), so a failed swap
     // still leaves it.
     let exists = databases::exists(target).await?;
+    if exists {
+        // Settings and grants live on the database, not in the dump: the target's go
+        // with its name to the restored one.
+        databases::carry(maint, &target.dbname, &scratch.dbname).await;
+    }
     let older = exists && databases::exists(&target.with_dbname(&kept_name)).await?;
     let aside = format!("kronic_dropped_{}", std::process::id());
     let deadline = Instant::now() + how.wait;
