@@ -5,6 +5,7 @@
 //! database on N connections (the restore swaps it in; a drill checks it).
 
 pub mod build;
+mod post;
 pub mod restore;
 pub mod take;
 mod write;

@@ -1,0 +1,401 @@
+//! The post-data of a parallel restore: what each statement is (a table's key or
+//! index, a foreign key, a comment, anything else), which can run before the rest (the
+//! leading keys, and the foreign keys right after them), and the rest in dump order
+//! with the independent parts side by side on the restore's connections.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Result;
+use tokio_postgres::Client;
+
+use crate::backup::dump::{self, Step};
+use crate::backup::manifest::Manifest;
+use crate::config::DbConfig;
+use crate::pg::db;
+use crate::report::progress::Phase;
+
+/// Runs `steps` on `client` through the restore's applier.
+pub(super) async fn run_steps(client: &Client, steps: Vec<Step>, m: &Manifest) -> Result<()> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(steps.len().max(1));
+    for s in steps {
+        tx.send(s).await.expect("the channel has room");
+    }
+    drop(tx);
+    dump::apply::apply(client, &mut rx, &Phase::quiet(), &m.extensions)
+        .await
+        .map(|_| ())
+}
+
+pub(super) fn clone_steps(steps: &[Step]) -> Vec<Step> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Setting { line, sql, name } => Some(Step::Setting {
+                line: *line,
+                sql: sql.clone(),
+                name: name.clone(),
+            }),
+            Step::Run { line, sql, phase } => Some(Step::Run {
+                line: *line,
+                sql: sql.clone(),
+                phase: phase.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What a post-data statement is, for running it beside others.
+enum Part {
+    /// A key or an index of one table: with other tables' at once.
+    Key(String),
+    /// A foreign key of one table: with other foreign keys at once, after the keys.
+    Foreign(String),
+    /// A comment on what the current batch makes: after it.
+    Comment,
+    /// Anything else, alone, in dump order.
+    Other,
+}
+
+fn part(sql: &str) -> Part {
+    use crate::sql::words::{statement_kind, target_table};
+    let upper = sql.to_ascii_uppercase();
+    let kind = statement_kind(sql);
+    let table = target_table(sql);
+    match (kind.as_str(), table) {
+        ("CREATE", Some(t)) if upper.contains(" INDEX ") => Part::Key(t),
+        ("ALTER", Some(t))
+            if upper.contains(" ADD CONSTRAINT ") && upper.contains(" FOREIGN KEY ") =>
+        {
+            Part::Foreign(t)
+        }
+        ("ALTER", Some(t))
+            if upper.contains(" ADD CONSTRAINT ")
+                && [" PRIMARY KEY", " UNIQUE", " EXCLUDE "]
+                    .iter()
+                    .any(|k| upper.contains(k)) =>
+        {
+            Part::Key(t)
+        }
+        ("COMMENT", _) => Part::Comment,
+        _ => Part::Other,
+    }
+}
+
+/// The post-data as it runs: the session settings (on every connection), then each
+/// statement in dump order with what it is: a key (`Some(false)`) or foreign key
+/// (`Some(true)`) of a table, a comment, or anything else.
+pub(super) struct Post {
+    pub(super) settings: Vec<Step>,
+    pub(super) plan: Vec<(Option<bool>, String, Step)>,
+}
+
+impl Post {
+    pub(super) fn plan(steps: Vec<Step>) -> Post {
+        let mut settings = Vec::new();
+        let mut plan: Vec<(Option<bool>, String, Step)> = Vec::new();
+        for step in steps {
+            match &step {
+                Step::Setting { .. } => settings.push(step),
+                Step::Run { sql, .. } => match part(sql) {
+                    Part::Key(t) => plan.push((Some(false), t, step)),
+                    Part::Foreign(t) => plan.push((Some(true), t, step)),
+                    Part::Comment => plan.push((None, "comment".into(), step)),
+                    Part::Other
+                        if sql
+                            .to_ascii_uppercase()
+                            .starts_with("SELECT PG_CATALOG.SET_CONFIG") =>
+                    {
+                        settings.push(step)
+                    }
+                    Part::Other => plan.push((None, String::new(), step)),
+                },
+                _ => plan.push((None, String::new(), step)),
+            }
+        }
+        Post { settings, plan }
+    }
+
+    /// The keys and indexes before the post-data's first other statement, by table,
+    /// taken out of the plan: they need nothing but their table's rows (comments on
+    /// them stay in the plan, which runs after them).
+    pub(super) fn leading_keys(&mut self) -> BTreeMap<String, Vec<Step>> {
+        let end = self
+            .plan
+            .iter()
+            .position(|(k, t, _)| *k != Some(false) && t != "comment")
+            .unwrap_or(self.plan.len());
+        let mut keys: BTreeMap<String, Vec<Step>> = BTreeMap::new();
+        let mut kept = Vec::new();
+        for (i, (kind, table, step)) in std::mem::take(&mut self.plan).into_iter().enumerate() {
+            match kind {
+                Some(false) if i < end => keys.entry(table).or_default().push(step),
+                _ => kept.push((kind, table, step)),
+            }
+        }
+        self.plan = kept;
+        keys
+    }
+
+    /// The foreign keys right after the leading keys (comments aside), taken out of the
+    /// plan with their table and the one each references, when nothing else comes
+    /// between: the keys they need are then all among the leading ones. Run once every
+    /// leading key is built (the caller's order) they need nothing else.
+    pub(super) fn leading_foreign_keys(&mut self) -> Vec<(String, String, Step)> {
+        let first = self
+            .plan
+            .iter()
+            .position(|(k, t, _)| t != "comment" && *k != Some(false));
+        let Some(first) = first else {
+            return Vec::new();
+        };
+        if self.plan[..first].iter().any(|(k, _, _)| *k == Some(false)) {
+            return Vec::new();
+        }
+        let end = self.plan[first..]
+            .iter()
+            .position(|(k, t, _)| *k != Some(true) && t != "comment")
+            .map_or(self.plan.len(), |n| first + n);
+        let mut foreign = Vec::new();
+        let mut kept = Vec::new();
+        for (i, (kind, table, step)) in std::mem::take(&mut self.plan).into_iter().enumerate() {
+            let to = match &step {
+                Step::Run { sql, .. } => referenced(sql),
+                _ => None,
+            };
+            match (kind, to) {
+                (Some(true), Some(to)) if i < end => foreign.push((table, to, step)),
+                (kind, _) => kept.push((kind, table, step)),
+            }
+        }
+        self.plan = kept;
+        foreign
+    }
+}
+
+/// The rest of the post-data: session settings on every connection; then, in dump
+/// order, batches of keys and indexes (one table's on one connection, tables side by
+/// side), batches of foreign keys likewise, and every other statement alone between them.
+pub(super) async fn post_data(
+    db: &DbConfig,
+    main: &Client,
+    post: Post,
+    jobs: usize,
+    m: &Manifest,
+) -> Result<()> {
+    let Post { settings, plan } = post;
+    let mut conns = vec![];
+    for _ in 0..jobs.saturating_sub(1) {
+        conns.push(db::connect(db).await?);
+    }
+    for c in std::iter::once(main).chain(conns.iter()) {
+        run_steps(c, clone_steps(&settings), m).await?;
+    }
+    let all: Vec<&Client> = std::iter::once(main).chain(conns.iter()).collect();
+    let mut batch: BTreeMap<String, Vec<Step>> = BTreeMap::new();
+    let mut batch_kind: Option<bool> = None;
+    let mut after: Vec<Step> = Vec::new();
+    for (kind, table, step) in plan {
+        match kind {
+            Some(k) => {
+                if batch_kind.is_some_and(|b| b != k) {
+                    flush(&all, &mut batch, &mut after, m).await?;
+                }
+                batch_kind = Some(k);
+                batch.entry(table).or_default().push(step);
+            }
+            None if table == "comment" && !batch.is_empty() => after.push(step),
+            None => {
+                flush(&all, &mut batch, &mut after, m).await?;
+                batch_kind = None;
+                run_steps(main, vec![step], m).await?;
+            }
+        }
+    }
+    flush(&all, &mut batch, &mut after, m).await?;
+    for c in &all {
+        db::batch(*c, "RESET ALL").await?;
+    }
+    Ok(())
+}
+
+/// A batch's groups, merged so that no two groups touch the same table: a foreign key
+/// locks its table and the one it references, and two connections each holding one
+/// and wanting the other would deadlock.
+fn disjoint(batch: BTreeMap<String, Vec<Step>>) -> Vec<Vec<Step>> {
+    let mut groups: Vec<(Vec<String>, Vec<Step>)> = Vec::new();
+    for (table, steps) in batch {
+        let mut touched = vec![table];
+        touched.extend(steps.iter().filter_map(|s| match s {
+            Step::Run { sql, .. } => referenced(sql),
+            _ => None,
+        }));
+        // Merge every earlier group that shares a table with this one.
+        let (shared, rest): (Vec<_>, Vec<_>) = groups
+            .into_iter()
+            .partition(|(t, _)| t.iter().any(|x| touched.contains(x)));
+        let mut merged = (touched, Vec::new());
+        for (t, st) in shared {
+            merged.0.extend(t);
+            merged.1.extend(st);
+        }
+        merged.1.extend(steps);
+        groups = rest;
+        groups.push(merged);
+    }
+    groups.into_iter().map(|(_, s)| s).collect()
+}
+
+/// The table a foreign key references, named as `target_table` names tables (unquoted
+/// parts joined by dots), so that the two compare.
+fn referenced(sql: &str) -> Option<String> {
+    use crate::sql::words::{Tok, tokens, word};
+    let toks = tokens(sql);
+    let mut i = toks.iter().position(|t| word(Some(t)) == "REFERENCES")? + 1;
+    let mut parts = Vec::new();
+    loop {
+        match toks.get(i)? {
+            Tok::Word(n) => parts.push(n.to_ascii_lowercase()),
+            Tok::Quoted(q) => parts.push(q.clone()),
+            _ => return None,
+        }
+        if toks.get(i + 1) != Some(&Tok::Punct('.')) {
+            return Some(parts.join("."));
+        }
+        i += 2;
+    }
+}
+
+/// Runs a batch: each group's statements in order on one connection (groups touch
+/// disjoint tables), the groups spread over every connection; then what waited for it.
+async fn flush(
+    conns: &[&Client],
+    batch: &mut BTreeMap<String, Vec<Step>>,
+    after: &mut Vec<Step>,
+    m: &Manifest,
+) -> Result<()> {
+    let groups = disjoint(std::mem::take(batch));
+    let queue = Arc::new(Mutex::new(VecDeque::from(groups)));
+    let runs = conns.iter().map(|c| {
+        let queue = queue.clone();
+        async move {
+            loop {
+                let next = queue.lock().expect("the batch queue").pop_front();
+                let Some(group) = next else {
+                    return Ok::<(), anyhow::Error>(());
+                };
+                run_steps(c, group, m).await?;
+            }
+        }
+    });
+    futures_util::future::try_join_all(runs).await?;
+    if !after.is_empty() {
+        run_steps(conns[0], std::mem::take(after), m).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fk(table: &str, refs: &str) -> Step {
+        Step::Run {
+            line: 1,
+            sql: format!(
+                "ALTER TABLE ONLY {table} ADD CONSTRAINT c FOREIGN KEY (x) REFERENCES {refs}(id)"
+            ),
+            phase: None,
+        }
+    }
+
+    fn run(sql: &str) -> Step {
+        Step::Run {
+            line: 1,
+            sql: sql.into(),
+            phase: None,
+        }
+    }
+
+    #[test]
+    fn foreign_keys_that_share_a_table_run_on_one_connection() {
+        let mut batch = BTreeMap::new();
+        batch.insert("public.a".to_string(), vec![fk("public.a", "public.b")]);
+        batch.insert("public.b".to_string(), vec![fk("public.b", "public.a")]);
+        batch.insert("public.c".to_string(), vec![fk("public.c", "public.d")]);
+        batch.insert("public.e".to_string(), vec![fk("public.e", "public.d")]);
+        batch.insert("public.f".to_string(), vec![fk("public.f", "public.g")]);
+        let mut sizes: Vec<usize> = disjoint(batch).iter().map(Vec::len).collect();
+        sizes.sort();
+        assert_eq!(sizes, vec![1, 2, 2]);
+        assert_eq!(
+            referenced(&match fk("t", "s.\"Q\"") {
+                Step::Run { sql, .. } => sql,
+                _ => unreachable!(),
+            })
+            .as_deref(),
+            Some("s.Q")
+        );
+    }
+
+    /// The keys before the first other statement go early, by table; their comments and
+    /// everything from the first other statement on stay, in order.
+    #[test]
+    fn leading_keys_are_the_keys_before_anything_else() {
+        let mut post = Post::plan(vec![
+            run("ALTER TABLE ONLY public.a ADD CONSTRAINT a_pkey PRIMARY KEY (id)"),
+            run("COMMENT ON INDEX public.a_pkey IS 'x'"),
+            run("CREATE INDEX b_x ON public.b USING btree (x)"),
+            run("CREATE TRIGGER t AFTER INSERT ON public.a FOR EACH ROW EXECUTE FUNCTION f()"),
+            run("CREATE INDEX c_x ON public.c USING btree (x)"),
+        ]);
+        let early = post.leading_keys();
+        assert_eq!(
+            early.keys().collect::<Vec<_>>(),
+            vec!["public.a", "public.b"]
+        );
+        let left: Vec<&str> = post.plan.iter().map(|(_, t, _)| t.as_str()).collect();
+        assert_eq!(left, vec!["comment", "", "public.c"]);
+    }
+
+    /// The foreign keys right after the leading keys go early; not when anything else
+    /// (a trigger) comes between.
+    #[test]
+    fn leading_foreign_keys_follow_the_leading_keys_only() {
+        let steps = || {
+            vec![
+                run("ALTER TABLE ONLY public.a ADD CONSTRAINT a_pkey PRIMARY KEY (id)"),
+                fk("public.b", "public.a"),
+                run("COMMENT ON CONSTRAINT c ON public.b IS 'x'"),
+                fk("public.c", "public.\"A\""),
+                run("CREATE POLICY p ON public.a USING (true)"),
+                fk("public.d", "public.a"),
+            ]
+        };
+        let mut post = Post::plan(steps());
+        post.leading_keys();
+        let early = post.leading_foreign_keys();
+        let pairs: Vec<(&str, &str)> = early
+            .iter()
+            .map(|(t, r, _)| (t.as_str(), r.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![("public.b", "public.a"), ("public.c", "public.A")]
+        );
+        assert_eq!(
+            post.plan.len(),
+            3,
+            "the comment, the policy and the last key stay"
+        );
+        let mut steps = steps();
+        steps.insert(
+            1,
+            run("CREATE TRIGGER t AFTER INSERT ON public.a EXECUTE FUNCTION f()"),
+        );
+        let mut post = Post::plan(steps);
+        post.leading_keys();
+        assert!(post.leading_foreign_keys().is_empty());
+    }
+}
