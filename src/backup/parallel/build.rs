@@ -136,6 +136,8 @@ struct Board {
     foreign: Vec<(String, String, Step)>,
     /// Tables a running foreign key holds.
     held: HashSet<String>,
+    /// Tables a connection is loading a member of now.
+    loading: HashMap<String, usize>,
 }
 
 /// What a loading connection does next.
@@ -166,6 +168,7 @@ impl Board {
             keying,
             foreign,
             held: HashSet::new(),
+            loading: HashMap::new(),
         }
     }
 
@@ -189,15 +192,26 @@ impl Board {
             }
     }
 
-    /// Rows first (they keep every connection busy); then a key group whose table is
-    /// loaded; then a foreign key whose two tables are keyed and free.
+    /// Rows first (they keep every connection busy), of a table nobody else is filling;
+    /// then a key group whose table is loaded; then any rows; then a foreign key whose
+    /// two tables are keyed and free.
     fn next(&mut self) -> Job {
-        if let Some(member) = self.data.pop_front() {
-            return Job::Load(member);
+        // Two connections filling one table contend for its extension lock: another
+        // table's rows first, then ready keys, and only then a second hand on a table
+        // being filled (a huge table still gets every connection in the end).
+        let elsewhere = self
+            .data
+            .iter()
+            .position(|m| self.loading.get(&table_of(m)).is_none_or(|n| *n == 0));
+        if let Some(member) = elsewhere.and_then(|i| self.data.remove(i)) {
+            return self.load(member);
         }
         if let Some(i) = self.keys.iter().position(|(t, _)| self.loaded_table(t)) {
             let (table, steps) = self.keys.swap_remove(i);
             return Job::Keys(table, steps);
+        }
+        if let Some(member) = self.data.pop_front() {
+            return self.load(member);
         }
         let ready = self.foreign.iter().position(|(t, r, _)| {
             self.keyed(t) && self.keyed(r) && !self.held.contains(t) && !self.held.contains(r)
@@ -214,8 +228,17 @@ impl Board {
         }
     }
 
+    fn load(&mut self, member: Member) -> Job {
+        *self.loading.entry(table_of(&member)).or_default() += 1;
+        Job::Load(member)
+    }
+
     fn loaded(&mut self, member: &Member) {
-        if let Some(n) = self.unloaded.get_mut(&table_of(member)) {
+        let table = table_of(member);
+        if let Some(n) = self.unloaded.get_mut(&table) {
+            *n -= 1;
+        }
+        if let Some(n) = self.loading.get_mut(&table) {
             *n -= 1;
         }
     }
@@ -581,5 +604,21 @@ mod tests {
         board.foreign_added(&t, &r);
         assert!(matches!(board.next(), Job::Foreign(..)));
         assert!(matches!(board.next(), Job::Done));
+    }
+
+    /// A second connection takes another table's rows before a second range of the
+    /// table the first is filling.
+    #[test]
+    fn the_board_spreads_connections_over_tables() {
+        let members = VecDeque::from(vec![data("big"), data("big"), data("small")]);
+        let mut board = Board::new(members, BTreeMap::new(), Vec::new());
+        let mut tables = Vec::new();
+        for _ in 0..3 {
+            let Job::Load(m) = board.next() else {
+                panic!("rows")
+            };
+            tables.push(m.table.unwrap());
+        }
+        assert_eq!(tables, vec!["big", "small", "big"]);
     }
 }
