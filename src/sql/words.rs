@@ -287,26 +287,30 @@ pub fn nesting(sql: &str) -> usize {
     most
 }
 
+/// The (maybe schema-qualified) name starting at token `i`, as `target_table` names
+/// tables: unquoted parts lower-case, quoted ones as written, joined by dots.
+pub fn name_at(toks: &[Tok], mut i: usize) -> Option<String> {
+    let mut parts = Vec::new();
+    loop {
+        match toks.get(i)? {
+            Tok::Word(n) => parts.push(n.to_ascii_lowercase()),
+            Tok::Quoted(q) => parts.push(q.clone()),
+            _ => return None,
+        }
+        if toks.get(i + 1) != Some(&Tok::Punct('.')) {
+            return Some(parts.join("."));
+        }
+        i += 2;
+    }
+}
+
 /// The table a statement changes or creates, lower-case as the catalog names an
 /// unquoted name: `CREATE TABLE x`, `ALTER TABLE [ONLY] x`, `CREATE INDEX … ON x`,
 /// `SELECT … INTO x`. Schema-qualified names keep their schema.
 pub fn target_table(sql: &str) -> Option<String> {
     let toks = tokens(sql);
     let w = |i: usize| word(toks.get(i));
-    let name_at = |mut i: usize| -> Option<String> {
-        let mut parts = Vec::new();
-        loop {
-            match toks.get(i)? {
-                Tok::Word(n) => parts.push(n.to_ascii_lowercase()),
-                Tok::Quoted(q) => parts.push(q.clone()),
-                _ => return None,
-            }
-            if toks.get(i + 1) != Some(&Tok::Punct('.')) {
-                return Some(parts.join("."));
-            }
-            i += 2;
-        }
-    };
+    let name_at = |i: usize| name_at(&toks, i);
     let skip = |mut i: usize, words: &[&str]| {
         while words.contains(&w(i)) {
             i += 1;

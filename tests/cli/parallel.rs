@@ -12,12 +12,14 @@ crate::register!(
     parallel_round_trip_equals_the_source_on_postgresql_15,
     parallel_round_trip_equals_the_source_on_postgresql_18,
     a_changed_or_missing_member_is_refused_before_the_swap,
-    a_failure_in_each_phase_leaves_the_target_and_no_scratch,
+    a_failure_in_each_phase_leaves_the_target_and_no_scratch_on_postgresql_15,
+    a_failure_in_each_phase_leaves_the_target_and_no_scratch_on_postgresql_18,
     an_in_place_restore_keeps_the_databases_settings_and_grants,
     a_backup_taken_while_writers_commit_restores_consistent,
     the_swap_waits_for_sessions_names_them_or_ends_them,
     a_signal_or_kill_before_the_swap_leaves_the_target,
-    a_signal_or_kill_during_the_data_phase_leaves_the_target,
+    a_signal_or_kill_during_the_data_phase_leaves_the_target_on_postgresql_15,
+    a_signal_or_kill_during_the_data_phase_leaves_the_target_on_postgresql_18,
     rows_that_disagree_with_the_manifest_are_refused_before_the_swap,
     parallel_backups_refuse_bad_job_counts,
     restore_table_restores_that_table_and_nothing_else,
@@ -232,8 +234,16 @@ fn a_changed_or_missing_member_is_refused_before_the_swap() {
 /// the post-data each fail the restore (65) with the target as it was and no scratch
 /// database left; so does a manifest naming an index the built database lacks (the
 /// check before the swap).
-fn a_failure_in_each_phase_leaves_the_target_and_no_scratch() {
-    let src = TestDb::on(server());
+fn a_failure_in_each_phase_leaves_the_target_and_no_scratch_on_postgresql_15() {
+    failure_in_each_phase(server());
+}
+
+fn a_failure_in_each_phase_leaves_the_target_and_no_scratch_on_postgresql_18() {
+    failure_in_each_phase(server_of(18));
+}
+
+fn failure_in_each_phase(server: &'static Server) {
+    let src = TestDb::on(server);
     pagila(&src);
     let reference = snapshot(&src);
     let cases = [
@@ -592,8 +602,16 @@ fn a_signal_or_kill_before_the_swap_leaves_the_target() {
 /// SIGTERM and kill -9 while the table data loads (a COPY into this restore's scratch
 /// database is running): the target as it was; after SIGTERM no scratch database is
 /// left, after kill -9 the next restore drops it.
-fn a_signal_or_kill_during_the_data_phase_leaves_the_target() {
-    let src = TestDb::on(server());
+fn a_signal_or_kill_during_the_data_phase_leaves_the_target_on_postgresql_15() {
+    signal_during_the_data_phase(server());
+}
+
+fn a_signal_or_kill_during_the_data_phase_leaves_the_target_on_postgresql_18() {
+    signal_during_the_data_phase(server_of(18));
+}
+
+fn signal_during_the_data_phase(server: &'static Server) {
+    let src = TestDb::on(server);
     pagila(&src);
     // Rows enough that the load lasts a while.
     src.client()

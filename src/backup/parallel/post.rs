@@ -250,21 +250,10 @@ fn disjoint(batch: BTreeMap<String, Vec<Step>>) -> Vec<Vec<Step>> {
 /// The table a foreign key references, named as `target_table` names tables (unquoted
 /// parts joined by dots), so that the two compare.
 fn referenced(sql: &str) -> Option<String> {
-    use crate::sql::words::{Tok, tokens, word};
+    use crate::sql::words::{name_at, tokens, word};
     let toks = tokens(sql);
-    let mut i = toks.iter().position(|t| word(Some(t)) == "REFERENCES")? + 1;
-    let mut parts = Vec::new();
-    loop {
-        match toks.get(i)? {
-            Tok::Word(n) => parts.push(n.to_ascii_lowercase()),
-            Tok::Quoted(q) => parts.push(q.clone()),
-            _ => return None,
-        }
-        if toks.get(i + 1) != Some(&Tok::Punct('.')) {
-            return Some(parts.join("."));
-        }
-        i += 2;
-    }
+    let at = toks.iter().position(|t| word(Some(t)) == "REFERENCES")?;
+    name_at(&toks, at + 1)
 }
 
 /// Runs a batch: each group's statements in order on one connection (groups touch
