@@ -45,6 +45,23 @@ fn parallel_backup(db: &TestDb, args: &[&str]) -> PathBuf {
     path
 }
 
+/// `kronic restore --jobs 2 --yes BACKUP` over `src` itself.
+fn in_place(src: &TestDb, backup: &Path) -> assert_cmd::Command {
+    let mut cmd = src.kronic();
+    cmd.args(["restore", "--jobs", "2", "--yes"]).arg(backup);
+    cmd
+}
+
+/// After a killed or stopped restore: the next one succeeds, drops what the killed one
+/// left, and replaces the `changed` contents.
+fn next_restore_sweeps(src: &TestDb, backup: &Path, changed: &str) {
+    let out = expect(&mut in_place(src, backup), 0);
+    assert_stderr(&out, "left by a run that did not finish");
+    assert!(scratch_of(src).is_empty());
+    assert_ne!(snapshot(src), changed);
+    drop_db(src, &format!("{}_kronic_old", src.name));
+}
+
 fn drop_db(db: &TestDb, name: &str) {
     db.server
         .connect("postgres")
@@ -137,12 +154,7 @@ fn round_trip(server: &'static Server) {
             ))
             .unwrap();
         let changed = snapshot(&src);
-        let out = expect(
-            src.kronic()
-                .args(["restore", "--jobs", "2", "--yes"])
-                .arg(&backup),
-            0,
-        );
+        let out = expect(&mut in_place(&src, &backup), 0);
         assert!(out.all().contains("kept as"), "{}", out.all());
         assert_eq!(snapshot(&src), reference, "{what}: in place");
         let kept = format!("{}_kronic_old", src.name);
@@ -209,12 +221,7 @@ fn a_changed_or_missing_member_is_refused_before_the_swap() {
     for (what, spoil) in cases {
         let backup = parallel_backup(&src, &[]);
         spoil(&member(&backup, "data"));
-        let out = expect(
-            src.kronic()
-                .args(["restore", "--jobs", "2", "--yes"])
-                .arg(&backup),
-            65,
-        );
+        let out = expect(&mut in_place(&src, &backup), 65);
         assert!(
             out.all().contains("unchanged") || out.all().contains("member"),
             "{what}: {}",
@@ -308,12 +315,7 @@ fn failure_in_each_phase(server: &'static Server) {
             m["sha256"] = serde_json::json!(sha256_hex(lines.as_bytes()));
         }
         std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
-        let out = expect(
-            src.kronic()
-                .args(["restore", "--jobs", "2", "--yes"])
-                .arg(&backup),
-            65,
-        );
+        let out = expect(&mut in_place(&src, &backup), 65);
         assert_stderr(&out, "is unchanged");
         assert_eq!(snapshot(&src), reference, "{kind}");
         assert!(scratch_of(&src).is_empty(), "{kind}");
@@ -367,12 +369,7 @@ fn an_in_place_restore_keeps_the_databases_settings_and_grants() {
         before.iter().any(|f| f.contains("search_path")),
         "{before:?}"
     );
-    let out = expect(
-        src.kronic()
-            .args(["restore", "--jobs", "2", "--yes"])
-            .arg(&backup),
-        0,
-    );
+    let out = expect(&mut in_place(&src, &backup), 0);
     // Another role's setting needs CREATEROLE, which the restoring role lacks: said,
     // naming it, and the rest carried.
     assert_stderr(
@@ -504,12 +501,7 @@ fn the_swap_waits_for_sessions_names_them_or_ends_them() {
     );
     assert_ne!(snapshot(&src), changed);
     // Again: the older kept database gives way to the newer one, nothing else is left.
-    expect(
-        src.kronic()
-            .args(["restore", "--jobs", "2", "--yes"])
-            .arg(&backup),
-        0,
-    );
+    expect(&mut in_place(&src, &backup), 0);
     assert_eq!(
         databases_like(&src, &format!("{}_kronic_old", src.name)).len(),
         1
@@ -587,16 +579,7 @@ fn a_signal_or_kill_before_the_swap_leaves_the_target() {
         assert_eq!(snapshot(&src), changed, "{signal}");
         assert!(databases_like(&src, &format!("{}_kronic_old", src.name)).is_empty());
     }
-    let out = expect(
-        src.kronic()
-            .args(["restore", "--jobs", "2", "--yes"])
-            .arg(&backup),
-        0,
-    );
-    assert_stderr(&out, "left by a run that did not finish");
-    assert!(scratch_of(&src).is_empty());
-    assert_ne!(snapshot(&src), changed);
-    drop_db(&src, &format!("{}_kronic_old", src.name));
+    next_restore_sweeps(&src, &backup, &changed);
 }
 
 /// SIGTERM and kill -9 while the table data loads (a COPY into this restore's scratch
@@ -661,16 +644,7 @@ fn signal_during_the_data_phase(server: &'static Server) {
         assert_eq!(snapshot(&src), changed, "{signal}");
         assert!(databases_like(&src, &format!("{}_kronic_old", src.name)).is_empty());
     }
-    let out = expect(
-        src.kronic()
-            .args(["restore", "--jobs", "2", "--yes"])
-            .arg(&backup),
-        0,
-    );
-    assert_stderr(&out, "left by a run that did not finish");
-    assert!(scratch_of(&src).is_empty());
-    assert_ne!(snapshot(&src), changed);
-    drop_db(&src, &format!("{}_kronic_old", src.name));
+    next_restore_sweeps(&src, &backup, &changed);
 }
 
 /// A manifest (unsigned) whose rows for a member are not what the member holds: 65
@@ -690,12 +664,7 @@ fn rows_that_disagree_with_the_manifest_are_refused_before_the_swap() {
         .unwrap();
     member["rows"] = serde_json::json!(member["rows"].as_u64().unwrap() + 1);
     std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
-    let out = expect(
-        src.kronic()
-            .args(["restore", "--jobs", "2", "--yes"])
-            .arg(&backup),
-        65,
-    );
+    let out = expect(&mut in_place(&src, &backup), 65);
     assert_stderr(&out, "its manifest says");
     assert_stderr(&out, "is unchanged");
     assert_eq!(snapshot(&src), reference);

@@ -89,6 +89,11 @@ fn backup_offsite(db: &TestDb, s3: &S3, args: &[&str]) -> (String, Output) {
             .args(args),
         0,
     );
+    (offsite_name(&out), out)
+}
+
+/// The parallel backup a run put in the bucket (`… completed: s3://…/NAME`).
+fn offsite_name(out: &Output) -> String {
     let name = out
         .stdout
         .lines()
@@ -99,7 +104,7 @@ fn backup_offsite(db: &TestDb, s3: &S3, args: &[&str]) -> (String, Output) {
         .map(|(_, n)| n.trim().to_string())
         .unwrap_or_else(|| panic!("no offsite copy in {:?}", out.stdout));
     assert!(name.ends_with(".dir"), "{name}");
-    (name, out)
+    name
 }
 
 /// `restore URL --jobs 2` into a new database `<src>_<suffix>`: its snapshot.
@@ -389,15 +394,7 @@ fn an_encrypted_signed_parallel_backup_offsite_is_only_ciphertext() {
             .args(["--recipient", &recipient]),
         0,
     );
-    let name = out
-        .stdout
-        .lines()
-        .find_map(|l| {
-            l.rsplit_once('/')
-                .filter(|_| l.contains("completed: s3://"))
-        })
-        .map(|(_, n)| n.trim().to_string())
-        .unwrap();
+    let name = offsite_name(&out);
     let (members, manifest) = offsite(s3, &src.name, &name);
     assert!(manifest && members.len() > 3, "{members:?}");
     for m in &members {

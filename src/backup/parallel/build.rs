@@ -493,24 +493,7 @@ pub async fn for_drill(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fk(table: &str, refs: &str) -> Step {
-        Step::Run {
-            line: 1,
-            sql: format!(
-                "ALTER TABLE ONLY {table} ADD CONSTRAINT c FOREIGN KEY (x) REFERENCES {refs}(id)"
-            ),
-            phase: None,
-        }
-    }
-
-    fn run(sql: &str) -> Step {
-        Step::Run {
-            line: 1,
-            sql: sql.into(),
-            phase: None,
-        }
-    }
+    use crate::backup::parallel::post::tests::{fk, run};
 
     fn data(table: &str) -> Member {
         Member {

@@ -286,10 +286,10 @@ async fn flush(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn fk(table: &str, refs: &str) -> Step {
+    pub(in crate::backup::parallel) fn fk(table: &str, refs: &str) -> Step {
         Step::Run {
             line: 1,
             sql: format!(
@@ -299,7 +299,7 @@ mod tests {
         }
     }
 
-    fn run(sql: &str) -> Step {
+    pub(in crate::backup::parallel) fn run(sql: &str) -> Step {
         Step::Run {
             line: 1,
             sql: sql.into(),
