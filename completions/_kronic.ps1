@@ -316,7 +316,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make a key pair that signs backups (minisign''s format), never over existing files')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups the retention policy does not keep (never the newest)')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked (a parallel backup member by member, each held to its manifest, the manifest last); then prune the offsite copies by the retention rules')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -461,7 +461,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make a key pair that signs backups (minisign''s format), never over existing files')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups the retention policy does not keep (never the newest)')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked (a parallel backup member by member, each held to its manifest, the manifest last); then prune the offsite copies by the retention rules')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -618,7 +618,7 @@ Register-ArgumentCompleter -Native -CommandName 'kronic' -ScriptBlock {
             [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped')
             [CompletionResult]::new('keygen', 'keygen', [CompletionResultType]::ParameterValue, 'Make a key pair that signs backups (minisign''s format), never over existing files')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete backups the retention policy does not keep (never the newest)')
-            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked (a parallel backup member by member, each held to its manifest, the manifest last); then prune the offsite copies by the retention rules')
             break
         }
         'kronic;help;backup;list' {

@@ -290,7 +290,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
             cand keygen 'Make a key pair that signs backups (minisign''s format), never over existing files'
             cand prune 'Delete backups the retention policy does not keep (never the newest)'
-            cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules'
+            cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked (a parallel backup member by member, each held to its manifest, the manifest last); then prune the offsite copies by the retention rules'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kronic;backup;list'= {
@@ -428,7 +428,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
             cand keygen 'Make a key pair that signs backups (minisign''s format), never over existing files'
             cand prune 'Delete backups the retention policy does not keep (never the newest)'
-            cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules'
+            cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked (a parallel backup member by member, each held to its manifest, the manifest last); then prune the offsite copies by the retention rules'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'kronic;backup;help;list'= {
@@ -561,7 +561,7 @@ set edit:completion:arg-completer[kronic] = {|@words|
             cand drill 'Prove that a backup restores: into a scratch database, checked against its manifest (rows per table, schema version, indexes and constraints), then dropped'
             cand keygen 'Make a key pair that signs backups (minisign''s format), never over existing files'
             cand prune 'Delete backups the retention policy does not keep (never the newest)'
-            cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked; then prune the offsite copies by the retention rules'
+            cand sync 'Upload the local backups that the offsite copy lacks (after an outage), oldest first, each checked (a parallel backup member by member, each held to its manifest, the manifest last); then prune the offsite copies by the retention rules'
         }
         &'kronic;help;backup;list'= {
         }

@@ -199,6 +199,48 @@ mod tests {
         assert!(drill.contains("<dbname>_drill_scratch"), "{drill}");
     }
 
+    /// Every flag an example in the help names is one the command shows: no example
+    /// teaches a hidden or removed flag (`sync --remote-url` once did).
+    #[test]
+    fn help_examples_use_visible_flags() {
+        fn walk(root: &clap::Command, cmd: &clap::Command, wrong: &mut Vec<String>) {
+            let help = cmd
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            for line in help.lines().filter(|l| l.trim().starts_with("kronic ")) {
+                // The command the example runs: follow its words down the tree.
+                let mut at = root;
+                for word in line.split_whitespace().skip(1) {
+                    if let Some(sub) = at.find_subcommand(word) {
+                        at = sub;
+                    }
+                }
+                for word in line.split_whitespace().filter(|w| w.starts_with("--")) {
+                    let name = word
+                        .trim_start_matches("--")
+                        .split('=')
+                        .next()
+                        .unwrap_or("");
+                    let shown = at
+                        .get_arguments()
+                        .any(|a| a.get_long() == Some(name) && !a.is_hide_set());
+                    if !shown {
+                        wrong.push(format!("{}: {word}", line.trim()));
+                    }
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(root, sub, wrong);
+            }
+        }
+        let mut cmd = crate::cli::Cli::command();
+        cmd.build();
+        let mut wrong = Vec::new();
+        walk(&cmd, &cmd, &mut wrong);
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
     /// The committed files match the code. `KRONIC_UPDATE_GENERATED=1 cargo test` rewrites them.
     #[test]
     fn generated_files_are_up_to_date() {

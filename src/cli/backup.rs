@@ -156,9 +156,10 @@ pub enum BackupAction {
         dry_run: bool,
     },
     /// Upload the local backups that the offsite copy lacks (after an outage), oldest
-    /// first, each checked; then prune the offsite copies by the retention rules.
+    /// first, each checked (a parallel backup member by member, each held to its
+    /// manifest, the manifest last); then prune the offsite copies by the retention rules.
     #[command(
-        after_help = "Examples:\n  kronic backup sync --dry-run\n  kronic backup sync --remote-url s3://backups/kronic"
+        after_help = "Examples:\n  kronic backup sync --dry-run\n  kronic backup sync --remote s3://backups/kronic"
     )]
     Sync {
         #[command(flatten)]
