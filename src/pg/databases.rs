@@ -88,47 +88,56 @@ pub async fn drop_database(target: &DbConfig) -> Result<()> {
     })
 }
 
-/// Drops the scratch databases named `prefix` then digits that runs killed halfway left:
-/// ones the role owns, carrying kronic's `mark` as their comment (a database that only
-/// looks like one is never touched), with nobody connected (a running one always is).
-/// Best effort; `live` is any connection to the server.
+/// Drops the scratch databases named `prefix` then a process id that runs killed
+/// halfway left: ones the role owns, carrying kronic's `mark` as their comment (a
+/// database that only looks like one is never touched), with nobody connected, and
+/// whose run's advisory lock `(key, pid)` nobody holds (a running one holds it from
+/// before its database exists until it is dropped, so a database just made and not yet
+/// connected to is not taken for abandoned). Best effort; `live` is any connection to
+/// the server.
 pub async fn drop_abandoned(
     live: &tokio_postgres::Client,
     db: &DbConfig,
     prefix: &str,
     mark: &str,
+    key: i32,
 ) {
     let names = db::query(
         live,
-        "SELECT datname::text FROM pg_database d \
-         WHERE starts_with(datname, $1) AND substr(datname, length($1) + 1) ~ '^[0-9]+$' \
+        "SELECT datname::text, substr(datname, length($1) + 1)::int FROM pg_database d \
+         WHERE starts_with(datname, $1) AND substr(datname, length($1) + 1) ~ '^[0-9]{1,9}$' \
            AND pg_has_role(datdba, 'USAGE') AND NOT datistemplate \
            AND shobj_description(oid, 'pg_database') = $2 \
            AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
         &[&prefix, &mark],
     )
     .await;
-    let names: Vec<String> = match names {
-        Ok(rows) => rows.iter().map(|r| r.get(0)).collect(),
+    let names: Vec<(String, i32)> = match names {
+        Ok(rows) => rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
         Err(e) => {
             tracing::warn!("cannot look for scratch databases left by earlier runs: {e}");
             return;
         }
     };
-    for name in names {
+    for (name, pid) in names {
+        let free = db::query(live, "SELECT pg_try_advisory_lock($1, $2)", &[&key, &pid])
+            .await
+            .is_ok_and(|r| r[0].get::<_, bool>(0));
+        if !free {
+            continue;
+        }
         tracing::info!("dropping {name}, left by a run that did not finish");
         // Without FORCE: a run that connects meanwhile keeps its database.
-        let client = match db::connect(&db.with_dbname("postgres")).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!("cannot drop {name}, left by an earlier run: {e:#}");
-                return;
+        match db::connect(&db.with_dbname("postgres")).await {
+            Ok(client) => {
+                let sql = format!("DROP DATABASE IF EXISTS {}", db::quote_ident(&name));
+                if let Err(e) = db::batch(&client, &sql).await {
+                    tracing::warn!("cannot drop {name}, left by an earlier run: {e}");
+                }
             }
-        };
-        let sql = format!("DROP DATABASE IF EXISTS {}", db::quote_ident(&name));
-        if let Err(e) = db::batch(&client, &sql).await {
-            tracing::warn!("cannot drop {name}, left by an earlier run: {e}");
+            Err(e) => tracing::warn!("cannot drop {name}, left by an earlier run: {e:#}"),
         }
+        let _ = db::query(live, "SELECT pg_advisory_unlock($1, $2)", &[&key, &pid]).await;
     }
 }
 

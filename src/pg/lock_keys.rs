@@ -18,3 +18,7 @@ pub const RESTORE_TARGET: i32 = 0x6b72_7274;
 /// A parallel restore's scratch database ("krrs", with the pid in its name): held for
 /// the whole restore, so that a scratch database nobody holds is known to be abandoned.
 pub const RESTORE_SCRATCH: i32 = 0x6b72_7273;
+
+/// A `migrate plan`'s scratch database ("krps", with the pid in its name): held by the
+/// plan from before its scratch database exists until it is dropped.
+pub const PLAN_SCRATCH: i32 = 0x6b72_7073;

@@ -203,7 +203,7 @@ fn plan_attacks_leave_the_live_database_as_it_was() {
         .client()
         .query(
             "SELECT datname::text FROM pg_database d WHERE datname LIKE 'kronic\\_plan\\_%' \
-               AND datname NOT IN ('kronic_plan_999999', 'kronic_plan_999998') \
+               AND datname NOT IN ('kronic_plan_999999', 'kronic_plan_999998', 'kronic_plan_999997') \
                AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
             &[],
         )
@@ -390,14 +390,28 @@ fn an_abandoned_plan_database_is_dropped() {
     // What a plan killed with SIGKILL leaves: its scratch database, marked as kronic's,
     // nobody connected. Beside it, an application's database that only shares the name.
     let mut admin = db.client();
-    for name in ["kronic_plan_999999", "kronic_plan_999998"] {
+    for name in [
+        "kronic_plan_999999",
+        "kronic_plan_999998",
+        "kronic_plan_999997",
+    ] {
         admin
             .batch_execute(&format!("CREATE DATABASE {name} OWNER {APP_USER}"))
             .unwrap();
     }
-    admin
-        .batch_execute(
-            "COMMENT ON DATABASE kronic_plan_999999 IS 'kronic migrate plan scratch: dropped when the plan ends'",
+    for name in ["kronic_plan_999999", "kronic_plan_999997"] {
+        admin
+            .batch_execute(&format!(
+                "COMMENT ON DATABASE {name} IS 'kronic migrate plan scratch: dropped when the plan ends'"
+            ))
+            .unwrap();
+    }
+    // 999997 is a plan that is running: it holds its lock, before it has connected.
+    let mut running = db.client();
+    running
+        .query(
+            "SELECT pg_advisory_lock($1, 999997)",
+            &[&kronic::pg::lock_keys::PLAN_SCRATCH],
         )
         .unwrap();
     plan(&db, &dir, "ALTER TABLE orders ADD COLUMN y int;\n", 0);
@@ -406,7 +420,14 @@ fn an_abandoned_plan_database_is_dropped() {
         database_exists("kronic_plan_999998"),
         "a database without kronic's mark was dropped"
     );
-    admin
-        .batch_execute("DROP DATABASE kronic_plan_999998")
-        .unwrap();
+    assert!(
+        database_exists("kronic_plan_999997"),
+        "a running plan's database was dropped"
+    );
+    drop(running);
+    for name in ["kronic_plan_999998", "kronic_plan_999997"] {
+        admin
+            .batch_execute(&format!("DROP DATABASE {name}"))
+            .unwrap();
+    }
 }

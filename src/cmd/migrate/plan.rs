@@ -9,7 +9,7 @@ use tokio_postgres::Client;
 
 use crate::backup::schema_copy;
 use crate::config::DbConfig;
-use crate::pg::databases;
+use crate::pg::{databases, db, lock_keys};
 use crate::report::exit::Code;
 use crate::report::exit::fail;
 use crate::report::ui::say;
@@ -31,7 +31,23 @@ pub async fn plan(
     let planned = match pending.is_empty() {
         true => Plan::default(),
         false => {
-            databases::drop_abandoned(client, db, plan::DATABASE_PREFIX, plan::SCRATCH_MARK).await;
+            // Held from before the scratch database exists until this session ends: a
+            // concurrent plan's sweep leaves a database it has not connected to yet.
+            let pid = std::process::id() as i32;
+            db::query(
+                client,
+                "SELECT pg_advisory_lock($1, $2)",
+                &[&lock_keys::PLAN_SCRATCH, &pid],
+            )
+            .await?;
+            databases::drop_abandoned(
+                client,
+                db,
+                plan::DATABASE_PREFIX,
+                plan::SCRATCH_MARK,
+                lock_keys::PLAN_SCRATCH,
+            )
+            .await;
             let scratch = db.with_dbname(&plan::scratch_name());
             let mut copy = schema_copy::make(client, db, &scratch, plan::SCRATCH_MARK).await?;
             let measured = plan::measure(&mut copy, &live, &pending, max_rewrite).await;
