@@ -39,9 +39,9 @@ pub async fn upload_file(
             format!("interrupted: the upload of {name} was aborted"),
         )
     };
-    let mut upload = remote.start_upload(&name).await?;
+    let mut upload = remote.start_upload(&name, journal).await?;
     if interrupts.pending() {
-        upload.abort(journal).await;
+        upload.abort().await;
         return Err(interrupted());
     }
     let feed = upload.feed();
@@ -51,14 +51,14 @@ pub async fn upload_file(
     let copied = tokio::select! {
         r = copy => r?,
         _ = interrupts.arrived() => {
-            upload.abort(journal).await;
+            upload.abort().await;
             return Err(interrupted());
         }
     };
     let (size, sha256) = match copied {
         Ok(done) => done,
         Err(e) => {
-            upload.abort(journal).await;
+            upload.abort().await;
             return Err(e.context("not uploaded"));
         }
     };
@@ -67,7 +67,7 @@ pub async fn upload_file(
         None => Ok(()),
     };
     if let Err(e) = matches {
-        upload.abort(journal).await;
+        upload.abort().await;
         return Err(e.context("not uploaded"));
     }
     // The manifest goes up as it was stored, with its signature: sync signs nothing.
@@ -75,9 +75,7 @@ pub async fn upload_file(
         Some((_, sealed)) => Sidecar::Carried(sealed),
         None => Sidecar::Fresh(Box::default(), None),
     };
-    upload
-        .complete(size, &sha256, sidecar, journal, interrupts)
-        .await
+    upload.complete(size, &sha256, sidecar, interrupts).await
 }
 
 /// Uploads a local parallel backup (sync): every member as its own object under the

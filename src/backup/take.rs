@@ -111,7 +111,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
         Ok(w) => w,
         Err(e) => {
             let cause = match upload {
-                Some(u) => u.abort(journal).await,
+                Some(u) => u.abort().await,
                 None => None,
             };
             // Without a local file the upload is the backup: its failure is the cause.
@@ -130,7 +130,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
             .and_then(|sealed| Manifest::write(&sealed, &dest));
         if let Err(e) = kept {
             if let Some(u) = upload {
-                u.abort(journal).await;
+                u.abort().await;
             }
             // A backup without its manifest is one that verify and drills fail and a
             // restore only warns about: it goes, so that list, verify and drill agree
@@ -150,9 +150,7 @@ pub async fn take(config: &Config, plan: &Plan) -> Result<Taken> {
     // The dump is complete and the local file durable: now the object may appear.
     let offsite = match upload {
         None => offsite_failed.map(|e| Err(local_only(&name, &e))),
-        Some(u) => {
-            Some(complete_upload(plan, &name, u, &stats, manifest, journal, &mut interrupts).await?)
-        }
+        Some(u) => Some(complete_upload(plan, &name, u, &stats, manifest, &mut interrupts).await?),
     };
     settle(config, plan, &name, &stats, &offsite, &mut interrupts)?;
     Ok(Taken {
@@ -192,9 +190,9 @@ async fn start_upload(
     if let Some(dir) = journal {
         remote.finish_journal(dir).await;
     }
-    let upload = remote.start_upload(name).await?;
+    let upload = remote.start_upload(name, journal).await?;
     if interrupts.pending() {
-        upload.abort(journal).await;
+        upload.abort().await;
         return Err(fail(
             Code::Interrupted,
             "interrupted before the dump started: no backup was written and none was pruned",
@@ -211,16 +209,12 @@ async fn complete_upload(
     upload: Upload,
     stats: &BackupStats,
     manifest: Manifest,
-    journal: Option<&Path>,
     interrupts: &mut Interrupts,
 ) -> Result<Result<()>> {
     let url = upload.url();
     let (size, sha256) = (stats.out_bytes, &stats.sha256);
     let sidecar = Sidecar::Fresh(Box::new(manifest), plan.signer.clone());
-    match upload
-        .complete(size, sha256, sidecar, journal, interrupts)
-        .await
-    {
+    match upload.complete(size, sha256, sidecar, interrupts).await {
         Ok(()) => {
             let what = if plan.local { "Offsite copy" } else { "Backup" };
             done(format!("{what} completed: {url}"))?;

@@ -47,7 +47,9 @@ macro_rules! register {
         pub fn tests() -> Vec<libtest_mimic::Trial> {
             let module = module_path!().trim_start_matches("cli::");
             vec![$(libtest_mimic::Trial::test(format!("{module}::{}", stringify!($f)), || {
+                let started = std::time::Instant::now();
                 $f();
+                $crate::support::record_time(module_path!(), stringify!($f), started.elapsed());
                 Ok(())
             })),*]
         }

@@ -2,6 +2,8 @@
 //! under the backup's name, the manifest last; restored, verified, pruned whole and
 //! restored table by table from the bucket (the real S3 test server).
 
+use std::os::unix::process::ExitStatusExt;
+
 use crate::corpus::{pagila, snapshot};
 use crate::remote::kronic_s3;
 use crate::support::s3::S3;
@@ -18,6 +20,7 @@ crate::register!(
     a_signal_during_a_parallel_offsite_backup_leaves_nothing_behind,
     the_server_killed_during_a_parallel_backup_keeps_the_local_one,
     journaled_members_go_unless_their_backup_is_whole,
+    a_kill_9_half_way_offsite_is_cleaned_by_the_next_run,
 );
 
 /// A pg_dump that holds its post-data section back for a while (a marker file says it
@@ -531,5 +534,36 @@ fn journaled_members_go_unless_their_backup_is_whole() {
     let left: Vec<String> = s3.objects(&prefix).into_iter().map(|(k, _)| k).collect();
     assert!(!left.contains(&format!("{failed}/{member}")), "{left:?}");
     assert!(left.contains(&format!("{whole}/{member}")), "{left:?}");
+    assert!(!journal.exists(), "the journal was not emptied");
+}
+
+/// kill -9 while a parallel backup is half in the bucket: nothing can clean up then, but
+/// every upload was written down before it started, so the next run against the bucket
+/// (a sync here) deletes the members and aborts the uploads; the journal is emptied.
+fn a_kill_9_half_way_offsite_is_cleaned_by_the_next_run() {
+    let db = TestDb::on(server());
+    pagila(&db);
+    let s3 = crate::support::s3::shared();
+    let prefix = format!("{}-kill9", db.name);
+    let child = half_offsite(&db, s3, &prefix);
+    let out = signal_and_wait(child, "-KILL");
+    assert_eq!(out.status.signal(), Some(9));
+    let left: Vec<String> = s3.objects(&prefix).into_iter().map(|(k, _)| k).collect();
+    assert!(left.iter().any(|k| k.contains(".dir/")), "{left:?}");
+    assert!(!left.iter().any(|k| k.ends_with(".manifest.json")), "{left:?}");
+    let journal = db.backup_dir().join(".kronic-unfinished-uploads");
+    assert!(journal.exists(), "nothing was written down before the uploads");
+
+    let out = run(kronic_s3(&db, s3, &prefix).args(["backup", "sync"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_stderr(&out, &format!("deleted {prefix}/"));
+    let left: Vec<String> = s3.objects(&prefix).into_iter().map(|(k, _)| k).collect();
+    assert!(left.is_empty(), "{left:?}");
+    let uploads: Vec<String> = s3
+        .uploads()
+        .into_iter()
+        .filter(|k| k.starts_with(&format!("{prefix}/")))
+        .collect();
+    assert!(uploads.is_empty(), "{uploads:?}");
     assert!(!journal.exists(), "the journal was not emptied");
 }

@@ -24,6 +24,7 @@ crate::register!(
     a_signal_while_an_upload_is_created_or_completed_leaves_nothing_half_done,
     downloads_go_through_the_configured_proxy,
     a_completion_whose_answer_never_comes_leaves_no_object,
+    a_kill_9_mid_upload_is_aborted_by_the_next_run,
 );
 
 /// kronic for `db`, with the shared server's credentials and `prefix` as the remote.
@@ -1093,4 +1094,48 @@ fn a_completion_whose_answer_never_comes_leaves_no_object() {
     assert!(left.is_empty(), "{left:?}");
     expect(kronic_s3(&db, s3, &db.name).args(["backup", "sync"]), 0);
     assert_eq!(s3.objects(&db.name).len(), 2, "the object and its manifest");
+}
+
+/// kill -9 while parts go up: the upload was written down before its first part, so the
+/// next run against the bucket aborts it (no parts kept, billed, forever).
+fn a_kill_9_mid_upload_is_aborted_by_the_next_run() {
+    let db = TestDb::populated();
+    let s3 = s3::shared();
+    let prefix = format!("{}-kill9", db.name);
+    let mine = |s3: &S3| -> Vec<String> {
+        s3.uploads()
+            .into_iter()
+            .filter(|k| k.starts_with(&format!("{prefix}/")))
+            .collect()
+    };
+    let uploading = DelayProxy::start(
+        s3.port(),
+        |c| c.starts_with(b"PUT ") && holds(c, b"?partNumber="),
+        Duration::from_secs(30),
+    );
+    let mut cmd = db.kronic_std();
+    for (k, v) in s3.vars() {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .env("AWS_ENDPOINT_URL", uploading.endpoint())
+        .env("KRONIC_BACKUP_REMOTE", s3.url(&prefix))
+        .arg("backup")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    uploading.wait_held();
+    let out = signal_and_wait(child, "-KILL");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(9)
+    );
+    assert_eq!(mine(s3).len(), 1, "no upload under way to abort");
+
+    let out = run(kronic_s3(&db, s3, &prefix).args(["backup", "sync"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_stderr(&out, "aborted the unfinished upload of");
+    assert_eq!(mine(s3), Vec::<String>::new(), "the upload is left");
+    assert!(!db.backup_dir().join(".kronic-unfinished-uploads").exists());
 }

@@ -119,7 +119,7 @@ impl MemberUploads {
     pub async fn start(&self, file: &str) -> Result<Upload> {
         let upload = self
             .remote
-            .start_upload(&member_name(&self.name, file))
+            .start_upload(&member_name(&self.name, file), self.journal.as_deref())
             .await?;
         let (key, id) = upload.key_and_id();
         self.open
@@ -132,7 +132,7 @@ impl MemberUploads {
     /// Completes member `file`'s upload (its feed finished): `size` bytes.
     pub async fn complete(&self, file: &str, upload: Upload, size: u64) -> Result<()> {
         let (key, _) = upload.key_and_id();
-        let r = upload.complete_member(size, self.journal.as_deref()).await;
+        let r = upload.complete_member(size).await;
         self.open.lock().expect("the open uploads").remove(file);
         if r.is_ok() {
             self.done.lock().expect("the completed uploads").push(key);
@@ -144,8 +144,19 @@ impl MemberUploads {
     /// members go.
     pub async fn seal(&self, sealed: &Sealed) -> Result<()> {
         let put = self.remote.put_manifest(&self.name, sealed).await;
-        if put.is_err() {
-            self.abandon().await;
+        match (&put, &self.journal) {
+            (Err(_), _) => self.abandon().await,
+            // Whole in the bucket: its members are no longer the journal's.
+            (Ok(()), Some(dir)) => {
+                let under = format!("{}/", self.remote.key(&self.name));
+                if let Err(e) = super::journal::strike(dir, |k| k.starts_with(&under)) {
+                    tracing::warn!(
+                        "cannot update the unfinished uploads' journal in {}: {e:#}",
+                        dir.display()
+                    );
+                }
+            }
+            (Ok(()), None) => {}
         }
         put
     }
@@ -167,20 +178,26 @@ impl MemberUploads {
         let r = &self.remote;
         let mut reachable = true;
         let mut left: Vec<(Path, String)> = Vec::new();
+        let mut cleaned: Vec<String> = Vec::new();
         for (key, id) in open {
             reachable = reachable
                 && r.bounded(&self.name, r.store.abort_multipart(&key, &id))
                     .await
                     .is_ok();
-            if !reachable {
-                left.push((key, id.to_string()));
+            match reachable {
+                true => cleaned.push(key.to_string()),
+                false => left.push((key, id.to_string())),
             }
         }
         for key in done {
             reachable = reachable && r.bounded(&self.name, r.store.delete(&key)).await.is_ok();
-            if !reachable {
-                left.push((key, super::journal::DELETE.to_string()));
+            match reachable {
+                true => cleaned.push(key.to_string()),
+                false => left.push((key, super::journal::DELETE.to_string())),
             }
+        }
+        if let Some(dir) = &self.journal {
+            let _ = super::journal::strike(dir, |k| cleaned.iter().any(|c| c == k));
         }
         if left.is_empty() {
             return;

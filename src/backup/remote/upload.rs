@@ -3,7 +3,7 @@
 //! aborted on every failure path.
 
 use std::io::{self, Write};
-use std::path::Path as FsPath;
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -27,12 +27,22 @@ const IN_FLIGHT: usize = 4;
 impl Remote {
     /// Starts the multipart upload of `name`: this is also the check that the bucket can
     /// be reached and written to (77 credentials, 66 no such bucket, 69 unreachable,
-    /// each within the remote timeout).
-    pub async fn start_upload(&self, name: &str) -> Result<Upload> {
+    /// each within the remote timeout). With a `journal` (the backup folder), the upload
+    /// is written down there before any part is sent, so that a run killed outright
+    /// leaves nothing the next one does not clean.
+    pub async fn start_upload(&self, name: &str, journal: Option<&FsPath>) -> Result<Upload> {
         let key = self.key(name);
         let id = self
             .bounded(name, self.store.create_multipart(&key))
             .await?;
+        if let Some(dir) = journal
+            && let Err(e) = super::journal::write_down(dir, &key, id.as_ref())
+        {
+            let _ = self
+                .bounded(name, self.store.abort_multipart(&key, &id))
+                .await;
+            return Err(e.context(format!("{}: not uploaded", self.url_of(name))));
+        }
         let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
         let task = tokio::spawn(send_parts(self.store.clone(), key.clone(), id.clone(), rx));
         Ok(Upload {
@@ -40,6 +50,7 @@ impl Remote {
             name: name.to_string(),
             key,
             id,
+            journal: journal.map(FsPath::to_path_buf),
             task: Some(task),
             feed: Some(Feed {
                 tx: Some(tx),
@@ -111,6 +122,8 @@ pub struct Upload {
     name: String,
     key: Path,
     id: MultipartId,
+    /// The backup folder whose journal holds this upload until it is done with.
+    journal: Option<PathBuf>,
     task: Option<tokio::task::JoinHandle<object_store::Result<Sent>>>,
     feed: Option<Feed>,
 }
@@ -139,7 +152,6 @@ impl Upload {
         size: u64,
         sha256: &str,
         sidecar: Sidecar,
-        journal: Option<&FsPath>,
         interrupts: &mut Interrupts,
     ) -> Result<()> {
         let mut task = self.task.take().expect("complete or abort once");
@@ -152,13 +164,14 @@ impl Upload {
                 );
                 // The sending task goes with the upload (not left sending parts).
                 self.task = Some(task);
-                self.abort(journal).await;
+                self.abort().await;
                 return Err(e);
             }
         };
-        let (this, sent) = self.sent_or_abort(sent, journal).await?;
+        let (this, sent) = self.sent_or_abort(sent).await?;
         let (r, name, key) = (this.remote.clone(), this.name.clone(), this.key.clone());
-        this.make_visible(sent, size, journal).await?;
+        let journal = this.journal.clone();
+        this.make_visible(sent, size).await?;
         let checked = async {
             let sealed = match sidecar {
                 Sidecar::Fresh(mut manifest, signer) => {
@@ -173,19 +186,23 @@ impl Upload {
         .await;
         if let Err(e) = checked {
             // No object without its digest next to it.
-            let _ = r.store.delete(&key).await;
+            remove_object(&r, &name, &key, journal.as_deref()).await;
             return Err(e);
+        }
+        if let Some(dir) = &journal {
+            let key = key.to_string();
+            forget(dir, super::journal::strike(dir, |k| k == key));
         }
         Ok(())
     }
 
     /// Completes a parallel backup's member once its feed is finished: every part sent,
     /// the object made visible at its size. (The backup's manifest, put last, lists it.)
-    pub async fn complete_member(mut self, size: u64, journal: Option<&FsPath>) -> Result<()> {
+    pub async fn complete_member(mut self, size: u64) -> Result<()> {
         let task = self.task.take().expect("complete or abort once");
         let sent = task.await;
-        let (this, sent) = self.sent_or_abort(sent, journal).await?;
-        this.make_visible(sent, size, journal).await
+        let (this, sent) = self.sent_or_abort(sent).await?;
+        this.make_visible(sent, size).await
     }
 
     /// The sending task's outcome: the parts it sent, or its error with the upload
@@ -193,32 +210,33 @@ impl Upload {
     async fn sent_or_abort(
         self,
         sent: Result<object_store::Result<Sent>, tokio::task::JoinError>,
-        journal: Option<&FsPath>,
     ) -> Result<(Self, Sent)> {
         match sent {
             Ok(Ok(sent)) => Ok((self, sent)),
             Ok(Err(e)) => {
                 let e = self.remote.error(&self.name, e);
-                self.abort(journal).await;
+                self.abort().await;
                 Err(e)
             }
             Err(e) => {
-                self.abort(journal).await;
+                self.abort().await;
                 Err(e.into())
             }
         }
     }
 
     /// Checks that `size` bytes were sent, completes the upload and checks the object's
-    /// size; aborts (or removes what was completed) on any failure.
-    async fn make_visible(self, sent: Sent, size: u64, journal: Option<&FsPath>) -> Result<()> {
+    /// size; aborts (or removes what was completed) on any failure. The journal then
+    /// holds the object as one to delete, until its backup's manifest is up.
+    async fn make_visible(self, sent: Sent, size: u64) -> Result<()> {
         let r = self.remote.clone();
+        let journal = self.journal.clone();
         if sent.1 != size {
             let e = fail(
                 Code::Software,
                 format!("{}: {} bytes sent of {size}", self.url(), sent.1),
             );
-            self.abort(journal).await;
+            self.abort().await;
             return Err(e);
         }
         if let Err(e) = r
@@ -231,22 +249,22 @@ impl Upload {
             // An answer that never came may hide a completion that happened: then the
             // object goes again (none without its manifest); else the upload is aborted.
             match r.bounded(&self.name, r.store.head(&self.key)).await {
-                Ok(_) => {
-                    if let Err(gone) = r.bounded(&self.name, r.store.delete(&self.key)).await {
-                        tracing::warn!("{} is left without its manifest: {gone:#}", self.url());
-                    }
-                }
+                Ok(_) => remove_object(&r, &self.name, &self.key, journal.as_deref()).await,
                 Err(_) => {
-                    self.abort(journal).await;
+                    self.abort().await;
                 }
             }
             return Err(e);
+        }
+        if let Some(dir) = &journal {
+            let noted = super::journal::write_down(dir, &self.key, super::journal::DELETE);
+            forget(dir, noted);
         }
         let meta = r.bounded(&self.name, r.store.head(&self.key)).await;
         match meta {
             Ok(meta) if meta.size == size => Ok(()),
             got => {
-                let _ = r.store.delete(&self.key).await;
+                remove_object(&r, &self.name, &self.key, journal.as_deref()).await;
                 Err(got.err().unwrap_or_else(|| {
                     fail(
                         Code::IoErr,
@@ -258,9 +276,9 @@ impl Upload {
     }
 
     /// Aborts the upload: no parts left behind. When the server cannot be told (it is
-    /// gone), the upload is written down in `journal` (the backup folder) for the next
-    /// run to abort.
-    pub async fn abort(mut self, journal: Option<&FsPath>) -> Option<anyhow::Error> {
+    /// gone), the upload stays written down in the journal (the backup folder) for the
+    /// next run to abort.
+    pub async fn abort(mut self) -> Option<anyhow::Error> {
         drop(self.feed.take());
         // The sending task's own error, when it stopped first: the cause to report.
         let cause = match self.task.take() {
@@ -275,10 +293,15 @@ impl Upload {
             None => None,
         };
         let r = self.remote.clone();
-        if let Err(e) = r
+        let journal = self.journal.as_deref();
+        let aborted = r
             .bounded(&self.name, r.store.abort_multipart(&self.key, &self.id))
-            .await
-        {
+            .await;
+        if let (Ok(()), Some(dir)) = (&aborted, journal) {
+            let key = self.key.to_string();
+            forget(dir, super::journal::strike(dir, |k| k == key));
+        }
+        if let Err(e) = aborted {
             let id: &str = self.id.as_ref();
             match journal {
                 Some(dir) => {
@@ -300,6 +323,42 @@ impl Upload {
             }
         }
         cause
+    }
+}
+
+/// Deletes the completed object `key` of `name` (no object without its manifest); when
+/// the server cannot be told, the journal keeps it for the next run.
+async fn remove_object(r: &Remote, name: &str, key: &Path, journal: Option<&FsPath>) {
+    match r.bounded(name, r.store.delete(key)).await {
+        Ok(()) => {
+            if let Some(dir) = journal {
+                let key = key.to_string();
+                forget(dir, super::journal::strike(dir, |k| k == key));
+            }
+        }
+        Err(gone) => {
+            let noted =
+                journal.map(|dir| super::journal::write_down(dir, key, super::journal::DELETE));
+            let next = match noted {
+                Some(Ok(())) => "the next backup or sync deletes it",
+                _ => "delete it by hand",
+            };
+            tracing::warn!(
+                "{} is left without its manifest ({gone:#}); {next}",
+                r.url_of(name)
+            );
+        }
+    }
+}
+
+/// A journal that cannot be rewritten is said, not fatal: the upload's own outcome is
+/// what the run reports.
+fn forget(dir: &FsPath, r: Result<()>) {
+    if let Err(e) = r {
+        tracing::warn!(
+            "cannot update the unfinished uploads' journal in {}: {e:#}",
+            dir.display()
+        );
     }
 }
 

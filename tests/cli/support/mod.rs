@@ -167,6 +167,22 @@ pub fn tls_cluster() -> &'static Cluster {
 }
 
 /// Stops what the run started (statics are never dropped).
+/// Appends `module::test seconds` to the file `KRONIC_TEST_TIMES` names, when set: where
+/// the suite's time goes (CI's budget is 30 minutes on a clean machine).
+pub fn record_time(module: &str, test: &str, took: std::time::Duration) {
+    let Some(path) = std::env::var_os("KRONIC_TEST_TIMES") else {
+        return;
+    };
+    let module = module.trim_start_matches("cli::");
+    let line = format!("{module}::{test} {:.1}\n", took.as_secs_f64());
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("open KRONIC_TEST_TIMES");
+    std::io::Write::write_all(&mut f, line.as_bytes()).expect("write KRONIC_TEST_TIMES");
+}
+
 pub fn shutdown() {
     s3::shutdown();
     let servers = [
