@@ -14,7 +14,8 @@ crate::register!(
     a_changed_or_missing_member_is_refused_before_the_swap,
     a_failure_in_each_phase_leaves_the_target_and_no_scratch_on_postgresql_15,
     a_failure_in_each_phase_leaves_the_target_and_no_scratch_on_postgresql_18,
-    an_in_place_restore_keeps_the_databases_settings_and_grants,
+    an_in_place_restore_keeps_the_databases_settings_and_grants_on_postgresql_15,
+    an_in_place_restore_keeps_the_databases_settings_and_grants_on_postgresql_18,
     a_backup_taken_while_writers_commit_restores_consistent,
     the_swap_waits_for_sessions_names_them_or_ends_them,
     a_signal_or_kill_before_the_swap_leaves_the_target,
@@ -328,8 +329,16 @@ fn failure_in_each_phase(server: &'static Server) {
 /// The target's own settings (`ALTER DATABASE … SET`, a role's in it) and grants (a
 /// `REVOKE CONNECT … FROM PUBLIC`, a role allowed in) are not in any dump: an in-place
 /// parallel restore carries them to the restored database, and says which it could not.
-fn an_in_place_restore_keeps_the_databases_settings_and_grants() {
-    let src = TestDb::on(server());
+fn an_in_place_restore_keeps_the_databases_settings_and_grants_on_postgresql_15() {
+    settings_and_grants_carried(server());
+}
+
+fn an_in_place_restore_keeps_the_databases_settings_and_grants_on_postgresql_18() {
+    settings_and_grants_carried(server_of(18));
+}
+
+fn settings_and_grants_carried(server: &'static Server) {
+    let src = TestDb::on(server);
     pagila(&src);
     let backup = parallel_backup(&src, &[]);
     let reader = format!("{}_reader", src.name);

@@ -10,17 +10,20 @@ use crate::support::s3::S3;
 use crate::support::*;
 
 crate::register!(
-    a_parallel_backup_goes_offsite_in_the_same_pass_and_restores_from_there,
+    a_parallel_backup_goes_offsite_in_the_same_pass_and_restores_from_there_on_postgresql_15,
+    a_parallel_backup_goes_offsite_in_the_same_pass_and_restores_from_there_on_postgresql_18,
     a_remote_only_parallel_backup_leaves_nothing_local,
     a_member_missing_or_replaced_offsite_is_refused_before_the_swap,
     a_parallel_backup_is_pruned_from_the_bucket_whole,
     an_unusable_bucket_keeps_the_local_parallel_backup_with_exit_3,
-    sync_uploads_a_parallel_backup_whole_or_not_at_all,
+    sync_uploads_a_parallel_backup_whole_or_not_at_all_on_postgresql_15,
+    sync_uploads_a_parallel_backup_whole_or_not_at_all_on_postgresql_18,
     an_encrypted_signed_parallel_backup_offsite_is_only_ciphertext,
     a_signal_during_a_parallel_offsite_backup_leaves_nothing_behind,
     the_server_killed_during_a_parallel_backup_keeps_the_local_one,
     journaled_members_go_unless_their_backup_is_whole,
     a_kill_9_half_way_offsite_is_cleaned_by_the_next_run,
+    a_signal_or_the_server_dying_during_sync_leaves_no_half_backup,
 );
 
 /// A pg_dump that holds its post-data section back for a while (a marker file says it
@@ -134,8 +137,16 @@ fn restored_new(src: &TestDb, s3: &S3, url: &str, suffix: &str) -> String {
     snapshot(&copy)
 }
 
-fn a_parallel_backup_goes_offsite_in_the_same_pass_and_restores_from_there() {
-    let src = TestDb::on(server());
+fn a_parallel_backup_goes_offsite_in_the_same_pass_and_restores_from_there_on_postgresql_15() {
+    offsite_round_trip(server());
+}
+
+fn a_parallel_backup_goes_offsite_in_the_same_pass_and_restores_from_there_on_postgresql_18() {
+    offsite_round_trip(server_of(18));
+}
+
+fn offsite_round_trip(server: &'static Server) {
+    let src = TestDb::on(server);
     pagila(&src);
     let reference = snapshot(&src);
     let s3 = crate::support::s3::shared();
@@ -326,8 +337,16 @@ fn an_unusable_bucket_keeps_the_local_parallel_backup_with_exit_3() {
 /// with the remote set would: members, then the manifest. One whose member changed on
 /// disk since is refused (65) with nothing of it left in the bucket; the other restores
 /// from the bucket equal to the source.
-fn sync_uploads_a_parallel_backup_whole_or_not_at_all() {
-    let src = TestDb::on(server());
+fn sync_uploads_a_parallel_backup_whole_or_not_at_all_on_postgresql_15() {
+    sync_whole_or_not_at_all(server());
+}
+
+fn sync_uploads_a_parallel_backup_whole_or_not_at_all_on_postgresql_18() {
+    sync_whole_or_not_at_all(server_of(18));
+}
+
+fn sync_whole_or_not_at_all(server: &'static Server) {
+    let src = TestDb::on(server);
     pagila(&src);
     let reference = snapshot(&src);
     let s3 = crate::support::s3::shared();
@@ -550,9 +569,15 @@ fn a_kill_9_half_way_offsite_is_cleaned_by_the_next_run() {
     assert_eq!(out.status.signal(), Some(9));
     let left: Vec<String> = s3.objects(&prefix).into_iter().map(|(k, _)| k).collect();
     assert!(left.iter().any(|k| k.contains(".dir/")), "{left:?}");
-    assert!(!left.iter().any(|k| k.ends_with(".manifest.json")), "{left:?}");
+    assert!(
+        !left.iter().any(|k| k.ends_with(".manifest.json")),
+        "{left:?}"
+    );
     let journal = db.backup_dir().join(".kronic-unfinished-uploads");
-    assert!(journal.exists(), "nothing was written down before the uploads");
+    assert!(
+        journal.exists(),
+        "nothing was written down before the uploads"
+    );
 
     let out = run(kronic_s3(&db, s3, &prefix).args(["backup", "sync"]));
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -566,4 +591,96 @@ fn a_kill_9_half_way_offsite_is_cleaned_by_the_next_run() {
         .collect();
     assert!(uploads.is_empty(), "{uploads:?}");
     assert!(!journal.exists(), "the journal was not emptied");
+}
+
+/// `backup sync` of a parallel backup, its first member's parts held in flight: SIGTERM
+/// aborts it (130, nothing of it in the bucket); the S3 server killed instead fails it
+/// naming the backup, the local backup untouched, and with the server back the next sync
+/// puts it whole.
+fn a_signal_or_the_server_dying_during_sync_leaves_no_half_backup() {
+    use crate::support::s3::{DelayProxy, holds};
+    let db = TestDb::on(server());
+    pagila(&db);
+    let out = expect(db.kronic().args(["backup", "--jobs", "2"]), 0);
+    let name = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Backup completed: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let parts = |c: &[u8]| c.starts_with(b"PUT ") && holds(c, b"?partNumber=");
+    let sync = |s3: &S3, proxy: &DelayProxy, prefix: &str| {
+        let mut cmd = db.kronic_std();
+        for (k, v) in s3.vars() {
+            cmd.env(k, v);
+        }
+        cmd.env("AWS_ENDPOINT_URL", proxy.endpoint())
+            .env("KRONIC_BACKUP_REMOTE", s3.url(prefix))
+            .env("KRONIC_REMOTE_TIMEOUT", "3")
+            .args(["backup", "sync"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let nothing_of_it = |s3: &S3, prefix: &str| {
+        let left: Vec<String> = s3.objects(prefix).into_iter().map(|(k, _)| k).collect();
+        assert!(left.is_empty(), "{left:?}");
+        let uploads: Vec<String> = s3
+            .uploads()
+            .into_iter()
+            .filter(|k| k.starts_with(&format!("{prefix}/")))
+            .collect();
+        assert!(uploads.is_empty(), "{uploads:?}");
+    };
+
+    let shared = crate::support::s3::shared();
+    let prefix = format!("{}-syncterm", db.name);
+    let proxy = DelayProxy::start(shared.port(), parts, std::time::Duration::from_secs(3));
+    let child = sync(shared, &proxy, &prefix);
+    proxy.wait_held();
+    let out = signal_and_wait(child, "-TERM");
+    assert_interrupted(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("{name} was not uploaded")),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    nothing_of_it(shared, &prefix);
+
+    let own = S3::start("kronic-psync");
+    let prefix = "daily";
+    let proxy = DelayProxy::start(own.port(), parts, std::time::Duration::from_secs(3));
+    let child = sync(&own, &proxy, prefix);
+    proxy.wait_held();
+    own.kill();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !matches!(out.status.code(), Some(0) | Some(130)),
+        "{:?} {stderr}",
+        out.status
+    );
+    assert!(
+        stderr.contains(&format!("{name} was not uploaded")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&own.secret));
+    expect(db.kronic().args(["backup", "verify", "--latest"]), 0);
+    own.run();
+    let (_, manifest) = offsite(&own, prefix, &name);
+    assert!(!manifest, "a manifest appeared for a sync that failed");
+    expect(kronic_s3(&db, &own, prefix).args(["backup", "sync"]), 0);
+    let (members, manifest) = offsite(&own, prefix, &name);
+    assert!(manifest);
+    let count = std::fs::read_dir(db.backup_dir().join(&name))
+        .unwrap()
+        .count();
+    assert_eq!(members.len(), count, "{members:?}");
+    assert!(own.uploads().is_empty(), "{:?}", own.uploads());
+    expect(
+        kronic_s3(&db, &own, prefix).args(["backup", "verify", "--remote", &name]),
+        0,
+    );
 }
