@@ -129,11 +129,51 @@ impl S3 {
         loop {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             if text.contains("All enabled components are running") {
-                return;
+                break;
             }
             assert!(Instant::now() < deadline, "weed did not start:\n{text}");
             std::thread::sleep(Duration::from_millis(100));
         }
+        // Restarted over its old data, it answers 500 to reads for a few seconds more
+        // (the volume server finding its master again): wait until an object reads.
+        let Some(first) = self.any_key() else {
+            return;
+        };
+        loop {
+            let read = self
+                .aws_cmd(&["s3", "cp", &format!("s3://{}/{first}", self.bucket), "-"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            if read.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "weed serves no object after a restart"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Some key in the bucket, if it holds any.
+    fn any_key(&self) -> Option<String> {
+        let out = self
+            .aws_cmd(&[
+                "s3api",
+                "list-objects-v2",
+                "--bucket",
+                &self.bucket,
+                "--max-items",
+                "1",
+                "--output",
+                "json",
+            ])
+            .output()
+            .ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        v["Contents"][0]["Key"].as_str().map(str::to_string)
     }
 
     /// SIGKILL: the server vanishes mid-request.
