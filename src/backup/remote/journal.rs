@@ -16,7 +16,7 @@ use object_store::{MultipartId, ObjectStoreExt};
 use super::{Remote, first_line};
 use crate::backup::repository;
 
-/// Where uploads that could not be aborted are written down, in the backup folder.
+/// Where every upload is written down until its backup is whole, in the backup folder.
 const JOURNAL: &str = ".kronic-unfinished-uploads";
 
 /// The upload id written for a completed object to delete.
