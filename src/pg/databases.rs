@@ -93,8 +93,9 @@ pub async fn drop_database(target: &DbConfig) -> Result<()> {
 /// database that only looks like one is never touched), with nobody connected, and
 /// whose run's advisory lock `(key, pid)` nobody holds (a running one holds it from
 /// before its database exists until it is dropped, so a database just made and not yet
-/// connected to is not taken for abandoned). Best effort; `live` is any connection to
-/// the server.
+/// connected to is not taken for abandoned). Best effort; `live` is a connection to the
+/// database every run takes that lock on (advisory locks belong to one database): the
+/// maintenance database.
 pub async fn drop_abandoned(
     live: &tokio_postgres::Client,
     db: &DbConfig,

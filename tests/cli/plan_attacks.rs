@@ -406,8 +406,9 @@ fn an_abandoned_plan_database_is_dropped() {
             ))
             .unwrap();
     }
-    // 999997 is a plan that is running: it holds its lock, before it has connected.
-    let mut running = db.client();
+    // 999997 is a plan that is running: it holds its lock, before it has connected; on
+    // the maintenance database, where plans against any database look for it.
+    let mut running = db.server.connect("postgres");
     running
         .query(
             "SELECT pg_advisory_lock($1, 999997)",

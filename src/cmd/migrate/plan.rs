@@ -31,17 +31,20 @@ pub async fn plan(
     let planned = match pending.is_empty() {
         true => Plan::default(),
         false => {
-            // Held from before the scratch database exists until this session ends: a
+            // Held from before the scratch database exists until it is dropped: a
             // concurrent plan's sweep leaves a database it has not connected to yet.
+            // Advisory locks belong to a database: this one is held and looked for on
+            // the maintenance database, where plans against every database meet.
+            let maint = db::connect(&db.with_dbname("postgres")).await?;
             let pid = std::process::id() as i32;
             db::query(
-                client,
+                &maint,
                 "SELECT pg_advisory_lock($1, $2)",
                 &[&lock_keys::PLAN_SCRATCH, &pid],
             )
             .await?;
             databases::drop_abandoned(
-                client,
+                &maint,
                 db,
                 plan::DATABASE_PREFIX,
                 plan::SCRATCH_MARK,
@@ -55,6 +58,7 @@ pub async fn plan(
             if let Err(e) = databases::drop_database(&scratch).await {
                 tracing::warn!("{e:#}; the next plan drops it");
             }
+            drop(maint);
             measured?
         }
     };
