@@ -941,13 +941,28 @@ fn a_restore_from_the_bucket_resumes_a_broken_download() {
 
 /// kronic `args` through `proxy`, sent SIGTERM while the proxy holds a request back.
 fn signalled(db: &TestDb, s3: &S3, proxy: &DelayProxy, args: &[&str]) -> std::process::Output {
+    let out = sent_while_held(db, s3, proxy, &db.name, args, "-TERM");
+    assert_interrupted(&out);
+    out
+}
+
+/// kronic `args` with the remote `prefix` through `proxy`, sent `signal` while the proxy
+/// holds a request back.
+fn sent_while_held(
+    db: &TestDb,
+    s3: &S3,
+    proxy: &DelayProxy,
+    prefix: &str,
+    args: &[&str],
+    signal: &str,
+) -> std::process::Output {
     let mut cmd = db.kronic_std();
     for (k, v) in s3.vars() {
         cmd.env(k, v);
     }
     let child = cmd
         .env("AWS_ENDPOINT_URL", proxy.endpoint())
-        .env("KRONIC_BACKUP_REMOTE", s3.url(&db.name))
+        .env("KRONIC_BACKUP_REMOTE", s3.url(prefix))
         .env("KRONIC_REMOTE_TIMEOUT", "20")
         .args(args)
         .stdout(std::process::Stdio::piped())
@@ -955,9 +970,7 @@ fn signalled(db: &TestDb, s3: &S3, proxy: &DelayProxy, args: &[&str]) -> std::pr
         .spawn()
         .unwrap();
     proxy.wait_held();
-    let out = signal_and_wait(child, "-TERM");
-    assert_interrupted(&out);
-    out
+    signal_and_wait(child, signal)
 }
 
 /// The steps a signal cannot cut short: the upload being created (before pg_dump) and
@@ -1113,20 +1126,7 @@ fn a_kill_9_mid_upload_is_aborted_by_the_next_run() {
         |c| c.starts_with(b"PUT ") && holds(c, b"?partNumber="),
         Duration::from_secs(30),
     );
-    let mut cmd = db.kronic_std();
-    for (k, v) in s3.vars() {
-        cmd.env(k, v);
-    }
-    let child = cmd
-        .env("AWS_ENDPOINT_URL", uploading.endpoint())
-        .env("KRONIC_BACKUP_REMOTE", s3.url(&prefix))
-        .arg("backup")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    uploading.wait_held();
-    let out = signal_and_wait(child, "-KILL");
+    let out = sent_while_held(&db, s3, &uploading, &prefix, &["backup"], "-KILL");
     assert_eq!(
         std::os::unix::process::ExitStatusExt::signal(&out.status),
         Some(9)
