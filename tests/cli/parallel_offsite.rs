@@ -156,6 +156,8 @@ fn offsite_round_trip(server: &'static Server) {
     let local = src.backup_dir().join(&name);
     let (members, manifest) = offsite(s3, &src.name, &name);
     assert!(manifest);
+    // Every member was written down before it went up, and struck out with the manifest.
+    assert!(!src.backup_dir().join(crate::remote::JOURNAL).exists());
     let mut files: Vec<String> = std::fs::read_dir(&local)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -542,7 +544,7 @@ fn journaled_members_go_unless_their_backup_is_whole() {
     }
     s3.put(&format!("{prefix}/{whole}.manifest.json"), b"{}");
     std::fs::create_dir_all(db.backup_dir()).unwrap();
-    let journal = db.backup_dir().join(".kronic-unfinished-uploads");
+    let journal = db.backup_dir().join(crate::remote::JOURNAL);
     write_file(
         &journal,
         &format!("{prefix}/{failed}/{member}\t-\n{prefix}/{whole}/{member}\t-\n"),
@@ -573,7 +575,7 @@ fn a_kill_9_half_way_offsite_is_cleaned_by_the_next_run() {
         !left.iter().any(|k| k.ends_with(".manifest.json")),
         "{left:?}"
     );
-    let journal = db.backup_dir().join(".kronic-unfinished-uploads");
+    let journal = db.backup_dir().join(crate::remote::JOURNAL);
     assert!(
         journal.exists(),
         "nothing was written down before the uploads"

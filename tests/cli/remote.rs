@@ -25,7 +25,11 @@ crate::register!(
     downloads_go_through_the_configured_proxy,
     a_completion_whose_answer_never_comes_leaves_no_object,
     a_kill_9_mid_upload_is_aborted_by_the_next_run,
+    an_unwritable_journal_keeps_the_local_backup_and_uploads_nothing,
 );
+
+/// The backup folder's journal of unfinished uploads.
+pub(crate) const JOURNAL: &str = ".kronic-unfinished-uploads";
 
 /// kronic for `db`, with the shared server's credentials and `prefix` as the remote.
 pub(crate) fn kronic_s3(db: &TestDb, s3: &S3, prefix: &str) -> assert_cmd::Command {
@@ -64,6 +68,8 @@ fn a_backup_lands_in_the_bucket_with_its_digest() {
     assert_no_aws_secret(s3, &out);
     let name = only_backup(&db.backup_dir());
     assert!(name.ends_with(".sql.zst"), "{name}");
+    // Written down before its first part, struck out once whole: nothing left to clean.
+    assert!(!db.backup_dir().join(JOURNAL).exists());
     assert!(
         out.stdout.contains(&format!(
             "Offsite copy completed: {}/{name}",
@@ -317,7 +323,7 @@ fn the_server_killed_mid_upload_keeps_the_local_backup_and_leaves_no_upload() {
     );
     let local = std::fs::read(db.backup_dir().join(&name)).unwrap();
     assert_eq!(s3.get(&format!("{prefix}/{name}")), local);
-    assert!(!db.backup_dir().join(".kronic-unfinished-uploads").exists());
+    assert!(!db.backup_dir().join(JOURNAL).exists());
 
     // Every signal mid-upload: the upload is aborted, nothing appears, nothing is left.
     for signal in ["-TERM", "-INT", "-HUP", "-QUIT"] {
@@ -679,7 +685,7 @@ fn a_planted_journal_aborts_nobody_elses_upload() {
     }
     std::fs::create_dir_all(db.backup_dir()).unwrap();
     cluster::set_mode(&db.backup_dir(), 0o700);
-    let planted = db.backup_dir().join(".kronic-unfinished-uploads");
+    let planted = db.backup_dir().join(JOURNAL);
     std::fs::write(&planted, &journal).unwrap();
 
     expect(kronic_s3(&db, s3, p).arg("backup"), 0);
@@ -1137,5 +1143,37 @@ fn a_kill_9_mid_upload_is_aborted_by_the_next_run() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_stderr(&out, "aborted the unfinished upload of");
     assert_eq!(mine(s3), Vec::<String>::new(), "the upload is left");
-    assert!(!db.backup_dir().join(".kronic-unfinished-uploads").exists());
+    assert!(!db.backup_dir().join(JOURNAL).exists());
+}
+
+/// An upload nobody could clean up after a kill is not started: when the journal cannot
+/// be written (here a folder stands in its place), the offsite copy fails naming it
+/// (exit 3), the local backup is kept whole, and no upload is left in the bucket.
+fn an_unwritable_journal_keeps_the_local_backup_and_uploads_nothing() {
+    let db = TestDb::populated();
+    let s3 = s3::shared();
+    let prefix = format!("{}-nojournal", db.name);
+    std::fs::create_dir_all(db.backup_dir().join(JOURNAL)).unwrap();
+    let out = run(kronic_s3(&db, s3, &prefix).arg("backup"));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let name = only_backup(&db.backup_dir());
+    assert_stderr(
+        &out,
+        &format!("local backup kept: {name}; offsite copy failed: "),
+    );
+    assert_stderr(&out, JOURNAL);
+    let errors = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("kronic: error:"));
+    assert_eq!(errors.count(), 1, "{}", out.stderr);
+    expect(db.kronic().args(["backup", "verify", "--latest"]), 0);
+    assert!(s3.objects(&prefix).is_empty());
+    assert!(
+        s3.uploads()
+            .iter()
+            .all(|k| !k.starts_with(&format!("{prefix}/"))),
+        "{:?}",
+        s3.uploads()
+    );
 }
