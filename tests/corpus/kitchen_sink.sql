@@ -46,6 +46,36 @@ ALTER SEQUENCE billing.invoice_no OWNED BY billing.invoices.no;
 CREATE TABLE "ünïcødé"."tæble with spaces" ("ключ" text PRIMARY KEY, "值" int);
 CREATE UNLOGGED TABLE public.sessions (token text PRIMARY KEY, seen timestamptz);
 
+-- Keys in every shape (a parallel restore builds the simplest as unique indexes and
+-- attaches them): covering, with storage options, deferrable, NULLS NOT DISTINCT,
+-- referenced by a foreign key, and on a partitioned table and its partitions.
+CREATE TABLE public.key_shapes (
+    a int NOT NULL,
+    b text NOT NULL,
+    c int,
+    d int,
+    CONSTRAINT key_shapes_pkey PRIMARY KEY (a) INCLUDE (c) WITH (fillfactor = 80),
+    CONSTRAINT key_shapes_b_key UNIQUE (b) DEFERRABLE,
+    CONSTRAINT key_shapes_c_key UNIQUE NULLS NOT DISTINCT (c),
+    CONSTRAINT "Key Shapes cd" UNIQUE (c, d)
+);
+CREATE TABLE public.key_refs (
+    id int PRIMARY KEY,
+    c int,
+    d int,
+    FOREIGN KEY (c, d) REFERENCES public.key_shapes (c, d)
+);
+CREATE TABLE billing.ledger (
+    id     bigint NOT NULL,
+    booked date NOT NULL,
+    amount int,
+    PRIMARY KEY (id, booked)
+) PARTITION BY RANGE (booked);
+CREATE TABLE billing.ledger_2025 PARTITION OF billing.ledger
+    FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE billing.ledger_2026 PARTITION OF billing.ledger
+    FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+
 -- Partitioned, with a default partition.
 CREATE TABLE billing.events (
     at   timestamptz NOT NULL,
@@ -127,6 +157,9 @@ SELECT 1 + i % 200, (ARRAY['draft', 'open', 'paid']::billing.status[])[1 + i % 3
 FROM generate_series(1, 300) i;
 INSERT INTO "ünïcødé"."tæble with spaces" VALUES ('ключ', 1), ('鍵', 2), ('🔑', 3);
 INSERT INTO public.sessions VALUES ('abc', now());
+INSERT INTO public.key_shapes SELECT g, 'b' || g, g, g % 3 FROM generate_series(1, 50) g;
+INSERT INTO public.key_refs SELECT g, g, g % 3 FROM generate_series(1, 20) g;
+INSERT INTO billing.ledger SELECT g, date '2025-06-01' + g * 3, g FROM generate_series(1, 150) g;
 INSERT INTO billing.events
 SELECT '2024-06-01'::timestamptz + make_interval(days => i * 5), 'kind' || (i % 4),
        jsonb_build_object('i', i, 's', E'a "quote" and \\ back')

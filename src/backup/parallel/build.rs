@@ -8,7 +8,7 @@
 //! size, digest and rows. Nothing here is atomic: the caller builds into a scratch
 //! database and swaps it in only once everything is loaded and checked.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Read;
 use std::sync::Mutex;
 
@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures_util::SinkExt;
 use tokio_postgres::Client;
 
-use super::post::{Post, clone_steps, post_data, run_steps};
+use super::post::{KeyJob, Post, clone_steps, key_jobs, post_data, run_steps};
 use super::{Kind, Member};
 use crate::backup::dump::Step;
 use crate::backup::manifest::Manifest;
@@ -64,6 +64,14 @@ pub async fn build(
     // Only between tables whose rows are all table members: a table filled by the other
     // data (an extension's configuration table) gets its rows after this phase.
     let tables: HashSet<String> = data.iter().map(table_of).collect();
+    // A loaded table's index builds run side by side (`key_jobs`).
+    let early = early
+        .into_iter()
+        .flat_map(|(t, steps)| {
+            let whole = !tables.contains(&t);
+            key_jobs(t, steps, whole)
+        })
+        .collect();
     let (foreign, later): (Vec<_>, Vec<_>) = post
         .leading_foreign_keys()
         .into_iter()
@@ -122,16 +130,18 @@ async fn apply_in_transaction(client: &Client, steps: Vec<Step>, m: &Manifest) -
 }
 
 /// What the loading connections share: the data members left to load, how many of each
-/// table's are not loaded yet, the key groups waiting for their table, and the foreign
+/// table's are not loaded yet, the key jobs waiting for their table, and the foreign
 /// keys waiting for both of theirs (loaded, keys built, and no other foreign key on
 /// either running: adding one locks both tables against each other).
 struct Board {
     data: VecDeque<Member>,
     /// Data members queued or loading, by table (`schema.table`, unquoted).
     unloaded: HashMap<String, usize>,
-    keys: Vec<(String, Vec<Step>)>,
-    /// Key groups queued or running, by table.
+    keys: Vec<KeyJob>,
+    /// Key jobs queued or running, by table.
     keying: HashMap<String, usize>,
+    /// Key jobs queued or running that a table's last job waits for, by table.
+    building: HashMap<String, usize>,
     /// Foreign keys: the table, the one it references, the statement.
     foreign: Vec<(String, String, Step)>,
     /// Tables a running foreign key holds.
@@ -143,7 +153,7 @@ struct Board {
 /// What a loading connection does next.
 enum Job {
     Load(Member),
-    Keys(String, Vec<Step>),
+    Keys(KeyJob),
     Foreign(String, String, Step),
     /// Work is left whose tables are still loading or keyed elsewhere.
     Wait,
@@ -153,19 +163,26 @@ enum Job {
 impl Board {
     fn new(
         data: VecDeque<Member>,
-        keys: BTreeMap<String, Vec<Step>>,
+        keys: Vec<KeyJob>,
         foreign: Vec<(String, String, Step)>,
     ) -> Board {
         let mut unloaded = HashMap::new();
         for member in &data {
             *unloaded.entry(table_of(member)).or_default() += 1;
         }
-        let keying = keys.keys().map(|t| (t.clone(), 1)).collect();
+        let (mut keying, mut building) = (HashMap::new(), HashMap::new());
+        for job in &keys {
+            *keying.entry(job.table.clone()).or_default() += 1;
+            if !job.last {
+                *building.entry(job.table.clone()).or_default() += 1;
+            }
+        }
         Board {
             data,
             unloaded,
-            keys: keys.into_iter().collect(),
+            keys,
             keying,
+            building,
             foreign,
             held: HashSet::new(),
             loading: HashMap::new(),
@@ -181,8 +198,8 @@ impl Board {
         }
     }
 
-    /// `table`'s keys are built (and its rows in). A table without a key group waits
-    /// for every key group when it has no member either.
+    /// `table`'s keys are built (and its rows in). A table without key jobs waits for
+    /// every key job when it has no member either.
     fn keyed(&self, table: &str) -> bool {
         self.loaded_table(table)
             && match self.keying.get(table) {
@@ -193,8 +210,8 @@ impl Board {
     }
 
     /// Rows first (they keep every connection busy), of a table nobody else is filling;
-    /// then a key group whose table is loaded; then any rows; then a foreign key whose
-    /// two tables are keyed and free.
+    /// then a key job whose table is loaded (a last one once the table's builds are
+    /// done); then any rows; then a foreign key whose two tables are keyed and free.
     fn next(&mut self) -> Job {
         // Two connections filling one table contend for its extension lock: another
         // table's rows first, then ready keys, and only then a second hand on a table
@@ -206,9 +223,12 @@ impl Board {
         if let Some(member) = elsewhere.and_then(|i| self.data.remove(i)) {
             return self.load(member);
         }
-        if let Some(i) = self.keys.iter().position(|(t, _)| self.loaded_table(t)) {
-            let (table, steps) = self.keys.swap_remove(i);
-            return Job::Keys(table, steps);
+        let ready = self.keys.iter().position(|job| {
+            self.loaded_table(&job.table)
+                && (!job.last || self.building.get(&job.table).is_none_or(|n| *n == 0))
+        });
+        if let Some(i) = ready {
+            return Job::Keys(self.keys.remove(i));
         }
         if let Some(member) = self.data.pop_front() {
             return self.load(member);
@@ -243,8 +263,11 @@ impl Board {
         }
     }
 
-    fn keys_built(&mut self, table: &str) {
-        if let Some(n) = self.keying.get_mut(table) {
+    fn keys_built(&mut self, job: &KeyJob) {
+        if let Some(n) = self.keying.get_mut(&job.table) {
+            *n -= 1;
+        }
+        if let (false, Some(n)) = (job.last, self.building.get_mut(&job.table)) {
             *n -= 1;
         }
     }
@@ -290,13 +313,13 @@ async fn load_worker(
                 rows += load_member(&client, members, &member).await?;
                 board.lock().expect("the loading board").loaded(&member);
             }
-            Job::Keys(table, steps) => {
+            Job::Keys(mut job) => {
                 if !set {
                     run_steps(&client, clone_steps(settings), m).await?;
                     set = true;
                 }
-                run_steps(&client, steps, m).await?;
-                board.lock().expect("the loading board").keys_built(&table);
+                run_steps(&client, std::mem::take(&mut job.steps), m).await?;
+                board.lock().expect("the loading board").keys_built(&job);
             }
             Job::Foreign(table, referenced, step) => {
                 if !set {
@@ -509,14 +532,60 @@ mod tests {
         }
     }
 
+    fn index(table: &str, last: bool) -> KeyJob {
+        KeyJob {
+            table: table.into(),
+            steps: vec![run("CREATE INDEX i ON t (x)")],
+            last,
+        }
+    }
+
+    /// A table's index builds go to every connection at once; its last job (the
+    /// attaches, whatever locks the table whole) only once they are all built, and the
+    /// table counts as keyed only after it.
+    #[test]
+    fn the_board_gives_a_tables_last_key_job_after_its_builds() {
+        let keys = vec![
+            index("public.a", false),
+            index("public.a", false),
+            index("public.a", true),
+        ];
+        let foreign = vec![(
+            "public.b".to_string(),
+            "public.a".to_string(),
+            fk("public.b", "public.a"),
+        )];
+        let members = vec![data("a"), data("b")];
+        let mut board = Board::new(VecDeque::from(members.clone()), keys, foreign);
+        for m in &members {
+            assert!(matches!(board.next(), Job::Load(_)));
+            board.loaded(m);
+        }
+        let (Job::Keys(one), Job::Keys(two)) = (board.next(), board.next()) else {
+            panic!("both builds at once")
+        };
+        assert!(!one.last && !two.last);
+        assert!(matches!(board.next(), Job::Wait), "a build is running");
+        board.keys_built(&one);
+        assert!(matches!(board.next(), Job::Wait), "a build is running");
+        board.keys_built(&two);
+        let Job::Keys(last) = board.next() else {
+            panic!("the last job once both are built")
+        };
+        assert!(last.last);
+        assert!(matches!(board.next(), Job::Wait), "a is not keyed yet");
+        board.keys_built(&last);
+        assert!(matches!(board.next(), Job::Foreign(..)));
+    }
+
     /// Rows first; then a table's keys once its members are loaded; a table without
     /// members of its own waits for every member; then done.
     #[test]
     fn the_board_gives_keys_only_for_loaded_tables() {
-        let mut keys = BTreeMap::new();
-        for t in ["public.a", "public.b", "public.parent"] {
-            keys.insert(t.to_string(), vec![run("CREATE INDEX i ON t (x)")]);
-        }
+        let keys = ["public.a", "public.b", "public.parent"]
+            .iter()
+            .map(|t| index(t, false))
+            .collect();
         let mut board = Board::new(
             VecDeque::from(vec![data("a"), data("b"), data("b")]),
             keys,
@@ -548,8 +617,7 @@ mod tests {
     /// on them.
     #[test]
     fn the_board_gives_a_foreign_key_once_both_tables_are_keyed() {
-        let mut keys = BTreeMap::new();
-        keys.insert("public.a".to_string(), vec![run("CREATE INDEX i ON t (x)")]);
+        let keys = vec![index("public.a", false)];
         let foreign = vec![
             (
                 "public.b".to_string(),
@@ -572,14 +640,14 @@ mod tests {
         }
         assert!(matches!(board.next(), Job::Wait), "a is still loading");
         board.loaded(&members[0]);
-        let Job::Keys(table, _) = board.next() else {
+        let Job::Keys(job) = board.next() else {
             panic!("a's keys come next")
         };
         assert!(
             matches!(board.next(), Job::Wait),
             "a's keys are being built"
         );
-        board.keys_built(&table);
+        board.keys_built(&job);
         let Job::Foreign(t, r, _) = board.next() else {
             panic!("a foreign key comes next")
         };
@@ -594,7 +662,7 @@ mod tests {
     #[test]
     fn the_board_spreads_connections_over_tables() {
         let members = VecDeque::from(vec![data("big"), data("big"), data("small")]);
-        let mut board = Board::new(members, BTreeMap::new(), Vec::new());
+        let mut board = Board::new(members, Vec::new(), Vec::new());
         let mut tables = Vec::new();
         for _ in 0..3 {
             let Job::Load(m) = board.next() else {

@@ -83,6 +83,144 @@ fn part(sql: &str) -> Part {
     }
 }
 
+/// A share of one table's leading keys and indexes, for the loading connections.
+pub(super) struct KeyJob {
+    pub(super) table: String,
+    pub(super) steps: Vec<Step>,
+    /// Runs once the table's other jobs (its index builds) are done: it needs the table
+    /// to itself.
+    pub(super) last: bool,
+}
+
+/// One table's leading keys and indexes as jobs: each index build its own (builds
+/// share the table's lock and run side by side), a simple primary or unique key built
+/// as a unique index among them and attached in the last job, with every statement
+/// that locks the table whole, in dump order. `whole` keeps them one job (a table
+/// whose rows are not its own members': a partitioned parent).
+pub(super) fn key_jobs(table: String, steps: Vec<Step>, whole: bool) -> Vec<KeyJob> {
+    if whole {
+        return vec![KeyJob {
+            table,
+            steps,
+            last: false,
+        }];
+    }
+    let mut jobs = Vec::new();
+    let mut last = Vec::new();
+    for step in steps {
+        let Step::Run { line, sql, phase } = &step else {
+            last.push(step);
+            continue;
+        };
+        let toks = crate::sql::words::tokens(sql);
+        let w = |i: usize| crate::sql::words::word(toks.get(i));
+        let build = |sql: String, phase: Option<String>| KeyJob {
+            table: table.clone(),
+            steps: vec![Step::Run {
+                line: *line,
+                sql,
+                phase,
+            }],
+            last: false,
+        };
+        if w(0) == "CREATE" && (w(1) == "INDEX" || (w(1) == "UNIQUE" && w(2) == "INDEX")) {
+            jobs.push(build(sql.clone(), phase.clone()));
+        } else if let Some((index, attach)) = split_key(sql) {
+            jobs.push(build(index, phase.clone()));
+            last.push(Step::Run {
+                line: *line,
+                sql: attach,
+                phase: None,
+            });
+        } else {
+            last.push(step);
+        }
+    }
+    if !last.is_empty() {
+        jobs.push(KeyJob {
+            table,
+            steps: last,
+            last: true,
+        });
+    }
+    jobs
+}
+
+/// A primary or unique key in its simplest form (`ALTER TABLE ONLY t ADD CONSTRAINT c
+/// PRIMARY KEY (a, b)`) as the two statements that make the same constraint: the
+/// unique index build, which other index builds of the table run beside (pg_restore
+/// builds every key with the table locked whole), and the attach, a catalog change.
+/// None for any other form (INCLUDE, WITH, DEFERRABLE, NULLS NOT DISTINCT, a
+/// tablespace): those run as written. kronic writes both from the names of a statement
+/// the allow-list passed, every name quoted.
+pub(super) fn split_key(sql: &str) -> Option<(String, String)> {
+    use crate::sql::words::{Tok, tokens};
+    let mut toks = tokens(sql);
+    if toks.last() == Some(&Tok::Punct(';')) {
+        toks.pop();
+    }
+    let mut at = 0;
+    let mut keyword = |w: &str| {
+        let ok = toks.get(at) == Some(&Tok::Word(w.into()));
+        at += usize::from(ok);
+        ok
+    };
+    if !(keyword("ALTER") && keyword("TABLE") && keyword("ONLY")) {
+        return None;
+    }
+    let ident = |t: Option<&Tok>| match t {
+        Some(Tok::Word(w)) => Some(db::quote_ident(&w.to_ascii_lowercase())),
+        Some(Tok::Quoted(q)) => Some(db::quote_ident(q)),
+        _ => None,
+    };
+    let mut table = vec![ident(toks.get(at))?];
+    at += 1;
+    while toks.get(at) == Some(&Tok::Punct('.')) {
+        table.push(ident(toks.get(at + 1))?);
+        at += 2;
+    }
+    let table = table.join(".");
+    let mut keyword = |w: &str| {
+        let ok = toks.get(at) == Some(&Tok::Word(w.into()));
+        at += usize::from(ok);
+        ok
+    };
+    if !(keyword("ADD") && keyword("CONSTRAINT")) {
+        return None;
+    }
+    let name = ident(toks.get(at))?;
+    at += 1;
+    let kind = match (
+        crate::sql::words::word(toks.get(at)),
+        crate::sql::words::word(toks.get(at + 1)),
+    ) {
+        ("PRIMARY", "KEY") => "PRIMARY KEY",
+        ("UNIQUE", _) => "UNIQUE",
+        _ => return None,
+    };
+    at += if kind == "UNIQUE" { 1 } else { 2 };
+    if toks.get(at) != Some(&Tok::Punct('(')) {
+        return None;
+    }
+    let mut columns = Vec::new();
+    loop {
+        columns.push(ident(toks.get(at + 1))?);
+        at += 2;
+        match toks.get(at) {
+            Some(Tok::Punct(',')) => {}
+            Some(Tok::Punct(')')) if at + 1 == toks.len() => break,
+            _ => return None,
+        }
+    }
+    Some((
+        format!(
+            "CREATE UNIQUE INDEX {name} ON ONLY {table} USING btree ({});",
+            columns.join(", ")
+        ),
+        format!("ALTER TABLE ONLY {table} ADD CONSTRAINT {name} {kind} USING INDEX {name};"),
+    ))
+}
+
 /// The post-data as it runs: the session settings (on every connection), then each
 /// statement in dump order with what it is: a key (`Some(false)`) or foreign key
 /// (`Some(true)`) of a table, a comment, or anything else.
@@ -326,6 +464,84 @@ pub(super) mod tests {
             .as_deref(),
             Some("s.Q")
         );
+    }
+
+    /// The simplest primary and unique keys become a unique index and its attach, every
+    /// name quoted; any other form is left as written.
+    #[test]
+    fn simple_keys_split_into_an_index_and_its_attach() {
+        let (index, attach) = split_key(
+            "ALTER TABLE ONLY public.\"Order Items\" ADD CONSTRAINT \"Order Items_pkey\" PRIMARY KEY (id, \"Line\");",
+        )
+        .unwrap();
+        assert_eq!(
+            index,
+            "CREATE UNIQUE INDEX \"Order Items_pkey\" ON ONLY \"public\".\"Order Items\" USING btree (\"id\", \"Line\");"
+        );
+        assert_eq!(
+            attach,
+            "ALTER TABLE ONLY \"public\".\"Order Items\" ADD CONSTRAINT \"Order Items_pkey\" PRIMARY KEY USING INDEX \"Order Items_pkey\";"
+        );
+        let (_, attach) =
+            split_key("ALTER TABLE ONLY s.t ADD CONSTRAINT t_x_key UNIQUE (x);").unwrap();
+        assert!(attach.ends_with("ADD CONSTRAINT \"t_x_key\" UNIQUE USING INDEX \"t_x_key\";"));
+        for kept in [
+            "ALTER TABLE ONLY s.t ADD CONSTRAINT k UNIQUE NULLS NOT DISTINCT (x);",
+            "ALTER TABLE ONLY s.t ADD CONSTRAINT k PRIMARY KEY (x) INCLUDE (y);",
+            "ALTER TABLE ONLY s.t ADD CONSTRAINT k PRIMARY KEY (x) WITH (fillfactor='70');",
+            "ALTER TABLE ONLY s.t ADD CONSTRAINT k UNIQUE (x) DEFERRABLE INITIALLY DEFERRED;",
+            "ALTER TABLE ONLY s.t ADD CONSTRAINT k PRIMARY KEY (x) USING INDEX TABLESPACE ts;",
+            "ALTER TABLE ONLY s.t ADD CONSTRAINT k PRIMARY KEY (x, y WITHOUT OVERLAPS);",
+            "ALTER TABLE ONLY s.t ADD CONSTRAINT k EXCLUDE USING gist (r WITH &&);",
+            "ALTER TABLE ONLY s.t ADD CONSTRAINT k CHECK (x > 0);",
+            "ALTER TABLE s.t ADD CONSTRAINT k PRIMARY KEY (x);",
+            "ALTER TABLE ONLY s.t ADD CONSTRAINT k PRIMARY KEY ((x));",
+        ] {
+            assert_eq!(split_key(kept), None, "{kept}");
+        }
+    }
+
+    /// Index builds are jobs of their own, a split key's build among them; the
+    /// attaches and what locks the table whole are the last job, in dump order.
+    #[test]
+    fn a_tables_keys_become_builds_and_a_last_job() {
+        let jobs = key_jobs(
+            "s.t".into(),
+            vec![
+                run("ALTER TABLE ONLY s.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);"),
+                run("ALTER TABLE ONLY s.t ADD CONSTRAINT t_ex EXCLUDE USING gist (r WITH &&);"),
+                run("CREATE INDEX t_x ON s.t USING btree (x);"),
+            ],
+            false,
+        );
+        let sql = |j: &KeyJob| -> Vec<String> {
+            j.steps
+                .iter()
+                .map(|s| match s {
+                    Step::Run { sql, .. } => sql.clone(),
+                    _ => unreachable!(),
+                })
+                .collect()
+        };
+        assert_eq!(jobs.len(), 3);
+        assert!(sql(&jobs[0])[0].starts_with("CREATE UNIQUE INDEX \"t_pkey\""));
+        assert_eq!(
+            sql(&jobs[1]),
+            vec!["CREATE INDEX t_x ON s.t USING btree (x);"]
+        );
+        assert!(jobs[2].last);
+        let last = sql(&jobs[2]);
+        assert!(last[0].contains("PRIMARY KEY USING INDEX"));
+        assert!(last[1].contains("EXCLUDE"));
+        let whole = key_jobs(
+            "s.p".into(),
+            vec![run(
+                "ALTER TABLE ONLY s.p ADD CONSTRAINT p_pkey PRIMARY KEY (id);",
+            )],
+            true,
+        );
+        assert_eq!(whole.len(), 1);
+        assert!(sql(&whole[0])[0].contains("PRIMARY KEY (id)"));
     }
 
     /// The keys before the first other statement go early, by table; their comments and
