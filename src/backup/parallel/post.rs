@@ -160,12 +160,15 @@ pub(super) fn split_key(sql: &str) -> Option<(String, String)> {
         toks.pop();
     }
     let mut at = 0;
-    let mut keyword = |w: &str| {
-        let ok = toks.get(at) == Some(&Tok::Word(w.into()));
-        at += usize::from(ok);
+    let keyword = |at: &mut usize, w: &str| {
+        let ok = toks.get(*at) == Some(&Tok::Word(w.into()));
+        *at += usize::from(ok);
         ok
     };
-    if !(keyword("ALTER") && keyword("TABLE") && keyword("ONLY")) {
+    if !["ALTER", "TABLE", "ONLY"]
+        .iter()
+        .all(|w| keyword(&mut at, w))
+    {
         return None;
     }
     let ident = |t: Option<&Tok>| match t {
@@ -180,12 +183,7 @@ pub(super) fn split_key(sql: &str) -> Option<(String, String)> {
         at += 2;
     }
     let table = table.join(".");
-    let mut keyword = |w: &str| {
-        let ok = toks.get(at) == Some(&Tok::Word(w.into()));
-        at += usize::from(ok);
-        ok
-    };
-    if !(keyword("ADD") && keyword("CONSTRAINT")) {
+    if !["ADD", "CONSTRAINT"].iter().all(|w| keyword(&mut at, w)) {
         return None;
     }
     let name = ident(toks.get(at))?;
@@ -485,6 +483,15 @@ pub(super) mod tests {
         let (_, attach) =
             split_key("ALTER TABLE ONLY s.t ADD CONSTRAINT t_x_key UNIQUE (x);").unwrap();
         assert!(attach.ends_with("ADD CONSTRAINT \"t_x_key\" UNIQUE USING INDEX \"t_x_key\";"));
+        // A crafted name stays one name, whatever it holds.
+        let (index, _) = split_key(
+            "ALTER TABLE ONLY s.t ADD CONSTRAINT \"k\"\"; DROP TABLE s.t; --\" PRIMARY KEY (U&\"\\0069d\");",
+        )
+        .unwrap();
+        assert_eq!(
+            index,
+            "CREATE UNIQUE INDEX \"k\"\"; DROP TABLE s.t; --\" ON ONLY \"s\".\"t\" USING btree (\"id\");"
+        );
         for kept in [
             "ALTER TABLE ONLY s.t ADD CONSTRAINT k UNIQUE NULLS NOT DISTINCT (x);",
             "ALTER TABLE ONLY s.t ADD CONSTRAINT k PRIMARY KEY (x) INCLUDE (y);",
