@@ -221,6 +221,72 @@ impl Stage for zstd::Encoder<'static, BufWriter<Output>> {
     fn abort(self) {}
 }
 
+/// zstd on one core (each of a parallel backup's streams): every 2 MiB run of input is
+/// compressed whole, as a frame of its own. libzstd's streaming mode keeps its window in
+/// a ring and spends about a fifth more CPU per byte on it (its `extDict` path, measured
+/// in docs/performance.md); a run compressed whole takes the contiguous path. Frames one
+/// after another are one zstd stream (RFC 8878, `zstd -dc` reads it), and a run is level
+/// 3's whole window, so the output is no larger.
+struct Frames {
+    z: zstd::bulk::Compressor<'static>,
+    run: Vec<u8>,
+    frame: Vec<u8>,
+    sink: BufWriter<Output>,
+    /// No frame yet: an empty input still ends as one (empty) frame.
+    none: bool,
+}
+
+const RUN: usize = 2 << 20;
+
+impl Frames {
+    fn new(sink: BufWriter<Output>, level: u32) -> io::Result<Frames> {
+        let mut z = zstd::bulk::Compressor::new(level as i32)?;
+        // Without the frame checksum a flipped bit can decode silently to other data.
+        z.include_checksum(true)?;
+        Ok(Frames {
+            z,
+            run: Vec::with_capacity(RUN),
+            frame: Vec::with_capacity(zstd::zstd_safe::compress_bound(RUN)),
+            sink,
+            none: true,
+        })
+    }
+
+    fn compress_run(&mut self) -> io::Result<()> {
+        self.frame.clear();
+        self.z.compress_to_buffer(&self.run, &mut self.frame)?;
+        self.run.clear();
+        self.none = false;
+        self.sink.write_all(&self.frame)
+    }
+}
+
+impl Write for Frames {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(RUN - self.run.len());
+        self.run.extend_from_slice(&buf[..n]);
+        if self.run.len() == RUN {
+            self.compress_run()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Stage for Frames {
+    fn end(mut self) -> io::Result<Output> {
+        if !self.run.is_empty() || self.none {
+            self.compress_run()?;
+        }
+        self.sink.into_inner().map_err(|e| e.into_error())
+    }
+
+    fn abort(self) {}
+}
+
 /// Compresses `input` into `output` on every core, then finishes the output. gzip is
 /// gzp's Mgzip (each 1 MiB block its own gzip member, compressed by libdeflate;
 /// concatenated members are one standard gzip file); zstd is libzstd's own workers.
@@ -257,11 +323,14 @@ pub fn compress_on(
                 .from_writer(sink);
             pump(input, gz, progress)
         }
+        Compression::Zstd if threads == 1 => pump(
+            input,
+            Frames::new(sink, level).map_err(Failure::Write)?,
+            progress,
+        ),
         Compression::Zstd => {
             let mut z = zstd::Encoder::new(sink, level as i32).map_err(Failure::Write)?;
-            if threads > 1 {
-                z.multithread(threads as u32).map_err(Failure::Write)?;
-            }
+            z.multithread(threads as u32).map_err(Failure::Write)?;
             // Without the frame checksum a flipped bit can decode silently to other data.
             z.include_checksum(true).map_err(Failure::Write)?;
             // 2 MiB jobs (libzstd's default at level 3 is 8 MiB): half the memory, and
@@ -313,5 +382,70 @@ fn gzp_io(e: GzpError) -> io::Error {
     match e {
         GzpError::Io(e) => e,
         e => io::Error::other(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Seek;
+
+    /// `input` through one core's zstd, in pieces of `piece` bytes: the stored bytes.
+    fn one_core(input: &[u8], piece: usize) -> Vec<u8> {
+        let file = tempfile::tempfile().unwrap();
+        let output = Output::Plain(Sink::new(Some(file.try_clone().unwrap()), None));
+        let mut progress = Progress::hidden();
+        let reader = Pieces(input, piece);
+        let flowed = compress_on(reader, output, Compression::Zstd, 3, 1, &mut progress).unwrap();
+        let mut stored = Vec::new();
+        let mut file = file;
+        file.rewind().unwrap();
+        file.read_to_end(&mut stored).unwrap();
+        assert_eq!(flowed.out_bytes, stored.len() as u64);
+        assert_eq!(flowed.sql_bytes, input.len() as u64);
+        stored
+    }
+
+    struct Pieces<'a>(&'a [u8], usize);
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(self.1).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn frames(mut stored: &[u8]) -> usize {
+        let mut n = 0;
+        while !stored.is_empty() {
+            let size = zstd::zstd_safe::find_frame_compressed_size(stored).unwrap();
+            stored = &stored[size..];
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn one_cores_zstd_is_a_frame_per_run_and_reads_back_whole() {
+        let rows: Vec<u8> = (0..250_000u32)
+            .flat_map(|i| format!("{i}\trow {}\t{}\n", i * 7, i % 13).into_bytes())
+            .collect();
+        assert!(rows.len() > 2 * RUN && rows.len() < 3 * RUN);
+        for piece in [1000, 256 << 10, RUN + 1] {
+            let stored = one_core(&rows, piece);
+            assert_eq!(frames(&stored), 3, "pieces of {piece}");
+            assert_eq!(zstd::decode_all(stored.as_slice()).unwrap(), rows);
+        }
+        // Nothing in: still one (empty) frame, as `zstd -dc` expects a zstd file to be.
+        let stored = one_core(b"", 10);
+        assert_eq!(frames(&stored), 1);
+        assert!(zstd::decode_all(stored.as_slice()).unwrap().is_empty());
+        // A flipped bit is caught by a frame's checksum.
+        let mut stored = one_core(&rows, 4096);
+        let at = stored.len() / 2;
+        stored[at] ^= 1;
+        assert!(zstd::decode_all(stored.as_slice()).is_err());
     }
 }

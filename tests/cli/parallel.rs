@@ -26,6 +26,7 @@ crate::register!(
     restore_table_restores_that_table_and_nothing_else,
     a_killed_runs_temporary_folder_goes_and_nothing_else,
     encrypted_and_signed_parallel_backups,
+    a_parallel_backup_restores_by_hand_as_its_format_page_says,
     a_database_named_like_a_scratch_one_is_never_dropped,
     restore_table_waits_for_an_application_lock_then_gives_up,
 );
@@ -119,6 +120,17 @@ fn round_trip(server: &'static Server) {
             .filter(|m| m["kind"] == "data")
             .count();
         assert!(data > 5, "{what}: {data} data members");
+        // The SQL it counts is every member's, decompressed.
+        let sql_bytes: u64 = manifest["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let file = std::fs::File::open(backup.join(m["file"].as_str().unwrap())).unwrap();
+                std::io::copy(&mut zstd::Decoder::new(file).unwrap(), &mut std::io::sink()).unwrap()
+            })
+            .sum();
+        assert_eq!(manifest["sql_bytes"], sql_bytes, "{what}");
         expect(src.kronic().args(["backup", "verify"]).arg(&backup), 0);
         let listed = expect(src.kronic().args(["backup", "list"]), 0);
         assert!(listed.all().contains(".dir"), "{what}: {}", listed.all());
@@ -1012,4 +1024,75 @@ fn restore_table_waits_for_an_application_lock_then_gives_up() {
     assert_stderr(&out, "the tables are unchanged");
     tx.rollback().unwrap();
     assert_eq!(snapshot(&src), before);
+}
+
+/// docs/parallel-backups.md's "Restoring one by hand", run as written (only the backup's
+/// name, the key file and the database filled in) with the age, zstd, jq and psql
+/// command-line tools: an encrypted backup whose biggest member is several zstd frames
+/// comes back equal to its source.
+fn a_parallel_backup_restores_by_hand_as_its_format_page_says() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    // About 4 MiB of rows: kronic compresses a member 2 MiB at a time, a frame each.
+    src.client()
+        .batch_execute(&format!(
+            "SET ROLE {APP_USER}; CREATE TABLE public.wide AS \
+             SELECT g AS id, repeat(md5(g::text), 4) AS body FROM generate_series(1, 30000) g"
+        ))
+        .unwrap();
+    let reference = snapshot(&src);
+    let (identity, recipient) = crate::formats::keygen(src.dir.path(), "age.key");
+    let backup = parallel_backup(&src, &["--compression", "zstd", "--recipient", &recipient]);
+    let name = backup.file_name().unwrap().to_str().unwrap().to_string();
+
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(format!("{}.manifest.json", backup.display())).unwrap(),
+    )
+    .unwrap();
+    let wide = manifest["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["table"] == "wide")
+        .expect("a member for public.wide");
+    let plain = src.path("wide.zst");
+    run_ok(
+        std::process::Command::new("age")
+            .arg("-d")
+            .arg("-i")
+            .arg(&identity)
+            .arg("-o")
+            .arg(&plain)
+            .arg(backup.join(wide["file"].as_str().unwrap())),
+    );
+    let zst = std::fs::read(&plain).unwrap();
+    let first = zstd::zstd_safe::find_frame_compressed_size(&zst).unwrap();
+    assert!(first < zst.len(), "one frame for {} bytes", zst.len());
+
+    let page = std::fs::read_to_string("docs/parallel-backups.md").unwrap();
+    let script = page
+        .split("## Restoring one by hand")
+        .nth(1)
+        .and_then(|s| s.split("```sh\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .expect("the by-hand script");
+    let copy = TestDb::on(server());
+    let script = script
+        .replace("kronic_backup_20261204_020000.dir", &name)
+        .replace("key.txt", identity.to_str().unwrap())
+        .replace("-d new", &format!("-d {}", copy.name));
+    assert!(script.contains(&name) && script.contains(&copy.name));
+    let psql = pg_tool("psql", &copy.name);
+    let mut sh = std::process::Command::new("bash");
+    sh.arg("-c")
+        .arg(format!("set -euo pipefail\n{script}"))
+        .current_dir(src.backup_dir())
+        .envs(psql.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+    let out = sh.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(snapshot(&copy), reference);
 }
