@@ -369,6 +369,16 @@ fn failure_in_each_phase(server: &'static Server) {
         std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
         let out = expect(&mut in_place(&src, &backup), 65);
         assert_stderr(&out, "is unchanged");
+        // A statement's error names the member its line is in.
+        let member = match kind {
+            "key" => Some("post-data"),
+            "check" => None,
+            sql => Some(sql),
+        };
+        if let Some(member) = member {
+            assert_stderr(&out, "member 000");
+            assert_stderr(&out, &format!("-{member}.sql.gz: line "));
+        }
         if kind == "key" {
             assert_stderr(&out, "\"actor_pkey\"");
             assert_stderr(&out, "is duplicated");

@@ -45,10 +45,14 @@ pub async fn build(
     members.check(m).await?;
     let main = db::connect(db).await?;
     let section = |kind| m.members.iter().find(|x| x.kind == kind).expect("checked");
+    // A statement's error names its member: its line numbers are that file's.
+    let within = |kind| format!("member {}", section(kind).file);
 
     phase.set("schema");
     let pre = read_sql(members, section(Kind::PreData)).await?;
-    apply_in_transaction(&main, pre, m).await?;
+    apply_in_transaction(&main, pre, m)
+        .await
+        .with_context(|| within(Kind::PreData))?;
 
     // The post-data is read now: its leading keys and indexes are built on the loading
     // connections as soon as their table's rows are all in, while other tables load,
@@ -84,9 +88,18 @@ pub async fn build(
     phase.set("table data (and each table's keys once it is loaded)");
     let board = Mutex::new(Board::new(data, early, foreign));
     let wake = tokio::sync::Notify::new();
+    let post_member = within(Kind::PostData);
     let mut workers = Vec::new();
     for _ in 0..jobs {
-        workers.push(load_worker(db, members, &board, &wake, &post.settings, m));
+        workers.push(load_worker(
+            db,
+            members,
+            &board,
+            &wake,
+            &post.settings,
+            &post_member,
+            m,
+        ));
     }
     let rows: u64 = futures_util::future::try_join_all(workers)
         .await?
@@ -95,10 +108,14 @@ pub async fn build(
 
     phase.set("sequences and other data");
     let other = read_sql(members, section(Kind::OtherData)).await?;
-    apply_in_transaction(&main, other, m).await?;
+    apply_in_transaction(&main, other, m)
+        .await
+        .with_context(|| within(Kind::OtherData))?;
 
     phase.set("indexes and constraints");
-    post_data(db, &main, post, jobs, m).await?;
+    post_data(db, &main, post, jobs, m)
+        .await
+        .with_context(|| within(Kind::PostData))?;
     Ok(Loaded {
         rows,
         tables: m.tables.len(),
@@ -296,6 +313,7 @@ async fn load_worker(
     board: &Mutex<Board>,
     wake: &tokio::sync::Notify,
     settings: &[Step],
+    post_member: &str,
     m: &Manifest,
 ) -> Result<u64> {
     let client = db::connect(db).await?;
@@ -314,19 +332,16 @@ async fn load_worker(
                 board.lock().expect("the loading board").loaded(&member);
             }
             Job::Keys(mut job) => {
-                if !set {
-                    run_steps(&client, clone_steps(settings), m).await?;
-                    set = true;
-                }
-                run_steps(&client, std::mem::take(&mut job.steps), m).await?;
+                let steps = std::mem::take(&mut job.steps);
+                run_post(&client, &mut set, settings, steps, m)
+                    .await
+                    .context(post_member.to_string())?;
                 board.lock().expect("the loading board").keys_built(&job);
             }
             Job::Foreign(table, referenced, step) => {
-                if !set {
-                    run_steps(&client, clone_steps(settings), m).await?;
-                    set = true;
-                }
-                run_steps(&client, vec![step], m).await?;
+                run_post(&client, &mut set, settings, vec![step], m)
+                    .await
+                    .context(post_member.to_string())?;
                 let mut board = board.lock().expect("the loading board");
                 board.foreign_added(&table, &referenced);
             }
@@ -338,6 +353,22 @@ async fn load_worker(
         }
         wake.notify_waiters();
     }
+}
+
+/// Post-data `steps` on a loading connection, after the post-data's session settings
+/// (once per connection: `set`).
+async fn run_post(
+    client: &Client,
+    set: &mut bool,
+    settings: &[Step],
+    steps: Vec<Step>,
+    m: &Manifest,
+) -> Result<()> {
+    if !*set {
+        run_steps(client, clone_steps(settings), m).await?;
+        *set = true;
+    }
+    run_steps(client, steps, m).await
 }
 
 /// COPY of one data member, into the table its manifest names, with the columns it
