@@ -225,8 +225,8 @@ impl Stage for zstd::Encoder<'static, BufWriter<Output>> {
 /// compressed whole, as a frame of its own. libzstd's streaming mode keeps its window in
 /// a ring and spends about a fifth more CPU per byte on it (its `extDict` path, measured
 /// in docs/performance.md); a run compressed whole takes the contiguous path. Frames one
-/// after another are one zstd stream (RFC 8878, `zstd -dc` reads it), and a run is level
-/// 3's whole window, so the output is no larger.
+/// after another are one zstd stream (RFC 8878, `zstd -dc` reads it), and up to level
+/// [`FRAMED_UP_TO`] a run is the level's whole window, so the output is no larger.
 struct Frames {
     z: zstd::bulk::Compressor<'static>,
     run: Vec<u8>,
@@ -237,6 +237,10 @@ struct Frames {
 }
 
 const RUN: usize = 2 << 20;
+
+/// The highest level whose window (libzstd's tables: 2 MiB up to level 8) fits in a
+/// run; above it the stream keeps its larger window.
+const FRAMED_UP_TO: u32 = 8;
 
 impl Frames {
     fn new(sink: BufWriter<Output>, level: u32) -> io::Result<Frames> {
@@ -323,14 +327,16 @@ pub fn compress_on(
                 .from_writer(sink);
             pump(input, gz, progress)
         }
-        Compression::Zstd if threads == 1 => pump(
+        Compression::Zstd if threads == 1 && level <= FRAMED_UP_TO => pump(
             input,
             Frames::new(sink, level).map_err(Failure::Write)?,
             progress,
         ),
         Compression::Zstd => {
             let mut z = zstd::Encoder::new(sink, level as i32).map_err(Failure::Write)?;
-            z.multithread(threads as u32).map_err(Failure::Write)?;
+            if threads > 1 {
+                z.multithread(threads as u32).map_err(Failure::Write)?;
+            }
             // Without the frame checksum a flipped bit can decode silently to other data.
             z.include_checksum(true).map_err(Failure::Write)?;
             // 2 MiB jobs (libzstd's default at level 3 is 8 MiB): half the memory, and
@@ -391,12 +397,13 @@ mod tests {
     use std::io::Seek;
 
     /// `input` through one core's zstd, in pieces of `piece` bytes: the stored bytes.
-    fn one_core(input: &[u8], piece: usize) -> Vec<u8> {
+    fn one_core(input: &[u8], piece: usize, level: u32) -> Vec<u8> {
         let file = tempfile::tempfile().unwrap();
         let output = Output::Plain(Sink::new(Some(file.try_clone().unwrap()), None));
         let mut progress = Progress::hidden();
         let reader = Pieces(input, piece);
-        let flowed = compress_on(reader, output, Compression::Zstd, 3, 1, &mut progress).unwrap();
+        let flowed =
+            compress_on(reader, output, Compression::Zstd, level, 1, &mut progress).unwrap();
         let mut stored = Vec::new();
         let mut file = file;
         file.rewind().unwrap();
@@ -434,16 +441,20 @@ mod tests {
             .collect();
         assert!(rows.len() > 2 * RUN && rows.len() < 3 * RUN);
         for piece in [1000, 256 << 10, RUN + 1] {
-            let stored = one_core(&rows, piece);
+            let stored = one_core(&rows, piece, 3);
             assert_eq!(frames(&stored), 3, "pieces of {piece}");
             assert_eq!(zstd::decode_all(stored.as_slice()).unwrap(), rows);
         }
         // Nothing in: still one (empty) frame, as `zstd -dc` expects a zstd file to be.
-        let stored = one_core(b"", 10);
+        let stored = one_core(b"", 10, 3);
         assert_eq!(frames(&stored), 1);
         assert!(zstd::decode_all(stored.as_slice()).unwrap().is_empty());
+        // Above level 8 the window is larger than a run: one stream, as before.
+        let stored = one_core(&rows, 256 << 10, 9);
+        assert_eq!(frames(&stored), 1);
+        assert_eq!(zstd::decode_all(stored.as_slice()).unwrap(), rows);
         // A flipped bit is caught by a frame's checksum.
-        let mut stored = one_core(&rows, 4096);
+        let mut stored = one_core(&rows, 4096, 3);
         let at = stored.len() / 2;
         stored[at] ^= 1;
         assert!(zstd::decode_all(stored.as_slice()).is_err());

@@ -381,8 +381,7 @@ async fn worker(
         let stream = client.copy_out(sql.as_str()).await;
         // A task of its own: the runtime runs it where the connection's task wakes it
         // (mostly the same thread), instead of waking this command's thread for every
-        // batch of rows (measured: a fifth less CPU, docs/performance.md). Stopped if
-        // this worker is.
+        // batch of rows (measured in docs/performance.md). Stopped if this worker is.
         let sent = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
             let sent = gather(stream, &tx).await;
             if let Err(e) = &sent {
