@@ -42,12 +42,37 @@ pub fn bindir() -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
+/// A port no listener holds and no other server of this run was given, below the
+/// kernel's range for outgoing connections: a port from that range (what binding port 0
+/// hands out) can go to some client's connection before the server meant to listen on
+/// it starts or restarts, which then fails to bind.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
+    use std::hash::{BuildHasher, Hasher};
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let mut given = GIVEN.lock().unwrap();
+    if low > 12000 {
+        for _ in 0..10_000 {
+            let h = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish();
+            let port = 10000 + (h % u64::from(low - 10000)) as u16;
+            if !given.contains(&port) && std::net::TcpListener::bind(("0.0.0.0", port)).is_ok() {
+                given.push(port);
+                return port;
+            }
+        }
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port()
+        .port();
+    given.push(port);
+    port
 }
 
 fn is_root() -> bool {
