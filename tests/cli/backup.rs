@@ -25,7 +25,7 @@ crate::register!(
 
 /// Files left from a 50 and a 40 day old backup (sorted by name), to prove failures
 /// prune nothing.
-fn plant_old_backups(dir: &Path) -> Vec<String> {
+pub(crate) fn plant_old_backups(dir: &Path) -> Vec<String> {
     plant_backups_aged(dir, &[50, 40])
 }
 

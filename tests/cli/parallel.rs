@@ -27,6 +27,7 @@ crate::register!(
     a_killed_runs_temporary_folder_goes_and_nothing_else,
     encrypted_and_signed_parallel_backups,
     a_parallel_backup_restores_by_hand_as_its_format_page_says,
+    a_full_disk_or_a_lost_server_fails_a_parallel_backup_and_keeps_the_old_ones,
     a_database_named_like_a_scratch_one_is_never_dropped,
     restore_table_waits_for_an_application_lock_then_gives_up,
 );
@@ -108,10 +109,7 @@ fn round_trip(server: &'static Server) {
         let reference = snapshot(&src);
         let backup = parallel_backup(&src, &["--compression", "zstd"]);
         // More than one data member, each listed with its digest.
-        let manifest: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(format!("{}.manifest.json", backup.display())).unwrap(),
-        )
-        .unwrap();
+        let manifest: serde_json::Value = manifest_of(&backup);
         assert_eq!(manifest["format"], 2, "{what}");
         let data = manifest["members"]
             .as_array()
@@ -218,11 +216,14 @@ fn parallel_round_trip_equals_the_source_on_postgresql_18() {
     round_trip(server_of(18));
 }
 
+/// A parallel backup's manifest, as JSON.
+fn manifest_of(backup: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(format!("{}.manifest.json", backup.display())).unwrap())
+        .unwrap()
+}
+
 fn member(backup: &Path, kind: &str) -> PathBuf {
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(format!("{}.manifest.json", backup.display())).unwrap(),
-    )
-    .unwrap();
+    let manifest: serde_json::Value = manifest_of(&backup);
     let file = manifest["members"]
         .as_array()
         .unwrap()
@@ -1055,10 +1056,7 @@ fn a_parallel_backup_restores_by_hand_as_its_format_page_says() {
     let backup = parallel_backup(&src, &["--compression", "zstd", "--recipient", &recipient]);
     let name = backup.file_name().unwrap().to_str().unwrap().to_string();
 
-    let manifest: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(format!("{}.manifest.json", backup.display())).unwrap(),
-    )
-    .unwrap();
+    let manifest: serde_json::Value = manifest_of(&backup);
     let wide = manifest["members"]
         .as_array()
         .unwrap()
@@ -1105,4 +1103,108 @@ fn a_parallel_backup_restores_by_hand_as_its_format_page_says() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(snapshot(&copy), reference);
+    drop(copy);
+
+    // kronic reads the same frames: verified, and restored.
+    let new = format!("{}_frames", src.name);
+    expect(
+        src.kronic()
+            .env("KRONIC_BACKUP_IDENTITY_FILE", &identity)
+            .args(["backup", "verify"])
+            .arg(&backup),
+        0,
+    );
+    expect(
+        src.kronic()
+            .env("KRONIC_BACKUP_IDENTITY_FILE", &identity)
+            .args([
+                "restore",
+                "--jobs",
+                "2",
+                "--yes",
+                "--create",
+                "--target-db",
+                &new,
+            ])
+            .arg(&backup),
+        0,
+    );
+    let copy = TestDb {
+        name: new,
+        dir: tempfile::tempdir().unwrap(),
+        server: src.server,
+    };
+    assert_eq!(snapshot(&copy), reference);
+}
+
+/// A member that cannot be written (the file size limit: the disk full as far as kronic
+/// can tell) and a worker's connection ended by the server halfway through its COPY:
+/// each fails the backup with its exit code and a message naming it, leaves no folder
+/// or half member, and prunes nothing.
+fn a_full_disk_or_a_lost_server_fails_a_parallel_backup_and_keeps_the_old_ones() {
+    let src = TestDb::on(server());
+    pagila(&src);
+    // Big enough for a member past the limit, and for its COPY to be still running when
+    // the server ends it.
+    src.client()
+        .batch_execute(&format!(
+            "SET ROLE {APP_USER}; CREATE TABLE public.big AS \
+             SELECT g AS id, md5(g::text) AS body FROM generate_series(1, 1500000) g"
+        ))
+        .unwrap();
+    let planted = crate::backup::plant_old_backups(&src.backup_dir());
+    let mut shell = src.bash("ulimit -f 16; exec \"$0\" backup --jobs 2 --compression zstd");
+    shell.arg(env!("CARGO_BIN_EXE_kronic"));
+    let out = shell.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{stderr}");
+    assert!(stderr.contains("File too large"), "{stderr}");
+    assert_eq!(backups_in(&src.backup_dir()), planted);
+
+    let mut admin = src.client();
+    for attempt in 0.. {
+        assert!(attempt < 3, "the COPY of public.big was never seen running");
+        let child = src
+            .kronic_std()
+            .args(["backup", "--jobs", "2", "--compression", "zstd"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let ended = loop {
+            let n = admin
+                .query(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND query LIKE 'COPY%public%big%' \
+                     AND state = 'active' AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .unwrap()[0]
+                .get::<_, i64>(0);
+            if n > 0 {
+                break true;
+            }
+            if !std::path::Path::new(&format!("/proc/{}", child.id())).exists() {
+                break false;
+            }
+        };
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !ended {
+            // Finished (or failed) before its COPY was seen: its backup goes, once more.
+            assert_eq!(out.status.code(), Some(0), "{stderr}");
+            for b in backups_in(&src.backup_dir()) {
+                if !planted.contains(&b) {
+                    let p = src.backup_dir().join(&b);
+                    let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+                }
+            }
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(69), "{stderr}");
+        assert!(stderr.contains("cannot copy public.big"), "{stderr}");
+        assert!(stderr.contains("no backup was written"), "{stderr}");
+        assert_eq!(backups_in(&src.backup_dir()), planted);
+        break;
+    }
 }
