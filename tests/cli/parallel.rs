@@ -223,7 +223,7 @@ fn manifest_of(backup: &Path) -> serde_json::Value {
 }
 
 fn member(backup: &Path, kind: &str) -> PathBuf {
-    let manifest: serde_json::Value = manifest_of(&backup);
+    let manifest: serde_json::Value = manifest_of(backup);
     let file = manifest["members"]
         .as_array()
         .unwrap()
